@@ -1,0 +1,59 @@
+# Builds libauthcore, guichetctl and the C unit tests. The nginx module is
+# built by build.sh with nginx's own build system (ngx_module/config).
+#
+#   make                 build/libauthcore.a build/guichetctl, unit tests
+#   make SANITIZE=1      the same with ASan + UBSan, under build/asan/
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD   ?= build/asan
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+else
+BUILD   ?= build
+SANFLAGS =
+endif
+
+CC      ?= cc
+WARN     = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
+           -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong \
+           -D_FORTIFY_SOURCE=2 $(WARN) $(SANFLAGS) -Iauthcore/include
+LDFLAGS += $(SANFLAGS) -Wl,-z,relro -Wl,-z,now
+LIBS     = -lhiredis -loath -ljwt -lssl -lcrypto -largon2 -lqrencode
+
+AC_SRC   = $(sort $(wildcard authcore/src/*.c))
+AC_OBJ   = $(AC_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC  = $(sort $(wildcard cli/*.c))
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+UT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
+UT_BIN   = $(UT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/libauthcore.a $(BUILD)/guichetctl $(UT_BIN)
+
+$(BUILD)/%.o: %.c authcore/include/authcore.h $(wildcard authcore/src/*.h) \
+              $(wildcard cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iauthcore/src -c -o $@ $<
+
+$(BUILD)/libauthcore.a: $(AC_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/guichetctl: $(CLI_OBJ) $(BUILD)/libauthcore.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libauthcore.a $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libauthcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iauthcore/src -Itests/unit $(LDFLAGS) -o $@ $< \
+	    $(BUILD)/libauthcore.a $(LIBS)
+
+unit: all
+	@for t in $(UT_BIN); do $$t || exit 1; done
+
+clean:
+	rm -rf build
+
+.PHONY: all unit clean

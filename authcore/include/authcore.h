@@ -1,0 +1,520 @@
+/*
+ * authcore: Guichet's security primitives, shared by the nginx module and
+ * guichetctl.
+ *
+ * Conventions:
+ *   - every function returns AC_OK (0) on success, a negative AC_ERR_*
+ *     code on failure, or a positive informational code (AC_REHASH);
+ *   - functions that can explain a failure take a caller-owned
+ *     ac_error_t, which may be NULL;
+ *   - the library never prints, logs, exits or blocks on the network;
+ *     the only files it reads are the configuration, the secret file and
+ *     the files those name;
+ *   - fixed-size buffers are declared with their *_MAX / *_LEN macros;
+ *     secrets are wiped with ac_cleanse() before memory is released.
+ *
+ * Thread safety: after ac_init(), every function is safe to call from
+ * several threads on distinct objects; ac_keys_t and ac_config_t are
+ * read-only after loading and may be shared.
+ */
+
+#ifndef AUTHCORE_H
+#define AUTHCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct redisReply;
+
+/* ---------------------------------------------------------------- errors */
+
+#define AC_OK              0
+#define AC_REHASH          1    /* password matched, parameters changed */
+
+#define AC_ERR_NOMEM      -1
+#define AC_ERR_INVALID    -2    /* malformed argument or input */
+#define AC_ERR_CONFIG     -3    /* bad configuration file or value */
+#define AC_ERR_IO         -4    /* a file could not be read or written */
+#define AC_ERR_CRYPTO     -5    /* the crypto library failed */
+#define AC_ERR_MISMATCH   -6    /* wrong password, code or tag */
+#define AC_ERR_NOT_FOUND  -7
+#define AC_ERR_EXISTS     -8
+#define AC_ERR_TOO_LONG   -9
+#define AC_ERR_BAD_EMAIL  -10
+#define AC_ERR_REPLAY     -11   /* a one-time value was used again */
+#define AC_ERR_REDIS      -12   /* unexpected or error reply */
+#define AC_ERR_KEY        -13   /* unusable key material */
+#define AC_ERR_LAST       -13
+
+#define AC_ERRMSG_MAX     256
+
+typedef struct {
+    int   code;
+    char  msg[AC_ERRMSG_MAX];
+} ac_error_t;
+
+/* Static English text for a return code; never NULL. */
+const char *ac_strerror(int rc);
+
+/* Process-wide initialisation (liboath); idempotent, call before threads. */
+int ac_init(void);
+void ac_done(void);
+
+/* ---------------------------------------------------------- configuration */
+
+#define AC_CONFIG_DEFAULT_PATH  "/etc/guichet/guichet.conf"
+
+typedef struct {
+    char      *host;             /* IP literal, or NULL for a unix socket */
+    int        port;
+    char      *unix_path;        /* NULL for TCP */
+} ac_endpoint_t;
+
+typedef struct {
+    char           *file;                  /* path the config came from */
+
+    ac_endpoint_t   redis;                 /* redis = 127.0.0.1:6379 */
+    char           *redis_password_file;   /* NULL: no AUTH */
+    char           *redis_password;        /* that file's first line */
+    int             redis_db;              /* 0 */
+    ac_endpoint_t  *redis_sentinels;       /* redis_sentinels = a:p, b:p */
+    size_t          nredis_sentinels;
+    char           *redis_master;          /* Sentinel master name */
+    uint32_t        redis_timeout_ms;      /* command timeout, 500ms */
+
+    char           *key_prefix;            /* "guichet:" */
+    char           *secret_file;           /* required */
+    char           *audience;              /* "guichet" */
+
+    int64_t         session_idle;          /* seconds, 30m */
+    int64_t         session_max;           /* seconds, 12h */
+    int64_t         pending_ttl;           /* 2FA pending state, 5m */
+    int64_t         reauth_window;         /* fresh proof for rights, 5m */
+
+    uint32_t        argon2_t;              /* 2 */
+    uint32_t        argon2_m;              /* KiB, 19456 */
+    uint32_t        argon2_p;              /* 1 */
+
+    char           *totp_issuer;           /* "Guichet" */
+
+    char          **allowed_redirect_hosts; /* "https://host[:port]" */
+    size_t          nallowed_redirect_hosts;
+
+    uint32_t        throttle_free;         /* failures before delays, 5 */
+    int64_t         throttle_window;       /* seconds, 15m */
+    int64_t         throttle_max_delay;    /* seconds, 15m */
+
+    int64_t         log_retention;         /* seconds, 365d */
+    int64_t         inactive_account_retention; /* seconds, 3y */
+} ac_config_t;
+
+/*
+ * Reads a guichet.conf: "key = value" lines, '#' comments, blank lines.
+ * Unknown keys, repeated keys, bad values and a missing secret_file are
+ * errors whose message names the file and line ("FILE:LINE: reason").
+ * Durations take a unit (ms, s, m, h, d, w, y); sizes in KiB take k, m, g.
+ */
+int ac_config_load(const char *path, ac_config_t **cfg, ac_error_t *err);
+void ac_config_free(ac_config_t *cfg);
+
+/* Parses "30m", "12h", "3y"... into seconds; AC_ERR_INVALID otherwise. */
+int ac_parse_duration(const char *s, int64_t *seconds);
+
+/* ----------------------------------------------------------------- keys */
+
+#define AC_SECRET_MIN     32          /* bytes in the secret file */
+#define AC_SECRET_MAX     4096
+#define AC_SECRET_NEW     64          /* bytes written by ac_secret_create */
+
+typedef struct ac_keys_s  ac_keys_t;  /* opaque: keys derived by HKDF */
+
+typedef enum {
+    AC_PURPOSE_SESSION = 0,   /* session and pending-2FA cookie digests */
+    AC_PURPOSE_RECOVERY,      /* recovery code digests */
+    AC_PURPOSE_EMAIL,         /* email index keys */
+    AC_PURPOSE_CSRF,          /* CSRF tokens */
+    AC_PURPOSE_TOKEN,         /* invitation / registration tokens */
+    AC_PURPOSE_LOG,           /* connection log hash chain */
+    AC_PURPOSE_THROTTLE,      /* throttle counter keys */
+    AC_PURPOSE_COUNT
+} ac_purpose_t;
+
+/* Writes AC_SECRET_NEW random bytes to a new file, mode 0600 (O_EXCL). */
+int ac_secret_create(const char *path, ac_error_t *err);
+
+/* Reads the secret file (AC_SECRET_MIN..AC_SECRET_MAX bytes, not readable
+ * by group or others) and derives one key per purpose plus the sealing
+ * key with HKDF-SHA256. */
+int ac_keys_load(const char *path, ac_keys_t **keys, ac_error_t *err);
+int ac_keys_from_secret(const unsigned char *secret, size_t len,
+    ac_keys_t **keys);
+void ac_keys_free(ac_keys_t *keys);
+
+/* HMAC-SHA256 under the purpose's key. */
+#define AC_MAC_LEN        32
+int ac_mac(const ac_keys_t *keys, ac_purpose_t purpose, const void *data,
+    size_t len, unsigned char out[AC_MAC_LEN]);
+
+/* The keyed digest used as a Redis key or stored value in place of a
+ * secret: HMAC-SHA256 truncated to 128 bits, base64url, 22 characters. */
+#define AC_DIGEST_LEN     22
+int ac_digest(const ac_keys_t *keys, ac_purpose_t purpose, const void *data,
+    size_t len, char out[AC_DIGEST_LEN + 1]);
+
+/* A fresh bearer token: 32 random bytes, base64url, 43 characters. */
+#define AC_TOKEN_LEN      43
+int ac_token_new(char out[AC_TOKEN_LEN + 1]);
+
+/* AES-256-GCM under the sealing key, bound to "aad" (e.g. an account id).
+ * The result is "v1." + base64url(nonce | ciphertext | tag), NUL-ended,
+ * and fits AC_SEALED_LEN(len) + 1 bytes. Unsealing a modified value, or
+ * with another aad or key, fails with AC_ERR_MISMATCH. */
+#define AC_SEALED_LEN(n)  (3 + (((12 + (n) + 16) * 4 + 2) / 3))
+int ac_seal(const ac_keys_t *keys, const void *plain, size_t len,
+    const char *aad, char *out, size_t outsize);
+int ac_unseal(const ac_keys_t *keys, const char *sealed, const char *aad,
+    unsigned char *out, size_t outsize, size_t *outlen);
+
+/* ------------------------------------------------------- small helpers */
+
+int ac_random(void *buf, size_t len);
+/* 1 when equal, 0 otherwise, in time independent of the contents. */
+int ac_ct_equal(const void *a, const void *b, size_t len);
+void ac_cleanse(void *p, size_t len);
+
+#define AC_B64URL_LEN(n)  (((n) * 4 + 2) / 3)
+/* Unpadded base64url; out must hold AC_B64URL_LEN(len) + 1 bytes. */
+size_t ac_b64url_encode(const void *in, size_t len, char *out);
+/* Accepts unpadded base64url only; AC_ERR_INVALID on any other byte. */
+int ac_b64url_decode(const char *in, size_t len, unsigned char *out,
+    size_t outsize, size_t *outlen);
+
+/* ------------------------------------------------------------- emails */
+
+#define AC_EMAIL_MAX      254
+/* Validates (<= 254 bytes, exactly one '@', non-empty local part and
+ * domain, no control characters, spaces or angle brackets) and writes
+ * the lower-cased address; AC_ERR_BAD_EMAIL otherwise. */
+int ac_email_normalize(const char *in, size_t len,
+    char out[AC_EMAIL_MAX + 1]);
+
+/* -------------------------------------------------------------- roles */
+
+#define AC_ROLE_USER      0x01
+#define AC_ROLE_SECURITY  0x02
+#define AC_ROLE_ADMIN     0x04
+#define AC_ROLES_MAX      32          /* "user,security,admin" fits */
+
+/* One role name to its bit; AC_ERR_INVALID for an unknown name. */
+int ac_role_parse(const char *name, size_t len, unsigned *role);
+/* Comma-separated list, as stored ("user,security"). */
+int ac_roles_parse(const char *list, size_t len, unsigned *roles);
+void ac_roles_format(unsigned roles, char out[AC_ROLES_MAX]);
+
+/* ----------------------------------------------------------- passwords */
+
+#define AC_PASSWORD_MIN   8
+#define AC_PASSWORD_MAX   1024
+#define AC_PHC_MAX        160
+
+typedef struct {
+    uint32_t  t;        /* iterations */
+    uint32_t  m;        /* memory, KiB */
+    uint32_t  p;        /* lanes */
+} ac_argon2_params_t;
+
+void ac_argon2_params_from_config(const ac_config_t *cfg,
+    ac_argon2_params_t *params);
+
+/* AC_ERR_INVALID when shorter than AC_PASSWORD_MIN characters or longer
+ * than AC_PASSWORD_MAX bytes, or when it holds a NUL byte. */
+int ac_password_policy(const char *pw, size_t len);
+
+/* argon2id with a random 16-byte salt, as a PHC string. */
+int ac_password_hash(const ac_argon2_params_t *params, const char *pw,
+    size_t len, char out[AC_PHC_MAX]);
+
+/* AC_OK, AC_REHASH (matched; stored parameters differ from "params"),
+ * or AC_ERR_MISMATCH. With phc == NULL (unknown account, no password)
+ * a dummy hash of the same cost is verified and AC_ERR_MISMATCH
+ * returned, so both cases cost the same. */
+int ac_password_verify(const ac_argon2_params_t *params, const char *phc,
+    const char *pw, size_t len);
+
+/* --------------------------------------------------------- HOTP / TOTP */
+
+#define AC_TOTP_SECRET_LEN 20         /* bytes, SHA-1 block friendly */
+#define AC_TOTP_STEP       30
+#define AC_TOTP_DIGITS     6
+#define AC_TOTP_WINDOW     1          /* steps accepted either side */
+#define AC_OTP_MAX         8          /* digits */
+#define AC_BASE32_LEN(n)   ((((n) + 4) / 5) * 8)
+
+typedef enum {
+    AC_OTP_SHA1 = 0,
+    AC_OTP_SHA256,
+    AC_OTP_SHA512
+} ac_otp_hash_t;
+
+int ac_totp_secret_new(unsigned char secret[AC_TOTP_SECRET_LEN]);
+
+/* RFC 4648 base32 with padding, as authenticator apps read it. */
+int ac_base32_encode(const void *in, size_t len, char *out, size_t outsize);
+int ac_base32_decode(const char *in, size_t len, unsigned char *out,
+    size_t outsize, size_t *outlen);
+
+/* RFC 4226 HOTP value of "counter", "digits" (6..8) long. */
+int ac_hotp(const void *secret, size_t len, uint64_t counter,
+    unsigned digits, char out[AC_OTP_MAX + 1]);
+
+/* RFC 6238 TOTP value at time "now" (T0 = 0). */
+int ac_totp(const void *secret, size_t len, ac_otp_hash_t hash, time_t now,
+    unsigned step, unsigned digits, char out[AC_OTP_MAX + 1]);
+
+/* Checks a 6-digit SHA-1 TOTP code at now +/- window steps. On success
+ * *step is the accepted time step (now / AC_TOTP_STEP + offset). Steps
+ * at or below last_step are refused with AC_ERR_REPLAY, so a caller that
+ * stores the accepted step refuses every replay. Wrong code:
+ * AC_ERR_MISMATCH; malformed code: AC_ERR_INVALID. */
+int ac_totp_verify(const void *secret, size_t len, const char *code,
+    size_t codelen, time_t now, unsigned window, int64_t last_step,
+    int64_t *step);
+
+/* otpauth://totp/ISSUER:EMAIL?secret=...&issuer=...&algorithm=SHA1&
+ * digits=6&period=30, percent-encoded; malloc'd, free() it. */
+int ac_otpauth_uri(const char *issuer, const char *email,
+    const char *secret_b32, char **uri);
+
+/* ------------------------------------------------------ recovery codes */
+
+#define AC_RECOVERY_COUNT    10
+#define AC_RECOVERY_CODE_LEN 11       /* "abcde-fghij", base32 lower */
+
+/* Ten fresh codes (50 random bits each) and their keyed digests. */
+int ac_recovery_generate(const ac_keys_t *keys,
+    char codes[AC_RECOVERY_COUNT][AC_RECOVERY_CODE_LEN + 1],
+    char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1]);
+
+/* Digest of a code as a user types it: case, spaces and dashes ignored;
+ * AC_ERR_INVALID when it cannot be a recovery code. */
+int ac_recovery_digest(const ac_keys_t *keys, const char *code, size_t len,
+    char digest[AC_DIGEST_LEN + 1]);
+
+/* ---------------------------------------------------- partners and keys */
+
+#define AC_PARTNER_ID_MAX  64         /* [a-z0-9][a-z0-9._-]* */
+#define AC_PARTNER_KEY_MAX 4096
+
+typedef enum {
+    AC_ALG_NONE = 0,
+    AC_ALG_HS256,
+    AC_ALG_RS256,
+    AC_ALG_ES256
+} ac_alg_t;
+
+int ac_alg_parse(const char *name, ac_alg_t *alg);
+const char *ac_alg_name(ac_alg_t alg);
+
+int ac_partner_id_check(const char *id);
+
+/* The key must suit the algorithm: an EC P-256 public key PEM for
+ * ES256, an RSA public key PEM of at least 2048 bits for RS256, and for
+ * HS256 a secret of at least 32 bytes that is not a PEM key. */
+int ac_partner_key_check(ac_alg_t alg, const void *key, size_t len,
+    ac_error_t *err);
+
+/* ------------------------------------------------ Redis schema: keys */
+
+/*
+ * Every Redis key Guichet uses is built here, and docs/ARCHITECTURE.md
+ * lists them with their types and TTLs. P is the configured key_prefix.
+ *
+ *   P acct:ID          hash    account                         no TTL
+ *   P acct:ID:rc       set     recovery code digests           no TTL
+ *   P acct:ID:sess     zset    session digest -> expiry        session_max
+ *   P email:DIGEST     string  account id                      no TTL
+ *   P accounts         zset    account id -> created           no TTL
+ *   P sess:DIGEST      hash    session                         session_idle
+ *   P pending:DIGEST   hash    password ok, 2FA pending        pending_ttl
+ *   P partner:ID       hash    partner                         no TTL
+ *   P partners         set     partner ids                     no TTL
+ *   P thr:KIND:DIGEST  string  failure counter                 throttle_window
+ *   P jti:PARTNER:JTI  string  used assertion id               until exp
+ *   P log              stream  connection log                  trimmed
+ */
+
+#define AC_KEY_MAX         192
+#define AC_ID_LEN          16         /* account ids: base32 lower */
+
+int ac_account_id_new(char out[AC_ID_LEN + 1]);
+
+typedef enum {
+    AC_K_ACCOUNT = 0,      /* arg: account id */
+    AC_K_RECOVERY,         /* arg: account id */
+    AC_K_ACCOUNT_SESSIONS, /* arg: account id */
+    AC_K_EMAIL,            /* arg: email digest */
+    AC_K_ACCOUNTS,         /* arg: none */
+    AC_K_SESSION,          /* arg: session digest */
+    AC_K_PENDING,          /* arg: pending digest */
+    AC_K_PARTNER,          /* arg: partner id */
+    AC_K_PARTNERS,         /* arg: none */
+    AC_K_LOG               /* arg: none */
+} ac_key_kind_t;
+
+/* Writes PREFIX + the kind's name + arg; AC_ERR_TOO_LONG if it does not
+ * fit AC_KEY_MAX. */
+int ac_key(const ac_config_t *cfg, ac_key_kind_t kind, const char *arg,
+    char out[AC_KEY_MAX]);
+
+/* The email index key of an already normalized email. */
+int ac_key_email(const ac_config_t *cfg, const ac_keys_t *keys,
+    const char *email, char out[AC_KEY_MAX]);
+
+/* ------------------------------------------- Redis schema: commands */
+
+/*
+ * A Redis command as argv, ready for redisCommandArgv() (blocking) or
+ * redisAsyncCommandArgv() (nginx). Keys and numbers are formatted into
+ * buf; other arguments point at caller memory, which must stay valid
+ * until the command has been handed to hiredis (hiredis copies it then).
+ */
+#define AC_CMD_ARGS        48
+#define AC_CMD_BUF         2048
+
+typedef struct {
+    int          argc;
+    const char  *argv[AC_CMD_ARGS];
+    size_t       argvlen[AC_CMD_ARGS];
+    size_t       used;
+    int          overflow;
+    char         buf[AC_CMD_BUF];
+} ac_cmd_t;
+
+void ac_cmd_init(ac_cmd_t *cmd);
+/* Arguments referenced in place (not copied). */
+void ac_cmd_arg(ac_cmd_t *cmd, const char *s, size_t len);
+void ac_cmd_str(ac_cmd_t *cmd, const char *s);
+/* Arguments copied into cmd->buf. */
+void ac_cmd_copy(ac_cmd_t *cmd, const char *s, size_t len);
+void ac_cmd_int(ac_cmd_t *cmd, int64_t v);
+/* AC_OK, or AC_ERR_TOO_LONG if any argument did not fit. */
+int ac_cmd_status(const ac_cmd_t *cmd);
+
+/* Accounts */
+
+#define AC_STATUS_ACTIVE      0
+#define AC_STATUS_LOCKED      1
+
+typedef struct {
+    char      id[AC_ID_LEN + 1];
+    char      email[AC_EMAIL_MAX + 1];
+    unsigned  roles;
+    int       status;
+    int       restricted;
+    char      pw[AC_PHC_MAX];               /* "" for SSO-only accounts */
+    char      totp[AC_SEALED_LEN(AC_TOTP_SECRET_LEN) + 1]; /* "" if none */
+    int64_t   totp_step;                    /* last accepted TOTP step */
+    int64_t   created;                      /* unix seconds */
+    int64_t   last_login;                   /* 0 never */
+    int64_t   pw_changed;
+} ac_account_t;
+
+/* EVAL that creates the account atomically: replies 1, or 0 when the
+ * email is taken. "a" must hold id, email, roles, pw, created. */
+int ac_cmd_account_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const ac_account_t *a);
+
+/* EVAL that looks an email up and replies the account hash as HGETALL
+ * would, with "id" added; an empty array when there is none. */
+int ac_cmd_account_by_email(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *email);
+
+/* HGETALL of one account by id. */
+int ac_cmd_account_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id);
+
+/* HSET of one account field ("pw", "roles", "status", "totp", ...). */
+int ac_cmd_account_set(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *field, const char *value);
+
+/* HSET of the TOTP secret and reset of the accepted step. */
+int ac_cmd_account_set_totp(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *sealed);
+
+/* EVAL that records an accepted TOTP step only if it is greater than the
+ * stored one: replies 1, or 0 for a replay (another worker was first). */
+int ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, int64_t step);
+
+/* EVAL that ends every session of an account (index and session keys);
+ * replies the number ended. */
+int ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id);
+
+/* ZRANGE of account ids, for listing. */
+int ac_cmd_accounts_list(ac_cmd_t *cmd, const ac_config_t *cfg);
+
+/* Fills "a" from an HGETALL-shaped reply (field/value array, or a
+ * RESP3-style map); AC_ERR_NOT_FOUND for an empty one, AC_ERR_REDIS for
+ * an error or a malformed one. The id comes from the "id" field or, when
+ * absent, from "id" argument (may be NULL). */
+int ac_account_parse(const struct redisReply *r, const char *id,
+    ac_account_t *a);
+
+/* Recovery codes */
+
+/* EVAL that replaces the account's codes with the given digests. */
+int ac_cmd_recovery_replace(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1]);
+
+/* SREM of one digest: replies 1 exactly once per code. */
+int ac_cmd_recovery_use(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *digest);
+
+/* SCARD: how many codes remain. */
+int ac_cmd_recovery_count(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id);
+
+/* Partners */
+
+typedef struct {
+    char      id[AC_PARTNER_ID_MAX + 1];
+    ac_alg_t  alg;
+    char      key[AC_PARTNER_KEY_MAX + 1];  /* PEM, or HS256 secret */
+    size_t    keylen;
+    int       provision;                    /* may create accounts */
+    int       require_2fa;
+    int64_t   created;
+} ac_partner_t;
+
+/* EVAL that adds a partner: replies 1, or 0 when the id exists. An HS256
+ * secret is sealed before it is stored. */
+int ac_cmd_partner_add(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const ac_partner_t *p, char *scratch,
+    size_t scratchsize);
+int ac_cmd_partner_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id);
+/* EVAL that removes a partner: replies 1, or 0 when it did not exist. */
+int ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id);
+int ac_cmd_partners_list(ac_cmd_t *cmd, const ac_config_t *cfg);
+
+/* Fills "p" from an HGETALL reply, unsealing an HS256 secret. */
+int ac_partner_parse(const struct redisReply *r, const ac_keys_t *keys,
+    const char *id, ac_partner_t *p);
+
+/* Integer reply to *v; AC_ERR_REDIS for an error or another type. */
+int ac_reply_integer(const struct redisReply *r, int64_t *v);
+/* Status or bulk reply equal to "OK". */
+int ac_reply_ok(const struct redisReply *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AUTHCORE_H */
