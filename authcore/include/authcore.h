@@ -65,6 +65,32 @@ const char *ac_strerror(int rc);
 int ac_init(void);
 void ac_done(void);
 
+/* ------------------------------------------------------ growable buffer */
+
+/* A malloc'd, NUL-terminated byte buffer. After an allocation failure
+ * "oom" stays set and further appends do nothing, so callers may append
+ * freely and check ac_buf_status() once. */
+typedef struct {
+    char    *data;
+    size_t   len;
+    size_t   cap;
+    int      oom;
+} ac_buf_t;
+
+void ac_buf_init(ac_buf_t *b);
+void ac_buf_free(ac_buf_t *b);       /* wipes the contents too */
+void ac_buf_reset(ac_buf_t *b);
+int ac_buf_status(const ac_buf_t *b); /* AC_OK or AC_ERR_NOMEM */
+void ac_buf_add(ac_buf_t *b, const void *s, size_t len);
+void ac_buf_str(ac_buf_t *b, const char *s);
+void ac_buf_printf(ac_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A JSON string literal, quotes included; invalid UTF-8 bytes become
+ * U+FFFD, control characters \u00XX. */
+void ac_buf_json_str(ac_buf_t *b, const char *s, size_t len);
+/* HTML text or attribute value: & < > " ' escaped. */
+void ac_buf_html(ac_buf_t *b, const char *s, size_t len);
+
 /* ---------------------------------------------------------- configuration */
 
 #define AC_CONFIG_DEFAULT_PATH  "/etc/guichet/guichet.conf"
@@ -512,6 +538,12 @@ int ac_partner_parse(const struct redisReply *r, const ac_keys_t *keys,
 int ac_reply_integer(const struct redisReply *r, int64_t *v);
 /* Status or bulk reply equal to "OK". */
 int ac_reply_ok(const struct redisReply *r);
+
+/* ------------------------------------------------------- web helpers */
+/* (web.c: return_to, CSRF, templates) */
+
+/* ----------------------------------------------------- connection log */
+/* (log.c: events, hash chain, append, verify) */
 
 #ifdef __cplusplus
 }
