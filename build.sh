@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+#
+# Guichet's one entry point.
+#
+#   ./build.sh run     install what is missing, build, start Redis + nginx
+#                      with a demo application behind the gate
+#   ./build.sh stop    stop what "run" started (by pid)
+#   ./build.sh test    install, build and run every test suite
+#   ./build.sh bench   run the benchmarks
+#   ./build.sh build   only build
+#
+# Environment: GUICHET_PORT (8080), GUICHET_REDIS_PORT (6390),
+# GUICHET_RUN_DIR (./run), SANITIZE=1 (ASan + UBSan build under build/asan).
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")" && pwd)
+cd "$ROOT"
+
+PORT=${GUICHET_PORT:-8080}
+REDIS_PORT=${GUICHET_REDIS_PORT:-6390}
+RUN_DIR=${GUICHET_RUN_DIR:-$ROOT/run}
+SANITIZE=${SANITIZE:-0}
+if [ "$SANITIZE" = 1 ]; then BUILD=$ROOT/build/asan; else BUILD=$ROOT/build; fi
+export SANITIZE
+
+NGINX=/usr/sbin/nginx
+REDIS_SERVER=/usr/bin/redis-server
+DEMO_EMAIL=demo@example.com
+DEMO_PASSWORD=demo-password-2026
+
+DEPS=(
+    gcc make pkg-config ca-certificates curl
+    nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
+    libhiredis-dev liboath-dev libjwt-dev libargon2-dev libqrencode-dev
+    redis-server redis-tools wrk
+    python3 python3-pytest python3-requests python3-redis python3-jwt
+    python3-cryptography
+    clang-format cppcheck
+)
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+deps() {
+    local missing=() p
+    for p in "${DEPS[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+            | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${missing[*]}"
+    [ "$(id -u)" = 0 ] || die "run as root to install: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+    deps
+    make -j"$(nproc)" SANITIZE="$SANITIZE" all
+    BUILD="$BUILD" ngx_module/build-module.sh
+}
+
+# ------------------------------------------------------------------ run
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+write_run_files() {
+    mkdir -p "$RUN_DIR/redis" "$RUN_DIR/logs" "$RUN_DIR/tmp"
+    chmod 700 "$RUN_DIR"
+
+    if [ ! -f "$RUN_DIR/guichet.conf" ]; then
+        sed -e "s|@REDIS_PORT@|$REDIS_PORT|" -e "s|@PORT@|$PORT|" \
+            config/demo/guichet.conf.in > "$RUN_DIR/guichet.conf"
+    fi
+    "$BUILD/guichetctl" --config "$RUN_DIR/guichet.conf" init >/dev/null
+
+    sed -e "s|@ROOT@|$ROOT|g" -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" \
+        -e "s|@MODULE@|$BUILD/ngx_http_guichet_module.so|g" \
+        config/demo/nginx.conf.in > "$RUN_DIR/nginx.conf"
+}
+
+start_redis() {
+    if pid_alive "$RUN_DIR/redis.pid"; then return 0; fi
+    "$REDIS_SERVER" --bind 127.0.0.1 --port "$REDIS_PORT" \
+        --dir "$RUN_DIR/redis" --daemonize yes \
+        --pidfile "$RUN_DIR/redis.pid" --logfile "$RUN_DIR/logs/redis.log" \
+        --save 60 1 --appendonly no
+    local i
+    for i in $(seq 50); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    die "redis-server did not start (see $RUN_DIR/logs/redis.log)"
+}
+
+start_nginx() {
+    "$NGINX" -t -q -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" \
+        -e "$RUN_DIR/logs/error.log" \
+        || die "nginx -t failed (see above)"
+    if pid_alive "$RUN_DIR/nginx.pid"; then
+        kill -HUP "$(cat "$RUN_DIR/nginx.pid")"
+        return 0
+    fi
+    "$NGINX" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/error.log"
+    local i
+    for i in $(seq 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && return 0
+        sleep 0.1
+    done
+    die "nginx did not answer on port $PORT (see $RUN_DIR/logs/error.log)"
+}
+
+demo_account() {
+    local ctl=("$BUILD/guichetctl" --config "$RUN_DIR/guichet.conf")
+    if ! "${ctl[@]}" user show "$DEMO_EMAIL" >/dev/null 2>&1; then
+        printf '%s\n' "$DEMO_PASSWORD" \
+            | "${ctl[@]}" user add "$DEMO_EMAIL" --password-stdin >/dev/null
+    fi
+}
+
+run() {
+    build
+    write_run_files
+    start_redis
+    start_nginx
+    demo_account
+    cat <<EOF
+
+Guichet is running.
+
+  URL:       http://127.0.0.1:$PORT/
+  login:     $DEMO_EMAIL
+  password:  $DEMO_PASSWORD
+
+Administer it with:
+  export GUICHET_CONFIG=$RUN_DIR/guichet.conf
+  $BUILD/guichetctl user list
+
+Logs are in $RUN_DIR/logs/. Stop it with: ./build.sh stop
+EOF
+}
+
+stop_pid() {
+    local file=$1 name=$2 pid i
+    [ -f "$file" ] || return 0
+    pid=$(cat "$file")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        for i in $(seq 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+        say "stopped $name (pid $pid)"
+    fi
+    rm -f "$file"
+}
+
+stop() {
+    stop_pid "$RUN_DIR/nginx.pid" nginx
+    stop_pid "$RUN_DIR/redis.pid" redis-server
+}
+
+# ----------------------------------------------------------------- test
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+LOG_DIR=$ROOT/build/test-logs
+
+# Runs one suite, echoes its output to a log, and adds its counts from its
+# closing line ("N passed, N failed" or pytest's "== N passed, N failed ==").
+suite() {
+    local name=$1; shift
+    local log=$LOG_DIR/$name.log passed failed status=0
+    say "== $name"
+    "$@" > "$log" 2>&1 || status=$?
+    passed=$(grep -aoE '[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')
+    failed=$(grep -aoE '[0-9]+ (failed|errors?)' "$log" \
+             | awk '{s += $1} END {print s + 0}')
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    if [ "$failed" -ne 0 ]; then
+        grep -aE '^(FAIL|    )|FAILED|Error|error:' "$log" | head -60 || true
+        say "   (full output: $log)"
+    fi
+    say "   $passed passed, $failed failed"
+    TOTAL_PASSED=$((TOTAL_PASSED + passed))
+    TOTAL_FAILED=$((TOTAL_FAILED + failed))
+}
+
+unit_tests() {
+    local t status=0
+    for t in "$BUILD"/tests/test_*; do
+        [ -x "$t" ] || continue
+        "$t" || status=1
+    done
+    return $status
+}
+
+pytest_suite() {
+    local dir=$1
+    [ -d "$dir" ] || { echo "0 passed, 0 failed"; return 0; }
+    GUICHET_BUILD=$BUILD GUICHETCTL=$BUILD/guichetctl \
+        GUICHET_MODULE=$BUILD/ngx_http_guichet_module.so \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider "$dir"
+}
+
+test_all() {
+    build
+    mkdir -p "$LOG_DIR"
+    suite unit unit_tests
+    suite cli pytest_suite tests/cli
+    suite integration pytest_suite tests/integration
+    if [ "$SANITIZE" != 1 ]; then
+        suite system pytest_suite tests/system
+    fi
+    say "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+    [ "$TOTAL_FAILED" -eq 0 ]
+}
+
+bench() {
+    build
+    [ -x bench/run.sh ] || die "bench/run.sh is missing"
+    BUILD="$BUILD" bench/run.sh
+}
+
+case "${1:-}" in
+    build) build ;;
+    run)   run ;;
+    stop)  stop ;;
+    test)  test_all ;;
+    bench) bench ;;
+    *)     say "usage: $0 run|stop|test|bench|build"; exit 2 ;;
+esac

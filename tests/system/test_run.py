@@ -1,0 +1,105 @@
+"""./build.sh run and ./build.sh stop, as a new user would run them."""
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is not running any more.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.fixture
+def demo(tmp_path):
+    env = dict(os.environ,
+               GUICHET_PORT=str(free_port()),
+               GUICHET_REDIS_PORT=str(free_port()),
+               GUICHET_RUN_DIR=str(tmp_path / "run"))
+    yield env
+    subprocess.run([os.path.join(ROOT, "build.sh"), "stop"], env=env,
+                   cwd=ROOT, capture_output=True, timeout=60)
+
+
+def run(env, cmd):
+    return subprocess.run([os.path.join(ROOT, "build.sh"), cmd], env=env,
+                          cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
+    out = run(demo, "run")
+    assert out.returncode == 0, out.stderr
+    port = demo["GUICHET_PORT"]
+    assert f"http://127.0.0.1:{port}/" in out.stdout
+    assert "demo@example.com" in out.stdout
+    assert "export GUICHET_CONFIG=" in out.stdout
+
+    run_dir = demo["GUICHET_RUN_DIR"]
+    pids = [int(open(os.path.join(run_dir, f)).read())
+            for f in ("nginx.pid", "redis.pid")]
+    assert all(alive(p) for p in pids)
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as r:
+        assert r.status == 200
+
+    # The demo application is behind the gate: a browser is sent to log in.
+    opener = urllib.request.build_opener(NoRedirect)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/app?x=1",
+                                 headers={"Accept": "text/html"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        opener.open(req)
+    assert e.value.code == 302
+    assert e.value.headers["Location"].startswith("/guichet/login?return_to=")
+
+    # The demo account exists.
+    ctl = subprocess.run(
+        [os.path.join(demo.get("GUICHET_BUILD", os.path.join(ROOT, "build")),
+                      "guichetctl"),
+         "--config", os.path.join(run_dir, "guichet.conf"),
+         "user", "show", "demo@example.com", "--json"],
+        capture_output=True, text=True)
+    assert ctl.returncode == 0, ctl.stderr
+    assert '"demo@example.com"' in ctl.stdout
+
+    # Running it twice is harmless: same processes, still answering.
+    again = run(demo, "run")
+    assert again.returncode == 0, again.stderr
+    assert [int(open(os.path.join(run_dir, f)).read())
+            for f in ("nginx.pid", "redis.pid")] == pids
+
+    out = run(demo, "stop")
+    assert out.returncode == 0, out.stderr
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
