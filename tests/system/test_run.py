@@ -32,6 +32,14 @@ def alive(pid):
         return False
 
 
+def _ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().split(")")[-1].split()[1])
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return -1
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -94,6 +102,12 @@ def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
     assert again.returncode == 0, again.stderr
     assert [int(open(os.path.join(run_dir, f)).read())
             for f in ("nginx.pid", "redis.pid")] == pids
+
+    # nginx's workers must go with their master.
+    workers = [int(p) for p in os.listdir("/proc") if p.isdigit()
+               and alive(int(p)) and _ppid(int(p)) == pids[0]]
+    assert workers, "nginx has no worker processes"
+    pids += workers
 
     out = run(demo, "stop")
     assert out.returncode == 0, out.stderr
