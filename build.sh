@@ -7,6 +7,7 @@
 #   ./build.sh stop    stop what "run" started (by pid)
 #   ./build.sh test    install, build and run every test suite
 #   ./build.sh bench   run the benchmarks
+#   ./build.sh lint    clang-format and cppcheck
 #   ./build.sh build   only build
 #
 # Environment: GUICHET_PORT (8080), GUICHET_REDIS_PORT (6390),
@@ -219,6 +220,20 @@ test_all() {
     [ "$TOTAL_FAILED" -eq 0 ]
 }
 
+# clang-format (nginx style, .clang-format) and cppcheck over Guichet's C.
+lint() {
+    deps
+    local files
+    files=$(git ls-files '*.c' '*.h')
+    # shellcheck disable=SC2086
+    clang-format --dry-run -Werror $files
+    # shellcheck disable=SC2086
+    cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+        --inline-suppr --std=c11 -D__GNUC__ -Iauthcore/include -Iauthcore/src \
+        --suppress=missingIncludeSystem $files
+    say "lint: clean"
+}
+
 bench() {
     build
     [ -x bench/run.sh ] || die "bench/run.sh is missing"
@@ -231,5 +246,6 @@ case "${1:-}" in
     stop)  stop ;;
     test)  test_all ;;
     bench) bench ;;
-    *)     say "usage: $0 run|stop|test|bench|build"; exit 2 ;;
+    lint)  lint ;;
+    *)     say "usage: $0 run|stop|test|bench|lint|build"; exit 2 ;;
 esac
