@@ -539,6 +539,82 @@ int ac_reply_integer(const struct redisReply *r, int64_t *v);
 /* Status or bulk reply equal to "OK". */
 int ac_reply_ok(const struct redisReply *r);
 
+/* ----------------------------------------------------------- sessions */
+
+/*
+ * A session is the hash "P sess:DIGEST" (DIGEST = ac_session_digest() of
+ * the cookie value) with short fields, so that it stays small in Redis:
+ *   a account id   e email    r roles     m amr ("pwd", "pwd otp", "sso",
+ *   "sso otp")     p partner id (absent for none)    c created (unix s)
+ *   x absolute expiry (unix s)    t last seen (unix s)    i IP
+ *   u short device label
+ * Its TTL is session_idle, renewed by ac_cmd_session_touch(); "P acct:ID:
+ * sess" indexes the account's sessions, scored by absolute expiry.
+ */
+
+#define AC_AMR_PWD         0x01
+#define AC_AMR_SSO         0x02
+#define AC_AMR_OTP         0x04
+#define AC_AMR_MAX         8          /* "sso otp" */
+#define AC_IP_MAX          46         /* INET6_ADDRSTRLEN */
+#define AC_DEVICE_MAX      48         /* bytes kept of the device label */
+#define AC_SESSION_TOUCH   60         /* seconds between two touches */
+
+typedef struct {
+    char      account[AC_ID_LEN + 1];
+    char      email[AC_EMAIL_MAX + 1];
+    unsigned  roles;                          /* AC_ROLE_* */
+    unsigned  amr;                            /* AC_AMR_* */
+    char      partner[AC_PARTNER_ID_MAX + 1]; /* "" for none */
+    int64_t   created;
+    int64_t   expires;                        /* absolute expiry */
+    int64_t   last_seen;
+    char      ip[AC_IP_MAX];
+    char      device[AC_DEVICE_MAX + 1];
+    int       account_status;   /* AC_STATUS_*, -1 when not fetched */
+} ac_session_t;
+
+/* "pwd", "pwd otp", "sso" or "sso otp"; AC_ERR_INVALID otherwise. */
+int ac_amr_parse(const char *s, size_t len, unsigned *amr);
+/* The stored form of a valid amr; "" for an invalid combination. */
+const char *ac_amr_name(unsigned amr);
+
+/* The session digest of a cookie value (a 43-character token). */
+int ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
+    char out[AC_DIGEST_LEN + 1]);
+
+/* EVAL that writes the session hash with TTL session_idle and indexes it
+ * in "P acct:ID:sess" (score: absolute expiry; the index expires with
+ * its last session; entries past their expiry are pruned). "s" must hold
+ * account, email, roles, amr, created, expires, last_seen; ip, device and
+ * partner may be empty. Replies 1. Strings are referenced from "s", which
+ * must outlive the command's hand-over to hiredis. */
+int ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const ac_session_t *s);
+
+/* EVAL that replies the session hash as HGETALL would, with the field
+ * "s" added holding the account's status ("" when the account is gone),
+ * in one round trip; an empty array when there is no such session. */
+int ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest);
+
+/* EVAL that renews the idle TTL and sets the last-seen time, only if the
+ * session still exists (replies 1, else 0). Callers touch a session at
+ * most once every AC_SESSION_TOUCH seconds. */
+int ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, int64_t now);
+
+/* EVAL that deletes one session and its index entry; replies 1 when the
+ * session existed, else 0. */
+int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account);
+
+/* Fills "s" from an ac_cmd_session_get() or HGETALL reply (array or
+ * map). AC_ERR_NOT_FOUND for an empty reply; AC_ERR_REDIS for an error
+ * reply, a malformed one, or a session missing a, x or m. The caller
+ * still checks s->expires, s->account_status, the amr and the roles. */
+int ac_session_parse(const struct redisReply *r, ac_session_t *s);
+
 /* ------------------------------------------------------- web helpers */
 /* (web.c: return_to, CSRF, templates) */
 
