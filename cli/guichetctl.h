@@ -1,0 +1,116 @@
+/*
+ * guichetctl: shared declarations of the admin tool's files.
+ */
+
+#ifndef GUICHETCTL_H
+#define GUICHETCTL_H
+
+#include <stdio.h>
+#include <authcore.h>
+#include <hiredis/hiredis.h>
+
+#define CTL_EXIT_OK      0
+#define CTL_EXIT_FAIL    1
+#define CTL_EXIT_USAGE   2
+
+#define CTL_ARGS_MAX     32
+#define CTL_OPT_VALUES   16
+
+
+/* One option a command accepts: "--name" or "--name VALUE". */
+typedef struct {
+    const char   *name;
+    int           has_value;
+} ctl_opt_spec_t;
+
+typedef struct {
+    const char   *name;
+    int           count;
+    const char   *values[CTL_OPT_VALUES];
+} ctl_opt_t;
+
+typedef struct {
+    int           npos;
+    const char   *pos[CTL_ARGS_MAX];
+    size_t        nopts;
+    ctl_opt_t     opts[CTL_ARGS_MAX];
+} ctl_args_t;
+
+typedef struct {
+    const char    *config_path;
+    ac_config_t   *cfg;
+    ac_keys_t     *keys;
+    redisContext  *redis;
+    ctl_args_t     args;
+    int            json;
+} ctl_t;
+
+typedef struct {
+    const char            *group;      /* "user", or the command itself */
+    const char            *name;       /* "add", or NULL */
+    const char            *usage;
+    const ctl_opt_spec_t  *opts;
+    int                    npos;       /* positional arguments expected */
+    unsigned               needs;
+    int                  (*run)(ctl_t *ctl);
+} ctl_command_t;
+
+#define CTL_NEED_KEYS    0x01
+#define CTL_NEED_REDIS   0x02
+
+
+/* guichetctl.c */
+int ctl_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int ctl_has_opt(const ctl_t *ctl, const char *name);
+const ctl_opt_t *ctl_opt(const ctl_t *ctl, const char *name);
+int ctl_email_arg(const char *arg, char email[AC_EMAIL_MAX + 1]);
+int ctl_read_password(char *buf, size_t size, size_t *len);
+
+/* redis.c */
+int ctl_redis_connect(ctl_t *ctl);
+void ctl_redis_close(ctl_t *ctl);
+redisReply *ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd);
+int ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a);
+int ctl_sessions_end(ctl_t *ctl, const char *id, int64_t *ended);
+
+/* output.c */
+void ctl_time_text(int64_t t, char *out, size_t size);
+void ctl_time_json(ac_buf_t *b, int64_t t);
+void ctl_json_key(ac_buf_t *b, const char *key, int first);
+void ctl_json_str(ac_buf_t *b, const char *s);
+void ctl_json_roles(ac_buf_t *b, unsigned roles);
+int ctl_print_buf(ac_buf_t *b);
+
+typedef struct {
+    size_t        ncols;
+    size_t        nrows;
+    size_t        cap;
+    const char  **head;
+    char        **cells;
+} ctl_table_t;
+
+int ctl_table_init(ctl_table_t *t, const char **head, size_t ncols);
+int ctl_table_row(ctl_table_t *t, const char **cells);
+int ctl_table_print(ctl_table_t *t, FILE *out);
+void ctl_table_free(ctl_table_t *t);
+
+int ctl_qr_print(const char *text, FILE *out);
+
+/* commands */
+int ctl_cmd_user_add(ctl_t *ctl);
+int ctl_cmd_user_list(ctl_t *ctl);
+int ctl_cmd_user_show(ctl_t *ctl);
+int ctl_cmd_user_lock(ctl_t *ctl);
+int ctl_cmd_user_unlock(ctl_t *ctl);
+int ctl_cmd_user_passwd(ctl_t *ctl);
+int ctl_cmd_user_role(ctl_t *ctl);
+int ctl_cmd_totp_enroll(ctl_t *ctl);
+int ctl_cmd_totp_disable(ctl_t *ctl);
+int ctl_cmd_recovery_codes(ctl_t *ctl);
+int ctl_cmd_partner_add(ctl_t *ctl);
+int ctl_cmd_partner_list(ctl_t *ctl);
+int ctl_cmd_partner_show(ctl_t *ctl);
+int ctl_cmd_partner_remove(ctl_t *ctl);
+
+#endif /* GUICHETCTL_H */
