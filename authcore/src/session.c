@@ -1,0 +1,558 @@
+/*
+ * Sessions: cookie digest, Redis commands and reply parsing.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "authcore.h"
+
+
+/* KEYS: session, index; ARGV: idle, expires, digest, now, fields... */
+static const char  ac_session_create_lua[] =
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 5))\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
+    "local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')\n"
+    "redis.call('EXPIREAT', KEYS[2], top[2])\n"
+    "return 1\n";
+
+/* KEYS: session; ARGV: account key prefix ("P acct:") */
+static const char  ac_session_get_lua[] =
+    "local s = redis.call('HGETALL', KEYS[1])\n"
+    "if #s == 0 then return s end\n"
+    "local a\n"
+    "for i = 1, #s, 2 do if s[i] == 'a' then a = s[i + 1] end end\n"
+    "local st = ''\n"
+    "if a then\n"
+    "  local k = ARGV[1] .. a\n"
+    "  st = redis.call('HGET', k, 'status')\n"
+    "  if not st then\n"
+    "    if redis.call('EXISTS', k) == 1 then st = '0' else st = '' end\n"
+    "  end\n"
+    "end\n"
+    "s[#s + 1] = 's'\n"
+    "s[#s + 1] = st\n"
+    "return s\n";
+
+/* KEYS: session; ARGV: idle, now */
+static const char  ac_session_touch_lua[] =
+    "local x = tonumber(redis.call('HGET', KEYS[1], 'x'))\n"
+    "if not x then return 0 end\n"
+    "local ttl = math.min(tonumber(ARGV[1]), x - tonumber(ARGV[2]))\n"
+    "if ttl <= 0 then redis.call('DEL', KEYS[1]) return 0 end\n"
+    "redis.call('EXPIRE', KEYS[1], ttl)\n"
+    "redis.call('HSET', KEYS[1], 't', ARGV[2])\n"
+    "return 1\n";
+
+/* KEYS: session, index; ARGV: digest */
+static const char  ac_session_delete_lua[] =
+    "local n = redis.call('DEL', KEYS[1])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "return n\n";
+
+
+static int ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account);
+static int ac_digest_check(const char *digest);
+static int ac_session_int(const char *s, size_t len, int64_t *v);
+static int ac_session_copy(char *dst, size_t size, const char *s,
+    size_t len);
+
+
+int
+ac_amr_parse(const char *s, size_t len, unsigned *amr)
+{
+    static const struct {
+        const char  *name;
+        unsigned     amr;
+    } amrs[] = {
+        { "pwd", AC_AMR_PWD },
+        { "pwd otp", AC_AMR_PWD | AC_AMR_OTP },
+        { "sso", AC_AMR_SSO },
+        { "sso otp", AC_AMR_SSO | AC_AMR_OTP },
+    };
+
+    size_t  i;
+
+    if (s == NULL || amr == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    for (i = 0; i < sizeof(amrs) / sizeof(amrs[0]); i++) {
+        if (strlen(amrs[i].name) == len
+            && memcmp(amrs[i].name, s, len) == 0)
+        {
+            *amr = amrs[i].amr;
+            return AC_OK;
+        }
+    }
+
+    return AC_ERR_INVALID;
+}
+
+
+const char *
+ac_amr_name(unsigned amr)
+{
+    switch (amr) {
+    case AC_AMR_PWD:
+        return "pwd";
+    case AC_AMR_PWD | AC_AMR_OTP:
+        return "pwd otp";
+    case AC_AMR_SSO:
+        return "sso";
+    case AC_AMR_SSO | AC_AMR_OTP:
+        return "sso otp";
+    default:
+        return "";
+    }
+}
+
+
+int
+ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
+    char out[AC_DIGEST_LEN + 1])
+{
+    size_t  i;
+
+    if (keys == NULL || cookie == NULL || len != AC_TOKEN_LEN) {
+        return AC_ERR_INVALID;
+    }
+
+    for (i = 0; i < len; i++) {
+        unsigned char  c = (unsigned char) cookie[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        {
+            return AC_ERR_INVALID;
+        }
+    }
+
+    return ac_digest(keys, AC_PURPOSE_SESSION, cookie, len, out);
+}
+
+
+int
+ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const ac_session_t *s)
+{
+    int          rc;
+    const char  *amr;
+    char         roles[AC_ROLES_MAX];
+
+    if (cfg == NULL || s == NULL || s->account[0] == '\0'
+        || s->email[0] == '\0' || s->expires <= s->created
+        || cfg->session_idle <= 0)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    amr = ac_amr_name(s->amr);
+    if (amr[0] == '\0') {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "EVAL");
+    ac_cmd_arg(cmd, ac_session_create_lua, sizeof(ac_session_create_lua) - 1);
+    ac_cmd_str(cmd, "2");
+
+    rc = ac_session_keys(cmd, cfg, digest, s->account);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_int(cmd, cfg->session_idle);
+    ac_cmd_int(cmd, s->expires);
+    ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
+    ac_cmd_int(cmd, s->created);
+
+    ac_roles_format(s->roles, roles);
+
+    ac_cmd_str(cmd, "a");
+    ac_cmd_str(cmd, s->account);
+    ac_cmd_str(cmd, "e");
+    ac_cmd_str(cmd, s->email);
+    ac_cmd_str(cmd, "r");
+    ac_cmd_copy(cmd, roles, strlen(roles));
+    ac_cmd_str(cmd, "m");
+    ac_cmd_str(cmd, amr);
+
+    if (s->partner[0] != '\0') {
+        ac_cmd_str(cmd, "p");
+        ac_cmd_str(cmd, s->partner);
+    }
+
+    ac_cmd_str(cmd, "c");
+    ac_cmd_int(cmd, s->created);
+    ac_cmd_str(cmd, "x");
+    ac_cmd_int(cmd, s->expires);
+    ac_cmd_str(cmd, "t");
+    ac_cmd_int(cmd, s->last_seen);
+
+    if (s->ip[0] != '\0') {
+        ac_cmd_str(cmd, "i");
+        ac_cmd_arg(cmd, s->ip, strnlen(s->ip, AC_IP_MAX - 1));
+    }
+
+    if (s->device[0] != '\0') {
+        ac_cmd_str(cmd, "u");
+        ac_cmd_arg(cmd, s->device, strnlen(s->device, AC_DEVICE_MAX));
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (cfg == NULL || ac_digest_check(digest) != AC_OK) {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "EVAL");
+    ac_cmd_arg(cmd, ac_session_get_lua, sizeof(ac_session_get_lua) - 1);
+    ac_cmd_str(cmd, "1");
+
+    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    /* the account key prefix: the account key of an empty id */
+    rc = ac_key(cfg, AC_K_ACCOUNT, "", key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, int64_t now)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (cfg == NULL || ac_digest_check(digest) != AC_OK
+        || cfg->session_idle <= 0)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "EVAL");
+    ac_cmd_arg(cmd, ac_session_touch_lua, sizeof(ac_session_touch_lua) - 1);
+    ac_cmd_str(cmd, "1");
+
+    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_int(cmd, cfg->session_idle);
+    ac_cmd_int(cmd, now);
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account)
+{
+    int  rc;
+
+    if (cfg == NULL || account == NULL || account[0] == '\0') {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "EVAL");
+    ac_cmd_arg(cmd, ac_session_delete_lua,
+               sizeof(ac_session_delete_lua) - 1);
+    ac_cmd_str(cmd, "2");
+
+    rc = ac_session_keys(cmd, cfg, digest, account);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_session_parse(const struct redisReply *r, ac_session_t *s)
+{
+    int                       have_a, have_m, have_x;
+    size_t                    i;
+    const struct redisReply  *k, *v;
+
+    if (r == NULL || s == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    memset(s, 0, sizeof(ac_session_t));
+    s->account_status = -1;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
+        return AC_ERR_REDIS;
+    }
+
+    if (r->elements == 0) {
+        return AC_ERR_NOT_FOUND;
+    }
+
+    have_a = have_m = have_x = 0;
+
+    for (i = 0; i < r->elements; i += 2) {
+        k = r->element[i];
+        v = r->element[i + 1];
+
+        if (k == NULL || v == NULL
+            || (k->type != REDIS_REPLY_STRING
+                && k->type != REDIS_REPLY_STATUS)
+            || (v->type != REDIS_REPLY_STRING
+                && v->type != REDIS_REPLY_STATUS)
+            || k->len != 1
+            || memchr(v->str, '\0', v->len) != NULL)
+        {
+            goto failed;
+        }
+
+        switch (k->str[0]) {
+
+        case 'a':
+            if (v->len == 0
+                || ac_session_copy(s->account, sizeof(s->account), v->str,
+                                   v->len)
+                   != AC_OK)
+            {
+                goto failed;
+            }
+            have_a = 1;
+            break;
+
+        case 'e':
+            if (ac_session_copy(s->email, sizeof(s->email), v->str, v->len)
+                != AC_OK)
+            {
+                goto failed;
+            }
+            break;
+
+        case 'r':
+            if (ac_roles_parse(v->str, v->len, &s->roles) != AC_OK) {
+                goto failed;
+            }
+            break;
+
+        case 'm':
+            if (ac_amr_parse(v->str, v->len, &s->amr) != AC_OK) {
+                goto failed;
+            }
+            have_m = 1;
+            break;
+
+        case 'p':
+            if (ac_session_copy(s->partner, sizeof(s->partner), v->str,
+                                v->len)
+                != AC_OK)
+            {
+                goto failed;
+            }
+            break;
+
+        case 'c':
+            if (ac_session_int(v->str, v->len, &s->created) != AC_OK) {
+                goto failed;
+            }
+            break;
+
+        case 'x':
+            if (ac_session_int(v->str, v->len, &s->expires) != AC_OK) {
+                goto failed;
+            }
+            have_x = 1;
+            break;
+
+        case 't':
+            if (ac_session_int(v->str, v->len, &s->last_seen) != AC_OK) {
+                goto failed;
+            }
+            break;
+
+        case 'i':
+            if (ac_session_copy(s->ip, sizeof(s->ip), v->str, v->len)
+                != AC_OK)
+            {
+                goto failed;
+            }
+            break;
+
+        case 'u':
+            /* a label for display: cut, never refused */
+            (void) ac_session_copy(s->device, sizeof(s->device), v->str,
+                                   v->len < AC_DEVICE_MAX ? v->len
+                                                          : AC_DEVICE_MAX);
+            break;
+
+        case 's':
+            if (v->len == 0) {
+                /* the account is gone: so is the session */
+                memset(s, 0, sizeof(ac_session_t));
+                s->account_status = -1;
+                return AC_ERR_NOT_FOUND;
+            }
+
+            s->account_status = ((v->len == 1 && v->str[0] == '0')
+                                 || (v->len == 6
+                                     && memcmp(v->str, "active", 6) == 0))
+                                ? AC_STATUS_ACTIVE : AC_STATUS_LOCKED;
+            break;
+
+        default:
+            /* fields added by later versions */
+            break;
+        }
+    }
+
+    if (!have_a || !have_m || !have_x) {
+        goto failed;
+    }
+
+    return AC_OK;
+
+failed:
+
+    memset(s, 0, sizeof(ac_session_t));
+    s->account_status = -1;
+
+    return AC_ERR_REDIS;
+}
+
+
+static int
+ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg, const char *digest,
+    const char *account)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (ac_digest_check(digest) != AC_OK) {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_key(cfg, AC_K_ACCOUNT_SESSIONS, account, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    return AC_OK;
+}
+
+
+static int
+ac_digest_check(const char *digest)
+{
+    size_t  i;
+
+    if (digest == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    for (i = 0; i < AC_DIGEST_LEN; i++) {
+        unsigned char  c = (unsigned char) digest[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        {
+            return AC_ERR_INVALID;
+        }
+    }
+
+    return digest[AC_DIGEST_LEN] == '\0' ? AC_OK : AC_ERR_INVALID;
+}
+
+
+static int
+ac_session_int(const char *s, size_t len, int64_t *v)
+{
+    char       buf[24], *end;
+    long long  n;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        return AC_ERR_INVALID;
+    }
+
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+
+    if (buf[0] < '0' || buf[0] > '9') {
+        return AC_ERR_INVALID;
+    }
+
+    errno = 0;
+    n = strtoll(buf, &end, 10);
+
+    if (errno != 0 || *end != '\0') {
+        return AC_ERR_INVALID;
+    }
+
+    *v = n;
+
+    return AC_OK;
+}
+
+
+static int
+ac_session_copy(char *dst, size_t size, const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len >= size) {
+        return AC_ERR_TOO_LONG;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            return AC_ERR_INVALID;
+        }
+    }
+
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+
+    return AC_OK;
+}

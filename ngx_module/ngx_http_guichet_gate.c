@@ -1,0 +1,590 @@
+/*
+ * Guichet nginx module: the access-phase gate of "guichet on" places.
+ *
+ * The session is read from Redis without blocking: the handler sends the
+ * command and returns NGX_AGAIN; the reply stores a verdict in the
+ * request's ctx and runs the phases again, which calls the handler once
+ * more to apply it.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_guichet_module.h"
+#include "ngx_http_guichet_redis.h"
+
+
+typedef enum {
+    NGX_HTTP_GUICHET_PASS = 0,
+    NGX_HTTP_GUICHET_UNAUTHENTICATED,
+    NGX_HTTP_GUICHET_LOCKED,
+    NGX_HTTP_GUICHET_NEED_2FA,
+    NGX_HTTP_GUICHET_NO_ROLE,
+    NGX_HTTP_GUICHET_UNAVAILABLE,
+    NGX_HTTP_GUICHET_ERROR
+} ngx_http_guichet_verdict_e;
+
+
+typedef struct {
+    ngx_uint_t                   done;
+    ngx_http_guichet_verdict_e   verdict;
+    ngx_uint_t                   browser;
+    char                         digest[AC_DIGEST_LEN + 1];
+    ac_session_t                 session;
+} ngx_http_guichet_gate_ctx_t;
+
+
+static ngx_int_t ngx_http_guichet_gate_headers(ngx_http_request_t *r,
+    ngx_http_guichet_gate_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_gate_cookie(ngx_http_request_t *r,
+    ngx_str_t *value);
+static void ngx_http_guichet_gate_reply(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static ngx_http_guichet_verdict_e ngx_http_guichet_gate_judge(
+    ngx_http_request_t *r, ngx_http_guichet_gate_ctx_t *ctx,
+    redisReply *reply, ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_gate_finish(ngx_http_request_t *r,
+    ngx_http_guichet_gate_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_gate_pass(ngx_http_request_t *r,
+    ngx_http_guichet_gate_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_gate_set(ngx_http_request_t *r,
+    ngx_str_t *key, u_char *value, size_t len);
+static ngx_int_t ngx_http_guichet_gate_redirect(ngx_http_request_t *r,
+    const char *path);
+static ngx_int_t ngx_http_guichet_gate_json(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+
+
+static ngx_str_t  ngx_http_guichet_user = ngx_string("X-Guichet-User");
+static ngx_str_t  ngx_http_guichet_email = ngx_string("X-Guichet-Email");
+static ngx_str_t  ngx_http_guichet_amr = ngx_string("X-Guichet-Amr");
+
+
+ngx_int_t
+ngx_http_guichet_gate_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                      cookie;
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_gate_ctx_t   *ctx;
+    ngx_http_guichet_loc_conf_t   *glcf;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_guichet_module);
+
+    if (!glcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_guichet_module);
+
+    if (ctx) {
+        if (!ctx->done) {
+            return NGX_AGAIN;
+        }
+
+        return ngx_http_guichet_gate_finish(r, ctx);
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_guichet_gate_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_gate_headers(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->done = 1;
+    ctx->verdict = NGX_HTTP_GUICHET_UNAUTHENTICATED;
+
+    if (ngx_http_guichet_gate_cookie(r, &cookie) != NGX_OK
+        || ac_session_digest(gmcf->keys, (char *) cookie.data, cookie.len,
+                             ctx->digest)
+           != AC_OK)
+    {
+        return ngx_http_guichet_gate_finish(r, ctx);
+    }
+
+    if (ac_cmd_session_get(&cmd, gmcf->ac, ctx->digest) != AC_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "guichet: cannot build the session command");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_guichet_redis_send(r, &cmd, ngx_http_guichet_gate_reply,
+                                    ctx)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: redis unavailable, answering 503");
+        ctx->verdict = NGX_HTTP_GUICHET_UNAVAILABLE;
+        return ngx_http_guichet_gate_finish(r, ctx);
+    }
+
+    ctx->done = 0;
+
+    /* notice a client that goes away while Redis answers */
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * Removes every client-sent X-Guichet-* header (only the gate sets them)
+ * and notes whether the client is a browser.
+ */
+
+static ngx_int_t
+ngx_http_guichet_gate_headers(ngx_http_request_t *r,
+    ngx_http_guichet_gate_ctx_t *ctx)
+{
+    ngx_uint_t        i, forged;
+    ngx_list_t        headers;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *nh;
+
+    forged = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len >= sizeof("X-Guichet-") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Guichet-",
+                               sizeof("X-Guichet-") - 1)
+               == 0)
+        {
+            forged = 1;
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("Accept") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
+                               sizeof("Accept") - 1)
+               == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "text/html",
+                                sizeof("text/html") - 2)
+               != NULL)
+        {
+            ctx->browser = 1;
+        }
+    }
+
+    if (!forged) {
+        return NGX_OK;
+    }
+
+    if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len >= sizeof("X-Guichet-") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Guichet-",
+                               sizeof("X-Guichet-") - 1)
+               == 0)
+        {
+            continue;
+        }
+
+        nh = ngx_list_push(&headers);
+        if (nh == NULL) {
+            return NGX_ERROR;
+        }
+
+        *nh = h[i];
+    }
+
+    r->headers_in.headers = headers;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_gate_cookie(ngx_http_request_t *r, ngx_str_t *value)
+{
+    ngx_str_t  name;
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&name, "__Host-guichet");
+
+    } else
+#endif
+    {
+        ngx_str_set(&name, "guichet");
+    }
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
+                                          value)
+        == NGX_DECLINED)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_gate_reply(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_connection_t             *c;
+    ngx_http_guichet_gate_ctx_t  *ctx = data;
+
+    c = r->connection;
+
+    ctx->verdict = ngx_http_guichet_gate_judge(r, ctx, reply, rc);
+    ctx->done = 1;
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_http_guichet_verdict_e
+ngx_http_guichet_gate_judge(ngx_http_request_t *r,
+    ngx_http_guichet_gate_ctx_t *ctx, redisReply *reply, ngx_int_t rc)
+{
+    int                           arc;
+    ac_session_t                 *s;
+    ngx_http_guichet_loc_conf_t  *glcf;
+
+    if (rc != NGX_OK || reply == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: redis did not answer, answering 503");
+        return NGX_HTTP_GUICHET_UNAVAILABLE;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: redis error \"%*s\", answering 503",
+                      (int) ngx_min(reply->len, 200), reply->str);
+        return NGX_HTTP_GUICHET_UNAVAILABLE;
+    }
+
+    s = &ctx->session;
+
+    arc = ac_session_parse(reply, s);
+
+    if (arc == AC_ERR_NOT_FOUND) {
+        return NGX_HTTP_GUICHET_UNAUTHENTICATED;
+    }
+
+    if (arc != AC_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: malformed session %*s: %s",
+                      (int) 6, ctx->digest, ac_strerror(arc));
+        return NGX_HTTP_GUICHET_UNAUTHENTICATED;
+    }
+
+    if (s->expires <= (int64_t) ngx_time()) {
+        return NGX_HTTP_GUICHET_UNAUTHENTICATED;
+    }
+
+    if (s->account_status != AC_STATUS_ACTIVE) {
+        return NGX_HTTP_GUICHET_LOCKED;
+    }
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_guichet_module);
+
+    if (glcf->require_2fa && !(s->amr & AC_AMR_OTP)) {
+        return NGX_HTTP_GUICHET_NEED_2FA;
+    }
+
+    if (glcf->role && !(s->roles & glcf->role)) {
+        return NGX_HTTP_GUICHET_NO_ROLE;
+    }
+
+    return NGX_HTTP_GUICHET_PASS;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_gate_finish(ngx_http_request_t *r,
+    ngx_http_guichet_gate_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    switch (ctx->verdict) {
+
+    case NGX_HTTP_GUICHET_PASS:
+        return ngx_http_guichet_gate_pass(r, ctx);
+
+    case NGX_HTTP_GUICHET_UNAUTHENTICATED:
+        if (ctx->browser) {
+            return ngx_http_guichet_gate_redirect(r, "/guichet/login");
+        }
+
+        rc = ngx_http_guichet_gate_json(r, NGX_HTTP_UNAUTHORIZED,
+                                        "unauthenticated",
+                                        "a valid session is required");
+        break;
+
+    case NGX_HTTP_GUICHET_LOCKED:
+        rc = ngx_http_guichet_gate_json(r, NGX_HTTP_FORBIDDEN,
+                                        "account_locked",
+                                        "this account is locked");
+        break;
+
+    case NGX_HTTP_GUICHET_NEED_2FA:
+        if (ctx->browser) {
+            return ngx_http_guichet_gate_redirect(r, "/guichet/2fa");
+        }
+
+        rc = ngx_http_guichet_gate_json(r, NGX_HTTP_FORBIDDEN,
+                                        "second_factor_required",
+                                        "this place needs a second factor");
+        break;
+
+    case NGX_HTTP_GUICHET_NO_ROLE:
+        rc = ngx_http_guichet_gate_json(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                        "this account lacks the role "
+                                        "this place needs");
+        break;
+
+    case NGX_HTTP_GUICHET_UNAVAILABLE:
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_gate_pass(ngx_http_request_t *r,
+    ngx_http_guichet_gate_ctx_t *ctx)
+{
+    int64_t                        now;
+    ac_cmd_t                       cmd;
+    const char                    *amr;
+    ac_session_t                  *s;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    s = &ctx->session;
+    amr = ac_amr_name(s->amr);
+
+    if (ngx_http_guichet_gate_set(r, &ngx_http_guichet_user,
+                                  (u_char *) s->account,
+                                  ngx_strlen(s->account))
+        != NGX_OK
+        || ngx_http_guichet_gate_set(r, &ngx_http_guichet_email,
+                                     (u_char *) s->email,
+                                     ngx_strlen(s->email))
+           != NGX_OK
+        || ngx_http_guichet_gate_set(r, &ngx_http_guichet_amr,
+                                     (u_char *) amr, ngx_strlen(amr))
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* renew the idle TTL at most once a minute, without waiting for it */
+
+    now = (int64_t) ngx_time();
+
+    if (now - s->last_seen >= AC_SESSION_TOUCH) {
+        gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+        if (ac_cmd_session_touch(&cmd, gmcf->ac, ctx->digest, now) == AC_OK
+            && ngx_http_guichet_redis_send_detached(r->connection->log, &cmd)
+               != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "guichet: session touch not sent");
+        }
+
+        s->last_seen = now;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_gate_set(ngx_http_request_t *r, ngx_str_t *key,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = *key;
+
+    h->value.data = ngx_pnalloc(r->pool, len + 1);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(h->value.data, value, len);
+    h->value.data[len] = '\0';
+    h->value.len = len;
+
+    h->lowcase_key = ngx_pnalloc(r->pool, key->len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, key->data, key->len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_gate_redirect(ngx_http_request_t *r, const char *path)
+{
+    u_char           *p;
+    size_t            len;
+    uintptr_t         escape;
+    ngx_table_elt_t  *location;
+
+    escape = 2 * ngx_escape_uri(NULL, r->unparsed_uri.data,
+                                r->unparsed_uri.len, NGX_ESCAPE_ARGS);
+
+    len = ngx_strlen(path) + sizeof("?return_to=") - 1
+          + r->unparsed_uri.len + escape;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location = ngx_list_push(&r->headers_out.headers);
+    if (location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location->hash = 1;
+    ngx_str_set(&location->key, "Location");
+    location->value.data = p;
+
+    p = ngx_cpymem(p, path, ngx_strlen(path));
+    p = ngx_cpymem(p, "?return_to=", sizeof("?return_to=") - 1);
+
+    if (escape) {
+        p = (u_char *) ngx_escape_uri(p, r->unparsed_uri.data,
+                                      r->unparsed_uri.len, NGX_ESCAPE_ARGS);
+
+    } else {
+        p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
+    }
+
+    location->value.len = p - location->value.data;
+
+    ngx_http_clear_location(r);
+    r->headers_out.location = location;
+
+    return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_gate_json(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    size_t            len;
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = sizeof("{\"error\":\"\",\"message\":\"\"}\n") - 1
+          + ngx_strlen(code) + ngx_strlen(message);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* code and message are constants without characters to escape */
+    b->last = ngx_sprintf(b->last, "{\"error\":\"%s\",\"message\":\"%s\"}\n",
+                          code, message);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Content-Type-Options");
+    ngx_str_set(&h->value, "nosniff");
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

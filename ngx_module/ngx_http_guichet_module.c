@@ -1,0 +1,375 @@
+/*
+ * Guichet nginx module: directives, configuration and worker lifecycle.
+ * The access-phase gate is in ngx_http_guichet_gate.c, the Redis adapter
+ * in ngx_http_guichet_redis.c.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_guichet_module.h"
+#include "ngx_http_guichet_redis.h"
+
+
+static void *ngx_http_guichet_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_guichet_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_guichet_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_guichet_config(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_guichet_role(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_guichet_threads(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_guichet_cleanup_config(void *data);
+static ngx_int_t ngx_http_guichet_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_guichet_init_process(ngx_cycle_t *cycle);
+static void ngx_http_guichet_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_guichet_commands[] = {
+
+    { ngx_string("guichet_config"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_guichet_config,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("guichet"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_guichet_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("guichet_endpoints"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_guichet_endpoints,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("guichet_require_2fa"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_guichet_loc_conf_t, require_2fa),
+      NULL },
+
+    { ngx_string("guichet_role"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_guichet_role,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("guichet_threads"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_guichet_threads,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_guichet_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_guichet_init,                 /* postconfiguration */
+
+    ngx_http_guichet_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_guichet_create_loc_conf,      /* create location configuration */
+    ngx_http_guichet_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_guichet_module = {
+    NGX_MODULE_V1,
+    &ngx_http_guichet_module_ctx,          /* module context */
+    ngx_http_guichet_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_guichet_init_process,         /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_guichet_exit_process,         /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_guichet_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_guichet_main_conf_t));
+    if (gmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     gmcf->config_file = { 0, NULL };
+     *     gmcf->ac = NULL;
+     *     gmcf->keys = NULL;
+     *     gmcf->thread_pool = NULL;
+     */
+
+    return gmcf;
+}
+
+
+static void *
+ngx_http_guichet_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_guichet_loc_conf_t  *glcf;
+
+    glcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_guichet_loc_conf_t));
+    if (glcf == NULL) {
+        return NULL;
+    }
+
+    glcf->enable = NGX_CONF_UNSET;
+    glcf->require_2fa = NGX_CONF_UNSET;
+    glcf->role = NGX_CONF_UNSET_UINT;
+
+    return glcf;
+}
+
+
+static char *
+ngx_http_guichet_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_guichet_loc_conf_t *prev = parent;
+    ngx_http_guichet_loc_conf_t *conf = child;
+
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->require_2fa, prev->require_2fa, 0);
+    ngx_conf_merge_uint_value(conf->role, prev->role, 0);
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_guichet_module);
+
+    if (conf->enable && gmcf->ac == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"guichet on\" needs \"guichet_config\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_guichet_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_guichet_main_conf_t *gmcf = conf;
+
+    int                  rc;
+    ngx_str_t           *value;
+    ac_error_t           err;
+    ngx_pool_cleanup_t  *cln;
+
+    if (gmcf->config_file.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    gmcf->config_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &gmcf->config_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_guichet_cleanup_config;
+    cln->data = gmcf;
+
+    ngx_memzero(&err, sizeof(ac_error_t));
+
+    rc = ac_init();
+    if (rc != AC_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authcore: %s",
+                           ac_strerror(rc));
+        return NGX_CONF_ERROR;
+    }
+
+    rc = ac_config_load((char *) gmcf->config_file.data, &gmcf->ac, &err);
+    if (rc != AC_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s",
+                           err.msg[0] ? err.msg : ac_strerror(rc));
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&err, sizeof(ac_error_t));
+
+    rc = ac_keys_load(gmcf->ac->secret_file, &gmcf->keys, &err);
+    if (rc != AC_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s: %s",
+                           gmcf->ac->secret_file,
+                           err.msg[0] ? err.msg : ac_strerror(rc));
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_guichet_cleanup_config(void *data)
+{
+    ngx_http_guichet_main_conf_t *gmcf = data;
+
+    if (gmcf->keys) {
+        ac_keys_free(gmcf->keys);
+        gmcf->keys = NULL;
+    }
+
+    if (gmcf->ac) {
+        ac_config_free(gmcf->ac);
+        gmcf->ac = NULL;
+    }
+}
+
+
+static char *
+ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler != NULL) {
+        return "is duplicate";
+    }
+
+    clcf->handler = ngx_http_guichet_endpoints_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_guichet_role(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_guichet_loc_conf_t *glcf = conf;
+
+    unsigned    role;
+    ngx_str_t  *value;
+
+    if (glcf->role != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ac_role_parse((char *) value[1].data, value[1].len, &role) != AC_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown role \"%V\" (user, security or admin)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    glcf->role = role;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_guichet_threads(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+#if (NGX_THREADS)
+    ngx_http_guichet_main_conf_t *gmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (gmcf->thread_pool != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    gmcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (gmcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"guichet_threads\" needs nginx built with threads");
+    return NGX_CONF_ERROR;
+
+#endif
+}
+
+
+ngx_int_t
+ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
+{
+    return NGX_HTTP_NOT_FOUND;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_guichet_gate_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_guichet_module);
+
+    if (gmcf == NULL || gmcf->ac == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_guichet_redis_init(cycle, gmcf->ac);
+}
+
+
+static void
+ngx_http_guichet_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_guichet_redis_done(cycle);
+}

@@ -1,0 +1,39 @@
+/*
+ * Guichet nginx module: configuration shared by the module's files.
+ */
+
+#ifndef NGX_HTTP_GUICHET_MODULE_H_INCLUDED_
+#define NGX_HTTP_GUICHET_MODULE_H_INCLUDED_
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <authcore.h>
+
+
+typedef struct {
+    ngx_str_t              config_file;
+    ac_config_t           *ac;
+    ac_keys_t             *keys;
+#if (NGX_THREADS)
+    ngx_thread_pool_t     *thread_pool;
+#endif
+} ngx_http_guichet_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t             enable;
+    ngx_flag_t             require_2fa;
+    ngx_uint_t             role;             /* AC_ROLE_* bit, 0: any */
+} ngx_http_guichet_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_guichet_module;
+
+
+ngx_int_t ngx_http_guichet_gate_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_guichet_endpoints_handler(ngx_http_request_t *r);
+
+
+#endif /* NGX_HTTP_GUICHET_MODULE_H_INCLUDED_ */

@@ -1,0 +1,662 @@
+/*
+ * Guichet nginx module: one hiredis async context per worker on nginx's
+ * event loop.
+ *
+ * hiredis 0.14 has no timers, so command timeouts, the connect timeout
+ * and reconnection with exponential backoff are nginx timers here. The
+ * socket is registered level-triggered because redisAsyncHandleRead()
+ * reads at most one buffer per call. Only IP literals and unix sockets
+ * are used: a host name would make hiredis call getaddrinfo(), which
+ * blocks.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_http.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "ngx_http_guichet_redis.h"
+
+
+#define NGX_HTTP_GUICHET_REDIS_BACKOFF_MIN  100
+#define NGX_HTTP_GUICHET_REDIS_BACKOFF_MAX  3000
+
+
+typedef enum {
+    NGX_HTTP_GUICHET_REDIS_DOWN = 0,
+    NGX_HTTP_GUICHET_REDIS_CONNECTING,
+    NGX_HTTP_GUICHET_REDIS_READY
+} ngx_http_guichet_redis_state_e;
+
+
+typedef struct {
+    ngx_queue_t                         queue;      /* free list */
+    ngx_event_t                         timer;
+    ngx_http_request_t                 *request;    /* NULL: detached */
+    ngx_pool_cleanup_t                 *cleanup;
+    ngx_http_guichet_redis_handler_pt   handler;
+    void                               *data;
+} ngx_http_guichet_redis_waiter_t;
+
+
+typedef struct {
+    ac_config_t                        *ac;
+    redisAsyncContext                  *ctx;
+    ngx_connection_t                   *conn;
+    ngx_http_guichet_redis_state_e      state;
+    ngx_event_t                         reconnect;
+    ngx_event_t                         connect_timer;
+    ngx_msec_t                          backoff;
+    ngx_queue_t                         free_waiters;
+    ngx_log_t                          *log;
+    unsigned                            lost:1;
+    unsigned                            exiting:1;
+    unsigned                            initialized:1;
+} ngx_http_guichet_redis_t;
+
+
+static void ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd);
+static void ngx_http_guichet_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_http_guichet_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_http_guichet_redis_schedule(ngx_http_guichet_redis_t *rd);
+static void ngx_http_guichet_redis_drop(ngx_http_guichet_redis_t *rd,
+    const char *why);
+static void ngx_http_guichet_redis_on_connect(const redisAsyncContext *ctx,
+    int status);
+static void ngx_http_guichet_redis_handshake(redisAsyncContext *ctx,
+    void *r, void *privdata);
+static void ngx_http_guichet_redis_read_handler(ngx_event_t *rev);
+static void ngx_http_guichet_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_guichet_redis_add_read(void *privdata);
+static void ngx_http_guichet_redis_del_read(void *privdata);
+static void ngx_http_guichet_redis_add_write(void *privdata);
+static void ngx_http_guichet_redis_del_write(void *privdata);
+static void ngx_http_guichet_redis_cleanup(void *privdata);
+static void ngx_http_guichet_redis_reply(redisAsyncContext *ctx, void *r,
+    void *privdata);
+static void ngx_http_guichet_redis_timeout(ngx_event_t *ev);
+static void ngx_http_guichet_redis_detach(void *data);
+static void ngx_http_guichet_redis_release(
+    ngx_http_guichet_redis_waiter_t *w);
+
+
+/* one per worker process */
+static ngx_http_guichet_redis_t  ngx_http_guichet_redis;
+
+
+ngx_int_t
+ngx_http_guichet_redis_init(ngx_cycle_t *cycle, ac_config_t *ac)
+{
+    ngx_http_guichet_redis_t  *rd = &ngx_http_guichet_redis;
+
+    ngx_memzero(rd, sizeof(ngx_http_guichet_redis_t));
+
+    rd->ac = ac;
+    rd->log = cycle->log;
+    rd->backoff = NGX_HTTP_GUICHET_REDIS_BACKOFF_MIN;
+    ngx_queue_init(&rd->free_waiters);
+
+    rd->reconnect.handler = ngx_http_guichet_redis_reconnect_handler;
+    rd->reconnect.data = rd;
+    rd->reconnect.log = cycle->log;
+    rd->reconnect.cancelable = 1;
+
+    rd->connect_timer.handler = ngx_http_guichet_redis_connect_timeout;
+    rd->connect_timer.data = rd;
+    rd->connect_timer.log = cycle->log;
+    rd->connect_timer.cancelable = 1;
+
+    rd->initialized = 1;
+
+    ngx_http_guichet_redis_connect(rd);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_guichet_redis_done(ngx_cycle_t *cycle)
+{
+    ngx_queue_t                      *q;
+    ngx_http_guichet_redis_t         *rd = &ngx_http_guichet_redis;
+    ngx_http_guichet_redis_waiter_t  *w;
+
+    if (!rd->initialized) {
+        return;
+    }
+
+    rd->exiting = 1;
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+
+    if (rd->connect_timer.timer_set) {
+        ngx_del_timer(&rd->connect_timer);
+    }
+
+    if (rd->ctx) {
+        /* pending replies come back NULL and release their waiters */
+        redisAsyncFree(rd->ctx);
+    }
+
+    while (!ngx_queue_empty(&rd->free_waiters)) {
+        q = ngx_queue_head(&rd->free_waiters);
+        ngx_queue_remove(q);
+        w = ngx_queue_data(q, ngx_http_guichet_redis_waiter_t, queue);
+        ngx_free(w);
+    }
+
+    rd->initialized = 0;
+}
+
+
+static void
+ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
+{
+    ngx_connection_t   *c;
+    ac_endpoint_t      *ep;
+    redisAsyncContext  *ctx;
+
+    ep = &rd->ac->redis;
+
+    if (ep->unix_path) {
+        ctx = redisAsyncConnectUnix(ep->unix_path);
+
+    } else if (ep->host) {
+        ctx = redisAsyncConnect(ep->host, ep->port);
+
+    } else {
+        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
+                      "guichet: no redis address configured");
+        return;
+    }
+
+    if (ctx == NULL) {
+        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
+                      "guichet: redis context allocation failed");
+        ngx_http_guichet_redis_schedule(rd);
+        return;
+    }
+
+    if (ctx->err) {
+        if (!rd->lost) {
+            ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
+                          "guichet: cannot connect to redis: %s",
+                          ctx->errstr);
+            rd->lost = 1;
+        }
+
+        redisAsyncFree(ctx);
+        ngx_http_guichet_redis_schedule(rd);
+        return;
+    }
+
+    c = ngx_get_connection(ctx->c.fd, rd->log);
+    if (c == NULL) {
+        redisAsyncFree(ctx);
+        ngx_http_guichet_redis_schedule(rd);
+        return;
+    }
+
+    c->data = ctx;
+    c->read->handler = ngx_http_guichet_redis_read_handler;
+    c->write->handler = ngx_http_guichet_redis_write_handler;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+
+    rd->ctx = ctx;
+    rd->conn = c;
+    rd->state = NGX_HTTP_GUICHET_REDIS_CONNECTING;
+
+    ctx->data = rd;
+    ctx->ev.data = rd;
+    ctx->ev.addRead = ngx_http_guichet_redis_add_read;
+    ctx->ev.delRead = ngx_http_guichet_redis_del_read;
+    ctx->ev.addWrite = ngx_http_guichet_redis_add_write;
+    ctx->ev.delWrite = ngx_http_guichet_redis_del_write;
+    ctx->ev.cleanup = ngx_http_guichet_redis_cleanup;
+
+    redisAsyncSetConnectCallback(ctx, ngx_http_guichet_redis_on_connect);
+
+    /* replies arrive in order: the PING answers only after AUTH/SELECT */
+
+    if (rd->ac->redis_password) {
+        if (redisAsyncCommand(ctx, ngx_http_guichet_redis_handshake, "AUTH",
+                              "AUTH %s", rd->ac->redis_password)
+            != REDIS_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (rd->ac->redis_db != 0) {
+        if (redisAsyncCommand(ctx, ngx_http_guichet_redis_handshake,
+                              "SELECT", "SELECT %d", rd->ac->redis_db)
+            != REDIS_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (redisAsyncCommand(ctx, ngx_http_guichet_redis_handshake, "PING",
+                          "PING")
+        != REDIS_OK)
+    {
+        goto failed;
+    }
+
+    ngx_add_timer(&rd->connect_timer,
+                  ngx_max(rd->ac->redis_timeout_ms, 1000));
+
+    return;
+
+failed:
+
+    ngx_http_guichet_redis_drop(rd, "cannot queue the handshake");
+}
+
+
+static void
+ngx_http_guichet_redis_schedule(ngx_http_guichet_redis_t *rd)
+{
+    if (rd->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (!rd->reconnect.timer_set) {
+        ngx_add_timer(&rd->reconnect, rd->backoff);
+    }
+
+    rd->backoff = ngx_min(rd->backoff * 2, NGX_HTTP_GUICHET_REDIS_BACKOFF_MAX);
+}
+
+
+static void
+ngx_http_guichet_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_http_guichet_redis_t  *rd = ev->data;
+
+    if (rd->ctx == NULL) {
+        ngx_http_guichet_redis_connect(rd);
+    }
+}
+
+
+static void
+ngx_http_guichet_redis_connect_timeout(ngx_event_t *ev)
+{
+    ngx_http_guichet_redis_t  *rd = ev->data;
+
+    if (rd->state != NGX_HTTP_GUICHET_REDIS_READY) {
+        ngx_http_guichet_redis_drop(rd, "connection timed out");
+    }
+}
+
+
+/* Frees the context; hiredis answers every pending command with NULL. */
+
+static void
+ngx_http_guichet_redis_drop(ngx_http_guichet_redis_t *rd, const char *why)
+{
+    if (rd->ctx == NULL) {
+        return;
+    }
+
+    if (!rd->lost) {
+        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
+                      "guichet: redis connection lost: %s", why);
+        rd->lost = 1;
+    }
+
+    redisAsyncFree(rd->ctx);
+}
+
+
+static void
+ngx_http_guichet_redis_on_connect(const redisAsyncContext *ctx, int status)
+{
+    ngx_http_guichet_redis_t  *rd = ctx->data;
+
+    if (status != REDIS_OK && !rd->lost) {
+        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
+                      "guichet: cannot connect to redis: %s",
+                      ctx->errstr ? ctx->errstr : "unknown error");
+        rd->lost = 1;
+    }
+}
+
+
+static void
+ngx_http_guichet_redis_handshake(redisAsyncContext *ctx, void *r,
+    void *privdata)
+{
+    redisReply                *reply = r;
+    ngx_http_guichet_redis_t  *rd = ctx->data;
+
+    if (reply == NULL) {
+        /* the context is being freed */
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
+                      "guichet: redis %s failed: %*s", (char *) privdata,
+                      (int) ngx_min(reply->len, 200), reply->str);
+        rd->lost = 1;
+        redisAsyncFree(ctx);
+        return;
+    }
+
+    if (ngx_strcmp((char *) privdata, "PING") != 0) {
+        return;
+    }
+
+    rd->state = NGX_HTTP_GUICHET_REDIS_READY;
+    rd->backoff = NGX_HTTP_GUICHET_REDIS_BACKOFF_MIN;
+
+    if (rd->connect_timer.timer_set) {
+        ngx_del_timer(&rd->connect_timer);
+    }
+
+    if (rd->lost) {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "guichet: redis connection is back");
+        rd->lost = 0;
+    }
+}
+
+
+static void
+ngx_http_guichet_redis_read_handler(ngx_event_t *rev)
+{
+    ngx_connection_t  *c = rev->data;
+
+    redisAsyncHandleRead(c->data);
+}
+
+
+static void
+ngx_http_guichet_redis_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t  *c = wev->data;
+
+    redisAsyncHandleWrite(c->data);
+}
+
+
+static void
+ngx_http_guichet_redis_add_read(void *privdata)
+{
+    ngx_http_guichet_redis_t  *rd = privdata;
+
+    if (rd->conn && !rd->conn->read->active) {
+        if (ngx_add_event(rd->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                          "guichet: cannot add the redis read event");
+        }
+    }
+}
+
+
+static void
+ngx_http_guichet_redis_del_read(void *privdata)
+{
+    ngx_http_guichet_redis_t  *rd = privdata;
+
+    if (rd->conn && rd->conn->read->active) {
+        (void) ngx_del_event(rd->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_guichet_redis_add_write(void *privdata)
+{
+    ngx_http_guichet_redis_t  *rd = privdata;
+
+    if (rd->conn && !rd->conn->write->active) {
+        if (ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                          "guichet: cannot add the redis write event");
+        }
+    }
+}
+
+
+static void
+ngx_http_guichet_redis_del_write(void *privdata)
+{
+    ngx_http_guichet_redis_t  *rd = privdata;
+
+    if (rd->conn && rd->conn->write->active) {
+        (void) ngx_del_event(rd->conn->write, NGX_WRITE_EVENT,
+                             NGX_LEVEL_EVENT);
+    }
+}
+
+
+/*
+ * hiredis is freeing the context and will close the socket itself: give
+ * the nginx connection back without closing the fd, then plan the next
+ * attempt.
+ */
+
+static void
+ngx_http_guichet_redis_cleanup(void *privdata)
+{
+    ngx_http_guichet_redis_t  *rd = privdata;
+
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    if (c) {
+        if (c->read->active) {
+            (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+        }
+
+        if (c->write->active) {
+            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+        }
+
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        c->read->closed = 1;
+        c->write->closed = 1;
+
+        ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
+    }
+
+    if (rd->state == NGX_HTTP_GUICHET_REDIS_READY && !rd->lost) {
+        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
+                      "guichet: redis connection lost: %s",
+                      rd->ctx && rd->ctx->errstr ? rd->ctx->errstr
+                                                 : "closed");
+        rd->lost = 1;
+    }
+
+    rd->conn = NULL;
+    rd->ctx = NULL;
+    rd->state = NGX_HTTP_GUICHET_REDIS_DOWN;
+
+    if (rd->connect_timer.timer_set) {
+        ngx_del_timer(&rd->connect_timer);
+    }
+
+    ngx_http_guichet_redis_schedule(rd);
+}
+
+
+ngx_int_t
+ngx_http_guichet_redis_send(ngx_http_request_t *r, const ac_cmd_t *cmd,
+    ngx_http_guichet_redis_handler_pt handler, void *data)
+{
+    ngx_queue_t                      *q;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_guichet_redis_t         *rd = &ngx_http_guichet_redis;
+    ngx_http_guichet_redis_waiter_t  *w;
+
+    if (rd->ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* waiters outlive requests: recycled, allocated only at peaks */
+
+    if (!ngx_queue_empty(&rd->free_waiters)) {
+        q = ngx_queue_head(&rd->free_waiters);
+        ngx_queue_remove(q);
+        w = ngx_queue_data(q, ngx_http_guichet_redis_waiter_t, queue);
+
+    } else {
+        w = ngx_alloc(sizeof(ngx_http_guichet_redis_waiter_t), rd->log);
+        if (w == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memzero(w, sizeof(ngx_http_guichet_redis_waiter_t));
+
+    w->request = r;
+    w->cleanup = cln;
+    w->handler = handler;
+    w->data = data;
+    w->timer.handler = ngx_http_guichet_redis_timeout;
+    w->timer.data = w;
+    w->timer.log = rd->log;
+    w->timer.cancelable = 1;
+
+    if (redisAsyncCommandArgv(rd->ctx, ngx_http_guichet_redis_reply, w,
+                              cmd->argc, (const char **) cmd->argv,
+                              cmd->argvlen)
+        != REDIS_OK)
+    {
+        ngx_http_guichet_redis_release(w);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_guichet_redis_detach;
+    cln->data = w;
+
+    ngx_add_timer(&w->timer, rd->ac->redis_timeout_ms);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_guichet_redis_send_detached(ngx_log_t *log, const ac_cmd_t *cmd)
+{
+    ngx_http_guichet_redis_t  *rd = &ngx_http_guichet_redis;
+
+    if (rd->state != NGX_HTTP_GUICHET_REDIS_READY) {
+        return NGX_ERROR;
+    }
+
+    if (redisAsyncCommandArgv(rd->ctx, NULL, NULL, cmd->argc,
+                              (const char **) cmd->argv, cmd->argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_redis_reply(redisAsyncContext *ctx, void *r, void *privdata)
+{
+    redisReply                       *reply = r;
+    ngx_http_request_t               *req;
+    ngx_http_guichet_redis_waiter_t  *w = privdata;
+
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+
+    req = w->request;
+
+    if (req) {
+        w->request = NULL;
+        w->cleanup->handler = NULL;
+
+        w->handler(req, w->data, reply, reply ? NGX_OK : NGX_ERROR);
+    }
+
+    ngx_http_guichet_redis_release(w);
+}
+
+
+static void
+ngx_http_guichet_redis_timeout(ngx_event_t *ev)
+{
+    ngx_http_request_t               *r;
+    ngx_http_guichet_redis_t         *rd = &ngx_http_guichet_redis;
+    ngx_http_guichet_redis_waiter_t  *w = ev->data;
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "guichet: redis command timed out after %Mms",
+                  (ngx_msec_t) rd->ac->redis_timeout_ms);
+
+    r = w->request;
+
+    if (r) {
+        w->request = NULL;
+        w->cleanup->handler = NULL;
+
+        w->handler(r, w->data, NULL, NGX_ERROR);
+    }
+
+    /*
+     * A stalled server or a silent network: start over; hiredis releases
+     * this waiter with a NULL reply while freeing the context.
+     */
+    ngx_http_guichet_redis_drop(rd, "command timed out");
+}
+
+
+static void
+ngx_http_guichet_redis_detach(void *data)
+{
+    ngx_http_guichet_redis_waiter_t  *w = data;
+
+    w->request = NULL;
+}
+
+
+static void
+ngx_http_guichet_redis_release(ngx_http_guichet_redis_waiter_t *w)
+{
+    ngx_http_guichet_redis_t  *rd = &ngx_http_guichet_redis;
+
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+
+    if (rd->exiting) {
+        ngx_free(w);
+        return;
+    }
+
+    ngx_queue_insert_head(&rd->free_waiters, &w->queue);
+}
