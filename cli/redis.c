@@ -16,7 +16,7 @@
 
 
 static redisContext *ctl_redis_open(const ac_endpoint_t *ep,
-    struct timeval tv, const char *what);
+    struct timeval tv, const char *what, char *errbuf, size_t errsize);
 static int ctl_redis_master(ctl_t *ctl, struct timeval tv,
     char *host, size_t hostsize, int *port);
 static int ctl_redis_simple(redisContext *c, int argc, const char **argv,
@@ -32,7 +32,7 @@ ctl_redis_connect(ctl_t *ctl)
     const char     *argv[2];
     ac_endpoint_t   ep;
     struct timeval  tv;
-    char            db[16];
+    char            db[16], errbuf[512];
 
     ms = ctl->cfg->redis_timeout_ms;
     if (ms < CTL_REDIS_TIMEOUT_MIN) {
@@ -50,13 +50,16 @@ ctl_redis_connect(ctl_t *ctl)
         ep.host = host;
         ep.port = port;
         ep.unix_path = NULL;
-        ctl->redis = ctl_redis_open(&ep, tv, "the Redis master");
+        ctl->redis = ctl_redis_open(&ep, tv, "the Redis master", errbuf,
+                                    sizeof(errbuf));
 
     } else {
-        ctl->redis = ctl_redis_open(&ctl->cfg->redis, tv, "Redis");
+        ctl->redis = ctl_redis_open(&ctl->cfg->redis, tv, "Redis", errbuf,
+                                    sizeof(errbuf));
     }
 
     if (ctl->redis == NULL) {
+        ctl_fail(CTL_EXIT_FAIL, "%s", errbuf);
         return AC_ERR_REDIS;
     }
 
@@ -92,7 +95,8 @@ ctl_redis_close(ctl_t *ctl)
 
 
 static redisContext *
-ctl_redis_open(const ac_endpoint_t *ep, struct timeval tv, const char *what)
+ctl_redis_open(const ac_endpoint_t *ep, struct timeval tv, const char *what,
+    char *errbuf, size_t errsize)
 {
     redisContext  *c;
 
@@ -104,17 +108,17 @@ ctl_redis_open(const ac_endpoint_t *ep, struct timeval tv, const char *what)
     }
 
     if (c == NULL) {
-        ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        snprintf(errbuf, errsize, "out of memory");
         return NULL;
     }
 
     if (c->err) {
         if (ep->unix_path != NULL) {
-            ctl_fail(CTL_EXIT_FAIL, "cannot connect to %s at unix:%s: %s",
+            snprintf(errbuf, errsize, "cannot connect to %s at unix:%s: %s",
                      what, ep->unix_path, c->errstr);
 
         } else {
-            ctl_fail(CTL_EXIT_FAIL, "cannot connect to %s at %s:%d: %s",
+            snprintf(errbuf, errsize, "cannot connect to %s at %s:%d: %s",
                      what, ep->host, ep->port, c->errstr);
         }
 
@@ -123,7 +127,7 @@ ctl_redis_open(const ac_endpoint_t *ep, struct timeval tv, const char *what)
     }
 
     if (redisSetTimeout(c, tv) != REDIS_OK) {
-        ctl_fail(CTL_EXIT_FAIL, "cannot set the Redis timeout");
+        snprintf(errbuf, errsize, "cannot set the Redis timeout");
         redisFree(c);
         return NULL;
     }
@@ -132,7 +136,10 @@ ctl_redis_open(const ac_endpoint_t *ep, struct timeval tv, const char *what)
 }
 
 
-/* Asks each sentinel in turn until one names the master. */
+/*
+ * Asks each sentinel in turn until one names the master; only the last
+ * failure is reported, and only when none answered.
+ */
 static int
 ctl_redis_master(ctl_t *ctl, struct timeval tv, char *host, size_t hostsize,
     int *port)
@@ -144,6 +151,7 @@ ctl_redis_master(ctl_t *ctl, struct timeval tv, char *host, size_t hostsize,
     redisReply     *r;
     redisContext   *c;
     ac_endpoint_t  *s;
+    char            errbuf[512];
 
     if (ctl->cfg->redis_master == NULL) {
         ctl_fail(CTL_EXIT_USAGE, "redis_sentinels needs redis_master");
@@ -153,11 +161,12 @@ ctl_redis_master(ctl_t *ctl, struct timeval tv, char *host, size_t hostsize,
     argv[0] = "SENTINEL";
     argv[1] = "get-master-addr-by-name";
     argv[2] = ctl->cfg->redis_master;
+    errbuf[0] = '\0';
 
     for (i = 0; i < ctl->cfg->nredis_sentinels; i++) {
         s = &ctl->cfg->redis_sentinels[i];
 
-        c = ctl_redis_open(s, tv, "Sentinel");
+        c = ctl_redis_open(s, tv, "Sentinel", errbuf, sizeof(errbuf));
         if (c == NULL) {
             continue;
         }
@@ -165,8 +174,8 @@ ctl_redis_master(ctl_t *ctl, struct timeval tv, char *host, size_t hostsize,
         r = redisCommandArgv(c, 3, argv, NULL);
 
         if (r == NULL) {
-            ctl_fail(CTL_EXIT_FAIL, "Sentinel %s:%d: %s", s->host, s->port,
-                     c->errstr);
+            snprintf(errbuf, sizeof(errbuf), "Sentinel %s:%d: %s", s->host,
+                     s->port, c->errstr);
             redisFree(c);
             continue;
         }
@@ -188,18 +197,20 @@ ctl_redis_master(ctl_t *ctl, struct timeval tv, char *host, size_t hostsize,
         }
 
         if (r->type == REDIS_REPLY_ERROR) {
-            ctl_fail(CTL_EXIT_FAIL, "Sentinel %s:%d: %s", s->host, s->port,
-                     r->str);
+            snprintf(errbuf, sizeof(errbuf), "Sentinel %s:%d: %s", s->host,
+                     s->port, r->str);
 
         } else {
-            ctl_fail(CTL_EXIT_FAIL, "Sentinel %s:%d does not know master"
-                     " \"%s\"", s->host, s->port, ctl->cfg->redis_master);
+            snprintf(errbuf, sizeof(errbuf), "Sentinel %s:%d does not know"
+                     " master \"%s\"", s->host, s->port,
+                     ctl->cfg->redis_master);
         }
 
         freeReplyObject(r);
     }
 
-    ctl_fail(CTL_EXIT_FAIL, "no Sentinel named the Redis master");
+    ctl_fail(CTL_EXIT_FAIL, "no Sentinel named the Redis master (%s)",
+             errbuf[0] ? errbuf : "no sentinels");
 
     return AC_ERR_REDIS;
 }
