@@ -202,13 +202,6 @@ main(int argc, char **argv)
         }
     }
 
-    if (c->needs & CTL_NEED_REDIS) {
-        if (ctl_redis_connect(&ctl) != AC_OK) {
-            status = CTL_EXIT_FAIL;
-            goto done;
-        }
-    }
-
     status = c->run(&ctl);
 
 done:

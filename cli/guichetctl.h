@@ -56,7 +56,7 @@ typedef struct {
 } ctl_command_t;
 
 #define CTL_NEED_KEYS    0x01
-#define CTL_NEED_REDIS   0x02
+#define CTL_NEED_REDIS   0x02     /* connected on first use */
 
 
 /* guichetctl.c */

@@ -63,10 +63,12 @@ ctl_redis_connect(ctl_t *ctl)
         return AC_ERR_REDIS;
     }
 
+
     if (ctl->cfg->redis_password != NULL) {
         argv[0] = "AUTH";
         argv[1] = ctl->cfg->redis_password;
         if (ctl_redis_simple(ctl->redis, 2, argv, "AUTH") != AC_OK) {
+            ctl_redis_close(ctl);
             return AC_ERR_REDIS;
         }
     }
@@ -76,6 +78,7 @@ ctl_redis_connect(ctl_t *ctl)
         argv[0] = "SELECT";
         argv[1] = db;
         if (ctl_redis_simple(ctl->redis, 2, argv, "SELECT") != AC_OK) {
+            ctl_redis_close(ctl);
             return AC_ERR_REDIS;
         }
     }
@@ -244,13 +247,18 @@ ctl_redis_simple(redisContext *c, int argc, const char **argv,
 
 
 /*
- * Runs one command. NULL after a connection failure or an error reply,
- * which have been reported.
+ * Runs one command, connecting first if needed, so that bad arguments
+ * are reported before any network I/O. NULL after a connection failure
+ * or an error reply, which have been reported.
  */
 redisReply *
 ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd)
 {
     redisReply  *r;
+
+    if (ctl->redis == NULL && ctl_redis_connect(ctl) != AC_OK) {
+        return NULL;
+    }
 
     if (ac_cmd_status(cmd) != AC_OK) {
         ctl_fail(CTL_EXIT_FAIL, "Redis command too long");
