@@ -122,6 +122,8 @@ ctl_cmd_partner_add(ctl_t *ctl)
     printf("added partner %s (%s, key sha256 %s)\n", p->id,
            ac_alg_name(p->alg), fp);
 
+    status = ctl_log_event(ctl, AC_EV_PARTNER_ADDED, NULL, NULL, p->id);
+
 done:
 
     if (p != NULL) {
@@ -400,7 +402,7 @@ ctl_cmd_partner_remove(ctl_t *ctl)
 
     printf("removed partner %s\n", id);
 
-    return CTL_EXIT_OK;
+    return ctl_log_event(ctl, AC_EV_PARTNER_REMOVED, NULL, NULL, id);
 }
 
 

@@ -81,20 +81,24 @@ ctl_cmd_totp_enroll(ctl_t *ctl)
         ac_buf_str(&b, "}");
         status = ctl_print_buf(&b);
         ac_buf_free(&b);
-        goto done;
+
+    } else {
+        printf("TOTP enrolled for %s. Scan this code with an authenticator"
+               " app:\n\n", email);
+
+        if (ctl_qr_print(uri, stdout) != AC_OK) {
+            printf("(the QR code could not be drawn)\n");
+        }
+
+        printf("\nor enter the secret by hand: %s\n"
+               "otpauth URI: %s\n", b32, uri);
+
+        status = CTL_EXIT_OK;
     }
 
-    printf("TOTP enrolled for %s. Scan this code with an authenticator"
-           " app:\n\n", email);
-
-    if (ctl_qr_print(uri, stdout) != AC_OK) {
-        printf("(the QR code could not be drawn)\n");
+    if (status == CTL_EXIT_OK) {
+        status = ctl_log_event(ctl, AC_EV_TOTP_ENROLLED, a.id, email, NULL);
     }
-
-    printf("\nor enter the secret by hand: %s\n"
-           "otpauth URI: %s\n", b32, uri);
-
-    status = CTL_EXIT_OK;
 
 done:
 
@@ -166,7 +170,7 @@ ctl_cmd_totp_disable(ctl_t *ctl)
     printf("%s %s; recovery codes deleted\n",
            had ? "TOTP disabled for" : "no TOTP was enrolled for", email);
 
-    status = CTL_EXIT_OK;
+    status = ctl_log_event(ctl, AC_EV_TOTP_DISABLED, a.id, email, NULL);
 
 done:
 
@@ -232,18 +236,23 @@ ctl_cmd_recovery_codes(ctl_t *ctl)
         ac_buf_str(&b, "]}");
         status = ctl_print_buf(&b);
         ac_buf_free(&b);
-        goto done;
+
+    } else {
+        printf("new recovery codes for %s (each works once, the old ones"
+               " no longer do;\nthey are not stored and cannot be shown"
+               " again):\n\n", email);
+
+        for (i = 0; i < AC_RECOVERY_COUNT; i++) {
+            printf("  %s\n", codes[i]);
+        }
+
+        status = CTL_EXIT_OK;
     }
 
-    printf("new recovery codes for %s (each works once, the old ones no"
-           " longer do;\nthey are not stored and cannot be shown again):\n\n",
-           email);
-
-    for (i = 0; i < AC_RECOVERY_COUNT; i++) {
-        printf("  %s\n", codes[i]);
+    if (status == CTL_EXIT_OK) {
+        status = ctl_log_event(ctl, AC_EV_RECOVERY_GENERATED, a.id, email,
+                               NULL);
     }
-
-    status = CTL_EXIT_OK;
 
 done:
 

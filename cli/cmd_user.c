@@ -101,7 +101,8 @@ ctl_cmd_user_add(ctl_t *ctl)
 
     ac_roles_format(roles, list);
     printf("created account %s %s (%s)\n", a.id, email, list);
-    status = CTL_EXIT_OK;
+
+    status = ctl_log_event(ctl, AC_EV_ACCOUNT_CREATED, a.id, email, NULL);
 
 done:
 
@@ -394,6 +395,8 @@ ctl_user_lock_set(ctl_t *ctl, int lock)
 
     if (!lock) {
         printf("unlocked %s\n", email);
+        status = ctl_log_event(ctl, AC_EV_ACCOUNT_UNLOCKED, a.id, email,
+                               NULL);
         goto done;
     }
 
@@ -404,6 +407,8 @@ ctl_user_lock_set(ctl_t *ctl, int lock)
     }
 
     printf("locked %s; %lld session(s) ended\n", email, (long long) ended);
+
+    status = ctl_log_event(ctl, AC_EV_ACCOUNT_LOCKED, a.id, email, NULL);
 
 done:
 
@@ -474,6 +479,8 @@ ctl_cmd_user_passwd(ctl_t *ctl)
 
     printf("password of %s changed; %lld session(s) ended\n", email,
            (long long) ended);
+
+    status = ctl_log_event(ctl, AC_EV_PASSWORD_CHANGED, a.id, email, NULL);
 
 done:
 
@@ -568,10 +575,12 @@ ctl_cmd_user_role(ctl_t *ctl)
 
         printf("roles of %s: %s; %lld session(s) ended\n", email, list,
                (long long) ended);
-        goto done;
+
+    } else {
+        printf("roles of %s: %s\n", email, list);
     }
 
-    printf("roles of %s: %s\n", email, list);
+    status = ctl_log_event(ctl, AC_EV_ROLE_CHANGED, a.id, email, NULL);
 
 done:
 

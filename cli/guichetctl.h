@@ -74,6 +74,10 @@ redisReply *ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd);
 int ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a);
 int ctl_sessions_end(ctl_t *ctl, const char *id, int64_t *ended);
 
+/* log.c */
+int ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
+    const char *email, const char *partner);
+
 /* output.c */
 void ctl_time_text(int64_t t, char *out, size_t size);
 void ctl_time_json(ac_buf_t *b, int64_t t);
