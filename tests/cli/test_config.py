@@ -168,6 +168,7 @@ def test_redis_db_password_and_prefix(tmp_path):
     try:
         pwfile = tmp_path / "redis.pw"
         pwfile.write_text("red-pass-1234\n")
+        pwfile.chmod(0o600)
         c = Ctl(tmp_path, server.port,
                 extra=f"redis_password_file = {pwfile}\nredis_db = 5\n")
         c.ok("init")
