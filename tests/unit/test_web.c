@@ -1,0 +1,1078 @@
+/*
+ * Web helpers: return_to, form and cookie parsing, CSRF tokens,
+ * templates, security headers, Set-Cookie values.
+ */
+
+#include <stdlib.h>
+
+#include "authcore.h"
+#include "check.h"
+
+
+static const char  *allowed[] = {
+    "https://good.com",
+    "https://app.example.org:8443",
+    "http://[::1]:8080/",
+    "http://dev.local:80",
+};
+
+static ac_config_t  cfg;
+
+
+static int
+rt(const char *in, char *out)
+{
+    return ac_return_to(&cfg, in, strlen(in), out, AC_RETURN_TO_MAX + 1);
+}
+
+
+#define KEPT(s)                                                              \
+    do {                                                                     \
+        char o_[AC_RETURN_TO_MAX + 1];                                       \
+        CHECK_INT(rt(s, o_), AC_OK);                                         \
+        CHECK_STR(o_, s);                                                    \
+    } while (0)
+
+#define REPLACED(s)                                                          \
+    do {                                                                     \
+        char o_[AC_RETURN_TO_MAX + 1];                                       \
+        CHECK_INT(rt(s, o_), AC_ERR_INVALID);                                \
+        CHECK_STR(o_, "/");                                                  \
+    } while (0)
+
+
+TEST(return_to_paths)
+{
+    KEPT("/");
+    KEPT("/account");
+    KEPT("/a/b/c.html?x=1&y=%20z#frag");
+    KEPT("/search?q=100%25");
+    KEPT("/caf%C3%A9");
+    KEPT("/a//b");
+    KEPT("/.well-known/x");
+}
+
+
+TEST(return_to_hostile_paths)
+{
+    REPLACED("//evil.com");
+    REPLACED("//evil.com/");
+    REPLACED("///evil.com");
+    REPLACED("/\\evil.com");
+    REPLACED("\\/evil");
+    REPLACED("\\\\evil.com");
+    REPLACED("/%2F%2Fevil.com");
+    REPLACED("/%2fevil.com");
+    REPLACED("/%5Cevil");
+    REPLACED("/%5cevil");
+    REPLACED("/foo%0d%0aSet-Cookie:x");
+    REPLACED("/foo%0D%0ALocation:%20//evil");
+    REPLACED("/foo%00");
+    REPLACED("/foo%09bar");
+    REPLACED("/foo%7f");
+    REPLACED("/foo\tbar");
+    REPLACED("/foo\nbar");
+    REPLACED("/foo\r\nSet-Cookie: x=1");
+    REPLACED("/foo bar");
+    REPLACED("/foo\\bar");
+    REPLACED("/caf\xc3\xa9");
+    REPLACED(" /foo");
+    REPLACED("\t//evil.com");
+    REPLACED("/%");
+    REPLACED("/%2");
+    REPLACED("/%zz");
+    REPLACED("/%%32%46");
+    REPLACED("");
+    REPLACED("evil.com");
+    REPLACED("./foo");
+    REPLACED("?next=/");
+    REPLACED("#/");
+}
+
+
+TEST(return_to_schemes)
+{
+    REPLACED("javascript:alert(1)");
+    REPLACED("JaVaScRiPt:alert(1)");
+    REPLACED("javascript://good.com/%0aalert(1)");
+    REPLACED("data:text/html,<script>alert(1)</script>");
+    REPLACED("vbscript:msgbox(1)");
+    REPLACED("ftp://good.com/");
+    REPLACED("https:/good.com");
+    REPLACED("https:good.com");
+    REPLACED("https//good.com");
+    REPLACED("https:\\\\good.com");
+    REPLACED("//good.com");
+}
+
+
+TEST(return_to_absolute)
+{
+    KEPT("https://good.com");
+    KEPT("https://good.com/");
+    KEPT("https://good.com/a/b?c=d#e");
+    /* the default port is the same origin, written or not */
+    KEPT("https://good.com:443/x");
+    KEPT("https://app.example.org:8443/p?q=1");
+    KEPT("http://[::1]:8080/");
+    KEPT("http://dev.local/");
+    KEPT("http://dev.local:80/");
+    /* scheme and host are case-insensitive (RFC 3986 6.2.2.1) */
+    KEPT("HTTPS://GOOD.COM/x");
+    KEPT("Https://Good.Com");
+    /* an '@' after the authority is in the fragment or query: harmless */
+    KEPT("https://good.com#@evil.com");
+    KEPT("https://good.com/?u=@evil.com");
+}
+
+
+TEST(return_to_hostile_absolute)
+{
+    REPLACED("https://evil.com");
+    REPLACED("https://evil.com/https://good.com");
+    REPLACED("https://good.com@evil.com");
+    REPLACED("https://good.com@evil.com/");
+    REPLACED("https://user:pw@good.com/");
+    REPLACED("https://@good.com/");
+    REPLACED("https://good.com.evil.com");
+    REPLACED("https://good.com.");
+    REPLACED("https://evilgood.com");
+    REPLACED("https://xgood.com");
+    REPLACED("https://good.co");
+    REPLACED("https://good.com\\@evil.com");
+    REPLACED("https://good.com\\.evil.com");
+    REPLACED("https://good.com%2F@evil.com");
+    REPLACED("https://good%2ecom/");
+    REPLACED("https://good.com%00.evil.com");
+    REPLACED("https://good.com\n/");
+    REPLACED("https://go od.com/");
+    REPLACED("http://good.com");
+    REPLACED("http://good.com:443");
+    REPLACED("https://good.com:8443");
+    REPLACED("https://good.com:");
+    REPLACED("https://good.com:0443");
+    REPLACED("https://good.com:99999");
+    REPLACED("https://good.com:abc");
+    REPLACED("https://app.example.org/");
+    REPLACED("https://app.example.org:443/");
+    REPLACED("http://app.example.org:8443/");
+    REPLACED("http://[::1]/");
+    REPLACED("http://[::2]:8080/");
+    REPLACED("http://[::1:8080/");
+    REPLACED("https://dev.local/");
+    REPLACED("https://good.com/%0d%0aSet-Cookie:x");
+    REPLACED("https://good.com/a b");
+    REPLACED("https://good.com/\\evil");
+    REPLACED("https://");
+}
+
+
+TEST(return_to_limits)
+{
+    char    *in, out[AC_RETURN_TO_MAX + 1], small[4];
+    size_t   i;
+
+    in = malloc(AC_RETURN_TO_MAX + 2);
+    CHECK(in != NULL);
+    if (in == NULL) {
+        return;
+    }
+
+    in[0] = '/';
+    for (i = 1; i <= AC_RETURN_TO_MAX; i++) {
+        in[i] = 'a';
+    }
+    in[AC_RETURN_TO_MAX + 1] = '\0';
+
+    CHECK_INT(ac_return_to(&cfg, in, AC_RETURN_TO_MAX, out, sizeof(out)),
+              AC_OK);
+    CHECK_INT(strlen(out), AC_RETURN_TO_MAX);
+
+    CHECK_INT(ac_return_to(&cfg, in, AC_RETURN_TO_MAX + 1, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_STR(out, "/");
+    free(in);
+
+    /* only len bytes are read */
+    CHECK_INT(ac_return_to(&cfg, "/ok//evil.com", 3, out, sizeof(out)),
+              AC_OK);
+    CHECK_STR(out, "/ok");
+    CHECK_INT(ac_return_to(&cfg, "/\0/evil", 7, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_STR(out, "/");
+
+    /* too small to copy: the safe value still fits */
+    CHECK_INT(ac_return_to(&cfg, "/abcd", 5, small, 2), AC_ERR_INVALID);
+    CHECK_STR(small, "/");
+    CHECK_INT(ac_return_to(&cfg, "/abc", 4, small, 4), AC_ERR_INVALID);
+    CHECK_STR(small, "/");
+    CHECK_INT(ac_return_to(&cfg, "/ab", 3, small, 4), AC_OK);
+    CHECK_STR(small, "/ab");
+    small[0] = 'x';
+    CHECK_INT(ac_return_to(&cfg, "/", 1, small, 1), AC_ERR_INVALID);
+    CHECK_INT(small[0], '\0');
+
+    CHECK_INT(ac_return_to(&cfg, NULL, 0, out, sizeof(out)), AC_ERR_INVALID);
+    CHECK_STR(out, "/");
+
+    /* an escape cut by the length is malformed, whatever follows */
+    CHECK_INT(ac_return_to(&cfg, "/a%41", 4, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_STR(out, "/");
+    CHECK_INT(ac_return_to(&cfg, "/a%41", 3, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_return_to(&cfg, "/a%41", 5, out, sizeof(out)), AC_OK);
+
+    /* without a configuration, only paths */
+    CHECK_INT(ac_return_to(NULL, "/x", 2, out, sizeof(out)), AC_OK);
+    CHECK_INT(ac_return_to(NULL, "https://good.com", 16, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_STR(out, "/");
+}
+
+
+TEST(redirect_origin_check)
+{
+    CHECK_INT(ac_redirect_origin_check("https://good.com"), AC_OK);
+    CHECK_INT(ac_redirect_origin_check("https://good.com/"), AC_OK);
+    CHECK_INT(ac_redirect_origin_check("http://good.com:8080"), AC_OK);
+    CHECK_INT(ac_redirect_origin_check("https://[2001:db8::1]:8443"), AC_OK);
+    CHECK_INT(ac_redirect_origin_check("https://good.com/path"),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_redirect_origin_check("https://good.com?x"),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_redirect_origin_check("https://u@good.com"),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_redirect_origin_check("good.com"), AC_ERR_INVALID);
+    CHECK_INT(ac_redirect_origin_check("ftp://good.com"), AC_ERR_INVALID);
+    CHECK_INT(ac_redirect_origin_check("https://good.com:0"),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_redirect_origin_check("https://"), AC_ERR_INVALID);
+    CHECK_INT(ac_redirect_origin_check(""), AC_ERR_INVALID);
+    CHECK_INT(ac_redirect_origin_check(NULL), AC_ERR_INVALID);
+}
+
+
+static int
+fg(const char *body, const char *name, char *out, size_t outsize)
+{
+    size_t  n;
+    int     rc;
+
+    n = 12345;
+    rc = ac_form_get(body, strlen(body), name, out, outsize, &n);
+
+    if (rc == AC_OK) {
+        CHECK_INT(n, strlen(out));
+    } else {
+        CHECK_INT(n, 0);
+        CHECK_INT(out[0], '\0');
+    }
+
+    return rc;
+}
+
+
+TEST(form_get)
+{
+    char         v[64];
+    size_t       n;
+    const char  *body;
+
+    body = "email=alice%40example.com&password=p%26ss+w%3Drd%2B&csrf=t.1"
+           "&return_to=%2Faccount%3Fx%3D1%26y%3D2";
+
+    CHECK_INT(fg(body, "email", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "alice@example.com");
+    CHECK_INT(fg(body, "password", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "p&ss w=rd+");
+    CHECK_INT(fg(body, "csrf", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "t.1");
+    CHECK_INT(fg(body, "return_to", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "/account?x=1&y=2");
+    CHECK_INT(fg(body, "code", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    CHECK_INT(fg(body, "mail", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    CHECK_INT(fg(body, "email=", v, sizeof(v)), AC_ERR_NOT_FOUND);
+
+    CHECK_INT(fg("n=%C3%A9t%c3%a9", "n", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "\xc3\xa9t\xc3\xa9");
+    CHECK_INT(fg("a=b=c", "a", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "b=c");
+    CHECK_INT(fg("&&a=1&", "a", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "1");
+    CHECK_INT(fg("all&b=1", "all", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "");
+    CHECK_INT(fg("a=", "a", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "");
+    CHECK_INT(fg("xa=1&a=2&ax=3", "a", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "2");
+    CHECK_INT(fg("first+name=Ann", "first name", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "Ann");
+    CHECK_INT(fg("", "a", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    CHECK_INT(fg("&&&", "a", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    /* ';' is not a separator */
+    CHECK_INT(fg("a;b=1", "b", v, sizeof(v)), AC_ERR_NOT_FOUND);
+
+    /* only len bytes */
+    CHECK_INT(ac_form_get("a=1&a=2", 3, "a", v, sizeof(v), &n), AC_OK);
+    CHECK_STR(v, "1");
+    CHECK_INT(n, 1);
+    CHECK_INT(ac_form_get(NULL, 0, "a", v, sizeof(v), NULL),
+              AC_ERR_NOT_FOUND);
+    CHECK_INT(ac_form_get("a=1", 3, "", v, sizeof(v), NULL), AC_ERR_INVALID);
+    CHECK_INT(ac_form_get("a=1", 3, "a", v, 0, NULL), AC_ERR_INVALID);
+}
+
+
+TEST(form_get_hostile)
+{
+    char  v[8];
+
+    /* duplicates are refused, however they are spelled */
+    CHECK_INT(fg("a=1&a=2", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=1&%61=2", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=1&a", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=1&b=2&a=1", "a", v, sizeof(v)), AC_ERR_INVALID);
+
+    /* malformed escapes, in the field asked for or anywhere else */
+    CHECK_INT(fg("a=%", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=%2", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=%zz", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=%+1", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=1&b=%g0", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=1&%=2", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("a=x%00y", "a", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(fg("b=%00&a=1", "a", v, sizeof(v)), AC_ERR_INVALID);
+
+    /* too long: the escape is decoded before the length is judged */
+    CHECK_INT(fg("a=1234567", "a", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "1234567");
+    CHECK_INT(fg("a=12345678", "a", v, sizeof(v)), AC_ERR_TOO_LONG);
+    CHECK_INT(fg("a=%41%41%41%41%41%41%41", "a", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "AAAAAAA");
+    CHECK_INT(fg("a=12345678&b=%zz", "a", v, sizeof(v)), AC_ERR_INVALID);
+
+    /* a failed call leaves nothing of a secret behind */
+    CHECK_INT(fg("password=hunter2&password=x", "password", v, sizeof(v)),
+              AC_ERR_INVALID);
+    CHECK(memchr(v, 'u', sizeof(v)) == NULL);
+    CHECK_INT(fg("password=hunter22xyz", "password", v, sizeof(v)),
+              AC_ERR_TOO_LONG);
+    CHECK(memchr(v, 'u', sizeof(v)) == NULL);
+
+    /* an escape cut by the length is malformed, whatever follows */
+    CHECK_INT(ac_form_get("a=%41", 4, "a", v, sizeof(v), NULL),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_form_get("a=%41", 3, "a", v, sizeof(v), NULL),
+              AC_ERR_INVALID);
+}
+
+
+static int
+cg(const char *header, const char *name, char *out, size_t outsize)
+{
+    size_t  n;
+    int     rc;
+
+    n = 12345;
+    rc = ac_cookie_get(header, strlen(header), name, out, outsize, &n);
+
+    if (rc == AC_OK) {
+        CHECK_INT(n, strlen(out));
+    } else {
+        CHECK_INT(n, 0);
+        CHECK_INT(out[0], '\0');
+    }
+
+    return rc;
+}
+
+
+TEST(cookie_get)
+{
+    char  v[AC_COOKIE_VALUE_MAX + 2], big[600], *p;
+
+    CHECK_INT(cg("guichet=abc_-123", "guichet", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "abc_-123");
+    CHECK_INT(cg("a=1; guichet=xyz; b=2", "guichet", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "xyz");
+    CHECK_INT(cg("  a=1 ;\tguichet = xyz  ;b=2", "guichet", v, sizeof(v)),
+              AC_OK);
+    CHECK_STR(v, "xyz");
+    CHECK_INT(cg("a=1;guichet=x=y", "guichet", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "x=y");
+    CHECK_INT(cg("__Host-guichet=t; guichet=u", "__Host-guichet", v,
+                 sizeof(v)), AC_OK);
+    CHECK_STR(v, "t");
+
+    /* other cookies are not judged */
+    CHECK_INT(cg("app=\"a b, c\"; x; guichet=ok; \xff=\xfe", "guichet", v,
+                 sizeof(v)), AC_OK);
+    CHECK_STR(v, "ok");
+
+    CHECK_INT(cg("a=1; b=2", "guichet", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    CHECK_INT(cg("xguichet=1; guichetx=2", "guichet", v, sizeof(v)),
+              AC_ERR_NOT_FOUND);
+    CHECK_INT(cg("Guichet=1", "guichet", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    CHECK_INT(cg("guichet", "guichet", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    CHECK_INT(cg("guichet=", "guichet", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    CHECK_INT(cg("guichet=  ;", "guichet", v, sizeof(v)), AC_ERR_NOT_FOUND);
+    CHECK_INT(cg("", "guichet", v, sizeof(v)), AC_ERR_NOT_FOUND);
+
+    /* 256 bytes fit, 257 do not */
+    p = big;
+    p += sprintf(p, "guichet=");
+    memset(p, 'a', AC_COOKIE_VALUE_MAX);
+    p[AC_COOKIE_VALUE_MAX] = '\0';
+    CHECK_INT(cg(big, "guichet", v, sizeof(v)), AC_OK);
+    CHECK_INT(strlen(v), AC_COOKIE_VALUE_MAX);
+    p[AC_COOKIE_VALUE_MAX] = 'a';
+    p[AC_COOKIE_VALUE_MAX + 1] = '\0';
+    CHECK_INT(cg(big, "guichet", v, sizeof(v)), AC_ERR_TOO_LONG);
+    CHECK_INT(cg("guichet=abcd", "guichet", v, 4), AC_ERR_TOO_LONG);
+    CHECK_INT(cg("guichet=abc", "guichet", v, 4), AC_OK);
+}
+
+
+TEST(cookie_get_hostile)
+{
+    char  v[64];
+
+    CHECK_INT(cg("guichet=a\r\nSet-Cookie: x=1", "guichet", v, sizeof(v)),
+              AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=a\nb", "guichet", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=a b", "guichet", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=\"abc\"", "guichet", v, sizeof(v)),
+              AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=a,b", "guichet", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=a\\b", "guichet", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=caf\xc3\xa9", "guichet", v, sizeof(v)),
+              AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=a\x7f", "guichet", v, sizeof(v)), AC_ERR_INVALID);
+    CHECK_INT(ac_cookie_get("guichet=a\0b", 11, "guichet", v, sizeof(v),
+                            NULL), AC_ERR_INVALID);
+
+    /* a second cookie of the same name: planted, refuse both */
+    CHECK_INT(cg("guichet=a; guichet=b", "guichet", v, sizeof(v)),
+              AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=a; x=1; guichet=a", "guichet", v, sizeof(v)),
+              AC_ERR_INVALID);
+    CHECK_INT(cg("guichet=; guichet=b", "guichet", v, sizeof(v)),
+              AC_ERR_INVALID);
+}
+
+
+TEST(cookie_format)
+{
+    char  out[AC_SET_COOKIE_MAX], v[AC_COOKIE_VALUE_MAX + 2];
+
+    CHECK_INT(ac_cookie_format("guichet", "abc", -1, 0, out, sizeof(out)),
+              AC_OK);
+    CHECK_STR(out, "guichet=abc; Path=/; HttpOnly; SameSite=Lax");
+
+    CHECK_INT(ac_cookie_format("__Host-guichet", "Zm9v_-", 3600, 1, out,
+                               sizeof(out)), AC_OK);
+    CHECK_STR(out, "__Host-guichet=Zm9v_-; Path=/; HttpOnly; SameSite=Lax;"
+                   " Secure; Max-Age=3600");
+
+    /* clearing */
+    CHECK_INT(ac_cookie_format("guichet", "", 0, 0, out, sizeof(out)),
+              AC_OK);
+    CHECK_STR(out, "guichet=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    CHECK(strstr(out, "Domain") == NULL);
+
+    /* what is formatted parses back */
+    CHECK_INT(ac_cookie_format("guichet", "v.1-2_3", -1, 1, out,
+                               sizeof(out)), AC_OK);
+    CHECK_INT(cg(out, "guichet", v, sizeof(v)), AC_OK);
+    CHECK_STR(v, "v.1-2_3");
+
+    /* browsers drop a __Host- cookie without Secure */
+    CHECK_INT(ac_cookie_format("__Host-guichet", "a", -1, 0, out,
+                               sizeof(out)), AC_ERR_INVALID);
+    CHECK_STR(out, "");
+
+    CHECK_INT(ac_cookie_format("guichet", "a\r\nSet-Cookie: x=1", -1, 0,
+                               out, sizeof(out)), AC_ERR_INVALID);
+    CHECK_STR(out, "");
+    CHECK_INT(ac_cookie_format("guichet", "a; Domain=evil.com", -1, 0, out,
+                               sizeof(out)), AC_ERR_INVALID);
+    CHECK_INT(ac_cookie_format("guichet", "a b", -1, 0, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cookie_format("guichet", "\"a\"", -1, 0, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cookie_format("gui chet", "a", -1, 0, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cookie_format("a=b", "a", -1, 0, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cookie_format("a;b", "a", -1, 0, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cookie_format("", "a", -1, 0, out, sizeof(out)),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cookie_format(NULL, "a", -1, 0, out, sizeof(out)),
+              AC_ERR_INVALID);
+
+    memset(v, 'a', AC_COOKIE_VALUE_MAX + 1);
+    v[AC_COOKIE_VALUE_MAX + 1] = '\0';
+    CHECK_INT(ac_cookie_format("guichet", v, -1, 1, out, sizeof(out)),
+              AC_ERR_TOO_LONG);
+    v[AC_COOKIE_VALUE_MAX] = '\0';
+    CHECK_INT(ac_cookie_format("guichet", v, 31536000, 1, out, sizeof(out)),
+              AC_OK);
+    CHECK_INT(ac_cookie_format("guichet", "abc", -1, 0, out, 20),
+              AC_ERR_TOO_LONG);
+    CHECK_STR(out, "");
+}
+
+
+TEST(security_headers)
+{
+    size_t              i, n;
+    const ac_header_t  *h;
+    int                 csp, nosniff, referrer, cache;
+
+    h = ac_security_headers(&n);
+    CHECK(h != NULL);
+    CHECK_INT(n, 4);
+
+    csp = nosniff = referrer = cache = 0;
+
+    for (i = 0; h != NULL && i < n; i++) {
+        if (strcmp(h[i].name, "Content-Security-Policy") == 0) {
+            CHECK_STR(h[i].value,
+                      "default-src 'self'; frame-ancestors 'none'");
+            csp++;
+        } else if (strcmp(h[i].name, "X-Content-Type-Options") == 0) {
+            CHECK_STR(h[i].value, "nosniff");
+            nosniff++;
+        } else if (strcmp(h[i].name, "Referrer-Policy") == 0) {
+            CHECK_STR(h[i].value, "no-referrer");
+            referrer++;
+        } else if (strcmp(h[i].name, "Cache-Control") == 0) {
+            CHECK_STR(h[i].value, "no-store");
+            cache++;
+        }
+    }
+
+    CHECK(csp == 1 && nosniff == 1 && referrer == 1 && cache == 1);
+}
+
+
+static ac_keys_t *
+test_keys(unsigned char fill)
+{
+    unsigned char  secret[AC_SECRET_MIN];
+    ac_keys_t     *keys;
+
+    memset(secret, fill, sizeof(secret));
+    keys = NULL;
+    CHECK_INT(ac_keys_from_secret(secret, sizeof(secret), &keys), AC_OK);
+
+    return keys;
+}
+
+
+TEST(csrf_cookie)
+{
+    char    a[AC_TOKEN_LEN + 1], b[AC_TOKEN_LEN + 1];
+    size_t  i;
+
+    CHECK_INT(ac_csrf_cookie_new(a), AC_OK);
+    CHECK_INT(ac_csrf_cookie_new(b), AC_OK);
+    CHECK_INT(strlen(a), AC_TOKEN_LEN);
+    CHECK(strcmp(a, b) != 0);
+
+    for (i = 0; i < AC_TOKEN_LEN; i++) {
+        CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789-_", a[i]) != NULL);
+    }
+}
+
+
+TEST(csrf_token)
+{
+    ac_keys_t      *keys, *other;
+    char            cookie[AC_TOKEN_LEN + 1], cookie2[AC_TOKEN_LEN + 1];
+    char            tok[AC_CSRF_TOKEN_MAX + 1], bad[AC_CSRF_TOKEN_MAX + 8];
+    char            data[256], want[AC_CSRF_TOKEN_MAX + 1];
+    unsigned char   mac[AC_MAC_LEN];
+    time_t          now;
+    size_t          len;
+
+    keys = test_keys(0x42);
+    other = test_keys(0x43);
+    if (keys == NULL || other == NULL) {
+        ac_keys_free(keys);
+        ac_keys_free(other);
+        return;
+    }
+
+    now = 1800000000;
+    CHECK_INT(ac_csrf_cookie_new(cookie), AC_OK);
+    CHECK_INT(ac_csrf_cookie_new(cookie2), AC_OK);
+
+    CHECK_INT(ac_csrf_token(keys, cookie, "login", now, tok), AC_OK);
+    len = strlen(tok);
+
+    /* the documented shape: base64url(HMAC(binding|form|expiry)).expiry */
+    snprintf(data, sizeof(data), "%s|login|%lld", cookie,
+             (long long) now + AC_CSRF_TTL);
+    CHECK_INT(ac_mac(keys, AC_PURPOSE_CSRF, data, strlen(data), mac), AC_OK);
+    ac_b64url_encode(mac, sizeof(mac), want);
+    snprintf(want + strlen(want), sizeof(want) - strlen(want), ".%lld",
+             (long long) now + AC_CSRF_TTL);
+    CHECK_STR(tok, want);
+
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", tok, len, now), AC_OK);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", tok, len,
+                             now + AC_CSRF_TTL - 1), AC_OK);
+
+    /* expired, or minted too far ahead of this clock */
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", tok, len,
+                             now + AC_CSRF_TTL), AC_ERR_MISMATCH);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", tok, len,
+                             now + 100000), AC_ERR_MISMATCH);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", tok, len, now - 3600),
+              AC_ERR_MISMATCH);
+
+    /* another browser, another form, another key */
+    CHECK_INT(ac_csrf_verify(keys, cookie2, "login", tok, len, now),
+              AC_ERR_MISMATCH);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "logout", tok, len, now),
+              AC_ERR_MISMATCH);
+    CHECK_INT(ac_csrf_verify(other, cookie, "login", tok, len, now),
+              AC_ERR_MISMATCH);
+
+    /* a later expiry with the old MAC */
+    memcpy(bad, tok, len + 1);
+    bad[len - 1] = (char) (bad[len - 1] == '9' ? '8' : bad[len - 1] + 1);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", bad, len, now),
+              AC_ERR_MISMATCH);
+
+    /* one MAC character changed */
+    memcpy(bad, tok, len + 1);
+    bad[5] = (char) (bad[5] == 'A' ? 'B' : 'A');
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", bad, len, now),
+              AC_ERR_MISMATCH);
+
+    /* truncated or malformed */
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", tok, len - 1, now),
+              AC_ERR_MISMATCH);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", tok, 43, now),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", tok, 44, now),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", "", 0, now),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", NULL, 0, now),
+              AC_ERR_INVALID);
+    snprintf(bad, sizeof(bad), "%.43s.0%lld", tok,
+             (long long) now + AC_CSRF_TTL);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", bad, strlen(bad), now),
+              AC_ERR_INVALID);
+    snprintf(bad, sizeof(bad), "%.43s.+%lld", tok,
+             (long long) now + AC_CSRF_TTL);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", bad, strlen(bad), now),
+              AC_ERR_INVALID);
+    snprintf(bad, sizeof(bad), "%.43s.99999999999999999999", tok);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", bad, strlen(bad), now),
+              AC_ERR_INVALID);
+    snprintf(bad, sizeof(bad), "%.43s|%lld", tok,
+             (long long) now + AC_CSRF_TTL);
+    CHECK_INT(ac_csrf_verify(keys, cookie, "login", bad, strlen(bad), now),
+              AC_ERR_INVALID);
+
+    /* bindings and form names are checked, so "|" cannot shift fields */
+    CHECK_INT(ac_csrf_token(keys, "abcdefghijklmnop|login", "x", now, tok),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_token(keys, cookie, "log|in", now, tok),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_token(keys, cookie, "Login", now, tok),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_token(keys, cookie, "", now, tok), AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_token(keys, "short", "login", now, tok),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_token(keys, "", "login", now, tok), AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_token(keys, cookie, "login", 0, tok), AC_ERR_INVALID);
+    CHECK_INT(ac_csrf_verify(keys, "not a cookie value!!", "login", want,
+                             strlen(want), now), AC_ERR_INVALID);
+
+    /* bound to a session digest once logged in */
+    CHECK_INT(ac_csrf_token(keys, "AAAAAAAAAAAAAAAAAAAAAA", "logout", now,
+                            tok), AC_OK);
+    CHECK_INT(ac_csrf_verify(keys, "AAAAAAAAAAAAAAAAAAAAAA", "logout", tok,
+                             strlen(tok), now + 60), AC_OK);
+    CHECK_INT(ac_csrf_verify(keys, "AAAAAAAAAAAAAAAAAAAAAB", "logout", tok,
+                             strlen(tok), now + 60), AC_ERR_MISMATCH);
+
+    ac_keys_free(keys);
+    ac_keys_free(other);
+}
+
+
+static int
+render(const char *tpl, const ac_tvar_t *vars, size_t n, ac_buf_t *b)
+{
+    ac_buf_reset(b);
+    return ac_template_render(tpl, strlen(tpl), vars, n, b);
+}
+
+
+TEST(template_render)
+{
+    ac_buf_t   b;
+    ac_tvar_t  vars[] = {
+        { "name", "Ann", 3 },
+        { "error", "", 0 },
+        { "msg", "bad <b>", 7 },
+        { "none", NULL, 0 },
+    };
+
+    ac_buf_init(&b);
+
+    CHECK_INT(render("Hello {{name}}!", vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "Hello Ann!");
+    CHECK_INT(b.len, 10);
+    CHECK_INT(render("", vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "");
+    CHECK_INT(render("no tags { } }} {", vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "no tags { } }} {");
+    CHECK_INT(render("{{name}}{{name}}", vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "AnnAnn");
+    CHECK_INT(render("[{{none}}]", vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "[]");
+
+    /* sections */
+    CHECK_INT(render("a{{#error}}E={{error}}{{/error}}b", vars, 4, &b),
+              AC_OK);
+    CHECK_STR(b.data, "ab");
+    CHECK_INT(render("a{{^error}}fine{{/error}}b", vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "afineb");
+    CHECK_INT(render("a{{#name}}<{{name}}>{{/name}}b", vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "a<Ann>b");
+    CHECK_INT(render("{{#name}}1{{#error}}2{{/error}}3{{^none}}4{{/none}}"
+                     "{{/name}}{{#none}}5{{#name}}6{{/name}}{{/none}}",
+                     vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "134");
+
+    /* only len bytes of a value, and of the template */
+    vars[0].len = 2;
+    CHECK_INT(render("{{name}}", vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "An");
+    vars[0].len = 3;
+    ac_buf_reset(&b);
+    CHECK_INT(ac_template_render("ok{{name}}", 2, vars, 4, &b), AC_OK);
+    CHECK_STR(b.data, "ok");
+
+    ac_buf_free(&b);
+}
+
+
+TEST(template_escapes)
+{
+    ac_buf_t     b;
+    const char  *xss = "<script>alert(1)</script>";
+    const char  *attr = "\" onfocus=\"alert(1)\" x='";
+    ac_tvar_t    vars[2];
+
+    ac_buf_init(&b);
+
+    vars[0].name = "v";
+    vars[0].value = xss;
+    vars[0].len = strlen(xss);
+    vars[1].name = "w";
+    vars[1].value = "a&b";
+    vars[1].len = 3;
+
+    CHECK_INT(render("<p>{{v}}</p>", vars, 2, &b), AC_OK);
+    CHECK(strstr(b.data, "<script") == NULL);
+    CHECK(strstr(b.data, "&lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
+    CHECK_INT(render("{{w}}", vars, 2, &b), AC_OK);
+    CHECK_STR(b.data, "a&amp;b");
+
+    vars[0].value = attr;
+    vars[0].len = strlen(attr);
+    CHECK_INT(render("<input value=\"{{v}}\">", vars, 2, &b), AC_OK);
+    CHECK(strncmp(b.data, "<input value=\"", 14) == 0);
+    /* the only quotes left are the template's own two */
+    CHECK(strchr(b.data + 14, '"') == b.data + b.len - 2);
+    CHECK(strchr(b.data, '\'') == NULL);
+    CHECK(strstr(b.data, "&quot; onfocus=&quot;alert(1)&quot;") != NULL);
+
+    /* a value that looks like a tag is not expanded again */
+    vars[0].value = "{{w}}";
+    vars[0].len = 5;
+    CHECK_INT(render("{{v}}", vars, 2, &b), AC_OK);
+    CHECK_STR(b.data, "{{w}}");
+
+    ac_buf_free(&b);
+}
+
+
+TEST(template_errors)
+{
+    ac_buf_t     b;
+    ac_error_t   err;
+    ac_tvar_t    vars[] = { { "a", "1", 1 }, { "b", "", 0 } };
+    const char  *names[] = { "a", "b" };
+    const char  *bad[] = {
+        "{{{a}}}", "{{ a }}", "{{A}}", "{{a-b}}", "{{}}", "{{#}}", "{{a}",
+        "{{a", "x{{", "{{a}}}", "{{!a}}", "{{&a}}", "{{>a}}", "{{c}}",
+        "{{#c}}{{/c}}", "{{#a}}", "{{/a}}", "{{#a}}{{/b}}",
+        "{{#a}}{{#b}}{{/a}}{{/b}}", "{{^a}}x", "{{#a}}{{/a}}{{/a}}",
+        "{{a\n}}", "{{aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}",
+        "{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}"
+        "{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}",
+    };
+    size_t       i;
+
+    ac_buf_init(&b);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (render(bad[i], vars, 2, &b) != AC_ERR_INVALID) {
+            printf("    rendered: %s\n", bad[i]);
+            CHECK(0);
+        }
+
+        if (ac_template_check(bad[i], strlen(bad[i]), names, 2, NULL)
+            != AC_ERR_INVALID)
+        {
+            printf("    checked: %s\n", bad[i]);
+            CHECK(0);
+        }
+    }
+
+    /* eight levels are fine */
+    CHECK_INT(render("{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}x"
+                     "{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}",
+                     vars, 2, &b), AC_OK);
+    CHECK_STR(b.data, "x");
+
+    /* without variables every tag is unknown */
+    CHECK_INT(render("plain", NULL, 0, &b), AC_OK);
+    CHECK_STR(b.data, "plain");
+    CHECK_INT(render("{{a}}", NULL, 0, &b), AC_ERR_INVALID);
+
+    memset(&err, 0, sizeof(err));
+    CHECK_INT(ac_template_check("x {{{a}}}", 9, names, 2, &err),
+              AC_ERR_INVALID);
+    CHECK(strstr(err.msg, "raw") != NULL);
+
+    /* the message points at the line */
+    memset(&err, 0, sizeof(err));
+    CHECK_INT(ac_template_check("<p>\n{{a}}\n<p>{{nope}}", 21, names, 2,
+                                &err), AC_ERR_INVALID);
+    CHECK_INT(err.code, AC_ERR_INVALID);
+    CHECK(strstr(err.msg, "line 3") != NULL);
+    CHECK(strstr(err.msg, "\"nope\"") != NULL);
+
+    memset(&err, 0, sizeof(err));
+    CHECK_INT(ac_template_check("{{#a}}\n\n", 8, names, 2, &err),
+              AC_ERR_INVALID);
+    CHECK(strstr(err.msg, "line 1") != NULL);
+    CHECK(strstr(err.msg, "unclosed") != NULL);
+
+    CHECK_INT(ac_template_check("{{a}}{{#b}}{{/b}}", 17, names, 2, NULL),
+              AC_OK);
+    CHECK_INT(ac_template_check("{{a}}", 5, names, 1, NULL), AC_OK);
+    CHECK_INT(ac_template_check("{{b}}", 5, names, 1, NULL),
+              AC_ERR_INVALID);
+
+    ac_buf_free(&b);
+}
+
+
+static char *
+slurp(const char *path, size_t *len)
+{
+    FILE    *f;
+    char    *s;
+    long     n;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+
+    s = NULL;
+
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0
+        && fseek(f, 0, SEEK_SET) == 0 && (s = malloc(n + 1)) != NULL)
+    {
+        *len = fread(s, 1, n, f);
+        s[*len] = '\0';
+    }
+
+    fclose(f);
+
+    return s;
+}
+
+
+static size_t
+count(const char *s, char c)
+{
+    size_t  n;
+
+    for (n = 0; s != NULL && *s != '\0'; s++) {
+        n += (*s == c);
+    }
+
+    return n;
+}
+
+
+/* The shipped pages: every tag known, no inline script or style (the CSP
+ * would block them), labelled fields with autocomplete hints. */
+TEST(template_files)
+{
+    static const struct {
+        const char  *file;
+        const char  *names[6];
+        size_t       n;
+        const char  *must[6];
+    } pages[] = {
+        { "config/templates/login.html",
+          { "base", "csrf", "return_to", "email", "error" }, 5,
+          { "name=\"csrf\"", "name=\"return_to\"",
+            "autocomplete=\"username\"",
+            "autocomplete=\"current-password\"", "<label for=\"email\"",
+            "<label for=\"password\"" } },
+        { "config/templates/2fa.html",
+          { "base", "csrf", "return_to", "error" }, 4,
+          { "name=\"csrf\"", "name=\"return_to\"",
+            "autocomplete=\"one-time-code\"", "<label for=\"code\"",
+            "name=\"code\"", "method=\"post\"" } },
+        { "config/templates/error.html",
+          { "base", "status", "title", "message" }, 4,
+          { "{{message}}", "lang=", "guichet.css", NULL, NULL, NULL } },
+        { "config/templates/logged_out.html",
+          { "base", "all" }, 2,
+          { "guichet.css", "lang=", NULL, NULL, NULL, NULL } },
+    };
+    static const char  *inline_code[] = {
+        "<script", "<style", "style=", "javascript:", "onclick=",
+        "onload=", "onsubmit=", "onfocus=", "onerror=", "http://",
+        "https://", "{{{",
+    };
+    size_t       i, j, k, m, len, plain_lt, plain_gt, plain_q;
+    const char  *fewer[6];
+    char        *s;
+    ac_error_t   err;
+    ac_buf_t     b;
+    ac_tvar_t    vars[5];
+    const char  *hostile = "\"><script>alert(1)</script>";
+
+    ac_buf_init(&b);
+
+    for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        s = slurp(pages[i].file, &len);
+        CHECK(s != NULL);
+        if (s == NULL) {
+            printf("    cannot read %s\n", pages[i].file);
+            continue;
+        }
+
+        memset(&err, 0, sizeof(err));
+        if (ac_template_check(s, len, pages[i].names, pages[i].n, &err)
+            != AC_OK)
+        {
+            printf("    %s: %s\n", pages[i].file, err.msg);
+            CHECK(0);
+        }
+
+        /* every name is used: leaving any one out is noticed */
+        for (j = 0; j < pages[i].n; j++) {
+            for (k = 0, m = 0; k < pages[i].n; k++) {
+                if (k != j) {
+                    fewer[m++] = pages[i].names[k];
+                }
+            }
+
+            CHECK_INT(ac_template_check(s, len, fewer, m, NULL),
+                      AC_ERR_INVALID);
+        }
+
+        for (k = 0; k < sizeof(inline_code) / sizeof(inline_code[0]); k++) {
+            if (strstr(s, inline_code[k]) != NULL) {
+                printf("    %s has %s\n", pages[i].file, inline_code[k]);
+                CHECK(0);
+            }
+        }
+
+        for (k = 0; k < 6 && pages[i].must[k] != NULL; k++) {
+            if (strstr(s, pages[i].must[k]) == NULL) {
+                printf("    %s lacks %s\n", pages[i].file, pages[i].must[k]);
+                CHECK(0);
+            }
+        }
+
+        /* rendered with hostile values, the markup has exactly the tags
+         * and quotes it has with harmless ones */
+        for (k = 0; k < pages[i].n; k++) {
+            vars[k].name = pages[i].names[k];
+            vars[k].value = "x";
+            vars[k].len = 1;
+        }
+
+        ac_buf_reset(&b);
+        CHECK_INT(ac_template_render(s, len, vars, pages[i].n, &b), AC_OK);
+        plain_lt = count(b.data, '<');
+        plain_gt = count(b.data, '>');
+        plain_q = count(b.data, '"');
+
+        for (k = 0; k < pages[i].n; k++) {
+            vars[k].value = hostile;
+            vars[k].len = strlen(hostile);
+        }
+
+        ac_buf_reset(&b);
+        CHECK_INT(ac_template_render(s, len, vars, pages[i].n, &b), AC_OK);
+        CHECK(strstr(b.data, "<script") == NULL);
+        CHECK(strstr(b.data, "&lt;script&gt;") != NULL);
+        CHECK_INT(count(b.data, '<'), plain_lt);
+        CHECK_INT(count(b.data, '>'), plain_gt);
+        CHECK_INT(count(b.data, '"'), plain_q);
+
+        free(s);
+    }
+
+    ac_buf_free(&b);
+}
+
+
+int
+main(void)
+{
+    cfg.allowed_redirect_hosts = (char **) allowed;
+    cfg.nallowed_redirect_hosts = sizeof(allowed) / sizeof(allowed[0]);
+
+    if (ac_init() != AC_OK) {
+        printf("ac_init failed\n");
+        return 1;
+    }
+
+    RUN(return_to_paths);
+    RUN(return_to_hostile_paths);
+    RUN(return_to_schemes);
+    RUN(return_to_absolute);
+    RUN(return_to_hostile_absolute);
+    RUN(return_to_limits);
+    RUN(redirect_origin_check);
+    RUN(form_get);
+    RUN(form_get_hostile);
+    RUN(cookie_get);
+    RUN(cookie_get_hostile);
+    RUN(cookie_format);
+    RUN(security_headers);
+    RUN(csrf_cookie);
+    RUN(csrf_token);
+    RUN(template_render);
+    RUN(template_escapes);
+    RUN(template_errors);
+    RUN(template_files);
+
+    ac_done();
+
+    return CHECK_DONE();
+}
