@@ -615,6 +615,55 @@ int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
  * still checks s->expires, s->account_status, the amr and the roles. */
 int ac_session_parse(const struct redisReply *r, ac_session_t *s);
 
+/* --------------------------------------------------------- throttling */
+/* (throttle.c: failure counters and growing delays) */
+
+/*
+ * Two failure counters per attempt, hashes in Redis with TTL
+ * throttle_window renewed at each failure:
+ *   P thr:id:DIGEST  DIGEST = ac_digest(AC_PURPOSE_THROTTLE) of the
+ *                    normalised email (of the bytes as typed when they
+ *                    are not an email): the same whether or not an
+ *                    account exists;
+ *   P thr:ip:DIGEST  of the client address, which is never stored.
+ * Fields: n failures, u unix second before which attempts are refused.
+ * Past throttle_free failures (per IP: AC_THROTTLE_IP_FACTOR times as
+ * many, since one address may serve many people) each failure sets a
+ * delay of 1, 2, 4... seconds, at most throttle_max_delay. A success
+ * resets the identifier's counter only.
+ */
+#define AC_THROTTLE_IP_FACTOR  4
+
+typedef struct {
+    char  id[AC_KEY_MAX];
+    char  ip[AC_KEY_MAX];
+} ac_throttle_t;
+
+/* Builds both keys; "ident" as the user typed it, "ip" as text. */
+int ac_throttle_keys(const ac_config_t *cfg, const ac_keys_t *keys,
+    const char *ident, size_t identlen, const char *ip, ac_throttle_t *t);
+
+/* Delay in seconds set by the "failures"-th failure when "free" are
+ * allowed without delay: 0, then 1, 2, 4... capped at max_delay. */
+int64_t ac_throttle_delay(int64_t failures, int64_t free,
+    int64_t max_delay);
+
+/* EVAL that replies the seconds left before an attempt is allowed on
+ * either counter (0: go on). Reads only. */
+int ac_cmd_throttle_check(ac_cmd_t *cmd, const ac_throttle_t *t,
+    int64_t now);
+
+/* EVAL that counts one failure on both counters and replies the seconds
+ * to wait before the next attempt (0: none yet). */
+int ac_cmd_throttle_fail(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_throttle_t *t, int64_t now);
+
+/* DEL of the identifier's counter, after a success. */
+int ac_cmd_throttle_reset(ac_cmd_t *cmd, const ac_throttle_t *t);
+
+/* The seconds replied by the check and fail scripts (>= 0). */
+int ac_throttle_parse(const struct redisReply *r, int64_t *seconds);
+
 /* ------------------------------------------------------- web helpers */
 /* (web.c: return_to, CSRF, templates) */
 
@@ -868,9 +917,10 @@ int ac_cmd_log_trim(ac_cmd_t *cmd, const ac_config_t *cfg,
  * + 1 and its hash the chain's. AC_OK, AC_ERR_MISMATCH (edited,
  * inserted, deleted or reordered: an unknown or repeated field counts
  * as an edit), AC_ERR_REDIS (not an entry at all). Unless AC_ERR_REDIS,
- * *new_seq and new_hash receive the entry's own seq and hash, so that
- * a verifier may report a break and go on from there. Start from the
- * checkpoint; after the last entry, compare with the head.
+ * *new_seq and new_hash receive the entry's own seq and hash when they
+ * can be read (else prev_seq + 1 and prev_hash), so that a verifier may
+ * report a break and go on from there. Start from the checkpoint; after
+ * the last entry, compare with the head.
  */
 int ac_log_verify_entry(const ac_keys_t *keys, uint64_t prev_seq,
     const unsigned char prev_hash[AC_MAC_LEN],
