@@ -689,7 +689,7 @@ int ac_return_to(const ac_config_t *cfg, const char *in, size_t len,
     char *out, size_t outsize);
 
 /* Checks one allowed_redirect_hosts entry: "http(s)://host[:port]",
- * nothing after it. */
+ * nothing after it but an optional '/'. */
 int ac_redirect_origin_check(const char *entry);
 
 /*
