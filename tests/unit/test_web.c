@@ -132,6 +132,10 @@ TEST(return_to_hostile_absolute)
     REPLACED("https://evil.com/https://good.com");
     REPLACED("https://good.com@evil.com");
     REPLACED("https://good.com@evil.com/");
+    REPLACED("https://good.com:443@evil.com/");
+    REPLACED("http://[::1]:8080@evil.com/");
+    REPLACED("https://evil.com#@good.com");
+    REPLACED("https://evil.com?https://good.com");
     REPLACED("https://user:pw@good.com/");
     REPLACED("https://@good.com/");
     REPLACED("https://good.com.evil.com");
