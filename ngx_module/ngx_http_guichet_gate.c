@@ -145,8 +145,7 @@ ngx_http_guichet_gate_headers(ngx_http_request_t *r,
     ngx_http_guichet_gate_ctx_t *ctx)
 {
     ngx_uint_t        i, forged;
-    ngx_list_t        headers;
-    ngx_list_part_t  *part;
+    ngx_list_part_t  *part, first;
     ngx_table_elt_t  *h, *nh;
 
     forged = 0;
@@ -192,13 +191,17 @@ ngx_http_guichet_gate_headers(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
+    /* the list's first part lives inside it: keep a copy to walk */
+    first = r->headers_in.headers.part;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
+    part = &first;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -221,15 +224,13 @@ ngx_http_guichet_gate_headers(ngx_http_request_t *r,
             continue;
         }
 
-        nh = ngx_list_push(&headers);
+        nh = ngx_list_push(&r->headers_in.headers);
         if (nh == NULL) {
             return NGX_ERROR;
         }
 
         *nh = h[i];
     }
-
-    r->headers_in.headers = headers;
 
     return NGX_OK;
 }

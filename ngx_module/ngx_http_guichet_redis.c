@@ -482,7 +482,9 @@ ngx_http_guichet_redis_cleanup(void *privdata)
         c->fd = (ngx_socket_t) -1;
     }
 
-    if (rd->state == NGX_HTTP_GUICHET_REDIS_READY && !rd->lost) {
+    if (rd->state == NGX_HTTP_GUICHET_REDIS_READY && !rd->lost
+        && !rd->exiting)
+    {
         ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
                       "guichet: redis connection lost: %s",
                       rd->ctx && rd->ctx->errstr ? rd->ctx->errstr

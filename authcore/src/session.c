@@ -233,13 +233,13 @@ ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_cmd_copy(cmd, key, strlen(key));
 
-    /* the account key prefix: the account key of an empty id */
-    rc = ac_key(cfg, AC_K_ACCOUNT, "", key);
+    /* the account key prefix: an account key without its id */
+    rc = ac_key(cfg, AC_K_ACCOUNT, "x", key);
     if (rc != AC_OK) {
         return rc;
     }
 
-    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, key, strlen(key) - 1);
 
     return ac_cmd_status(cmd);
 }

@@ -1,0 +1,317 @@
+"""Fixtures that run the real nginx with the Guichet module and a real
+redis-server, both on free 127.0.0.1 ports in a temporary directory, and
+stop them by pid."""
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import redis as redis_lib
+import requests
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("GUICHET_BUILD", os.path.join(ROOT, "build"))
+MODULE = os.environ.get("GUICHET_MODULE",
+                        os.path.join(BUILD, "ngx_http_guichet_module.so"))
+NGINX = "/usr/sbin/nginx"
+REDIS_SERVER = "/usr/bin/redis-server"
+PREFIX = "gt:"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout=10.0, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if check():
+                return True
+        except Exception:
+            pass
+        time.sleep(step)
+    return False
+
+
+# ------------------------------------------------------------- key schema
+
+def _crypto_source():
+    with open(os.path.join(ROOT, "authcore", "src", "crypto.c")) as f:
+        return f.read()
+
+
+def _hkdf(secret, salt, info, length=32):
+    """RFC 5869 HKDF-SHA256."""
+    prk = hmac.new(salt, secret, hashlib.sha256).digest()
+    okm, block, i = b"", b"", 1
+    while len(okm) < length:
+        block = hmac.new(prk, block + info + bytes([i]),
+                         hashlib.sha256).digest()
+        okm += block
+        i += 1
+    return okm[:length]
+
+
+def session_key(secret):
+    """The AC_PURPOSE_SESSION key, derived the way authcore derives it:
+    the HKDF salt and info strings are read from authcore/src/crypto.c."""
+    src = _crypto_source()
+    info = re.search(r'"([^"]*v1 session)"', src)
+    salt = re.search(r'ac_hkdf_salt\[\]\s*=\s*"([^"]*)"', src)
+    assert info and salt, "HKDF strings not found in crypto.c"
+    return _hkdf(secret, salt.group(1).encode(), info.group(1).encode())
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# ---------------------------------------------------------------- servers
+
+class Redis:
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "redis")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port),
+             "--dir", self.dir, "--save", "", "--appendonly", "no",
+             "--loglevel", "warning", "--enable-debug-command", "local"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_until(lambda: self.client().ping()), "redis did not start"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def client(self, **kw):
+        kw.setdefault("socket_timeout", 10)
+        return redis_lib.Redis(host="127.0.0.1", port=self.port,
+                               decode_responses=True, **kw)
+
+
+NGINX_CONF = """
+load_module {module};
+{user}
+daemon off;
+master_process on;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log info;
+
+thread_pool guichet_pool threads=2;
+
+events {{ worker_connections 256; }}
+
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+
+    guichet_config {tmp}/guichet.conf;
+    guichet_threads guichet_pool;
+
+    server {{
+        listen 127.0.0.1:{port};
+
+        location = /open {{
+            return 200 "open\\n";
+        }}
+
+        location /guichet/ {{
+            guichet_endpoints;
+        }}
+
+        location /app/ {{
+            guichet on;
+            proxy_pass http://127.0.0.1:{upstream}/;
+        }}
+
+        location /strong/ {{
+            guichet on;
+            guichet_require_2fa on;
+            proxy_pass http://127.0.0.1:{upstream}/;
+        }}
+
+        location /security/ {{
+            guichet on;
+            guichet_role security;
+            proxy_pass http://127.0.0.1:{upstream}/;
+        }}
+
+        location /files/ {{
+            guichet on;
+            alias {tmp}/files/;
+        }}
+    }}
+
+    # the application behind the gate: echoes what the gate passed on
+    server {{
+        listen 127.0.0.1:{upstream};
+
+        location / {{
+            return 200 "user=$http_x_guichet_user email=$http_x_guichet_email amr=$http_x_guichet_amr roles=$http_x_guichet_roles\\n";
+        }}
+    }}
+}}
+"""
+
+GUICHET_CONF = """
+redis = 127.0.0.1:{redis_port}
+key_prefix = {prefix}
+secret_file = {tmp}/secret.key
+audience = guichet-test
+session_idle = 30m
+session_max = 12h
+redis_timeout = 500ms
+"""
+
+
+class Gateway:
+    def __init__(self, tmp, redis):
+        self.tmp = tmp
+        self.redis = redis
+        self.port = free_port()
+        self.upstream = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.proc = None
+        self.log_offset = 0
+        self.expect_in_log = set()
+
+        self.secret = secrets.token_bytes(64)
+        path = os.path.join(tmp, "secret.key")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, self.secret)
+        os.close(fd)
+
+        os.makedirs(os.path.join(tmp, "files"))
+        with open(os.path.join(tmp, "files", "hello.txt"), "w") as f:
+            f.write("hello\n")
+        with open(os.path.join(tmp, "guichet.conf"), "w") as f:
+            f.write(GUICHET_CONF.format(redis_port=redis.port, prefix=PREFIX,
+                                        tmp=tmp))
+        with open(os.path.join(tmp, "nginx.conf"), "w") as f:
+            # workers must read the temporary directory, private to us
+            user = "user root root;" if os.geteuid() == 0 else ""
+            f.write(NGINX_CONF.format(module=MODULE, tmp=tmp, port=self.port,
+                                      upstream=self.upstream, user=user))
+
+    def nginx_cmd(self, *extra):
+        return [NGINX, "-p", self.tmp, "-c",
+                os.path.join(self.tmp, "nginx.conf"),
+                "-e", os.path.join(self.tmp, "error.log")] + list(extra)
+
+    def start(self):
+        self.proc = subprocess.Popen(self.nginx_cmd(),
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        ok = wait_until(lambda: requests.get(self.url + "/open",
+                                             timeout=1).status_code == 200)
+        if not ok:
+            self.stop()
+            raise AssertionError("nginx did not start:\n" + self.error_log())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def reload(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def workers(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid",
+                              str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return sorted(int(p) for p in out.split())
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.tmp, "error.log")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    # ---------------------------------------------------------- sessions
+
+    def account(self, email="alice@example.com", status="0",
+                roles="user"):
+        account_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567")
+                             for _ in range(16))
+        self.redis.client().hset(PREFIX + "acct:" + account_id,
+                                 mapping={"email": email, "status": status,
+                                          "roles": roles})
+        return account_id
+
+    def digest(self, cookie):
+        mac = hmac.new(session_key(self.secret), cookie.encode(),
+                       hashlib.sha256).digest()
+        return b64url(mac[:16])
+
+    def session(self, account_id=None, email="alice@example.com",
+                roles="user", amr="pwd", ttl=1800, expires_in=43200,
+                last_seen_ago=0):
+        """Writes a session into Redis the way authcore does, and returns
+        its cookie value."""
+        if account_id is None:
+            account_id = self.account(email=email, roles=roles)
+        cookie = b64url(secrets.token_bytes(32))
+        now = int(time.time())
+        key = PREFIX + "sess:" + self.digest(cookie)
+        r = self.redis.client()
+        r.hset(key, mapping={"a": account_id, "e": email, "r": roles,
+                             "m": amr, "c": now, "x": now + expires_in,
+                             "t": now - last_seen_ago, "i": "127.0.0.1",
+                             "u": "pytest"})
+        r.expire(key, ttl)
+        r.zadd(PREFIX + "acct:%s:sess" % account_id,
+               {self.digest(cookie): now + expires_in})
+        return cookie
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    r = Redis(str(tmp_path))
+    r.start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def gateway(tmp_path, redis_server):
+    g = Gateway(str(tmp_path), redis_server)
+    g.start()
+    yield g
+    g.stop()
+    log = g.error_log()
+    bad = [line for line in log.splitlines()
+           if re.search(r"\[(alert|crit|emerg)\]", line)
+           and not any(e in line for e in g.expect_in_log)]
+    assert not bad, "unexpected lines in nginx's error log:\n" + "\n".join(bad)
+    assert "exited on signal" not in log, log
+    if os.environ.get("GUICHET_ASAN_CHECK"):
+        assert "AddressSanitizer" not in log

@@ -1,0 +1,366 @@
+"""The access-phase gate of "guichet on" locations, against a real nginx
+and a real Redis."""
+
+import os
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+import requests
+
+from conftest import PREFIX, wait_until
+
+HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
+JSON = {"Accept": "application/json"}
+
+
+def get(gw, path, cookie=None, headers=None, **kw):
+    h = dict(headers or {})
+    if cookie is not None:
+        h["Cookie"] = "other=1; guichet=" + cookie
+    return requests.get(gw.url + path, headers=h, allow_redirects=False,
+                        timeout=kw.pop("timeout", 5), **kw)
+
+
+# ----------------------------------------------------------- no session
+
+def test_ungated_location_needs_no_session(gateway):
+    r = get(gateway, "/open")
+    assert r.status_code == 200
+    assert r.text == "open\n"
+
+
+def test_no_cookie_api_client_gets_401_json(gateway):
+    r = get(gateway, "/app/page", headers=JSON)
+    assert r.status_code == 401
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.headers["Cache-Control"] == "no-store"
+    body = r.json()
+    assert body["error"] == "unauthenticated"
+    assert body["message"]
+    assert "user=" not in r.text
+
+
+def test_no_cookie_browser_is_redirected_with_return_to(gateway):
+    r = get(gateway, "/app/a b?x=1&y=%2F", headers=HTML)
+    assert r.status_code == 302
+    loc = urllib.parse.urlsplit(r.headers["Location"])
+    assert loc.path == "/guichet/login"
+    q = urllib.parse.parse_qs(loc.query)
+    assert q == {"return_to": ["/app/a%20b?x=1&y=%2F"]}
+
+
+def test_unknown_and_malformed_cookies_are_refused(gateway):
+    for value in ["A" * 43, "short", "A" * 44, "A" * 42 + "=", "",
+                  "A" * 4000, "../../etc/passwd" + "A" * 27]:
+        r = get(gateway, "/app/", cookie=value, headers=JSON)
+        assert r.status_code == 401, value
+    # the session cookie name matters, not just any cookie holding a token
+    cookie = gateway.session()
+    r = requests.get(gateway.url + "/app/", headers={
+        "Cookie": "guichetx=" + cookie, **JSON}, timeout=5)
+    assert r.status_code == 401
+
+
+def test_gated_static_file_without_session(gateway):
+    assert get(gateway, "/files/hello.txt", headers=JSON).status_code == 401
+
+
+# -------------------------------------------------------- valid session
+
+def test_valid_session_passes_identity_headers(gateway):
+    account = gateway.account(email="bob@example.com")
+    cookie = gateway.session(account_id=account, email="bob@example.com",
+                             amr="pwd otp")
+    r = get(gateway, "/app/page", cookie=cookie)
+    assert r.status_code == 200
+    assert r.text == ("user=%s email=bob@example.com amr=pwd otp roles=\n"
+                      % account)
+    r = get(gateway, "/files/hello.txt", cookie=cookie)
+    assert r.status_code == 200
+    assert r.text == "hello\n"
+
+
+def test_client_sent_identity_headers_are_removed(gateway):
+    forged = {"X-Guichet-User": "admin", "x-guichet-email": "evil@x",
+              "X-GUICHET-AMR": "pwd otp", "X-Guichet-Roles": "admin"}
+    # without a session: refused, and nothing forged goes anywhere
+    r = get(gateway, "/app/", headers={**forged, **JSON})
+    assert r.status_code == 401
+    # with a session: the gate's values, never the client's
+    account = gateway.account()
+    cookie = gateway.session(account_id=account)
+    r = get(gateway, "/app/", cookie=cookie, headers=forged)
+    assert r.status_code == 200
+    assert r.text == ("user=%s email=alice@example.com amr=pwd roles=\n"
+                      % account)
+
+
+def test_expired_sessions_are_refused(gateway):
+    # absolute expiry passed, though the key is still in Redis
+    cookie = gateway.session(expires_in=-5)
+    assert get(gateway, "/app/", cookie=cookie, headers=JSON).status_code \
+        == 401
+    # idle expiry: the key's TTL runs out
+    cookie = gateway.session(ttl=1)
+    assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    time.sleep(2.1)
+    r = get(gateway, "/app/", cookie=cookie, headers=HTML)
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith("/guichet/login?return_to=/app/")
+
+
+def test_locked_or_erased_account_is_refused(gateway):
+    account = gateway.account()
+    cookie = gateway.session(account_id=account)
+    assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    gateway.redis.client().hset(PREFIX + "acct:" + account, "status", "1")
+    r = get(gateway, "/app/", cookie=cookie, headers=JSON)
+    assert r.status_code == 403
+    assert r.json()["error"] == "account_locked"
+    gateway.redis.client().delete(PREFIX + "acct:" + account)
+    assert get(gateway, "/app/", cookie=cookie,
+               headers=JSON).status_code == 401
+
+
+def test_deleted_session_is_refused_at_once(gateway):
+    cookie = gateway.session()
+    assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    gateway.redis.client().delete(PREFIX + "sess:" + gateway.digest(cookie))
+    assert get(gateway, "/app/", cookie=cookie,
+               headers=JSON).status_code == 401
+
+
+def test_malformed_session_in_redis_is_refused(gateway):
+    cookie = gateway.session()
+    key = PREFIX + "sess:" + gateway.digest(cookie)
+    gateway.redis.client().hset(key, "x", "soon")
+    assert get(gateway, "/app/", cookie=cookie,
+               headers=JSON).status_code == 401
+    gateway.redis.client().delete(key)
+    gateway.redis.client().set(key, "not a hash")
+    assert get(gateway, "/app/", cookie=cookie,
+               headers=JSON).status_code == 503
+
+
+def test_require_2fa(gateway):
+    pwd = gateway.session(amr="pwd")
+    otp = gateway.session(amr="pwd otp")
+    sso = gateway.session(amr="sso")
+    r = get(gateway, "/strong/x", cookie=pwd, headers=JSON)
+    assert r.status_code == 403
+    assert r.json()["error"] == "second_factor_required"
+    r = get(gateway, "/strong/x", cookie=pwd, headers=HTML)
+    assert r.status_code == 302
+    assert "/guichet/2fa?return_to=/strong/x" in r.headers["Location"]
+    assert get(gateway, "/strong/x", cookie=sso,
+               headers=JSON).status_code == 403
+    r = get(gateway, "/strong/x", cookie=otp)
+    assert r.status_code == 200
+    assert "amr=pwd otp" in r.text
+    # the same session is enough where no second factor is asked for
+    assert get(gateway, "/app/x", cookie=pwd).status_code == 200
+
+
+def test_role(gateway):
+    user = gateway.session(roles="user")
+    sec = gateway.session(roles="user,security")
+    r = get(gateway, "/security/logs", cookie=user, headers=JSON)
+    assert r.status_code == 403
+    assert r.json()["error"] == "forbidden"
+    assert get(gateway, "/security/logs", cookie=sec).status_code == 200
+
+
+def test_touch_at_most_once_a_minute(gateway):
+    cookie = gateway.session(ttl=600, last_seen_ago=10)
+    key = PREFIX + "sess:" + gateway.digest(cookie)
+    r = gateway.redis.client()
+    t0 = r.hget(key, "t")
+    assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    time.sleep(0.2)
+    assert r.hget(key, "t") == t0          # seen 10 s ago: no write
+    assert r.ttl(key) <= 600
+    # seen two minutes ago: renewed to the idle timeout, last seen now
+    cookie = gateway.session(ttl=600, last_seen_ago=120)
+    key = PREFIX + "sess:" + gateway.digest(cookie)
+    assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    assert wait_until(lambda: r.ttl(key) > 1700, timeout=2)
+    assert abs(int(r.hget(key, "t")) - time.time()) < 5
+
+
+def test_only_reads_on_the_hot_path(gateway):
+    r = gateway.redis.client()
+    cookie = gateway.session()
+    before = r.info("commandstats")
+    dirty = r.info("persistence")["rdb_changes_since_last_save"]
+    for _ in range(10):
+        assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    after = r.info("commandstats")
+    # one EVAL per request, and no write: a fresh session is not touched
+    assert (after["cmdstat_eval"]["calls"]
+            - before.get("cmdstat_eval", {"calls": 0})["calls"]) == 10
+    assert r.info("persistence")["rdb_changes_since_last_save"] == dirty
+
+
+# ------------------------------------------------------ Redis trouble
+
+def test_redis_down_fails_closed_and_recovers(gateway):
+    gateway.expect_in_log.update(["redis connection lost",
+                                  "cannot connect to redis"])
+    cookie = gateway.session()
+    assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    gateway.redis.stop()
+    r = get(gateway, "/app/", cookie=cookie)
+    assert r.status_code == 503
+    assert "user=" not in r.text
+    assert get(gateway, "/open").status_code == 200
+    assert get(gateway, "/app/", cookie=cookie).status_code == 503
+    log = gateway.error_log()
+    assert "[crit]" in log and "redis connection lost" in log
+    assert "answering 503" in log
+
+    gateway.redis.start()     # same port, empty data
+    cookie = gateway.session()
+    assert wait_until(lambda: get(gateway, "/app/", cookie=cookie)
+                      .status_code == 200, timeout=10)
+    assert "redis connection is back" in gateway.error_log()
+
+
+def test_redis_stall_does_not_block_the_worker(gateway):
+    """The non-blocking proof: while Redis sleeps 2 s, a gated request
+    waits (and gets 503 after redis_timeout), and an ungated location on
+    the same single worker still answers at once."""
+    gateway.expect_in_log.add("redis connection lost")
+    cookie = gateway.session()
+    assert len(gateway.workers()) == 1
+    assert get(gateway, "/app/", cookie=cookie).status_code == 200
+
+    sleeper = threading.Thread(
+        target=lambda: gateway.redis.client()
+        .execute_command("DEBUG", "SLEEP", "2"))
+    gated = {}
+
+    def gated_request():
+        t = time.monotonic()
+        gated["status"] = get(gateway, "/app/", cookie=cookie).status_code
+        gated["elapsed"] = time.monotonic() - t
+
+    sleeper.start()
+    time.sleep(0.1)
+    g = threading.Thread(target=gated_request)
+    g.start()
+    time.sleep(0.05)
+
+    worst = 0.0
+    for _ in range(10):
+        t = time.monotonic()
+        r = get(gateway, "/open")
+        worst = max(worst, time.monotonic() - t)
+        assert r.status_code == 200
+        time.sleep(0.05)
+
+    g.join()
+    sleeper.join()
+    assert worst < 0.05, "ungated request took %.3f s" % worst
+    assert gated["status"] == 503
+    assert 0.3 < gated["elapsed"] < 1.9
+    assert wait_until(lambda: get(gateway, "/app/", cookie=cookie)
+                      .status_code == 200, timeout=10)
+
+
+def test_client_gone_while_redis_answers(gateway):
+    gateway.expect_in_log.add("redis connection lost")
+    cookie = gateway.session()
+    workers = gateway.workers()
+    sleeper = threading.Thread(
+        target=lambda: gateway.redis.client()
+        .execute_command("DEBUG", "SLEEP", "0.4"))
+    sleeper.start()
+    time.sleep(0.05)
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", gateway.port))
+        s.sendall(b"GET /app/ HTTP/1.1\r\nHost: x\r\nCookie: guichet="
+                  + cookie.encode() + b"\r\n\r\n")
+        s.close()
+    sleeper.join()
+    time.sleep(0.6)
+    assert wait_until(lambda: get(gateway, "/app/", cookie=cookie)
+                      .status_code == 200, timeout=10)
+    assert gateway.workers() == workers
+
+
+def test_reload_while_requests_flow(gateway):
+    cookie = gateway.session()
+    statuses = []
+    stop = threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                statuses.append(get(gateway, "/app/", cookie=cookie)
+                                .status_code)
+            except requests.ConnectionError:
+                statuses.append("connection error")
+
+    t = threading.Thread(target=load)
+    t.start()
+    time.sleep(0.3)
+    old = gateway.workers()
+    gateway.reload()
+    assert wait_until(lambda: gateway.workers() != old
+                      and len(gateway.workers()) == 1, timeout=10)
+    time.sleep(0.3)
+    stop.set()
+    t.join()
+    assert len(statuses) > 10
+    assert set(statuses) == {200}, statuses
+    assert get(gateway, "/app/", cookie=cookie).status_code == 200
+
+
+# ----------------------------------------------------- configuration
+
+def run_t(gateway, conf_text=None, nginx_text=None):
+    if conf_text is not None:
+        with open(os.path.join(gateway.tmp, "guichet.conf"), "w") as f:
+            f.write(conf_text)
+    if nginx_text is not None:
+        with open(os.path.join(gateway.tmp, "nginx.conf"), "w") as f:
+            f.write(nginx_text)
+    return subprocess.run(gateway.nginx_cmd("-t"), capture_output=True,
+                          text=True)
+
+
+def test_bad_guichet_conf_fails_nginx_t(gateway):
+    gateway.expect_in_log.add("guichet.conf")
+    path = os.path.join(gateway.tmp, "guichet.conf")
+    with open(path) as f:
+        good = f.read()
+    assert run_t(gateway).returncode == 0
+    p = run_t(gateway, conf_text=good + "no_such_key = 1\n")
+    assert p.returncode != 0
+    assert "[emerg]" in p.stderr
+    assert "guichet.conf:%d:" % (good.count("\n") + 1) in p.stderr
+    p = run_t(gateway, conf_text=good.replace("127.0.0.1:",
+                                              "localhost:"))
+    assert p.returncode != 0 and "[emerg]" in p.stderr
+    run_t(gateway, conf_text=good)
+
+
+def test_bad_directives_fail_nginx_t(gateway):
+    gateway.expect_in_log.update(["unknown role", "nopool",
+                                  "guichet_config"])
+    path = os.path.join(gateway.tmp, "nginx.conf")
+    with open(path) as f:
+        good = f.read()
+    p = run_t(gateway, nginx_text=good.replace("guichet_role security",
+                                               "guichet_role root"))
+    assert p.returncode != 0 and "unknown role" in p.stderr
+    p = run_t(gateway, nginx_text=good.replace(
+        "guichet_threads guichet_pool;", "guichet_threads nopool;"))
+    assert p.returncode != 0 and "nopool" in p.stderr
+    p = run_t(gateway, nginx_text=good.replace(
+        "    guichet_config", "    # guichet_config"))
+    assert p.returncode != 0 and "guichet_config" in p.stderr
+    run_t(gateway, nginx_text=good)

@@ -1,0 +1,596 @@
+/*
+ * Sessions: amr values, cookie digests, the Redis commands (checked
+ * against a real redis-server started on a free loopback port) and the
+ * parsing of hostile replies.
+ */
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "authcore.h"
+#include "check.h"
+
+
+static const unsigned char  secret[32] = "0123456789abcdef0123456789abcdef";
+static const char  cookie[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+static const char  cookie2[] = "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+static ac_config_t  cfg;
+static ac_keys_t   *keys;
+
+
+static void
+setup_config(void)
+{
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.key_prefix = "t:";
+    cfg.session_idle = 1800;
+    cfg.session_max = 43200;
+}
+
+
+static void
+sample_session(ac_session_t *s, int64_t now)
+{
+    memset(s, 0, sizeof(*s));
+    strcpy(s->account, "abcdefghijklmnop");
+    strcpy(s->email, "alice@example.com");
+    s->roles = AC_ROLE_USER | AC_ROLE_SECURITY;
+    s->amr = AC_AMR_PWD | AC_AMR_OTP;
+    s->created = now;
+    s->expires = now + cfg.session_max;
+    s->last_seen = now;
+    strcpy(s->ip, "2001:db8::1");
+    strcpy(s->device, "Firefox on Linux");
+}
+
+
+/* --------------------------------------------------------- reply fakes */
+
+static redisReply  fake_elems[32];
+static redisReply *fake_ptrs[32];
+static redisReply  fake_array;
+
+
+static redisReply *
+fake_reply(const char **kv, size_t n)
+{
+    size_t  i;
+
+    memset(&fake_array, 0, sizeof(fake_array));
+    fake_array.type = REDIS_REPLY_ARRAY;
+    fake_array.elements = n;
+    fake_array.element = fake_ptrs;
+
+    for (i = 0; i < n; i++) {
+        memset(&fake_elems[i], 0, sizeof(redisReply));
+        fake_elems[i].type = REDIS_REPLY_STRING;
+        fake_elems[i].str = (char *) kv[i];
+        fake_elems[i].len = strlen(kv[i]);
+        fake_ptrs[i] = &fake_elems[i];
+    }
+
+    return &fake_array;
+}
+
+
+TEST(test_amr)
+{
+    unsigned  amr;
+
+    CHECK_INT(ac_amr_parse("pwd", 3, &amr), AC_OK);
+    CHECK_INT(amr, AC_AMR_PWD);
+    CHECK_INT(ac_amr_parse("sso otp", 7, &amr), AC_OK);
+    CHECK_INT(amr, AC_AMR_SSO | AC_AMR_OTP);
+    CHECK_STR(ac_amr_name(AC_AMR_PWD | AC_AMR_OTP), "pwd otp");
+    CHECK_STR(ac_amr_name(AC_AMR_SSO), "sso");
+
+    /* hostile or impossible values */
+    CHECK_INT(ac_amr_parse("otp", 3, &amr), AC_ERR_INVALID);
+    CHECK_INT(ac_amr_parse("PWD", 3, &amr), AC_ERR_INVALID);
+    CHECK_INT(ac_amr_parse("pwd  otp", 8, &amr), AC_ERR_INVALID);
+    CHECK_INT(ac_amr_parse("pwd\0otp", 7, &amr), AC_ERR_INVALID);
+    CHECK_INT(ac_amr_parse("pwd", 2, &amr), AC_ERR_INVALID);
+    CHECK_STR(ac_amr_name(AC_AMR_PWD | AC_AMR_SSO), "");
+    CHECK_STR(ac_amr_name(AC_AMR_OTP), "");
+    CHECK_STR(ac_amr_name(0), "");
+}
+
+
+TEST(test_digest)
+{
+    char  d1[AC_DIGEST_LEN + 1], d2[AC_DIGEST_LEN + 1];
+    char  d3[AC_DIGEST_LEN + 1], other[AC_DIGEST_LEN + 1];
+    char  bad[AC_TOKEN_LEN + 1];
+
+    CHECK_INT(ac_session_digest(keys, cookie, AC_TOKEN_LEN, d1), AC_OK);
+    CHECK_INT(strlen(d1), AC_DIGEST_LEN);
+    CHECK_INT(ac_session_digest(keys, cookie, AC_TOKEN_LEN, d2), AC_OK);
+    CHECK_STR(d2, d1);
+    CHECK_INT(ac_session_digest(keys, cookie2, AC_TOKEN_LEN, d3), AC_OK);
+    CHECK(strcmp(d3, d1) != 0);
+
+    /* the digest is keyed by purpose: a CSRF digest of it differs */
+    CHECK_INT(ac_digest(keys, AC_PURPOSE_CSRF, cookie, AC_TOKEN_LEN, other),
+              AC_OK);
+    CHECK(strcmp(other, d1) != 0);
+    CHECK_INT(ac_digest(keys, AC_PURPOSE_SESSION, cookie, AC_TOKEN_LEN,
+                        other), AC_OK);
+    CHECK_STR(other, d1);
+
+    /* only 43 base64url characters are a cookie */
+    CHECK_INT(ac_session_digest(keys, cookie, AC_TOKEN_LEN - 1, d1),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_session_digest(keys, "", 0, d1), AC_ERR_INVALID);
+    memcpy(bad, cookie, sizeof(bad));
+    bad[10] = '=';
+    CHECK_INT(ac_session_digest(keys, bad, AC_TOKEN_LEN, d1),
+              AC_ERR_INVALID);
+    bad[10] = '\0';
+    CHECK_INT(ac_session_digest(keys, bad, AC_TOKEN_LEN, d1),
+              AC_ERR_INVALID);
+    bad[10] = '+';
+    CHECK_INT(ac_session_digest(keys, bad, AC_TOKEN_LEN, d1),
+              AC_ERR_INVALID);
+}
+
+
+TEST(test_cmd_create_shape)
+{
+    int           i;
+    ac_cmd_t      cmd;
+    ac_session_t  s;
+    char          d[AC_DIGEST_LEN + 1], key[AC_KEY_MAX];
+    int           seen_a = 0, seen_m = 0, seen_p = 0;
+
+    CHECK_INT(ac_session_digest(keys, cookie, AC_TOKEN_LEN, d), AC_OK);
+    sample_session(&s, 1700000000);
+
+    CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d, &s), AC_OK);
+    CHECK(cmd.argc > 8 && (cmd.argc - 7) % 2 == 0);
+    CHECK(cmd.argvlen[0] == 4 && memcmp(cmd.argv[0], "EVAL", 4) == 0);
+    CHECK(cmd.argvlen[2] == 1 && cmd.argv[2][0] == '2');
+
+    snprintf(key, sizeof(key), "t:sess:%s", d);
+    CHECK(cmd.argvlen[3] == strlen(key)
+          && memcmp(cmd.argv[3], key, strlen(key)) == 0);
+    snprintf(key, sizeof(key), "t:acct:%s:sess", s.account);
+    CHECK(cmd.argvlen[4] == strlen(key)
+          && memcmp(cmd.argv[4], key, strlen(key)) == 0);
+
+    for (i = 9; i + 1 < cmd.argc; i += 2) {
+        CHECK_INT(cmd.argvlen[i], 1);
+        if (cmd.argv[i][0] == 'a') {
+            seen_a = 1;
+            CHECK(cmd.argvlen[i + 1] == 16
+                  && memcmp(cmd.argv[i + 1], s.account, 16) == 0);
+        }
+        if (cmd.argv[i][0] == 'm') {
+            seen_m = 1;
+            CHECK(cmd.argvlen[i + 1] == 7
+                  && memcmp(cmd.argv[i + 1], "pwd otp", 7) == 0);
+        }
+        if (cmd.argv[i][0] == 'p') {
+            seen_p = 1;
+        }
+    }
+
+    CHECK(seen_a && seen_m);
+    CHECK(!seen_p);     /* no partner: no field */
+
+    /* refused: bad digest, impossible amr, expiry before creation */
+    CHECK_INT(ac_cmd_session_create(&cmd, &cfg, "short", &s), AC_ERR_INVALID);
+    s.amr = AC_AMR_OTP;
+    CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d, &s), AC_ERR_INVALID);
+    s.amr = AC_AMR_PWD;
+    s.expires = s.created;
+    CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d, &s), AC_ERR_INVALID);
+
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, "a:b*c?d[e]fghijklmnopq"),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_session_touch(&cmd, &cfg, "../../../../../../../..", 1),
+              AC_ERR_INVALID);
+}
+
+
+TEST(test_parse)
+{
+    ac_session_t  s;
+    redisReply    err;
+    const char   *ok[] = {
+        "a", "abcdefghijklmnop", "e", "alice@example.com", "r", "user,admin",
+        "m", "sso otp", "p", "acme", "c", "1700000000", "x", "1700043200",
+        "t", "1700000100", "i", "192.0.2.1", "u", "curl", "z", "future",
+        "s", "0"
+    };
+    const char   *locked[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "1700043200", "s", "1"
+    };
+    const char   *gone[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "1700043200", "s", ""
+    };
+    const char   *no_x[] = { "a", "abcdefghijklmnop", "m", "pwd" };
+    const char   *bad_x[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "17000432OO"
+    };
+    const char   *neg_x[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "-1"
+    };
+    const char   *big_x[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "99999999999999999999999"
+    };
+    const char   *bad_m[] = {
+        "a", "abcdefghijklmnop", "m", "pwd otp sso", "x", "1"
+    };
+    const char   *bad_r[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "1", "r", "root"
+    };
+    const char   *ctl_e[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "1", "e", "a\r\nb@c.d"
+    };
+    const char   *long_k[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "1", "ab", "c"
+    };
+    char          longmail[400];
+    const char   *long_e[] = {
+        "a", "abcdefghijklmnop", "m", "pwd", "x", "1", "e", longmail
+    };
+
+    CHECK_INT(ac_session_parse(fake_reply(ok, 24), &s), AC_OK);
+    CHECK_STR(s.account, "abcdefghijklmnop");
+    CHECK_STR(s.email, "alice@example.com");
+    CHECK_INT(s.roles, AC_ROLE_USER | AC_ROLE_ADMIN);
+    CHECK_INT(s.amr, AC_AMR_SSO | AC_AMR_OTP);
+    CHECK_STR(s.partner, "acme");
+    CHECK_INT(s.created, 1700000000);
+    CHECK_INT(s.expires, 1700043200);
+    CHECK_INT(s.last_seen, 1700000100);
+    CHECK_STR(s.ip, "192.0.2.1");
+    CHECK_STR(s.device, "curl");
+    CHECK_INT(s.account_status, AC_STATUS_ACTIVE);
+
+    CHECK_INT(ac_session_parse(fake_reply(locked, 8), &s), AC_OK);
+    CHECK_INT(s.account_status, AC_STATUS_LOCKED);
+    CHECK_INT(ac_session_parse(fake_reply(locked, 6), &s), AC_OK);
+    CHECK_INT(s.account_status, -1);
+
+    CHECK_INT(ac_session_parse(fake_reply(gone, 8), &s), AC_ERR_NOT_FOUND);
+    CHECK_INT(ac_session_parse(fake_reply(ok, 0), &s), AC_ERR_NOT_FOUND);
+    CHECK_INT(ac_session_parse(fake_reply(ok, 23), &s), AC_ERR_REDIS);
+    CHECK_INT(ac_session_parse(fake_reply(no_x, 4), &s), AC_ERR_REDIS);
+    CHECK_STR(s.account, "");
+    CHECK_INT(ac_session_parse(fake_reply(bad_x, 6), &s), AC_ERR_REDIS);
+    CHECK_INT(ac_session_parse(fake_reply(neg_x, 6), &s), AC_ERR_REDIS);
+    CHECK_INT(ac_session_parse(fake_reply(big_x, 6), &s), AC_ERR_REDIS);
+    CHECK_INT(ac_session_parse(fake_reply(bad_m, 6), &s), AC_ERR_REDIS);
+    CHECK_INT(ac_session_parse(fake_reply(bad_r, 8), &s), AC_ERR_REDIS);
+    CHECK_INT(ac_session_parse(fake_reply(ctl_e, 8), &s), AC_ERR_REDIS);
+    CHECK_INT(ac_session_parse(fake_reply(long_k, 8), &s), AC_ERR_REDIS);
+
+    memset(longmail, 'a', sizeof(longmail) - 1);
+    longmail[sizeof(longmail) - 1] = '\0';
+    CHECK_INT(ac_session_parse(fake_reply(long_e, 8), &s), AC_ERR_REDIS);
+
+    /* a NUL byte hidden in a value */
+    fake_reply(ok, 24);
+    fake_elems[3].len = 20;
+    fake_elems[3].str = "alice@example.com\0xx";
+    CHECK_INT(ac_session_parse(&fake_array, &s), AC_ERR_REDIS);
+
+    /* an integer where a string belongs */
+    fake_reply(ok, 24);
+    fake_elems[13].type = REDIS_REPLY_INTEGER;
+    CHECK_INT(ac_session_parse(&fake_array, &s), AC_ERR_REDIS);
+
+    memset(&err, 0, sizeof(err));
+    err.type = REDIS_REPLY_ERROR;
+    err.str = "NOSCRIPT";
+    err.len = 8;
+    CHECK_INT(ac_session_parse(&err, &s), AC_ERR_REDIS);
+    CHECK_INT(ac_session_parse(NULL, &s), AC_ERR_INVALID);
+}
+
+
+/* ------------------------------------------------- against real Redis */
+
+static pid_t  redis_pid = -1;
+static char   redis_dir[] = "/tmp/test_session.XXXXXX";
+
+
+static int
+free_port(void)
+{
+    int                 fd, port;
+    socklen_t           len;
+    struct sockaddr_in  sin;
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(sin);
+
+    if (bind(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0
+        || getsockname(fd, (struct sockaddr *) &sin, &len) != 0)
+    {
+        close(fd);
+        return -1;
+    }
+
+    port = ntohs(sin.sin_port);
+    close(fd);
+
+    return port;
+}
+
+
+static redisContext *
+start_redis(void)
+{
+    int            i, port;
+    char           portstr[16];
+    redisContext  *c;
+
+    port = free_port();
+    if (port < 0 || mkdtemp(redis_dir) == NULL) {
+        return NULL;
+    }
+
+    snprintf(portstr, sizeof(portstr), "%d", port);
+
+    redis_pid = fork();
+    if (redis_pid == 0) {
+        int  null = open("/dev/null", O_WRONLY);
+
+        if (null >= 0) {
+            dup2(null, STDOUT_FILENO);
+        }
+
+        execl("/usr/bin/redis-server", "redis-server", "--bind", "127.0.0.1",
+              "--port", portstr, "--dir", redis_dir, "--save", "",
+              "--appendonly", "no", "--loglevel", "warning", (char *) NULL);
+        _exit(127);
+    }
+
+    for (i = 0; i < 100; i++) {
+        c = redisConnect("127.0.0.1", port);
+        if (c && !c->err) {
+            return c;
+        }
+        if (c) {
+            redisFree(c);
+        }
+        usleep(50000);
+    }
+
+    return NULL;
+}
+
+
+static void
+stop_redis(void)
+{
+    char  cmd[64];
+
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGTERM);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = -1;
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", redis_dir);
+        if (system(cmd) != 0) {
+            printf("    could not remove %s\n", redis_dir);
+        }
+    }
+}
+
+
+static redisReply *
+run(redisContext *c, ac_cmd_t *cmd)
+{
+    return redisCommandArgv(c, cmd->argc, cmd->argv, cmd->argvlen);
+}
+
+
+static redisReply *
+runf(redisContext *c, const char *fmt, const char *arg)
+{
+    return redisCommand(c, fmt, arg);
+}
+
+
+TEST(test_redis_round_trip)
+{
+    int64_t        now;
+    ac_cmd_t       cmd;
+    redisReply    *r;
+    ac_session_t   s, got;
+    redisContext  *c;
+    char           d[AC_DIGEST_LEN + 1], key[AC_KEY_MAX], idx[AC_KEY_MAX];
+
+    c = start_redis();
+    CHECK(c != NULL);
+    if (c == NULL) {
+        stop_redis();
+        return;
+    }
+
+    now = (int64_t) time(NULL);
+    CHECK_INT(ac_session_digest(keys, cookie, AC_TOKEN_LEN, d), AC_OK);
+    sample_session(&s, now - 120);
+    snprintf(key, sizeof(key), "t:sess:%s", d);
+    snprintf(idx, sizeof(idx), "t:acct:%s:sess", s.account);
+
+    r = runf(c, "HSET t:acct:%s status 0", s.account);
+    freeReplyObject(r);
+
+    /* a stale entry of the index is pruned at the next creation */
+    r = redisCommand(c, "ZADD %s 5 stale", idx);
+    freeReplyObject(r);
+
+    CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d, &s), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+
+    /* idle TTL on the session, the index lives as long as its last one */
+    r = runf(c, "TTL %s", key);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer > 1790
+          && r->integer <= 1800);
+    freeReplyObject(r);
+    r = runf(c, "ZSCORE %s stale", idx);
+    CHECK(r && r->type == REDIS_REPLY_NIL);
+    freeReplyObject(r);
+    r = redisCommand(c, "ZSCORE %s %s", idx, d);
+    CHECK(r && r->type == REDIS_REPLY_STRING
+          && atoll(r->str) == s.expires);
+    freeReplyObject(r);
+    r = runf(c, "EXPIRETIME %s", idx);
+    if (r && r->type == REDIS_REPLY_INTEGER) {
+        CHECK_INT(r->integer, s.expires);
+    }
+    freeReplyObject(r);
+
+    /* small in memory: at most 400 bytes per session */
+    r = runf(c, "MEMORY USAGE %s", key);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer > 0
+          && r->integer <= 400);
+    if (r && r->type == REDIS_REPLY_INTEGER) {
+        printf("    session: %lld bytes in Redis\n", r->integer);
+    }
+    freeReplyObject(r);
+
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, d), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_session_parse(r, &got), AC_OK);
+    freeReplyObject(r);
+    CHECK_STR(got.account, s.account);
+    CHECK_STR(got.email, s.email);
+    CHECK_INT(got.roles, s.roles);
+    CHECK_INT(got.amr, s.amr);
+    CHECK_STR(got.partner, "");
+    CHECK_INT(got.created, s.created);
+    CHECK_INT(got.expires, s.expires);
+    CHECK_INT(got.last_seen, s.last_seen);
+    CHECK_STR(got.ip, s.ip);
+    CHECK_STR(got.device, s.device);
+    CHECK_INT(got.account_status, AC_STATUS_ACTIVE);
+
+    /* a lock shows through the session read */
+    r = runf(c, "HSET t:acct:%s status 1", s.account);
+    freeReplyObject(r);
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, d), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_session_parse(r, &got), AC_OK);
+    CHECK_INT(got.account_status, AC_STATUS_LOCKED);
+    freeReplyObject(r);
+
+    /* an erased account takes its sessions along */
+    r = runf(c, "DEL t:acct:%s", s.account);
+    freeReplyObject(r);
+    r = run(c, &cmd);
+    CHECK_INT(ac_session_parse(r, &got), AC_ERR_NOT_FOUND);
+    freeReplyObject(r);
+    r = runf(c, "HSET t:acct:%s status 0", s.account);
+    freeReplyObject(r);
+
+    /* touch: last seen and idle TTL renewed */
+    r = runf(c, "EXPIRE %s 100", key);
+    freeReplyObject(r);
+    CHECK_INT(ac_cmd_session_touch(&cmd, &cfg, d, now), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+    r = runf(c, "TTL %s", key);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer > 1790);
+    freeReplyObject(r);
+    r = runf(c, "HGET %s t", key);
+    CHECK(r && r->type == REDIS_REPLY_STRING);
+    if (r && r->type == REDIS_REPLY_STRING) {
+        CHECK_INT(atoll(r->str), now);
+    }
+    freeReplyObject(r);
+
+    /* never beyond the absolute expiry; past it the session is gone */
+    CHECK_INT(ac_cmd_session_touch(&cmd, &cfg, d, s.expires - 10), AC_OK);
+    r = run(c, &cmd);
+    freeReplyObject(r);
+    r = runf(c, "TTL %s", key);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer <= 10);
+    freeReplyObject(r);
+    CHECK_INT(ac_cmd_session_touch(&cmd, &cfg, d, s.expires + 1), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+    r = runf(c, "EXISTS %s", key);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+
+    /* touching a missing session does not bring it back */
+    CHECK_INT(ac_cmd_session_touch(&cmd, &cfg, d, now), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+    r = runf(c, "EXISTS %s", key);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+
+    /* delete: the session and its index entry */
+    CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d, &s), AC_OK);
+    freeReplyObject(run(c, &cmd));
+    CHECK_INT(ac_cmd_session_delete(&cmd, &cfg, d, s.account), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+    r = redisCommand(c, "ZSCORE %s %s", idx, d);
+    CHECK(r && r->type == REDIS_REPLY_NIL);
+    freeReplyObject(r);
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, d), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_session_parse(r, &got), AC_ERR_NOT_FOUND);
+    freeReplyObject(r);
+    CHECK_INT(ac_cmd_session_delete(&cmd, &cfg, d, s.account), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+
+    redisFree(c);
+    stop_redis();
+}
+
+
+int
+main(void)
+{
+    setup_config();
+
+    if (ac_init() != AC_OK
+        || ac_keys_from_secret(secret, sizeof(secret), &keys) != AC_OK)
+    {
+        printf("setup failed\n");
+        return 1;
+    }
+
+    RUN(test_amr);
+    RUN(test_digest);
+    RUN(test_cmd_create_shape);
+    RUN(test_parse);
+    RUN(test_redis_round_trip);
+
+    ac_keys_free(keys);
+    ac_done();
+
+    return CHECK_DONE();
+}
