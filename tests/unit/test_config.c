@@ -545,6 +545,89 @@ TEST(test_hostile_files)
 }
 
 
+/* The shipped example loads, and so does every key it shows commented
+ * out; the values it shows are the real defaults. */
+
+TEST(test_example_file)
+{
+    int           rc;
+    char          path[512], line[512], *slash;
+    FILE         *in, *out;
+    ac_error_t    err;
+    ac_config_t  *cfg;
+
+    snprintf(path, sizeof(path), "%s", __FILE__);
+    slash = strstr(path, "tests/unit/");
+    if (slash == NULL) {
+        CHECK(0);
+        return;
+    }
+    strcpy(slash, "config/guichet.conf.example");
+
+    memset(&err, 0, sizeof(err));
+    cfg = NULL;
+    rc = ac_config_load(path, &cfg, &err);
+    CHECK_INT(rc, AC_OK);
+    if (rc != AC_OK) {
+        printf("    %s\n", err.msg);
+    }
+    ac_config_free(cfg);
+
+    in = fopen(path, "r");
+    out = fopen(conf_path, "w");
+    CHECK(in != NULL && out != NULL);
+    if (in == NULL || out == NULL) {
+        return;
+    }
+
+    while (fgets(line, sizeof(line), in) != NULL) {
+        if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z'
+            && strstr(line, " = ") != NULL
+            && strncmp(line, "#redis_password_file", 20) != 0)
+        {
+            fputs(line + 1, out);
+        } else {
+            fputs(line, out);
+        }
+    }
+
+    fclose(in);
+    fclose(out);
+
+    memset(&err, 0, sizeof(err));
+    cfg = NULL;
+    rc = ac_config_load(conf_path, &cfg, &err);
+    CHECK_INT(rc, AC_OK);
+    if (cfg == NULL) {
+        printf("    %s\n", err.msg);
+        return;
+    }
+
+    CHECK_STR(cfg->redis.host, "127.0.0.1");
+    CHECK_INT(cfg->redis.port, 6379);
+    CHECK_INT(cfg->redis_timeout_ms, 500);
+    CHECK_INT(cfg->nredis_sentinels, 3);
+    CHECK_STR(cfg->key_prefix, "guichet:");
+    CHECK_STR(cfg->audience, "guichet");
+    CHECK_STR(cfg->totp_issuer, "Guichet");
+    CHECK_INT(cfg->session_idle, 1800);
+    CHECK_INT(cfg->session_max, 43200);
+    CHECK_INT(cfg->pending_ttl, 300);
+    CHECK_INT(cfg->reauth_window, 300);
+    CHECK_INT(cfg->nallowed_redirect_hosts, 2);
+    CHECK_INT(cfg->argon2_t, 2);
+    CHECK_INT(cfg->argon2_m, 19456);
+    CHECK_INT(cfg->argon2_p, 1);
+    CHECK_INT(cfg->throttle_free, 5);
+    CHECK_INT(cfg->throttle_window, 900);
+    CHECK_INT(cfg->throttle_max_delay, 900);
+    CHECK_INT(cfg->log_retention, 365 * 86400);
+    CHECK_INT(cfg->inactive_account_retention, 3 * 365 * 86400);
+
+    ac_config_free(cfg);
+}
+
+
 int
 main(void)
 {
@@ -566,6 +649,7 @@ main(void)
     RUN(test_value_errors);
     RUN(test_sizes_and_blanks);
     RUN(test_hostile_files);
+    RUN(test_example_file);
 
     unlink(conf_path);
     rmdir(tmpdir);
