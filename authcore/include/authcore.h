@@ -111,7 +111,7 @@ typedef struct {
     ac_endpoint_t  *redis_sentinels;       /* redis_sentinels = a:p, b:p */
     size_t          nredis_sentinels;
     char           *redis_master;          /* Sentinel master name */
-    uint32_t        redis_timeout_ms;      /* command timeout, 500ms */
+    uint32_t        redis_timeout_ms;      /* redis_timeout, 500ms */
 
     char           *key_prefix;            /* "guichet:" */
     char           *secret_file;           /* required */
@@ -128,6 +128,8 @@ typedef struct {
 
     char           *totp_issuer;           /* "Guichet" */
 
+    /* origins as "scheme://host[:port]": lower-case, the default port
+     * omitted, no trailing '/', so that they compare with strcmp */
     char          **allowed_redirect_hosts; /* "https://host[:port]" */
     size_t          nallowed_redirect_hosts;
 
