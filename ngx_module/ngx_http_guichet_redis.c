@@ -545,7 +545,8 @@ ngx_http_guichet_redis_send(ngx_http_request_t *r, const ac_cmd_t *cmd,
     w->timer.handler = ngx_http_guichet_redis_timeout;
     w->timer.data = w;
     w->timer.log = rd->log;
-    w->timer.cancelable = 1;
+
+    /* not cancelable: a graceful shutdown waits for the answer */
 
     if (redisAsyncCommandArgv(rd->ctx, ngx_http_guichet_redis_reply, w,
                               cmd->argc, (const char **) cmd->argv,

@@ -80,18 +80,24 @@ def b64url(data):
 # ---------------------------------------------------------------- servers
 
 class Redis:
-    def __init__(self, tmp):
+    def __init__(self, tmp, password=None, unix=False):
         self.dir = os.path.join(tmp, "redis")
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
+        self.password = password
+        self.unix = os.path.join(self.dir, "redis.sock") if unix else None
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port),
-             "--dir", self.dir, "--save", "", "--appendonly", "no",
-             "--loglevel", "warning", "--enable-debug-command", "local"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port),
+                "--dir", self.dir, "--save", "", "--appendonly", "no",
+                "--loglevel", "warning", "--enable-debug-command", "local"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        if self.unix:
+            args += ["--unixsocket", self.unix, "--unixsocketperm", "700"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
         assert wait_until(lambda: self.client().ping()), "redis did not start"
 
     def stop(self):
@@ -102,8 +108,14 @@ class Redis:
 
     def client(self, **kw):
         kw.setdefault("socket_timeout", 10)
+        kw.setdefault("password", self.password)
         return redis_lib.Redis(host="127.0.0.1", port=self.port,
                                decode_responses=True, **kw)
+
+    def address(self):
+        if self.unix:
+            return "unix:" + self.unix
+        return "127.0.0.1:%d" % self.port
 
 
 NGINX_CONF = """
@@ -176,7 +188,7 @@ http {{
 """
 
 GUICHET_CONF = """
-redis = 127.0.0.1:{redis_port}
+redis = {redis}
 key_prefix = {prefix}
 secret_file = {tmp}/secret.key
 audience = guichet-test
@@ -187,9 +199,10 @@ redis_timeout = 500ms
 
 
 class Gateway:
-    def __init__(self, tmp, redis):
+    def __init__(self, tmp, redis, extra_conf="", db=0):
         self.tmp = tmp
         self.redis = redis
+        self.db = db
         self.port = free_port()
         self.upstream = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
@@ -207,8 +220,8 @@ class Gateway:
         with open(os.path.join(tmp, "files", "hello.txt"), "w") as f:
             f.write("hello\n")
         with open(os.path.join(tmp, "guichet.conf"), "w") as f:
-            f.write(GUICHET_CONF.format(redis_port=redis.port, prefix=PREFIX,
-                                        tmp=tmp))
+            f.write(GUICHET_CONF.format(redis=redis.address(), prefix=PREFIX,
+                                        tmp=tmp) + extra_conf)
         with open(os.path.join(tmp, "nginx.conf"), "w") as f:
             # workers must read the temporary directory, private to us
             user = "user root root;" if os.geteuid() == 0 else ""
@@ -223,7 +236,8 @@ class Gateway:
     def start(self):
         self.proc = subprocess.Popen(self.nginx_cmd(),
                                      stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.DEVNULL,
+                                     env=nginx_env(self.tmp))
         ok = wait_until(lambda: requests.get(self.url + "/open",
                                              timeout=1).status_code == 200)
         if not ok:
@@ -262,7 +276,7 @@ class Gateway:
                 roles="user"):
         account_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567")
                              for _ in range(16))
-        self.redis.client().hset(PREFIX + "acct:" + account_id,
+        self.redis.client(db=self.db).hset(PREFIX + "acct:" + account_id,
                                  mapping={"email": email, "status": status,
                                           "roles": roles})
         return account_id
@@ -282,7 +296,7 @@ class Gateway:
         cookie = b64url(secrets.token_bytes(32))
         now = int(time.time())
         key = PREFIX + "sess:" + self.digest(cookie)
-        r = self.redis.client()
+        r = self.redis.client(db=self.db)
         r.hset(key, mapping={"a": account_id, "e": email, "r": roles,
                              "m": amr, "c": now, "x": now + expires_in,
                              "t": now - last_seen_ago, "i": "127.0.0.1",
@@ -291,6 +305,39 @@ class Gateway:
         r.zadd(PREFIX + "acct:%s:sess" % account_id,
                {self.digest(cookie): now + expires_in})
         return cookie
+
+
+def nginx_env(tmp):
+    """A sanitizer build of the module (SANITIZE=1) needs its runtime
+    loaded first into Debian's plain nginx."""
+    env = dict(os.environ)
+    if os.environ.get("SANITIZE") == "1" or "/asan/" in MODULE:
+        libs = []
+        for lib in ("libasan.so", "libubsan.so"):
+            path = subprocess.run(["gcc", "-print-file-name=" + lib],
+                                  capture_output=True, text=True).stdout
+            libs.append(os.path.realpath(path.strip()))
+        env["LD_PRELOAD"] = " ".join(libs)
+        # nginx's master and pools keep memory until exit by design
+        env["ASAN_OPTIONS"] = ("detect_leaks=0:abort_on_error=1:log_path="
+                               + os.path.join(tmp, "asan"))
+        env["UBSAN_OPTIONS"] = ("halt_on_error=1:print_stacktrace=1:"
+                                "log_path=" + os.path.join(tmp, "ubsan"))
+    return env
+
+
+def check_error_log(g):
+    log = g.error_log()
+    bad = [line for line in log.splitlines()
+           if re.search(r"\[(alert|crit|emerg)\]", line)
+           and not any(e in line for e in g.expect_in_log)]
+    assert not bad, "unexpected lines in nginx's error log:\n" + "\n".join(bad)
+    assert "exited on signal" not in log, log
+    reports = [f for f in os.listdir(g.tmp) if f.startswith(("asan", "ubsan"))]
+    for f in reports:
+        with open(os.path.join(g.tmp, f)) as fh:
+            print(fh.read())
+    assert not reports, "sanitizer reports: %s" % reports
 
 
 @pytest.fixture
@@ -307,11 +354,28 @@ def gateway(tmp_path, redis_server):
     g.start()
     yield g
     g.stop()
-    log = g.error_log()
-    bad = [line for line in log.splitlines()
-           if re.search(r"\[(alert|crit|emerg)\]", line)
-           and not any(e in line for e in g.expect_in_log)]
-    assert not bad, "unexpected lines in nginx's error log:\n" + "\n".join(bad)
-    assert "exited on signal" not in log, log
-    if os.environ.get("GUICHET_ASAN_CHECK"):
-        assert "AddressSanitizer" not in log
+    check_error_log(g)
+
+
+@pytest.fixture
+def make_gateway(tmp_path):
+    """Builds a gateway with its own Redis options: make_gateway(
+    password=..., unix=..., db=..., extra_conf=...)."""
+    made = []
+
+    def make(password=None, unix=False, db=0, extra_conf=""):
+        tmp = os.path.join(str(tmp_path), "g%d" % len(made))
+        os.makedirs(tmp)
+        r = Redis(tmp, password=password, unix=unix)
+        r.start()
+        g = Gateway(tmp, r, extra_conf=extra_conf, db=db)
+        made.append(g)
+        g.start()
+        return g
+
+    yield make
+    for g in made:
+        g.stop()
+        g.redis.stop()
+    for g in made:
+        check_error_log(g)

@@ -10,7 +10,7 @@ import urllib.parse
 
 import requests
 
-from conftest import PREFIX, wait_until
+from conftest import PREFIX, nginx_env, wait_until
 
 HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -329,7 +329,7 @@ def run_t(gateway, conf_text=None, nginx_text=None):
         with open(os.path.join(gateway.tmp, "nginx.conf"), "w") as f:
             f.write(nginx_text)
     return subprocess.run(gateway.nginx_cmd("-t"), capture_output=True,
-                          text=True)
+                          text=True, env=nginx_env(gateway.tmp))
 
 
 def test_bad_guichet_conf_fails_nginx_t(gateway):
@@ -364,3 +364,43 @@ def test_bad_directives_fail_nginx_t(gateway):
         "    guichet_config", "    # guichet_config"))
     assert p.returncode != 0 and "guichet_config" in p.stderr
     run_t(gateway, nginx_text=good)
+
+
+# ------------------------------------------------- Redis connection setup
+
+def test_redis_password_and_db(make_gateway, tmp_path):
+    pw = tmp_path / "redis.pw"
+    pw.write_text("s3cret-redis-password\n")
+    pw.chmod(0o600)
+    gw = make_gateway(password="s3cret-redis-password", db=3,
+                      extra_conf="redis_password_file = %s\nredis_db = 3\n"
+                      % pw)
+    cookie = gw.session()
+    r = get(gw, "/app/", cookie=cookie)
+    assert r.status_code == 200
+    # the gate reads database 3: the same session in database 0 is unknown
+    gw.db = 0
+    cookie0 = gw.session()
+    assert get(gw, "/app/", cookie=cookie0, headers=JSON).status_code == 401
+
+
+def test_redis_wrong_password_fails_closed(make_gateway, tmp_path):
+    pw = tmp_path / "redis.pw"
+    pw.write_text("not-the-password\n")
+    pw.chmod(0o600)
+    gw = make_gateway(password="s3cret-redis-password",
+                      extra_conf="redis_password_file = %s\n" % pw)
+    gw.expect_in_log.update(["redis AUTH failed", "redis connection lost"])
+    cookie = gw.session()
+    assert get(gw, "/app/", cookie=cookie).status_code == 503
+    assert "redis AUTH failed" in gw.error_log()
+    assert "s3cret" not in gw.error_log()
+    assert "not-the-password" not in gw.error_log()
+
+
+def test_redis_unix_socket(make_gateway):
+    gw = make_gateway(unix=True)
+    cookie = gw.session()
+    r = get(gw, "/app/", cookie=cookie)
+    assert r.status_code == 200
+    assert "email=alice@example.com" in r.text
