@@ -322,7 +322,12 @@ TEST(test_event_names)
     for (i = 0; i < AC_EV_COUNT; i++) {
         const char  *name = ac_event_name((ac_event_kind_t) i);
 
-        CHECK(name != NULL && strlen(name) <= AC_LOG_EVENT_MAX);
+        if (name == NULL) {
+            CHECK(name != NULL);
+            continue;
+        }
+
+        CHECK(strlen(name) <= AC_LOG_EVENT_MAX);
         CHECK_INT(ac_event_parse(name, strlen(name), &k), AC_OK);
         CHECK_INT(k, i);
     }
@@ -1031,8 +1036,11 @@ TEST(test_erasure)
     r = run(rc, &cmd);
     CHECK(r != NULL && r->type == REDIS_REPLY_STRING
           && strcmp(r->str, sealed) == 0);
-    CHECK_INT(ac_log_key_unseal(keys, acct, r->str, r->len, key2), AC_OK);
-    CHECK(memcmp(key, key2, sizeof(key)) == 0);
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        CHECK_INT(ac_log_key_unseal(keys, acct, r->str, r->len, key2),
+                  AC_OK);
+        CHECK(memcmp(key, key2, sizeof(key)) == 0);
+    }
     freeReplyObject(r);
 
     CHECK_INT(read_head(&seq, hash), AC_OK);
