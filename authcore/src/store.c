@@ -247,7 +247,9 @@ ac_cmd_account_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     int    rc;
     char   key[AC_KEY_MAX], norm[AC_EMAIL_MAX + 1], roles[AC_ROLES_MAX];
 
-    if (a == NULL || a->created <= 0 || a->status < 0 || a->totp_step < 0) {
+    if (a == NULL || a->created <= 0 || a->totp_step < 0
+        || (a->status != AC_STATUS_ACTIVE && a->status != AC_STATUS_LOCKED))
+    {
         return AC_ERR_INVALID;
     }
 
@@ -422,6 +424,19 @@ ac_cmd_account_set(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
 
     if (i == sizeof(fields) / sizeof(fields[0])) {
         return AC_ERR_INVALID;
+    }
+
+    /* numbers stay numbers, or every later read of the account fails */
+    if (strcmp(field, "status") == 0 || strcmp(field, "restricted") == 0
+        || strcmp(field, "totp_step") == 0
+        || strcmp(field, "last_login") == 0
+        || strcmp(field, "pw_changed") == 0)
+    {
+        if (value[0] == '\0' || value[strspn(value, "0123456789")] != '\0'
+            || strlen(value) > 19)
+        {
+            return AC_ERR_INVALID;
+        }
     }
 
     rc = ac_cmd_key(cmd, "HSET", cfg, AC_K_ACCOUNT, id);

@@ -400,6 +400,12 @@ TEST(test_redis_accounts)
               AC_ERR_INVALID);
     CHECK_INT(ac_cmd_account_set(&cmd, &cfg, a.id, "id", "x"),
               AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_account_set(&cmd, &cfg, a.id, "status", "locked"),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_account_set(&cmd, &cfg, a.id, "last_login", "-1"),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_account_set(&cmd, &cfg, a.id, "last_login", ""),
+              AC_ERR_INVALID);
 
     CHECK_INT(ac_cmd_account_get(&cmd, &cfg, a.id), AC_OK);
     r = run(&cmd);
