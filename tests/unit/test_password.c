@@ -8,6 +8,9 @@
 #include "authcore.h"
 #include "check.h"
 
+/* Salt and hash of argon2's reference vector ("password", "somesalt"). */
+#define SH  "$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"
+
 /* Small costs keep the tests fast. */
 static const ac_argon2_params_t  small = { 1, 64, 1 };
 
@@ -117,20 +120,22 @@ TEST(test_malformed_phc)
     static const char  *bad[] = {
         "",
         "$argon2id$",
-        "$argon2i$v=19$m=64,t=1,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
-        "$argon2d$v=19$m=64,t=1,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
-        "$argon2id$v=16$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
-        "$argon2id$v=19$m=256,t=2$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
-        "$argon2id$v=19$t=2,m=256,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
-        "$argon2id$v=19$m=0256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
-        "$argon2id$v=19$m=-256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
-        "$argon2id$v=19$m=4294967296,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
+        "$argon2i$v=19$m=64,t=1,p=1" SH,
+        "$argon2d$v=19$m=64,t=1,p=1" SH,
+        "$argon2id$v=16$m=256,t=2,p=1" SH,
+        "$argon2id$v=19$m=256,t=2" SH,
+        "$argon2id$v=19$t=2,m=256,p=1" SH,
+        "$argon2id$v=19$m=0256,t=2,p=1" SH,
+        "$argon2id$v=19$m=-256,t=2,p=1" SH,
+        "$argon2id$v=19$m=4294967296,t=2,p=1" SH,
         "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ",
         "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$",
-        "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4$",
-        "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4=",
-        "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/!",
-        "$argon2id$v=19$m=256,t=2,p=1$$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
+        "$argon2id$v=19$m=256,t=2,p=1" SH "$",
+        "$argon2id$v=19$m=256,t=2,p=1" SH "=",
+        "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$"
+            "nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/!",
+        "$argon2id$v=19$m=256,t=2,p=1$$"
+            "nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
         "$2y$10$abcdefghijklmnopqrstuuJm3vHSpSbkbk7UPX6UeyzjD2ZUjJ6H6",
         "plain text password"
     };
