@@ -79,6 +79,34 @@ def b64url(data):
 
 # ---------------------------------------------------------------- servers
 
+def write_self_signed(tmp):
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .sign(key, hashes.SHA256()))
+    with open(os.path.join(tmp, "tls.crt"), "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.path.join(tmp, "tls.key"), "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+
+
 class Redis:
     def __init__(self, tmp, password=None, unix=False):
         self.dir = os.path.join(tmp, "redis")
@@ -176,6 +204,17 @@ http {{
         }}
     }}
 
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {tmp}/tls.crt;
+        ssl_certificate_key {tmp}/tls.key;
+
+        location /app/ {{
+            guichet on;
+            proxy_pass http://127.0.0.1:{upstream}/;
+        }}
+    }}
+
     # the application behind the gate: echoes what the gate passed on
     server {{
         listen 127.0.0.1:{upstream};
@@ -205,7 +244,10 @@ class Gateway:
         self.db = db
         self.port = free_port()
         self.upstream = free_port()
+        self.tls_port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
+        self.tls_url = "https://127.0.0.1:%d" % self.tls_port
+        write_self_signed(tmp)
         self.proc = None
         self.log_offset = 0
         self.expect_in_log = set()
@@ -226,7 +268,8 @@ class Gateway:
             # workers must read the temporary directory, private to us
             user = "user root root;" if os.geteuid() == 0 else ""
             f.write(NGINX_CONF.format(module=MODULE, tmp=tmp, port=self.port,
-                                      upstream=self.upstream, user=user))
+                                      upstream=self.upstream, user=user,
+                                      tls_port=self.tls_port))
 
     def nginx_cmd(self, *extra):
         return [NGINX, "-p", self.tmp, "-c",

@@ -68,6 +68,24 @@ def test_gated_static_file_without_session(gateway):
     assert get(gateway, "/files/hello.txt", headers=JSON).status_code == 401
 
 
+def test_cookie_name_depends_on_tls(gateway):
+    cookie = gateway.session()
+    host = {"Cookie": "__Host-guichet=" + cookie, **JSON}
+    plain = {"Cookie": "guichet=" + cookie, **JSON}
+    ca = os.path.join(gateway.tmp, "tls.crt")
+    r = requests.get(gateway.tls_url + "/app/", headers=host, verify=ca,
+                     timeout=5)
+    assert r.status_code == 200
+    assert "email=alice@example.com" in r.text
+    # over TLS only the __Host- cookie counts, over plain HTTP only the other
+    assert requests.get(gateway.tls_url + "/app/", headers=plain,
+                        verify=ca, timeout=5).status_code == 401
+    assert requests.get(gateway.url + "/app/", headers=host,
+                        timeout=5).status_code == 401
+    assert requests.get(gateway.url + "/app/", headers=plain,
+                        timeout=5).status_code == 200
+
+
 # -------------------------------------------------------- valid session
 
 def test_valid_session_passes_identity_headers(gateway):
