@@ -254,7 +254,8 @@ ngx_http_guichet_cleanup_config(void *data)
 static char *
 ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_guichet_main_conf_t  *gmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -263,6 +264,9 @@ ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->handler = ngx_http_guichet_endpoints_handler;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_guichet_module);
+    gmcf->endpoints = 1;
 
     return NGX_CONF_OK;
 }
@@ -326,13 +330,6 @@ ngx_http_guichet_threads(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-ngx_int_t
-ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
-{
-    return NGX_HTTP_NOT_FOUND;
-}
-
-
 static ngx_int_t
 ngx_http_guichet_init(ngx_conf_t *cf)
 {
@@ -348,7 +345,7 @@ ngx_http_guichet_init(ngx_conf_t *cf)
 
     *h = ngx_http_guichet_gate_handler;
 
-    return NGX_OK;
+    return ngx_http_guichet_endpoints_init(cf);
 }
 
 

@@ -19,6 +19,8 @@ typedef struct {
 #if (NGX_THREADS)
     ngx_thread_pool_t     *thread_pool;
 #endif
+    ngx_uint_t             endpoints;        /* some location serves them */
+    void                  *pages;            /* the endpoints' templates */
 } ngx_http_guichet_main_conf_t;
 
 
@@ -34,6 +36,25 @@ extern ngx_module_t  ngx_http_guichet_module;
 
 ngx_int_t ngx_http_guichet_gate_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_guichet_endpoints_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_guichet_endpoints_init(ngx_conf_t *cf);
+
+
+/* ngx_http_guichet_thread.c: argon2 in the guichet_threads pool */
+typedef void (*ngx_http_guichet_hash_handler_pt)(ngx_http_request_t *r,
+    void *data, int rc);
+
+ngx_int_t ngx_http_guichet_password_verify(ngx_http_request_t *r,
+    const char *phc, const u_char *pw, size_t len,
+    ngx_http_guichet_hash_handler_pt handler, void *data);
+
+
+/* ngx_http_guichet_log.c: one connection log event, then the handler */
+typedef void (*ngx_http_guichet_log_handler_pt)(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+
+ngx_int_t ngx_http_guichet_log_event(ngx_http_request_t *r,
+    const ac_event_t *ev, ngx_http_guichet_log_handler_pt handler,
+    void *data);
 
 
 #endif /* NGX_HTTP_GUICHET_MODULE_H_INCLUDED_ */
