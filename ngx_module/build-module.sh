@@ -79,6 +79,12 @@ fi
 # nginx's Makefile does not know the module depends on libauthcore.a.
 rm -f "$OBJ/ngx_http_guichet_module.so"
 make -C "$SRC_COPY" -f "$OBJ/Makefile" -j"$(nproc)" modules
+# nginx resolves its own symbols at dlopen() time, so the linker accepts
+# any undefined one: refuse ours here rather than at "nginx -t".
+MISSING=$(nm -D --undefined-only "$OBJ/ngx_http_guichet_module.so" \
+          | awk '$2 ~ /^(ac_|ngx_http_guichet_)/ { print $2 }')
+[ -z "$MISSING" ] || die "undefined in the module: $(echo $MISSING)"
+
 cp "$OBJ/ngx_http_guichet_module.so" "$BUILD/ngx_http_guichet_module.so.tmp"
 mv "$BUILD/ngx_http_guichet_module.so.tmp" "$BUILD/ngx_http_guichet_module.so"
 echo "built $BUILD/ngx_http_guichet_module.so"
