@@ -59,6 +59,7 @@ typedef struct {
 
 
 static void ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd);
+static ngx_uint_t ngx_http_guichet_redis_literal(const char *host);
 static void ngx_http_guichet_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_guichet_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_guichet_redis_schedule(ngx_http_guichet_redis_t *rd);
@@ -166,12 +167,12 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
     if (ep->unix_path) {
         ctx = redisAsyncConnectUnix(ep->unix_path);
 
-    } else if (ep->host) {
+    } else if (ep->host && ngx_http_guichet_redis_literal(ep->host)) {
         ctx = redisAsyncConnect(ep->host, ep->port);
 
     } else {
         ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
-                      "guichet: no redis address configured");
+                      "guichet: redis needs an IP address or a unix socket");
         return;
     }
 
@@ -257,6 +258,18 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
 failed:
 
     ngx_http_guichet_redis_drop(rd, "cannot queue the handshake");
+}
+
+
+/* hiredis resolves names with getaddrinfo(), which blocks: never a name */
+
+static ngx_uint_t
+ngx_http_guichet_redis_literal(const char *host)
+{
+    u_char  addr[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, addr) == 1
+           || inet_pton(AF_INET6, host, addr) == 1;
 }
 
 
