@@ -8,6 +8,11 @@
  * reads at most one buffer per call. Only IP literals and unix sockets
  * are used: a host name would make hiredis call getaddrinfo(), which
  * blocks.
+ *
+ * With redis_sentinels, each connection starts by asking the sentinels in
+ * turn for the master's address, and checks with ROLE that the server it
+ * reaches is still the master; a failover closes our connection (Sentinel
+ * kills the clients of a demoted master), which starts the search again.
  */
 
 #include <ngx_config.h>
@@ -27,6 +32,7 @@
 
 typedef enum {
     NGX_HTTP_GUICHET_REDIS_DOWN = 0,
+    NGX_HTTP_GUICHET_REDIS_SENTINEL,
     NGX_HTTP_GUICHET_REDIS_CONNECTING,
     NGX_HTTP_GUICHET_REDIS_READY
 } ngx_http_guichet_redis_state_e;
@@ -52,6 +58,10 @@ typedef struct {
     ngx_msec_t                          backoff;
     ngx_queue_t                         free_waiters;
     ngx_log_t                          *log;
+    ngx_uint_t                          sentinel;   /* next one to ask */
+    char                                master[NGX_INET6_ADDRSTRLEN + 1];
+    int                                 master_port;
+    unsigned                            have_master:1;
     unsigned                            lost:1;
     unsigned                            exiting:1;
     unsigned                            initialized:1;
@@ -68,6 +78,8 @@ static void ngx_http_guichet_redis_drop(ngx_http_guichet_redis_t *rd,
 static void ngx_http_guichet_redis_on_connect(const redisAsyncContext *ctx,
     int status);
 static void ngx_http_guichet_redis_handshake(redisAsyncContext *ctx,
+    void *r, void *privdata);
+static void ngx_http_guichet_redis_sentinel(redisAsyncContext *ctx,
     void *r, void *privdata);
 static void ngx_http_guichet_redis_read_handler(ngx_event_t *rev);
 static void ngx_http_guichet_redis_write_handler(ngx_event_t *wev);
@@ -161,10 +173,23 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
     ngx_connection_t   *c;
     ac_endpoint_t      *ep;
     redisAsyncContext  *ctx;
+    ngx_uint_t          asking;
 
+    asking = 0;
     ep = &rd->ac->redis;
 
-    if (ep->unix_path) {
+    if (rd->ac->nredis_sentinels && !rd->have_master) {
+        asking = 1;
+        ep = &rd->ac->redis_sentinels[rd->sentinel
+                                      % rd->ac->nredis_sentinels];
+    }
+
+    if (rd->ac->nredis_sentinels && !asking) {
+        /* the address a sentinel gave serves this one attempt */
+        rd->have_master = 0;
+        ctx = redisAsyncConnect(rd->master, rd->master_port);
+
+    } else if (ep->unix_path) {
         ctx = redisAsyncConnectUnix(ep->unix_path);
 
     } else if (ep->host && ngx_http_guichet_redis_literal(ep->host)) {
@@ -211,7 +236,8 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
 
     rd->ctx = ctx;
     rd->conn = c;
-    rd->state = NGX_HTTP_GUICHET_REDIS_CONNECTING;
+    rd->state = asking ? NGX_HTTP_GUICHET_REDIS_SENTINEL
+                       : NGX_HTTP_GUICHET_REDIS_CONNECTING;
 
     ctx->data = rd;
     ctx->ev.data = rd;
@@ -222,6 +248,20 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
     ctx->ev.cleanup = ngx_http_guichet_redis_cleanup;
 
     redisAsyncSetConnectCallback(ctx, ngx_http_guichet_redis_on_connect);
+
+    if (asking) {
+        if (redisAsyncCommand(ctx, ngx_http_guichet_redis_sentinel, NULL,
+                              "SENTINEL get-master-addr-by-name %s",
+                              rd->ac->redis_master)
+            != REDIS_OK)
+        {
+            goto failed;
+        }
+
+        ngx_add_timer(&rd->connect_timer,
+                      ngx_max(rd->ac->redis_timeout_ms, 1000));
+        return;
+    }
 
     /* replies arrive in order: the PING answers only after AUTH/SELECT */
 
@@ -241,6 +281,14 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
         {
             goto failed;
         }
+    }
+
+    if (rd->ac->nredis_sentinels
+        && redisAsyncCommand(ctx, ngx_http_guichet_redis_handshake, "ROLE",
+                             "ROLE")
+           != REDIS_OK)
+    {
+        goto failed;
     }
 
     if (redisAsyncCommand(ctx, ngx_http_guichet_redis_handshake, "PING",
@@ -277,6 +325,15 @@ static void
 ngx_http_guichet_redis_schedule(ngx_http_guichet_redis_t *rd)
 {
     if (rd->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (rd->have_master) {
+        /* a sentinel just named the master: go there now */
+        if (!rd->reconnect.timer_set) {
+            ngx_add_timer(&rd->reconnect, 1);
+        }
+
         return;
     }
 
@@ -364,6 +421,23 @@ ngx_http_guichet_redis_handshake(redisAsyncContext *ctx, void *r,
         return;
     }
 
+    if (ngx_strcmp((char *) privdata, "ROLE") == 0) {
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len != sizeof("master") - 1
+            || ngx_strncmp(reply->element[0]->str, "master",
+                           sizeof("master") - 1)
+               != 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "guichet: redis at %s:%d is not the master",
+                          rd->master, rd->master_port);
+            redisAsyncFree(ctx);
+        }
+
+        return;
+    }
+
     if (ngx_strcmp((char *) privdata, "PING") != 0) {
         return;
     }
@@ -380,6 +454,51 @@ ngx_http_guichet_redis_handshake(redisAsyncContext *ctx, void *r,
                       "guichet: redis connection is back");
         rd->lost = 0;
     }
+}
+
+
+static void
+ngx_http_guichet_redis_sentinel(redisAsyncContext *ctx, void *r,
+    void *privdata)
+{
+    redisReply                *reply = r;
+    redisReply                *host, *port;
+    ngx_int_t                  n;
+    ngx_http_guichet_redis_t  *rd = ctx->data;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        host = reply->element[0];
+        port = reply->element[1];
+
+        if (host->type == REDIS_REPLY_STRING
+            && port->type == REDIS_REPLY_STRING
+            && host->len < sizeof(rd->master))
+        {
+            ngx_memcpy(rd->master, host->str, host->len);
+            rd->master[host->len] = '\0';
+            n = ngx_atoi((u_char *) port->str, port->len);
+
+            if (n > 0 && n < 65536
+                && ngx_http_guichet_redis_literal(rd->master))
+            {
+                rd->master_port = (int) n;
+                rd->have_master = 1;
+            }
+        }
+    }
+
+    if (!rd->have_master) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "guichet: a sentinel did not name master \"%s\"",
+                      rd->ac->redis_master);
+    }
+
+    /* deferred by hiredis until this callback returns */
+    redisAsyncFree(ctx);
 }
 
 
@@ -505,6 +624,10 @@ ngx_http_guichet_redis_cleanup(void *privdata)
         rd->lost = 1;
     }
 
+    if (rd->state == NGX_HTTP_GUICHET_REDIS_SENTINEL && !rd->have_master) {
+        rd->sentinel++;
+    }
+
     rd->conn = NULL;
     rd->ctx = NULL;
     rd->state = NGX_HTTP_GUICHET_REDIS_DOWN;
@@ -526,7 +649,7 @@ ngx_http_guichet_redis_send(ngx_http_request_t *r, const ac_cmd_t *cmd,
     ngx_http_guichet_redis_t         *rd = &ngx_http_guichet_redis;
     ngx_http_guichet_redis_waiter_t  *w;
 
-    if (rd->ctx == NULL) {
+    if (rd->ctx == NULL || rd->state == NGX_HTTP_GUICHET_REDIS_SENTINEL) {
         return NGX_ERROR;
     }
 

@@ -108,12 +108,14 @@ def write_self_signed(tmp):
 
 
 class Redis:
-    def __init__(self, tmp, password=None, unix=False):
-        self.dir = os.path.join(tmp, "redis")
+    def __init__(self, tmp, password=None, unix=False, name="redis",
+                 extra_args=()):
+        self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
         self.password = password
         self.unix = os.path.join(self.dir, "redis.sock") if unix else None
+        self.extra_args = extra_args
         self.proc = None
 
     def start(self):
@@ -124,6 +126,7 @@ class Redis:
             args += ["--requirepass", self.password]
         if self.unix:
             args += ["--unixsocket", self.unix, "--unixsocketperm", "700"]
+        args += list(self.extra_args)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         assert wait_until(lambda: self.client().ping()), "redis did not start"
@@ -227,7 +230,7 @@ http {{
 """
 
 GUICHET_CONF = """
-redis = {redis}
+{redis}
 key_prefix = {prefix}
 secret_file = {tmp}/secret.key
 audience = guichet-test
@@ -238,7 +241,7 @@ redis_timeout = 500ms
 
 
 class Gateway:
-    def __init__(self, tmp, redis, extra_conf="", db=0):
+    def __init__(self, tmp, redis, extra_conf="", db=0, redis_conf=None):
         self.tmp = tmp
         self.redis = redis
         self.db = db
@@ -262,8 +265,9 @@ class Gateway:
         with open(os.path.join(tmp, "files", "hello.txt"), "w") as f:
             f.write("hello\n")
         with open(os.path.join(tmp, "guichet.conf"), "w") as f:
-            f.write(GUICHET_CONF.format(redis=redis.address(), prefix=PREFIX,
-                                        tmp=tmp) + extra_conf)
+            f.write(GUICHET_CONF.format(
+                redis=redis_conf or "redis = " + redis.address(),
+                prefix=PREFIX, tmp=tmp) + extra_conf)
         with open(os.path.join(tmp, "nginx.conf"), "w") as f:
             # workers must read the temporary directory, private to us
             user = "user root root;" if os.geteuid() == 0 else ""
