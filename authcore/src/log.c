@@ -111,6 +111,9 @@ static const struct {
     { "partner.removed", 0 },
     { "totp.disabled", 0 },
     { "recovery.generated", 0 },
+    { "email.changed", 0 },
+    { "account.restricted", 0 },
+    { "account.unrestricted", 0 },
 };
 
 
