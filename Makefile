@@ -21,7 +21,8 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong \
            -D_FORTIFY_SOURCE=2 $(WARN) $(SANFLAGS) -Iauthcore/include
 LDFLAGS += $(SANFLAGS) -Wl,-z,relro -Wl,-z,now
-LIBS     = -lhiredis -loath -ljwt -lssl -lcrypto -largon2 -lqrencode
+LIBS     = -lhiredis -loath -ljwt -ljansson -lssl -lcrypto -largon2 \
+           -lqrencode
 
 AC_SRC   = $(sort $(wildcard authcore/src/*.c))
 AC_OBJ   = $(AC_SRC:%.c=$(BUILD)/%.o)

@@ -139,6 +139,13 @@ typedef struct {
 
     int64_t         log_retention;         /* seconds, 365d */
     int64_t         inactive_account_retention; /* seconds, 3y */
+
+    /* guichetctl logs anomalies */
+    int64_t         anomaly_window;        /* seconds, 10m */
+    uint32_t        anomaly_ip_failures;   /* 20 */
+    uint32_t        anomaly_account_failures; /* 5 */
+    uint32_t        anomaly_ip_accounts;   /* 5 */
+    uint32_t        anomaly_partner_failures; /* 10 */
 } ac_config_t;
 
 /*
@@ -800,6 +807,126 @@ int ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
 int ac_account_export(const ac_keys_t *keys, const char *id,
     const struct redisReply *const replies[AC_EXPORT_NCMDS], int64_t now,
     ac_buf_t *out);
+
+/* --------------------------------------------------------- assertions */
+/* (assertion.c: partner SSO and partner API assertions, SPEC 6) */
+
+/*
+ * A partner assertion is a compact JWS "HEADER.PAYLOAD.SIGNATURE",
+ * docs/PARTNERS.md describes it for partners. Verification, for one
+ * request:
+ *
+ *   1. ac_assertion_peek_issuer(): reads "iss" without trusting it, so
+ *      that the caller can find the partner (a cached ac_partner_key_t,
+ *      or ac_cmd_partner_get() + ac_partner_parse() +
+ *      ac_partner_key_new()); no such partner: reason
+ *      AC_AR_UNKNOWN_PARTNER;
+ *   2. ac_assertion_verify() with that key: structure, header, pinned
+ *      algorithm, signature (OpenSSL, never the header's choice), then
+ *      claims; out->reason says why it failed;
+ *   3. ac_cmd_jti_claim() in Redis: "OK" (ac_jti_claim_parse() AC_OK)
+ *      means first use; nil (AC_ERR_REPLAY) is reason AC_AR_REPLAY.
+ *
+ * Return codes of peek and verify: AC_OK; AC_ERR_INVALID for a token
+ * that is not a well-formed assertion (reasons malformed, too_large,
+ * bad_header: answer 400); AC_ERR_MISMATCH for every other refusal
+ * (answer 401); AC_ERR_NOMEM or AC_ERR_CRYPTO (reason internal: 500).
+ * Nothing is ever copied from the token into out but the partner id,
+ * normalised email, jti and times, once they passed their checks.
+ */
+#define AC_ASSERTION_MAX       8192   /* bytes of a compact token */
+#define AC_ASSERTION_SKEW      60     /* seconds of clock skew */
+#define AC_ASSERTION_LIFETIME  300    /* exp - iat at most */
+#define AC_JTI_MIN             8
+#define AC_JTI_MAX             128    /* printable ASCII, no space */
+#define AC_PARTNER_API_AUD     "/partner-api" /* appended to audience */
+
+typedef enum {
+    AC_ASSERTION_SSO = 0,       /* aud = audience, email required */
+    AC_ASSERTION_PARTNER_API    /* aud = audience "/partner-api", no email */
+} ac_assertion_kind_t;
+
+typedef enum {
+    AC_AR_OK = 0,
+    AC_AR_MALFORMED,            /* not three strict base64url JSON parts */
+    AC_AR_TOO_LARGE,            /* over AC_ASSERTION_MAX bytes */
+    AC_AR_BAD_HEADER,           /* a header key other than alg/typ/kid */
+    AC_AR_ALG_NONE,
+    AC_AR_ALG_MISMATCH,         /* alg is not the partner's */
+    AC_AR_UNKNOWN_PARTNER,
+    AC_AR_BAD_SIGNATURE,
+    AC_AR_EXTRA_CLAIMS,         /* a claim that must not cross */
+    AC_AR_MISSING_CLAIM,
+    AC_AR_WRONG_AUDIENCE,
+    AC_AR_WRONG_ISSUER,         /* iss is not the key's partner */
+    AC_AR_EXPIRED,
+    AC_AR_NOT_YET_VALID,
+    AC_AR_LIFETIME_TOO_LONG,
+    AC_AR_ISSUED_IN_FUTURE,
+    AC_AR_BAD_EMAIL,
+    AC_AR_REPLAY,               /* set by the caller after the jti claim */
+    AC_AR_INTERNAL,             /* out of memory, crypto library failure */
+    AC_AR_COUNT
+} ac_assertion_reason_t;
+
+/* "malformed", "too_large", ... as logged; NULL out of range. */
+const char *ac_assertion_reason_name(ac_assertion_reason_t reason);
+
+typedef struct {
+    ac_assertion_reason_t  reason;
+    ac_assertion_kind_t    kind;
+    char                   partner[AC_PARTNER_ID_MAX + 1];
+    char                   email[AC_EMAIL_MAX + 1]; /* "" for partner API */
+    char                   jti[AC_JTI_MAX + 1];
+    int64_t                iat;
+    int64_t                exp;
+} ac_assertion_t;
+
+/*
+ * A partner's verification key, parsed once (PEM decoded, HS256 secret
+ * copied and wiped on free) so that a worker may cache it and use it
+ * from several threads at once: it is read-only after creation.
+ * ac_partner_key_new() applies ac_partner_key_check() first.
+ */
+typedef struct ac_partner_key_s  ac_partner_key_t;
+
+int ac_partner_key_new(const ac_partner_t *p, ac_partner_key_t **k,
+    ac_error_t *err);
+void ac_partner_key_free(ac_partner_key_t *k);
+const char *ac_partner_key_id(const ac_partner_key_t *k);
+ac_alg_t ac_partner_key_alg(const ac_partner_key_t *k);
+/* 1 when k was made from p's current id, algorithm and key (so that a
+ * cached key can be dropped after a rotation), else 0. */
+int ac_partner_key_same(const ac_partner_key_t *k, const ac_partner_t *p);
+
+/* Writes the unverified "iss" of a token (a syntactically valid partner
+ * id) to iss; *reason (may be NULL) says why not. */
+int ac_assertion_peek_issuer(const char *token, size_t len,
+    char iss[AC_PARTNER_ID_MAX + 1], ac_assertion_reason_t *reason);
+
+/*
+ * Verifies a token of "kind" with partner key k at time now: the
+ * header holds only alg, typ ("JWT"), kid (ignored), alg equals the
+ * partner's; the claims are exactly iss, aud, iat, exp, jti, optional
+ * nbf, and email for AC_ASSERTION_SSO; aud is a string (an array is
+ * refused); exp - iat <= AC_ASSERTION_LIFETIME; AC_ASSERTION_SKEW
+ * seconds of skew on exp, nbf and iat. out is always written; on
+ * failure only out->reason (and out->kind) are meaningful.
+ */
+int ac_assertion_verify(const ac_config_t *cfg, const ac_partner_key_t *k,
+    const char *token, size_t len, time_t now, ac_assertion_kind_t kind,
+    ac_assertion_t *out, ac_error_t *err);
+
+/*
+ * The replay guard: SET "P jti:PARTNER:DIGEST" 1 NX EX ttl, DIGEST the
+ * keyed digest (AC_PURPOSE_TOKEN) of partner and jti, ttl = exp - now +
+ * AC_ASSERTION_SKEW, at least 1. ac_jti_claim_parse(): AC_OK for "OK"
+ * (first use), AC_ERR_REPLAY for nil, AC_ERR_REDIS otherwise.
+ */
+int ac_cmd_jti_claim(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *partner, const char *jti,
+    int64_t exp, int64_t now);
+int ac_jti_claim_parse(const struct redisReply *r);
 
 /* ------------------------------------------------------- web helpers */
 /* (web.c: return_to, CSRF, templates) */
