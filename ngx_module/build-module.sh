@@ -7,7 +7,8 @@
 # Needs build/libauthcore.a (run "make" first). Environment: BUILD (the
 # build directory, default ./build, or ./build/asan with SANITIZE=1),
 # GUICHET_AUTHCORE_LIB (default $BUILD/libauthcore.a), NGINX_SRC
-# (default /usr/share/nginx/src). The result is $BUILD/ngx_http_guichet_module.so.
+# (default /usr/share/nginx/src). The result is
+# $BUILD/ngx_http_guichet_module.so.
 
 set -euo pipefail
 
