@@ -57,6 +57,28 @@ static const ctl_opt_spec_t  ctl_opts_partner_add[] = {
     { NULL, 0 }
 };
 
+static const ctl_opt_spec_t  ctl_opts_logs[] = {
+    { "account", 1 },
+    { "email", 1 },
+    { "ip", 1 },
+    { "event", 1 },
+    { "result", 1 },
+    { "partner", 1 },
+    { "since", 1 },
+    { "until", 1 },
+    { "limit", 1 },
+    { "json", 0 },
+    { "csv", 0 },
+    { "follow", 0 },
+    { NULL, 0 }
+};
+
+static const ctl_opt_spec_t  ctl_opts_anomalies[] = {
+    { "since", 1 },
+    { "json", 0 },
+    { NULL, 0 }
+};
+
 
 #define KR  (CTL_NEED_KEYS | CTL_NEED_REDIS)
 
@@ -97,6 +119,17 @@ static const ctl_command_t  ctl_commands[] = {
       ctl_opts_json, 1, KR, ctl_cmd_partner_show },
     { "partner", "remove", "partner remove ID",
       ctl_opts_none, 1, KR, ctl_cmd_partner_remove },
+
+    /* the subcommands first: "logs" alone is a command too */
+    { "logs", "verify", "logs verify [--json]",
+      ctl_opts_json, 0, KR, ctl_cmd_logs_verify },
+    { "logs", "anomalies", "logs anomalies [--since T] [--json]",
+      ctl_opts_anomalies, 0, KR, ctl_cmd_logs_anomalies },
+    { "logs", NULL,
+      "logs [--account ID|EMAIL] [--email E] [--ip IP|CIDR]"
+      " [--event NAME]... [--result ok|fail] [--partner ID] [--since T]"
+      " [--until T] [--limit N] [--json|--csv] [--follow]",
+      ctl_opts_logs, 0, KR, ctl_cmd_logs },
 
     { NULL, NULL, NULL, NULL, 0, 0, NULL }
 };

@@ -116,5 +116,8 @@ int ctl_cmd_partner_add(ctl_t *ctl);
 int ctl_cmd_partner_list(ctl_t *ctl);
 int ctl_cmd_partner_show(ctl_t *ctl);
 int ctl_cmd_partner_remove(ctl_t *ctl);
+int ctl_cmd_logs(ctl_t *ctl);
+int ctl_cmd_logs_verify(ctl_t *ctl);
+int ctl_cmd_logs_anomalies(ctl_t *ctl);
 
 #endif /* GUICHETCTL_H */

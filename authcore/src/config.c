@@ -130,6 +130,16 @@ static const ac_conf_key_t  ac_conf_keys[] = {
       AC_DAY, 10 * AC_YEAR },
     { "inactive_account_retention", ac_conf_set_duration,
       AC_OFF(inactive_account_retention), 30 * AC_DAY, 10 * AC_YEAR },
+    { "anomaly_window", ac_conf_set_duration, AC_OFF(anomaly_window),
+      AC_MIN, 7 * AC_DAY },
+    { "anomaly_ip_failures", ac_conf_set_u32, AC_OFF(anomaly_ip_failures),
+      2, 1000000 },
+    { "anomaly_account_failures", ac_conf_set_u32,
+      AC_OFF(anomaly_account_failures), 2, 1000000 },
+    { "anomaly_ip_accounts", ac_conf_set_u32, AC_OFF(anomaly_ip_accounts),
+      2, 1000000 },
+    { "anomaly_partner_failures", ac_conf_set_u32,
+      AC_OFF(anomaly_partner_failures), 2, 1000000 },
 };
 
 #define AC_NCONF_KEYS  (sizeof(ac_conf_keys) / sizeof(ac_conf_keys[0]))
@@ -187,6 +197,11 @@ ac_config_defaults(ac_config_t *cfg, const char *path)
     cfg->throttle_max_delay = 15 * AC_MIN;
     cfg->log_retention = 365 * AC_DAY;
     cfg->inactive_account_retention = 3 * AC_YEAR;
+    cfg->anomaly_window = 10 * AC_MIN;
+    cfg->anomaly_ip_failures = 20;
+    cfg->anomaly_account_failures = 5;
+    cfg->anomaly_ip_accounts = 5;
+    cfg->anomaly_partner_failures = 10;
 
     return AC_OK;
 }
