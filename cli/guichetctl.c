@@ -49,6 +49,18 @@ static const ctl_opt_spec_t  ctl_opts_role[] = {
     { NULL, 0 }
 };
 
+static const ctl_opt_spec_t  ctl_opts_erase[] = {
+    { "yes", 0 },
+    { NULL, 0 }
+};
+
+static const ctl_opt_spec_t  ctl_opts_retention[] = {
+    { "as-of", 1 },
+    { "dry-run", 0 },
+    { "json", 0 },
+    { NULL, 0 }
+};
+
 static const ctl_opt_spec_t  ctl_opts_partner_add[] = {
     { "alg", 1 },
     { "key-file", 1 },
@@ -101,6 +113,19 @@ static const ctl_command_t  ctl_commands[] = {
     { "user", "role",
       "user role EMAIL [--add ROLE] [--remove ROLE] [--set ROLE,ROLE]",
       ctl_opts_role, 1, KR, ctl_cmd_user_role },
+    { "user", "erase", "user erase EMAIL --yes",
+      ctl_opts_erase, 1, KR, ctl_cmd_user_erase },
+    { "user", "export", "user export EMAIL",
+      ctl_opts_none, 1, KR, ctl_cmd_user_export },
+    { "user", "restrict", "user restrict EMAIL",
+      ctl_opts_none, 1, KR, ctl_cmd_user_restrict },
+    { "user", "unrestrict", "user unrestrict EMAIL",
+      ctl_opts_none, 1, KR, ctl_cmd_user_unrestrict },
+    { "user", "rename", "user rename OLD_EMAIL NEW_EMAIL",
+      ctl_opts_none, 2, KR, ctl_cmd_user_rename },
+    { "retention", "run",
+      "retention run [--as-of DATE] [--dry-run] [--json]",
+      ctl_opts_retention, 0, KR, ctl_cmd_retention_run },
 
     { "totp", "enroll", "totp enroll EMAIL [--json]",
       ctl_opts_json, 1, KR, ctl_cmd_totp_enroll },
