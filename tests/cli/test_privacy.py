@@ -1,0 +1,227 @@
+"""guichetctl user erase|export|restrict|unrestrict|rename, retention run."""
+
+import json
+import time
+
+PASSWORD = "correct horse battery"
+IP = "203.0.113.77"
+
+
+def seed_session(ctl, account, email, digest):
+    exp = int(time.time()) + 3600
+    ctl.redis.hset(ctl.key("sess:" + digest),
+                   mapping={"a": account, "e": email, "r": "user",
+                            "m": "pwd", "c": int(time.time()), "x": exp,
+                            "t": int(time.time()), "i": IP,
+                            "u": "Firefox"})
+    ctl.redis.zadd(ctl.key(f"acct:{account}:sess"), {digest: exp})
+
+
+def everything(ctl):
+    """Every key name, field, member, value and stream entry, as text."""
+    out = []
+    r = ctl.redis
+    for k in r.keys("*"):
+        out.append(k)
+        t = r.type(k)
+        if t == "hash":
+            for f, v in r.hgetall(k).items():
+                out += [f, v]
+        elif t == "set":
+            out += list(r.smembers(k))
+        elif t == "zset":
+            out += r.zrange(k, 0, -1)
+        elif t == "string":
+            out.append(r.get(k))
+        elif t == "stream":
+            for _, fields in r.xrange(k):
+                out += [v for f, v in fields.items() if f != "a"]
+    return "\n".join(out)
+
+
+def log_events(ctl):
+    return [(f.get("v"), f.get("a")) for _, f in
+            ctl.redis.xrange(ctl.key("log"))]
+
+
+# ------------------------------------------------------------ erase
+
+def test_erase_requires_yes(ctl):
+    ctl.add_user("alice@example.com")
+    p = ctl.fails(2, "user", "erase", "alice@example.com")
+    assert "--yes" in p.stderr
+    assert ctl.account_id("alice@example.com")
+
+
+def test_erase_leaves_nothing_readable(ctl):
+    ctl.add_user("alice@example.com")
+    ctl.add_user("bob@example.com")
+    uid = ctl.account_id("alice@example.com")
+    seed_session(ctl, uid, "alice@example.com", "S" * 22)
+    ctl.ok("recovery-codes", "alice@example.com")
+    ctl.ok("user", "lock", "alice@example.com")
+    assert "alice@example.com" in everything(ctl)
+
+    p = ctl.ok("user", "erase", "ALICE@example.com", "--yes")
+    assert uid in p.stdout
+    assert "alice@example.com" not in p.stdout
+
+    text = everything(ctl)
+    assert "alice@example.com" not in text
+    assert uid not in text
+    assert IP not in text
+    assert not ctl.redis.exists(ctl.key("sess:" + "S" * 22))
+    ctl.fails(1, "user", "show", "alice@example.com")
+    assert ctl.account_id("bob@example.com")
+
+    # the erasure is logged with the id only, no personal field
+    last = ctl.redis.xrevrange(ctl.key("log"), count=1)[0][1]
+    assert last["v"] == "account.erased" and last["a"] == uid
+    assert not set(last) & {"e", "i", "u", "x"}
+
+    # her earlier entries are there but unreadable
+    p = ctl.ok("logs", "--account", uid, "--json")
+    rows = [json.loads(line) for line in p.stdout.splitlines() if line]
+    assert len(rows) >= 3
+    assert all("alice" not in json.dumps(row) for row in rows)
+    ctl.ok("logs", "verify")
+
+    ctl.fails(1, "user", "erase", "alice@example.com", "--yes")
+
+
+# ----------------------------------------------------------- export
+
+def test_export_shape_and_no_secrets(ctl):
+    ctl.add_user("alice@example.com", PASSWORD, "security")
+    ctl.add_user("bob@example.com")
+    uid = ctl.account_id("alice@example.com")
+    seed_session(ctl, uid, "alice@example.com", "S" * 22)
+    ctl.ok("totp", "enroll", "alice@example.com")
+    ctl.ok("recovery-codes", "alice@example.com")
+    ctl.redis.hset(ctl.key(f"acct:{uid}:partners"), "acme", 1700000000)
+
+    p = ctl.ok("user", "export", "alice@example.com")
+    doc = json.loads(p.stdout)
+    assert doc["format"] == "guichet-export"
+    assert doc["version"] == 1
+    assert set(doc) == {"format", "version", "exported_at", "account",
+                        "second_factor", "partners", "invitations",
+                        "sessions", "log"}
+    a = doc["account"]
+    assert a["id"] == uid and a["email"] == "alice@example.com"
+    assert a["roles"] == ["security"]
+    assert a["status"] == "active" and a["restricted"] is False
+    assert doc["second_factor"] == {"totp": True,
+                                    "recovery_codes_left": 10}
+    assert doc["partners"] == [{"partner": "acme",
+                                "since": "2023-11-14T22:13:20Z"}]
+    assert doc["invitations"] == []
+    [s] = doc["sessions"]
+    assert s["ip"] == IP and s["device"] == "Firefox"
+    assert s["method"] == "pwd" and s["partner"] is None
+    events = [e["event"] for e in doc["log"]]
+    assert events[:3] == ["account.created", "totp.enrolled",
+                          "recovery.generated"]
+    assert all(e["user_agent"] == "guichetctl" for e in doc["log"])
+
+    acct = ctl.redis.hgetall(ctl.key("acct:" + uid))
+    for secret in (acct["pw"], acct["totp"], acct["lk"], "S" * 22,
+                   "$argon2id", "bob@example.com"):
+        assert secret not in p.stdout
+    for code in ctl.redis.smembers(ctl.key(f"acct:{uid}:rc")):
+        assert code not in p.stdout
+
+    # the export is logged
+    assert log_events(ctl)[-1] == ("export", uid)
+
+
+def test_export_unknown(ctl):
+    ctl.fails(1, "user", "export", "nobody@example.com")
+    ctl.fails(2, "user", "export", "not an email")
+
+
+# ------------------------------------------------ restrict, rename
+
+def test_restrict_unrestrict(ctl):
+    ctl.add_user("alice@example.com")
+    uid = ctl.account_id("alice@example.com")
+    ctl.ok("user", "restrict", "alice@example.com")
+    assert ctl.redis.hget(ctl.key("acct:" + uid), "restricted") == "1"
+    doc = json.loads(ctl.ok("user", "export", "alice@example.com").stdout)
+    assert doc["account"]["restricted"] is True
+    ctl.ok("user", "unrestrict", "alice@example.com")
+    assert not ctl.redis.hexists(ctl.key("acct:" + uid), "restricted")
+    assert ("account.restricted", uid) in log_events(ctl)
+    assert ("account.unrestricted", uid) in log_events(ctl)
+    ctl.fails(1, "user", "restrict", "nobody@example.com")
+
+
+def test_rename(ctl):
+    ctl.add_user("alice@example.com")
+    ctl.add_user("bob@example.com")
+    uid = ctl.account_id("alice@example.com")
+    seed_session(ctl, uid, "alice@example.com", "S" * 22)
+
+    p = ctl.fails(1, "user", "rename", "alice@example.com",
+                  "BOB@example.com")
+    assert "another account" in p.stderr
+    ctl.fails(2, "user", "rename", "alice@example.com", "not-an-email")
+    ctl.fails(2, "user", "rename", "alice@example.com", "Alice@Example.com")
+
+    ctl.ok("user", "rename", "alice@example.com", "Alice.New@example.com")
+    assert ctl.account_id("alice.new@example.com") == uid
+    ctl.fails(1, "user", "show", "alice@example.com")
+    assert ctl.redis.hget(ctl.key("sess:" + "S" * 22), "e") == \
+        "alice.new@example.com"
+    assert ("email.changed", uid) in log_events(ctl)
+    assert "alice@example.com" not in everything(ctl)
+    # the old email is free again
+    ctl.add_user("alice@example.com")
+
+
+# -------------------------------------------------------- retention
+
+def test_retention(ctl):
+    ctl.add_user("idle@example.com")
+    ctl.add_user("active@example.com")
+    ctl.add_user("kept@example.com")
+    idle = ctl.account_id("idle@example.com")
+    active = ctl.account_id("active@example.com")
+    ctl.ok("user", "restrict", "kept@example.com")
+    later = int(time.time()) + 3 * 365 * 86400
+    # active logged in "recently" as of the run date
+    ctl.redis.hset(ctl.key("acct:" + active), "last_login", later - 86400)
+    as_of = time.strftime("%Y-%m-%d", time.gmtime(later + 2 * 86400))
+    before = everything(ctl)
+    nlog = ctl.redis.xlen(ctl.key("log"))
+
+    p = ctl.ok("retention", "run", "--as-of", as_of, "--dry-run", "--json")
+    rep = json.loads(p.stdout)
+    assert rep["dry_run"] is True
+    actions = {a["email"]: a["action"] for a in rep["accounts"]}
+    assert actions == {"idle@example.com": "would_erase",
+                       "kept@example.com": "kept_restricted"}
+    assert rep["log_entries_to_trim"] == nlog
+    assert everything(ctl) == before
+
+    p = ctl.ok("retention", "run", "--as-of", as_of, "--json")
+    rep = json.loads(p.stdout)
+    actions = {a["email"]: a["action"] for a in rep["accounts"]}
+    assert actions == {"idle@example.com": "erased",
+                       "kept@example.com": "kept_restricted"}
+    assert rep["log_entries_trimmed"] == nlog
+    ctl.fails(1, "user", "show", "idle@example.com")
+    assert ctl.account_id("active@example.com") == active
+    assert ctl.account_id("kept@example.com")
+    assert "idle@example.com" not in everything(ctl)
+    assert ("account.erased", idle) in log_events(ctl)
+    ctl.ok("logs", "verify")
+
+    # nothing is due now
+    p = ctl.ok("retention", "run")
+    assert "0 erased" in p.stdout
+
+
+def test_retention_bad_date(ctl):
+    for bad in ("2030-13-01", "tomorrow", "2030-01-01T00:00", "1970-01-01"):
+        ctl.fails(2, "retention", "run", "--as-of", bad, "--dry-run")
