@@ -54,6 +54,8 @@ static ngx_int_t ngx_http_guichet_gate_redirect(ngx_http_request_t *r,
     const char *path);
 static ngx_int_t ngx_http_guichet_gate_json(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
+static ngx_int_t ngx_http_guichet_gate_security_headers(
+    ngx_http_request_t *r);
 
 
 static ngx_str_t  ngx_http_guichet_user = ngx_string("X-Guichet-User");
@@ -523,7 +525,39 @@ ngx_http_guichet_gate_redirect(ngx_http_request_t *r, const char *path)
     ngx_http_clear_location(r);
     r->headers_out.location = location;
 
+    if (ngx_http_guichet_gate_security_headers(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_gate_security_headers(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    static ngx_table_elt_t  headers[] = {
+        { 1, ngx_string("Content-Security-Policy"),
+          ngx_string("default-src 'self'; frame-ancestors 'none'"), NULL },
+        { 1, ngx_string("X-Content-Type-Options"), ngx_string("nosniff"),
+          NULL },
+        { 1, ngx_string("Referrer-Policy"), ngx_string("no-referrer"), NULL },
+        { 1, ngx_string("Cache-Control"), ngx_string("no-store"), NULL }
+    };
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = headers[i];
+    }
+
+    return NGX_OK;
 }
 
 
@@ -531,11 +565,10 @@ static ngx_int_t
 ngx_http_guichet_gate_json(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message)
 {
-    size_t            len;
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -560,23 +593,9 @@ ngx_http_guichet_gate_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_guichet_gate_security_headers(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Content-Type-Options");
-    ngx_str_set(&h->value, "nosniff");
 
     rc = ngx_http_send_header(r);
 

@@ -24,6 +24,14 @@ def get(gw, path, cookie=None, headers=None, **kw):
                         timeout=kw.pop("timeout", 5), **kw)
 
 
+def check_security_headers(r):
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Content-Security-Policy"] == \
+        "default-src 'self'; frame-ancestors 'none'"
+
+
 # ----------------------------------------------------------- no session
 
 def test_ungated_location_needs_no_session(gateway):
@@ -36,7 +44,7 @@ def test_no_cookie_api_client_gets_401_json(gateway):
     r = get(gateway, "/app/page", headers=JSON)
     assert r.status_code == 401
     assert r.headers["Content-Type"].startswith("application/json")
-    assert r.headers["Cache-Control"] == "no-store"
+    check_security_headers(r)
     body = r.json()
     assert body["error"] == "unauthenticated"
     assert body["message"]
@@ -50,6 +58,19 @@ def test_no_cookie_browser_is_redirected_with_return_to(gateway):
     assert loc.path == "/guichet/login"
     q = urllib.parse.parse_qs(loc.query)
     assert q == {"return_to": ["/app/a%20b?x=1&y=%2F"]}
+    check_security_headers(r)
+
+
+def test_refusal_of_a_request_with_a_body_keeps_the_connection(gateway):
+    with requests.Session() as s:
+        r = s.post(gateway.url + "/app/upload", data=b"x" * 100000,
+                   headers=JSON, timeout=5)
+        assert r.status_code == 401
+        r = s.get(gateway.url + "/open", timeout=5)
+        assert r.status_code == 200
+    r = requests.head(gateway.url + "/app/", headers=JSON, timeout=5)
+    assert r.status_code == 401
+    assert r.text == ""
 
 
 def test_unknown_and_malformed_cookies_are_refused(gateway):
