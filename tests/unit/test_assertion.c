@@ -30,6 +30,7 @@ typedef enum {
     SIG_HS256,
     SIG_ES256,          /* R || S, as RFC 7518 wants */
     SIG_ES256_DER,      /* what "openssl dgst -sign" prints */
+    SIG_ES256_LONG,     /* R || S and one byte more */
     SIG_RS256
 } sig_t_;
 
@@ -149,6 +150,7 @@ jws(const char *header, const char *payload, sig_t_ how, const void *key,
         break;
 
     case SIG_ES256:
+    case SIG_ES256_LONG:
         n = sign_pkey((EVP_PKEY *) key, b.data, b.len, sig, sizeof(sig));
         p = sig;
         es = d2i_ECDSA_SIG(NULL, &p, (long) n);
@@ -164,6 +166,9 @@ jws(const char *header, const char *payload, sig_t_ how, const void *key,
         ECDSA_SIG_free(es);
         memcpy(sig, raw, 64);
         n = 64;
+        if (how == SIG_ES256_LONG) {
+            sig[n++] = 0;
+        }
         break;
     }
 
@@ -954,6 +959,11 @@ TEST(test_es256_der_signature)
 
     claims(pl, sizeof(pl), "acme", NOW, NOW + 60, "");
     t = jws("{\"alg\":\"ES256\"}", pl, SIG_ES256_DER, ec_key, 0);
+    CHECK_STR(why(k_ec, t, AC_ASSERTION_SSO, NOW), "bad_signature");
+    free(t);
+
+    /* a good R || S with a byte more is not a 64-byte signature */
+    t = jws("{\"alg\":\"ES256\"}", pl, SIG_ES256_LONG, ec_key, 0);
     CHECK_STR(why(k_ec, t, AC_ASSERTION_SSO, NOW), "bad_signature");
     free(t);
 
