@@ -177,8 +177,9 @@ suite() {
     local log=$LOG_DIR/$name.log passed failed status=0
     say "== $name"
     "$@" > "$log" 2>&1 || status=$?
-    passed=$(grep -aoE '[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')
-    failed=$(grep -aoE '[0-9]+ (failed|errors?)' "$log" \
+    passed=$( (grep -aoE '[0-9]+ passed' "$log" || true) \
+             | awk '{s += $1} END {print s + 0}')
+    failed=$( (grep -aoE '[0-9]+ (failed|errors?)' "$log" || true) \
              | awk '{s += $1} END {print s + 0}')
     if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
     if [ "$failed" -ne 0 ]; then
