@@ -13,7 +13,6 @@
  * CRYPTO_memcmp, ES256 only in the 64-byte R || S form of RFC 7518.
  */
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +33,6 @@
 #include "internal.h"
 
 
-#define AC_JWS_SEGMENT_MAX  AC_ASSERTION_MAX
 #define AC_ES256_SIG_LEN    64
 #define AC_HS256_SIG_LEN    32
 #define AC_SIG_MAX          1024          /* RSA 8192 bits */
@@ -374,7 +372,7 @@ static int
 ac_header_check(json_t *header, const char **alg)
 {
     json_t      *v;
-    const char  *name, *s;
+    const char  *name;
 
     *alg = NULL;
 
@@ -407,9 +405,7 @@ ac_header_check(json_t *header, const char **alg)
         return AC_AR_BAD_HEADER;
     }
 
-    s = *alg;
-
-    if (strcasecmp(s, "none") == 0) {
+    if (strcasecmp(*alg, "none") == 0) {
         return AC_AR_ALG_NONE;
     }
 
