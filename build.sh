@@ -33,7 +33,8 @@ DEMO_PASSWORD=demo-password-2026
 DEPS=(
     gcc make pkg-config ca-certificates curl
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
-    libhiredis-dev liboath-dev libjwt-dev libargon2-dev libqrencode-dev
+    libhiredis-dev liboath-dev libjwt-dev libjansson-dev libargon2-dev
+    libqrencode-dev
     redis-server redis-tools wrk
     python3 python3-pytest python3-requests python3-redis python3-jwt
     python3-cryptography

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -85,7 +86,9 @@ def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
     with pytest.raises(urllib.error.HTTPError) as e:
         opener.open(req)
     assert e.value.code == 302
-    assert e.value.headers["Location"].startswith("/guichet/login?return_to=")
+    location = urllib.parse.urlsplit(e.value.headers["Location"])
+    assert location.path == "/guichet/login"
+    assert urllib.parse.parse_qs(location.query)["return_to"] == ["/app?x=1"]
 
     # The demo account exists.
     ctl = subprocess.run(
