@@ -1023,14 +1023,19 @@ ngx_http_guichet_ep_logged(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
+    ngx_connection_t  *c;
+
+    /* the request may be freed once answered */
+    c = r->connection;
+
     if (rc != NGX_OK) {
         ngx_http_guichet_ep_unavailable(r, ctx);
-        ngx_http_run_posted_requests(r->connection);
-        return;
+
+    } else {
+        ngx_http_guichet_ep_finish(r, ctx);
     }
 
-    ngx_http_guichet_ep_finish(r, ctx);
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from conftest import NGINX, PREFIX
+from conftest import NGINX, PREFIX, nginx_env
 from login_helpers import (gw, hidden, login_form, make_gateway,  # noqa: F401
                            post_login, set_cookies, stop_gateway)
 
@@ -418,6 +418,7 @@ def test_endpoints_without_threads_is_a_config_error(tmp_path,
         f.write(text.replace("guichet_threads guichet_pool;", ""))
     p = subprocess.run([NGINX, "-t", "-p", g.tmp, "-c", conf,
                         "-e", os.path.join(g.tmp, "error.log")],
-                       capture_output=True, text=True, timeout=30)
+                       capture_output=True, text=True, timeout=30,
+                       env=nginx_env(g.tmp))
     assert p.returncode != 0
     assert "guichet_threads" in p.stderr
