@@ -49,10 +49,12 @@ static const char  ac_session_touch_lua[] =
     "redis.call('HSET', KEYS[1], 't', ARGV[2])\n"
     "return 1\n";
 
-/* KEYS: session, index; ARGV: digest */
+/* KEYS: session, index; ARGV: digest, events channel. Per-worker caches
+ * drop the session when they read the message. */
 static const char  ac_session_delete_lua[] =
     "local n = redis.call('DEL', KEYS[1])\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('PUBLISH', ARGV[2], 'revoke ' .. ARGV[1])\n"
     "return n\n";
 
 
@@ -280,7 +282,9 @@ int
 ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account)
 {
-    int  rc;
+    int     rc;
+    size_t  len;
+    char    key[AC_KEY_MAX];
 
     if (cfg == NULL || account == NULL || account[0] == '\0') {
         return AC_ERR_INVALID;
@@ -298,6 +302,20 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, "x", key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    /* "P events": the account key prefix with "events" for "acct:x" */
+    len = strlen(key) - sizeof("acct:x") + 1;
+    if (len + sizeof("events") > sizeof(key)) {
+        return AC_ERR_TOO_LONG;
+    }
+
+    memcpy(key + len, "events", sizeof("events"));
+    ac_cmd_copy(cmd, key, strlen(key));
 
     return ac_cmd_status(cmd);
 }

@@ -512,13 +512,17 @@ ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
 }
 
 
+/* KEYS: index; ARGV: "P sess:", "P events", account id. Per-worker
+ * caches drop each ended session, then every session of the account. */
 static const char  ac_lua_sessions_end_all[] =
     "local ids = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
     "local n = 0\n"
     "for _, d in ipairs(ids) do\n"
     "  n = n + redis.call('DEL', ARGV[1] .. d)\n"
+    "  redis.call('PUBLISH', ARGV[2], 'revoke ' .. d)\n"
     "end\n"
     "redis.call('DEL', KEYS[1])\n"
+    "redis.call('PUBLISH', ARGV[2], 'account ' .. ARGV[3])\n"
     "return n\n";
 
 
@@ -546,6 +550,13 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
     ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_key_build(cfg, "events", NULL, NULL, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, id, strlen(id));
 
     return ac_cmd_status(cmd);
 }
