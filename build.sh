@@ -39,6 +39,7 @@ DEPS=(
     python3 python3-pytest python3-requests python3-redis python3-jwt
     python3-cryptography
     clang-format cppcheck
+    chromium fonts-dejavu-core
 )
 
 say() { printf '%s\n' "$*"; }
@@ -209,8 +210,21 @@ pytest_suite() {
         /usr/bin/python3 -m pytest -q -p no:cacheprovider "$dir"
 }
 
+# playwright-core (npm) drives Debian's chromium in the browser tests.
+browser_deps() {
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        say "installing Debian packages: nodejs npm"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends nodejs npm >/dev/null
+    fi
+    if [ ! -d tests/browser/node_modules/playwright-core ]; then
+        (cd tests/browser && npm ci --no-audit --no-fund --silent)
+    fi
+}
+
 test_all() {
     build
+    browser_deps
     mkdir -p "$LOG_DIR"
     suite unit unit_tests
     suite cli pytest_suite tests/cli
