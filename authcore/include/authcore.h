@@ -928,6 +928,181 @@ int ac_cmd_jti_claim(ac_cmd_t *cmd, const ac_config_t *cfg,
     int64_t exp, int64_t now);
 int ac_jti_claim_parse(const struct redisReply *r);
 
+/* ------------------------------------------------------------ QR codes */
+/* (qr.c: libqrencode, for the TOTP enrolment page) */
+
+/*
+ * Appends to "out" a standalone SVG document of the QR code of "text"
+ * (byte mode, error correction level M, smallest version that fits),
+ * with a 4-module quiet zone: one <rect> for the light background and
+ * one <path> of the dark modules, in module units (viewBox "0 0 N N").
+ * No script, style element, link or copy of the text, so it is safe to
+ * serve as image/svg+xml under "default-src 'self'". AC_ERR_INVALID for
+ * an empty text, AC_ERR_TOO_LONG when it exceeds AC_QR_TEXT_MAX bytes
+ * or a QR code's capacity, AC_ERR_NOMEM.
+ */
+#define AC_QR_TEXT_MAX     1024
+#define AC_QR_QUIET        4
+
+int ac_qr_svg(const char *text, ac_buf_t *out);
+
+/* ---------------------------------------------------------- anomalies */
+/* (anomaly.c: the security team's anomaly rules, docs/SECURITY-TEAM.md) */
+
+/*
+ * A streaming report over connection log entries: ac_anomaly_add() each
+ * parsed entry (in any order: they are sorted by time and seq; entries
+ * that are not login, 2FA, SSO or throttled events are skipped), then
+ * ac_anomaly_run() once, then read the findings by index. Rules, with
+ * thresholds from the configuration (anomaly_*), each reported once per
+ * subject with its busiest window of anomaly_window:
+ *   ip_failures           failed attempts from one IP (details: accounts)
+ *   account_failures      failed attempts on one account or typed email
+ *                         (details: IPs)
+ *   credential_stuffing   distinct accounts tried from one IP
+ *   partner_sso_failures  SSO failures of one partner (details: IPs)
+ *   throttled             one IP was throttled at least once
+ *   new_ip, new_device    a success for an account from an IP, else a
+ *                         user agent, that none of its earlier successes
+ *                         in the entries fed came from (ip, ua set)
+ * Erased personal fields (AC_LOG_ERASED) count as absent. Strings of a
+ * finding live as long as the report.
+ */
+#define AC_ANOMALY_DETAILS    20
+
+typedef struct ac_anomaly_s  ac_anomaly_t;
+struct ac_log_entry_s;                /* ac_log_entry_t, below */
+
+typedef struct {
+    const char  *rule;
+    const char  *subject_kind;   /* "ip", "account", "partner" */
+    const char  *subject;
+    uint64_t     count;          /* events, or distinct accounts */
+    int64_t      first_ms;
+    int64_t      last_ms;
+    const char  *details_kind;   /* "ip" or "account" */
+    const char  *details[AC_ANOMALY_DETAILS];
+    size_t       ndetails;
+    uint64_t     more;           /* distinct details beyond those */
+    const char  *ip;             /* new_ip, new_device; else "" */
+    const char  *ua;
+} ac_anomaly_finding_t;
+
+int ac_anomaly_new(const ac_config_t *cfg, ac_anomaly_t **an);
+/* AC_OK (also for a skipped entry) or AC_ERR_NOMEM; AC_ERR_INVALID
+ * after ac_anomaly_run(). */
+int ac_anomaly_add(ac_anomaly_t *an, const struct ac_log_entry_s *e);
+int ac_anomaly_run(ac_anomaly_t *an);
+/* Authentication events kept, and findings once run. */
+size_t ac_anomaly_events(const ac_anomaly_t *an);
+size_t ac_anomaly_count(const ac_anomaly_t *an);
+/* AC_ERR_NOT_FOUND past the last finding. */
+int ac_anomaly_get(const ac_anomaly_t *an, size_t i,
+    ac_anomaly_finding_t *f);
+void ac_anomaly_free(ac_anomaly_t *an);
+
+/* -------------------------------------------------------- invitations */
+/* (invitation.c: partner invitations, registration tokens, key rotation;
+ * docs/PARTNERS.md) */
+
+/*
+ * Besides "P inv:PARTNER" and "P invby:EDIGEST" (ac_cmd_invitation_add),
+ * each invitation gets a registration token, stored only as its digest:
+ *   P regtok:TDIGEST  hash  p partner, v "SINCE SEALED_EMAIL" (as in
+ *                           "P inv:PARTNER")                AC_REGTOK_TTL
+ * TDIGEST = ac_digest(AC_PURPOSE_TOKEN) of the token. The token itself
+ * is derived from the invitation (HMAC under the token key of partner,
+ * email and SINCE), so that guichetctl can print the link again while
+ * Redis holds no usable secret. It is good once: registering deletes
+ * the key.
+ *
+ * An invitation is "registered" when the invited email's account is
+ * linked to the inviting partner ("P acct:ID:partners": SSO through it,
+ * or registration through its link), "since" the link; otherwise
+ * "invited", since the invitation. An account made any other way stays
+ * "invited" for the partner, which cannot learn that way who else has
+ * an account.
+ */
+#define AC_REGTOK_TTL         (14 * 86400)
+#define AC_INVITE_EMAILS_MAX  100
+#define AC_INVITE_BODY_MAX    32768
+
+/* The registration token of the invitation of "email" (normalised) by
+ * "partner" at "since". */
+int ac_regtok_derive(const ac_keys_t *keys, const char *partner,
+    const char *email, int64_t since, char token[AC_TOKEN_LEN + 1]);
+
+/* EVAL that records the invitation, as ac_cmd_invitation_add, and its
+ * registration token; replies 1, or 0 when it was already invited
+ * (nothing changes then). "scratch" as for ac_cmd_invitation_add. */
+int ac_cmd_invitation_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *partner, const char *email,
+    int64_t now, char scratch[AC_INVITE_MAX]);
+
+/*
+ * Parses a partner API body {"emails":["a@b", ...]} (strict JSON, no
+ * other key, 1..AC_INVITE_EMAILS_MAX strings, at most
+ * AC_INVITE_BODY_MAX bytes) into normalised emails, duplicates
+ * dropped. AC_ERR_INVALID (bad shape, *bad = -1), AC_ERR_TOO_LONG,
+ * AC_ERR_BAD_EMAIL (*bad = index of the first bad email).
+ */
+int ac_invitation_body_parse(const char *body, size_t len,
+    char emails[][AC_EMAIL_MAX + 1], size_t max, size_t *n, long *bad);
+
+typedef struct {
+    char     partner[AC_PARTNER_ID_MAX + 1];
+    char     email[AC_EMAIL_MAX + 1];
+    int64_t  since;
+} ac_regtok_t;
+
+/* HMGET p v of the token's key (AC_ERR_INVALID when the token is not
+ * AC_TOKEN_LEN base64url characters). */
+int ac_cmd_regtok_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len);
+/* EVAL that reads and deletes the token's key in one step: the token
+ * is used up whatever follows. */
+int ac_cmd_regtok_consume(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len);
+/* TTL of the token's key: -2 when used up or expired. */
+int ac_cmd_regtok_ttl(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len);
+/* Get and consume replies: AC_ERR_NOT_FOUND (unknown, used or expired),
+ * AC_ERR_REDIS, AC_ERR_MISMATCH (the email does not open). */
+int ac_regtok_parse(const struct redisReply *r, const ac_keys_t *keys,
+    ac_regtok_t *t);
+
+/*
+ * EVAL that replies, for each invitation of "partner":
+ * [EDIGEST, "SINCE SEALED", link time or nil, ...].
+ */
+int ac_cmd_registrations(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *partner);
+
+typedef struct {
+    char     email[AC_EMAIL_MAX + 1];
+    int      registered;
+    int64_t  invited;                   /* invitation time */
+    int64_t  since;                     /* of the current status */
+} ac_registration_t;
+
+/* Calls fn for each entry, in the reply's order; stops at fn's first
+ * non-AC_OK code and returns it. AC_ERR_REDIS for a malformed reply. */
+int ac_registrations_parse(const struct redisReply *r,
+    const ac_keys_t *keys, const char *partner,
+    int (*fn)(const ac_registration_t *reg, void *data), void *data);
+
+/* {"registrations":[{"email","status","since"}...]}, oldest first,
+ * times in RFC 3339 UTC: what the partner API answers. */
+int ac_registrations_json(const struct redisReply *r,
+    const ac_keys_t *keys, const char *partner, ac_buf_t *out);
+
+/* EVAL that replaces an existing partner's algorithm and key (an HS256
+ * secret sealed as by ac_cmd_partner_add): replies 1, or 0 when there
+ * is no such partner. */
+int ac_cmd_partner_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const ac_partner_t *p, char *scratch,
+    size_t scratchsize);
+
 /* ------------------------------------------------------- web helpers */
 /* (web.c: return_to, CSRF, templates) */
 
@@ -1195,7 +1370,7 @@ int ac_log_verify_entry(const ac_keys_t *keys, uint64_t prev_seq,
     unsigned char new_hash[AC_MAC_LEN]);
 
 /* An entry made readable (strings NUL-terminated, "" when absent). */
-typedef struct {
+typedef struct ac_log_entry_s {
     char      id[AC_LOG_ID_MAX];
     uint64_t  seq;
     int64_t   time_ms;
