@@ -27,7 +27,6 @@
 #define CTL_LOGS_UA_COLS   32
 #define CTL_LOGS_COLS      10
 #define CTL_LOGS_TIME_MAX  32
-#define CTL_ANOM_DETAILS   20
 #define CTL_ANOM_SINCE     (24 * 3600)
 
 #define CTL_LK_PENDING     0
@@ -1669,183 +1668,17 @@ ctl_cmd_logs_verify(ctl_t *ctl)
 
 /* ---------------------------------------------------------- anomalies */
 
-/* Strings interned to small ids (0: none), for grouping and counting. */
-typedef struct {
-    ac_buf_t    text;               /* NUL-terminated strings */
-    size_t     *off;                /* id -> offset in text */
-    size_t      n;                  /* ids in use, id 0 included */
-    size_t      cap;
-    uint32_t   *slots;              /* open addressing: id, 0 empty */
-    size_t      nslots;
-    int         oom;
-} ctl_strtab_t;
-
-/* One authentication event, as the rules need it. */
-typedef struct {
-    int64_t     t;
-    uint32_t    ip;
-    uint32_t    target;             /* account id, else the typed email */
-    uint32_t    partner;
-    uint32_t    ua;
-    uint8_t     kind;
-    uint8_t     failed;
-} ctl_aev_t;
-
-typedef struct {
-    uint32_t    key;
-    uint32_t    pos;
-} ctl_apair_t;
-
-typedef struct {
-    const char *rule;
-    uint32_t    subject;
-    const char *subject_kind;       /* "ip", "account", "partner" */
-    uint64_t    count;
-    int64_t     first;
-    int64_t     last;
-    const char *details_kind;
-    uint32_t    details[CTL_ANOM_DETAILS];
-    size_t      ndetails;
-    uint64_t    nothers;
-} ctl_areport_t;
-
+/* The rules are authcore's (ac_anomaly_*); this feeds and prints them. */
 typedef struct {
     ctl_lk_cache_t   cache;
-    ctl_strtab_t     tab;
-    ctl_aev_t       *ev;
-    size_t           nev;
-    size_t           cap;
+    ac_anomaly_t    *an;
     ac_log_entry_t   e;
-    ctl_areport_t   *rep;
-    size_t           nrep;
-    size_t           caprep;
-    uint64_t        *set;           /* (account, ip|ua) pairs seen */
-    size_t           nset;
-    size_t           usedset;
-    uint32_t        *count;         /* per string id, within a window */
 } ctl_anom_t;
-
-/* Which field a rule groups by or lists. */
-#define CTL_AF_IP       0
-#define CTL_AF_TARGET   1
-#define CTL_AF_PARTNER  2
-
-typedef struct {
-    const char  *name;
-    int          by;
-    int          other;
-    int          distinct;          /* count distinct "other", not events */
-    uint32_t     threshold;
-    int          (*match)(const ctl_aev_t *ev);
-} ctl_arule_t;
-
-
-static const char  *ctl_af_name[] = { "ip", "account", "partner" };
-
-
-static uint32_t
-ctl_str_id(ctl_strtab_t *tab, const char *s)
-{
-    size_t     i, j, len, size;
-    uint32_t  *slots, id;
-
-    if (s[0] == '\0' || tab->oom) {
-        return 0;
-    }
-
-    if ((tab->n + 1) * 2 >= tab->nslots) {
-        size = tab->nslots ? tab->nslots * 2 : 4096;
-        slots = calloc(size, sizeof(uint32_t));
-        if (slots == NULL) {
-            tab->oom = 1;
-            return 0;
-        }
-
-        for (i = 0; i < tab->nslots; i++) {
-            if (tab->slots[i] != 0) {
-                j = ctl_hash_str(tab->text.data + tab->off[tab->slots[i]])
-                    & (size - 1);
-                while (slots[j] != 0) {
-                    j = (j + 1) & (size - 1);
-                }
-                slots[j] = tab->slots[i];
-            }
-        }
-
-        free(tab->slots);
-        tab->slots = slots;
-        tab->nslots = size;
-    }
-
-    i = ctl_hash_str(s) & (tab->nslots - 1);
-
-    while ((id = tab->slots[i]) != 0) {
-        if (strcmp(tab->text.data + tab->off[id], s) == 0) {
-            return id;
-        }
-        i = (i + 1) & (tab->nslots - 1);
-    }
-
-    if (tab->n == 0) {
-        tab->n = 1;                  /* id 0 stands for none */
-    }
-
-    if (tab->n >= tab->cap) {
-        size = tab->cap ? tab->cap * 2 : 4096;
-        tab->off = realloc(tab->off, size * sizeof(size_t));
-        if (tab->off == NULL) {
-            tab->oom = 1;
-            return 0;
-        }
-        tab->cap = size;
-    }
-
-    len = strlen(s);
-    tab->off[tab->n] = tab->text.len;
-    ac_buf_add(&tab->text, s, len + 1);
-
-    if (ac_buf_status(&tab->text) != AC_OK) {
-        tab->oom = 1;
-        return 0;
-    }
-
-    tab->slots[i] = (uint32_t) tab->n;
-
-    return (uint32_t) tab->n++;
-}
-
-
-static const char *
-ctl_str(const ctl_strtab_t *tab, uint32_t id)
-{
-    return id == 0 ? "" : tab->text.data + tab->off[id];
-}
-
-
-static int
-ctl_akind(const char *event, int *kind)
-{
-    ac_event_kind_t  k;
-
-    if (ac_event_parse(event, strlen(event), &k) != AC_OK) {
-        return 0;
-    }
-
-    *kind = (int) k;
-
-    return k == AC_EV_LOGIN_SUCCESS || k == AC_EV_LOGIN_FAILURE
-           || k == AC_EV_2FA_SUCCESS || k == AC_EV_2FA_FAILURE
-           || k == AC_EV_SSO_SUCCESS || k == AC_EV_SSO_FAILURE
-           || k == AC_EV_THROTTLED;
-}
 
 
 static int
 ctl_anom_each(ctl_t *ctl, void *data, const redisReply *entry)
 {
-    int                   kind;
-    size_t                i, cap;
-    ctl_aev_t            *ev;
     ctl_anom_t           *an;
     ac_log_entry_t       *e;
     const unsigned char  *key;
@@ -1853,9 +1686,7 @@ ctl_anom_each(ctl_t *ctl, void *data, const redisReply *entry)
     an = data;
     e = &an->e;
 
-    if (ac_log_entry_parse(entry, NULL, e) != AC_OK
-        || !ctl_akind(e->event, &kind))
-    {
+    if (ac_log_entry_parse(entry, NULL, e) != AC_OK) {
         return 0;
     }
 
@@ -1866,43 +1697,7 @@ ctl_anom_each(ctl_t *ctl, void *data, const redisReply *entry)
         }
     }
 
-    if (an->nev == an->cap) {
-        cap = an->cap ? an->cap * 2 : 65536;
-        ev = realloc(an->ev, cap * sizeof(ctl_aev_t));
-        if (ev == NULL) {
-            ctl_fail(CTL_EXIT_FAIL, "out of memory");
-            return -1;
-        }
-        an->ev = ev;
-        an->cap = cap;
-    }
-
-    ev = &an->ev[an->nev++];
-    memset(ev, 0, sizeof(*ev));
-    ev->t = e->time_ms;
-    ev->kind = (uint8_t) kind;
-    ev->failed = (uint8_t) e->failed;
-    ev->partner = ctl_str_id(&an->tab, e->partner);
-
-    if (!e->erased) {
-        ev->ip = ctl_str_id(&an->tab, e->ip);
-        ev->ua = ctl_str_id(&an->tab, e->ua);
-    }
-
-    if (e->account[0] != '\0') {
-        ev->target = ctl_str_id(&an->tab, e->account);
-
-    } else {
-        /* typed emails compare case-insensitively */
-        for (i = 0; e->email[i] != '\0'; i++) {
-            if (e->email[i] >= 'A' && e->email[i] <= 'Z') {
-                e->email[i] += 'a' - 'A';
-            }
-        }
-        ev->target = ctl_str_id(&an->tab, e->email);
-    }
-
-    if (an->tab.oom) {
+    if (ac_anomaly_add(an->an, e) != AC_OK) {
         ctl_fail(CTL_EXIT_FAIL, "out of memory");
         return -1;
     }
@@ -1912,299 +1707,10 @@ ctl_anom_each(ctl_t *ctl, void *data, const redisReply *entry)
 
 
 static int
-ctl_arule_fail(const ctl_aev_t *ev)
+ctl_anom_is_new(const ac_anomaly_finding_t *r)
 {
-    return ev->failed && ev->kind != AC_EV_THROTTLED;
-}
-
-
-static int
-ctl_arule_attempt(const ctl_aev_t *ev)
-{
-    return ev->kind != AC_EV_THROTTLED;
-}
-
-
-static int
-ctl_arule_sso_fail(const ctl_aev_t *ev)
-{
-    return ev->kind == AC_EV_SSO_FAILURE;
-}
-
-
-static int
-ctl_arule_throttled(const ctl_aev_t *ev)
-{
-    return ev->kind == AC_EV_THROTTLED;
-}
-
-
-static uint32_t
-ctl_afield(const ctl_aev_t *ev, int field)
-{
-    return field == CTL_AF_IP ? ev->ip
-           : field == CTL_AF_TARGET ? ev->target : ev->partner;
-}
-
-
-static int
-ctl_apair_cmp(const void *a, const void *b)
-{
-    const ctl_apair_t  *x = a, *y = b;
-
-    if (x->key != y->key) {
-        return x->key < y->key ? -1 : 1;
-    }
-
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-
-static ctl_areport_t *
-ctl_anom_report(ctl_anom_t *an)
-{
-    size_t          cap;
-    ctl_areport_t  *rep;
-
-    if (an->nrep == an->caprep) {
-        cap = an->caprep ? an->caprep * 2 : 64;
-        rep = realloc(an->rep, cap * sizeof(ctl_areport_t));
-        if (rep == NULL) {
-            return NULL;
-        }
-        an->rep = rep;
-        an->caprep = cap;
-    }
-
-    rep = &an->rep[an->nrep++];
-    memset(rep, 0, sizeof(*rep));
-
-    return rep;
-}
-
-
-/*
- * One windowed rule: the events it matches grouped by "by" in time
- * order; two pointers keep the window, a count per "other" id gives the
- * distinct values in it. A group is reported once, with its busiest
- * window.
- */
-static int
-ctl_anom_rule(ctl_anom_t *an, const ctl_arule_t *rule, int64_t window)
-{
-    size_t          i, j, a, b, n, best_i, best_j;
-    uint32_t        o;
-    uint64_t        metric, best, distinct;
-    ctl_apair_t    *p;
-    ctl_aev_t      *ev;
-    ctl_areport_t  *rep;
-
-    p = malloc((an->nev + 1) * sizeof(ctl_apair_t));
-    if (p == NULL) {
-        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
-    }
-
-    n = 0;
-
-    for (i = 0; i < an->nev; i++) {
-        ev = &an->ev[i];
-        if (rule->match(ev) && ctl_afield(ev, rule->by) != 0) {
-            p[n].key = ctl_afield(ev, rule->by);
-            p[n].pos = (uint32_t) i;
-            n++;
-        }
-    }
-
-    qsort(p, n, sizeof(ctl_apair_t), ctl_apair_cmp);
-
-    for (a = 0; a < n; a = b) {
-        for (b = a; b < n && p[b].key == p[a].key; b++) {
-            /* void */
-        }
-
-        best = 0;
-        best_i = best_j = a;
-        distinct = 0;
-        i = a;
-
-        for (j = a; j < b; j++) {
-            while (an->ev[p[j].pos].t - an->ev[p[i].pos].t > window) {
-                o = ctl_afield(&an->ev[p[i].pos], rule->other);
-                if (o != 0 && --an->count[o] == 0) {
-                    distinct--;
-                }
-                i++;
-            }
-
-            o = ctl_afield(&an->ev[p[j].pos], rule->other);
-            if (o != 0 && an->count[o]++ == 0) {
-                distinct++;
-            }
-
-            metric = rule->distinct ? distinct : j - i + 1;
-
-            if (metric > best) {
-                best = metric;
-                best_i = i;
-                best_j = j;
-            }
-        }
-
-        for ( /* void */ ; i < b; i++) {
-            o = ctl_afield(&an->ev[p[i].pos], rule->other);
-            if (o != 0) {
-                an->count[o]--;
-            }
-        }
-
-        if (best < rule->threshold) {
-            continue;
-        }
-
-        rep = ctl_anom_report(an);
-        if (rep == NULL) {
-            free(p);
-            return ctl_fail(CTL_EXIT_FAIL, "out of memory");
-        }
-
-        rep->rule = rule->name;
-        rep->subject = p[a].key;
-        rep->subject_kind = ctl_af_name[rule->by];
-        rep->details_kind = ctl_af_name[rule->other];
-        rep->count = best;
-        rep->first = an->ev[p[best_i].pos].t;
-        rep->last = an->ev[p[best_j].pos].t;
-
-        /* the distinct others of the busiest window, in order seen */
-        for (i = best_i; i <= best_j; i++) {
-            o = ctl_afield(&an->ev[p[i].pos], rule->other);
-            if (o == 0 || an->count[o]++ != 0) {
-                continue;
-            }
-
-            if (rep->ndetails < CTL_ANOM_DETAILS) {
-                rep->details[rep->ndetails++] = o;
-
-            } else {
-                rep->nothers++;
-            }
-        }
-
-        for (i = best_i; i <= best_j; i++) {
-            o = ctl_afield(&an->ev[p[i].pos], rule->other);
-            if (o != 0) {
-                an->count[o] = 0;
-            }
-        }
-    }
-
-    free(p);
-
-    return CTL_EXIT_OK;
-}
-
-
-/* Inserts into the pair set; 1 when it was not there. */
-static int
-ctl_aset_add(ctl_anom_t *an, uint64_t v)
-{
-    size_t     i, size;
-    uint64_t  *set;
-
-    if ((an->usedset + 1) * 2 >= an->nset) {
-        size = an->nset ? an->nset * 2 : 4096;
-        set = calloc(size, sizeof(uint64_t));
-        if (set == NULL) {
-            return -1;
-        }
-
-        for (i = 0; i < an->nset; i++) {
-            if (an->set[i] != 0) {
-                size_t  k = (an->set[i] * 0x9e3779b97f4a7c15ull) >> 20;
-
-                while (set[k & (size - 1)] != 0) {
-                    k++;
-                }
-                set[k & (size - 1)] = an->set[i];
-            }
-        }
-
-        free(an->set);
-        an->set = set;
-        an->nset = size;
-    }
-
-    i = (size_t) ((v * 0x9e3779b97f4a7c15ull) >> 20);
-
-    while (an->set[i & (an->nset - 1)] != 0) {
-        if (an->set[i & (an->nset - 1)] == v) {
-            return 0;
-        }
-        i++;
-    }
-
-    an->set[i & (an->nset - 1)] = v;
-    an->usedset++;
-
-    return 1;
-}
-
-
-/*
- * A success for an account from an IP, or else a user agent, that none
- * of its earlier successes in the range came from. The first success in
- * the range has nothing to compare with and is not reported.
- */
-static int
-ctl_anom_new(ctl_anom_t *an)
-{
-    int             had, new_ip, new_ua;
-    size_t          i;
-    uint64_t        acct;
-    ctl_aev_t      *ev;
-    ctl_areport_t  *rep;
-
-    for (i = 0; i < an->nev; i++) {
-        ev = &an->ev[i];
-
-        if (ev->failed || ev->kind == AC_EV_THROTTLED || ev->target == 0
-            || ev->ip == 0)
-        {
-            continue;
-        }
-
-        acct = (uint64_t) ev->target << 32;
-
-        had = ctl_aset_add(an, acct | 0x7fffffff);
-        new_ip = ctl_aset_add(an, acct | ev->ip);
-        new_ua = ev->ua ? ctl_aset_add(an, acct | 0x80000000u | ev->ua) : 0;
-
-        if (had < 0 || new_ip < 0 || new_ua < 0) {
-            return ctl_fail(CTL_EXIT_FAIL, "out of memory");
-        }
-
-        if (had == 1 || (!new_ip && !new_ua)) {
-            continue;
-        }
-
-        rep = ctl_anom_report(an);
-        if (rep == NULL) {
-            return ctl_fail(CTL_EXIT_FAIL, "out of memory");
-        }
-
-        rep->rule = new_ip ? "new_ip" : "new_device";
-        rep->subject = ev->target;
-        rep->subject_kind = "account";
-        rep->details_kind = "ip";
-        rep->count = 1;
-        rep->first = rep->last = ev->t;
-        rep->details[rep->ndetails++] = ev->ip;
-        if (ev->ua != 0) {
-            rep->details[rep->ndetails++] = ev->ua;
-        }
-    }
-
-    return CTL_EXIT_OK;
+    return strcmp(r->rule, "new_ip") == 0
+           || strcmp(r->rule, "new_device") == 0;
 }
 
 
@@ -2212,18 +1718,19 @@ static void
 ctl_anom_print(ctl_t *ctl, ctl_anom_t *an, int64_t since, int64_t until,
     ac_buf_t *b)
 {
-    size_t          i, k;
-    char            t1[CTL_LOGS_TIME_MAX], t2[CTL_LOGS_TIME_MAX];
-    const char     *cells[6];
-    ctl_table_t     table;
-    ctl_areport_t  *r;
-    ac_config_t    *cfg;
-    ac_buf_t        d;
-    static const char  *head[6] = {
+    size_t                 i, k, n;
+    char                   t1[CTL_LOGS_TIME_MAX], t2[CTL_LOGS_TIME_MAX];
+    const char            *cells[6];
+    ctl_table_t            table;
+    ac_config_t           *cfg;
+    ac_buf_t               d;
+    ac_anomaly_finding_t   r;
+    static const char     *head[6] = {
         "RULE", "SUBJECT", "COUNT", "FROM", "TO", "DETAILS"
     };
 
     cfg = ctl->cfg;
+    n = ac_anomaly_count(an->an);
 
     if (ctl->json) {
         ctl_time_ms(since, t1, sizeof(t1));
@@ -2235,7 +1742,7 @@ ctl_anom_print(ctl_t *ctl, ctl_anom_t *an, int64_t since, int64_t until,
         ctl_json_key(b, "until", 0);
         ctl_json_str(b, t2);
         ctl_json_key(b, "events_scanned", 0);
-        ac_buf_printf(b, "%zu", an->nev);
+        ac_buf_printf(b, "%zu", ac_anomaly_events(an->an));
         ctl_json_key(b, "thresholds", 0);
         ac_buf_printf(b, "{\"window_seconds\":%lld,\"ip_failures\":%u,"
                       "\"account_failures\":%u,\"ip_accounts\":%u,"
@@ -2248,45 +1755,41 @@ ctl_anom_print(ctl_t *ctl, ctl_anom_t *an, int64_t since, int64_t until,
         ctl_json_key(b, "anomalies", 0);
         ac_buf_str(b, "[");
 
-        for (i = 0; i < an->nrep; i++) {
-            r = &an->rep[i];
-            ctl_time_ms(r->first, t1, sizeof(t1));
-            ctl_time_ms(r->last, t2, sizeof(t2));
+        for (i = 0; ac_anomaly_get(an->an, i, &r) == AC_OK; i++) {
+            ctl_time_ms(r.first_ms, t1, sizeof(t1));
+            ctl_time_ms(r.last_ms, t2, sizeof(t2));
 
             ac_buf_str(b, i ? ",{" : "{");
             ctl_json_key(b, "rule", 1);
-            ctl_json_str(b, r->rule);
-            ctl_json_key(b, r->subject_kind, 0);
-            ctl_json_str(b, ctl_str(&an->tab, r->subject));
+            ctl_json_str(b, r.rule);
+            ctl_json_key(b, r.subject_kind, 0);
+            ctl_json_str(b, r.subject);
             ctl_json_key(b, "count", 0);
-            ac_buf_printf(b, "%llu", (unsigned long long) r->count);
+            ac_buf_printf(b, "%llu", (unsigned long long) r.count);
             ctl_json_key(b, "first", 0);
             ctl_json_str(b, t1);
             ctl_json_key(b, "last", 0);
             ctl_json_str(b, t2);
 
-            if (strcmp(r->rule, "new_ip") == 0
-                || strcmp(r->rule, "new_device") == 0)
-            {
+            if (ctl_anom_is_new(&r)) {
                 ctl_json_key(b, "ip", 0);
-                ctl_json_str(b, ctl_str(&an->tab, r->details[0]));
+                ctl_json_str(b, r.ip);
                 ctl_json_key(b, "user_agent", 0);
-                ctl_json_str(b, r->ndetails > 1
-                                ? ctl_str(&an->tab, r->details[1]) : "");
+                ctl_json_str(b, r.ua);
 
             } else {
-                ctl_json_key(b, strcmp(r->details_kind, "ip") == 0
+                ctl_json_key(b, strcmp(r.details_kind, "ip") == 0
                                 ? "ips" : "accounts", 0);
                 ac_buf_str(b, "[");
-                for (k = 0; k < r->ndetails; k++) {
+                for (k = 0; k < r.ndetails; k++) {
                     if (k) {
                         ac_buf_str(b, ",");
                     }
-                    ctl_json_str(b, ctl_str(&an->tab, r->details[k]));
+                    ctl_json_str(b, r.details[k]);
                 }
                 ac_buf_str(b, "]");
                 ctl_json_key(b, "more", 0);
-                ac_buf_printf(b, "%llu", (unsigned long long) r->nothers);
+                ac_buf_printf(b, "%llu", (unsigned long long) r.more);
             }
 
             ac_buf_str(b, "}");
@@ -2299,37 +1802,34 @@ ctl_anom_print(ctl_t *ctl, ctl_anom_t *an, int64_t since, int64_t until,
     ctl_table_init(&table, head, 6);
     ac_buf_init(&d);
 
-    for (i = 0; i < an->nrep; i++) {
-        r = &an->rep[i];
-        ctl_time_ms(r->first, t1, sizeof(t1));
-        ctl_time_ms(r->last, t2, sizeof(t2));
+    for (i = 0; ac_anomaly_get(an->an, i, &r) == AC_OK; i++) {
+        ctl_time_ms(r.first_ms, t1, sizeof(t1));
+        ctl_time_ms(r.last_ms, t2, sizeof(t2));
 
         ac_buf_reset(&d);
-        ac_buf_printf(&d, "%s:", strcmp(r->details_kind, "ip") == 0
-                                 ? "ips" : "accounts");
-        if (strcmp(r->rule, "new_ip") == 0
-            || strcmp(r->rule, "new_device") == 0)
-        {
-            ac_buf_reset(&d);
-            ac_buf_str(&d, "ip:");
+
+        if (ctl_anom_is_new(&r)) {
+            ac_buf_printf(&d, "ip: %s", r.ip);
+            if (r.ua[0] != '\0') {
+                ac_buf_printf(&d, " ua: %s", r.ua);
+            }
+
+        } else {
+            ac_buf_printf(&d, "%s:", strcmp(r.details_kind, "ip") == 0
+                                     ? "ips" : "accounts");
+            for (k = 0; k < r.ndetails; k++) {
+                ac_buf_printf(&d, "%s%s", k ? "," : " ", r.details[k]);
+            }
         }
 
-        for (k = 0; k < r->ndetails; k++) {
-            ac_buf_printf(&d, "%s%s", k ? (strcmp(r->rule, "new_ip") == 0
-                                           || strcmp(r->rule, "new_device")
-                                              == 0 ? " ua: " : ",") : " ",
-                          ctl_str(&an->tab, r->details[k]));
+        if (r.more > 0) {
+            ac_buf_printf(&d, " (+%llu more)", (unsigned long long) r.more);
         }
 
-        if (r->nothers > 0) {
-            ac_buf_printf(&d, " (+%llu more)",
-                          (unsigned long long) r->nothers);
-        }
+        ac_buf_printf(b, "%llu", (unsigned long long) r.count);
 
-        ac_buf_printf(b, "%llu", (unsigned long long) r->count);
-
-        cells[0] = r->rule;
-        cells[1] = ctl_str(&an->tab, r->subject);
+        cells[0] = r.rule;
+        cells[1] = r.subject;
         cells[2] = b->data;
         cells[3] = t1;
         cells[4] = t2;
@@ -2345,8 +1845,9 @@ ctl_anom_print(ctl_t *ctl, ctl_anom_t *an, int64_t since, int64_t until,
         ac_buf_reset(b);
     }
 
-    if (an->nrep == 0) {
-        printf("no anomalies in %zu authentication events\n", an->nev);
+    if (n == 0) {
+        printf("no anomalies in %zu authentication events\n",
+               ac_anomaly_events(an->an));
 
     } else if (!b->oom) {
         ctl_table_print(&table, stdout);
@@ -2360,19 +1861,17 @@ ctl_anom_print(ctl_t *ctl, ctl_anom_t *an, int64_t since, int64_t until,
 
 /*
  * guichetctl logs anomalies: scans --since (24h) to now, oldest first,
- * then applies each rule to the events kept.
+ * then applies the rules to the events kept.
  */
 int
 ctl_cmd_logs_anomalies(ctl_t *ctl)
 {
     int                rc;
-    size_t             i;
     int64_t            now, since;
     char               lo[32];
     ac_buf_t           b;
     ctl_anom_t        *an;
     const ctl_opt_t   *o;
-    ctl_arule_t        rules[5];
 
     now = ctl_now_ms();
     since = now - (int64_t) CTL_ANOM_SINCE * 1000;
@@ -2391,8 +1890,12 @@ ctl_cmd_logs_anomalies(ctl_t *ctl)
         return ctl_fail(CTL_EXIT_FAIL, "out of memory");
     }
 
-    ac_buf_init(&an->tab.text);
     ac_buf_init(&b);
+
+    if (ac_anomaly_new(ctl->cfg, &an->an) != AC_OK) {
+        rc = ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        goto done;
+    }
 
     snprintf(lo, sizeof(lo), "%lld", (long long) since);
 
@@ -2401,38 +1904,8 @@ ctl_cmd_logs_anomalies(ctl_t *ctl)
         goto done;
     }
 
-    an->count = calloc(an->tab.n + 1, sizeof(uint32_t));
-    if (an->count == NULL) {
+    if (ac_anomaly_run(an->an) != AC_OK) {
         rc = ctl_fail(CTL_EXIT_FAIL, "out of memory");
-        goto done;
-    }
-
-    rules[0] = (ctl_arule_t) { "ip_failures", CTL_AF_IP, CTL_AF_TARGET, 0,
-                               ctl->cfg->anomaly_ip_failures,
-                               ctl_arule_fail };
-    rules[1] = (ctl_arule_t) { "account_failures", CTL_AF_TARGET, CTL_AF_IP,
-                               0, ctl->cfg->anomaly_account_failures,
-                               ctl_arule_fail };
-    rules[2] = (ctl_arule_t) { "credential_stuffing", CTL_AF_IP,
-                               CTL_AF_TARGET, 1,
-                               ctl->cfg->anomaly_ip_accounts,
-                               ctl_arule_attempt };
-    rules[3] = (ctl_arule_t) { "partner_sso_failures", CTL_AF_PARTNER,
-                               CTL_AF_IP, 0,
-                               ctl->cfg->anomaly_partner_failures,
-                               ctl_arule_sso_fail };
-    rules[4] = (ctl_arule_t) { "throttled", CTL_AF_IP, CTL_AF_TARGET, 0, 1,
-                               ctl_arule_throttled };
-
-    for (i = 0; i < 5; i++) {
-        rc = ctl_anom_rule(an, &rules[i], ctl->cfg->anomaly_window * 1000);
-        if (rc != CTL_EXIT_OK) {
-            goto done;
-        }
-    }
-
-    rc = ctl_anom_new(an);
-    if (rc != CTL_EXIT_OK) {
         goto done;
     }
 
@@ -2448,14 +1921,8 @@ ctl_cmd_logs_anomalies(ctl_t *ctl)
 done:
 
     ctl_lk_free(&an->cache);
-    ac_buf_free(&an->tab.text);
+    ac_anomaly_free(an->an);
     ac_buf_free(&b);
-    free(an->tab.off);
-    free(an->tab.slots);
-    free(an->ev);
-    free(an->rep);
-    free(an->set);
-    free(an->count);
     ac_cleanse(&an->e, sizeof(an->e));
     free(an);
 
