@@ -4,7 +4,8 @@
  * The session is read from Redis without blocking: the handler sends the
  * command and returns NGX_AGAIN; the reply stores a verdict in the
  * request's ctx and runs the phases again, which calls the handler once
- * more to apply it.
+ * more to apply it. A session read less than a second ago may come from
+ * the worker's session cache instead (ngx_http_guichet_cache.c).
  */
 
 #include <ngx_config.h>
@@ -13,6 +14,7 @@
 
 #include "ngx_http_guichet_module.h"
 #include "ngx_http_guichet_redis.h"
+#include "ngx_http_guichet_cache.h"
 
 
 typedef enum {
@@ -30,6 +32,8 @@ typedef struct {
     ngx_uint_t                   done;
     ngx_http_guichet_verdict_e   verdict;
     ngx_uint_t                   browser;
+    ngx_uint_t                   epoch;      /* of the cache, at sending */
+    ngx_msec_t                   sent;
     char                         digest[AC_DIGEST_LEN + 1];
     ac_session_t                 session;
 } ngx_http_guichet_gate_ctx_t;
@@ -44,6 +48,8 @@ static void ngx_http_guichet_gate_reply(ngx_http_request_t *r, void *data,
 static ngx_http_guichet_verdict_e ngx_http_guichet_gate_judge(
     ngx_http_request_t *r, ngx_http_guichet_gate_ctx_t *ctx,
     redisReply *reply, ngx_int_t rc);
+static ngx_http_guichet_verdict_e ngx_http_guichet_gate_check(
+    ngx_http_request_t *r, ac_session_t *s);
 static ngx_int_t ngx_http_guichet_gate_finish(ngx_http_request_t *r,
     ngx_http_guichet_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_guichet_gate_pass(ngx_http_request_t *r,
@@ -112,11 +118,23 @@ ngx_http_guichet_gate_handler(ngx_http_request_t *r)
         return ngx_http_guichet_gate_finish(r, ctx);
     }
 
+    /* fail closed: no cached pass while Redis is known to be down */
+
+    if (ngx_http_guichet_redis_ready()
+        && ngx_http_guichet_cache_get(ctx->digest, &ctx->session) == NGX_OK)
+    {
+        ctx->verdict = ngx_http_guichet_gate_check(r, &ctx->session);
+        return ngx_http_guichet_gate_finish(r, ctx);
+    }
+
     if (ac_cmd_session_get(&cmd, gmcf->ac, ctx->digest) != AC_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "guichet: cannot build the session command");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->epoch = ngx_http_guichet_cache_epoch();
+    ctx->sent = ngx_current_msec;
 
     if (ngx_http_guichet_redis_send(r, &cmd, ngx_http_guichet_gate_reply,
                                     ctx)
@@ -288,9 +306,8 @@ static ngx_http_guichet_verdict_e
 ngx_http_guichet_gate_judge(ngx_http_request_t *r,
     ngx_http_guichet_gate_ctx_t *ctx, redisReply *reply, ngx_int_t rc)
 {
-    int                           arc;
-    ac_session_t                 *s;
-    ngx_http_guichet_loc_conf_t  *glcf;
+    int            arc;
+    ac_session_t  *s;
 
     if (rc != NGX_OK || reply == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -319,6 +336,19 @@ ngx_http_guichet_gate_judge(ngx_http_request_t *r,
                       (int) 6, ctx->digest, ac_strerror(arc));
         return NGX_HTTP_GUICHET_UNAUTHENTICATED;
     }
+
+    ngx_http_guichet_cache_put(ctx->digest, s, ctx->epoch, ctx->sent);
+
+    return ngx_http_guichet_gate_check(r, s);
+}
+
+
+/* What this location asks of a session, read from Redis or the cache. */
+
+static ngx_http_guichet_verdict_e
+ngx_http_guichet_gate_check(ngx_http_request_t *r, ac_session_t *s)
+{
+    ngx_http_guichet_loc_conf_t  *glcf;
 
     if (s->expires <= (int64_t) ngx_time()) {
         return NGX_HTTP_GUICHET_UNAUTHENTICATED;
@@ -442,6 +472,7 @@ ngx_http_guichet_gate_pass(ngx_http_request_t *r,
         }
 
         s->last_seen = now;
+        ngx_http_guichet_cache_touched(ctx->digest, now);
     }
 
     return NGX_OK;

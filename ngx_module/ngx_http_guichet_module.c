@@ -10,6 +10,7 @@
 
 #include "ngx_http_guichet_module.h"
 #include "ngx_http_guichet_redis.h"
+#include "ngx_http_guichet_cache.h"
 
 
 static void *ngx_http_guichet_create_main_conf(ngx_conf_t *cf);
@@ -70,6 +71,13 @@ static ngx_command_t  ngx_http_guichet_commands[] = {
     { ngx_string("guichet_threads"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_guichet_threads,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("guichet_session_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_guichet_session_cache,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -361,7 +369,11 @@ ngx_http_guichet_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_guichet_redis_init(cycle, gmcf->ac);
+    if (ngx_http_guichet_redis_init(cycle, gmcf->ac) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_guichet_cache_init(cycle);
 }
 
 
@@ -369,4 +381,5 @@ static void
 ngx_http_guichet_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_guichet_redis_done(cycle);
+    ngx_http_guichet_cache_done(cycle);
 }

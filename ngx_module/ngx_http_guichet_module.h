@@ -21,6 +21,9 @@ typedef struct {
 #endif
     ngx_uint_t             endpoints;        /* some location serves them */
     void                  *pages;            /* the endpoints' templates */
+    ngx_uint_t             session_cache;    /* entries, 0: off */
+    ngx_msec_t             session_cache_valid;
+    ngx_uint_t             session_cache_set;
 } ngx_http_guichet_main_conf_t;
 
 

@@ -13,6 +13,10 @@
  * turn for the master's address, and checks with ROLE that the server it
  * reaches is still the master; a failover closes our connection (Sentinel
  * kills the clients of a demoted master), which starts the search again.
+ *
+ * A second connection, made the same way, only SUBSCRIBEs to the events
+ * channel for the session cache; its troubles are logged as errors, not
+ * critical, since the cache's short expiry does not depend on it.
  */
 
 #include <ngx_config.h>
@@ -50,6 +54,10 @@ typedef struct {
 
 typedef struct {
     ac_config_t                        *ac;
+    const char                         *name;       /* for the log */
+    ngx_uint_t                          level;      /* of lost messages */
+    char                               *channel;    /* SUBSCRIBE to it */
+    ngx_http_guichet_redis_event_pt     on_event;
     redisAsyncContext                  *ctx;
     ngx_connection_t                   *conn;
     ngx_http_guichet_redis_state_e      state;
@@ -68,6 +76,9 @@ typedef struct {
 } ngx_http_guichet_redis_t;
 
 
+static void ngx_http_guichet_redis_start(ngx_http_guichet_redis_t *rd,
+    ngx_cycle_t *cycle, ac_config_t *ac);
+static void ngx_http_guichet_redis_stop(ngx_http_guichet_redis_t *rd);
 static void ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd);
 static ngx_uint_t ngx_http_guichet_redis_literal(const char *host);
 static void ngx_http_guichet_redis_reconnect_handler(ngx_event_t *ev);
@@ -80,6 +91,8 @@ static void ngx_http_guichet_redis_on_connect(const redisAsyncContext *ctx,
 static void ngx_http_guichet_redis_handshake(redisAsyncContext *ctx,
     void *r, void *privdata);
 static void ngx_http_guichet_redis_sentinel(redisAsyncContext *ctx,
+    void *r, void *privdata);
+static void ngx_http_guichet_redis_message(redisAsyncContext *ctx,
     void *r, void *privdata);
 static void ngx_http_guichet_redis_read_handler(ngx_event_t *rev);
 static void ngx_http_guichet_redis_write_handler(ngx_event_t *wev);
@@ -96,8 +109,9 @@ static void ngx_http_guichet_redis_release(
     ngx_http_guichet_redis_waiter_t *w);
 
 
-/* one per worker process */
+/* one of each per worker process: commands, and the events subscriber */
 static ngx_http_guichet_redis_t  ngx_http_guichet_redis;
+static ngx_http_guichet_redis_t  ngx_http_guichet_redis_sub;
 
 
 ngx_int_t
@@ -107,6 +121,47 @@ ngx_http_guichet_redis_init(ngx_cycle_t *cycle, ac_config_t *ac)
 
     ngx_memzero(rd, sizeof(ngx_http_guichet_redis_t));
 
+    rd->name = "redis";
+    rd->level = NGX_LOG_CRIT;
+
+    ngx_http_guichet_redis_start(rd, cycle, ac);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_guichet_redis_subscribe(ngx_cycle_t *cycle, ac_config_t *ac,
+    const char *channel, ngx_http_guichet_redis_event_pt handler)
+{
+    size_t                     len;
+    ngx_http_guichet_redis_t  *rd = &ngx_http_guichet_redis_sub;
+
+    ngx_memzero(rd, sizeof(ngx_http_guichet_redis_t));
+
+    len = ngx_strlen(channel) + 1;
+
+    rd->channel = ngx_alloc(len, cycle->log);
+    if (rd->channel == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(rd->channel, channel, len);
+
+    rd->name = "redis events";
+    rd->level = NGX_LOG_ERR;
+    rd->on_event = handler;
+
+    ngx_http_guichet_redis_start(rd, cycle, ac);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_redis_start(ngx_http_guichet_redis_t *rd,
+    ngx_cycle_t *cycle, ac_config_t *ac)
+{
     rd->ac = ac;
     rd->log = cycle->log;
     rd->backoff = NGX_HTTP_GUICHET_REDIS_BACKOFF_MIN;
@@ -125,16 +180,21 @@ ngx_http_guichet_redis_init(ngx_cycle_t *cycle, ac_config_t *ac)
     rd->initialized = 1;
 
     ngx_http_guichet_redis_connect(rd);
-
-    return NGX_OK;
 }
 
 
 void
 ngx_http_guichet_redis_done(ngx_cycle_t *cycle)
 {
+    ngx_http_guichet_redis_stop(&ngx_http_guichet_redis_sub);
+    ngx_http_guichet_redis_stop(&ngx_http_guichet_redis);
+}
+
+
+static void
+ngx_http_guichet_redis_stop(ngx_http_guichet_redis_t *rd)
+{
     ngx_queue_t                      *q;
-    ngx_http_guichet_redis_t         *rd = &ngx_http_guichet_redis;
     ngx_http_guichet_redis_waiter_t  *w;
 
     if (!rd->initialized) {
@@ -161,6 +221,11 @@ ngx_http_guichet_redis_done(ngx_cycle_t *cycle)
         ngx_queue_remove(q);
         w = ngx_queue_data(q, ngx_http_guichet_redis_waiter_t, queue);
         ngx_free(w);
+    }
+
+    if (rd->channel) {
+        ngx_free(rd->channel);
+        rd->channel = NULL;
     }
 
     rd->initialized = 0;
@@ -202,16 +267,16 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
     }
 
     if (ctx == NULL) {
-        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
-                      "guichet: redis context allocation failed");
+        ngx_log_error(rd->level, rd->log, 0,
+                      "guichet: %s context allocation failed", rd->name);
         ngx_http_guichet_redis_schedule(rd);
         return;
     }
 
     if (ctx->err) {
         if (!rd->lost) {
-            ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
-                          "guichet: cannot connect to redis: %s",
+            ngx_log_error(rd->level, rd->log, 0,
+                          "guichet: cannot connect to %s: %s", rd->name,
                           ctx->errstr);
             rd->lost = 1;
         }
@@ -298,6 +363,14 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
         goto failed;
     }
 
+    if (rd->channel
+        && redisAsyncCommand(ctx, ngx_http_guichet_redis_message, NULL,
+                             "SUBSCRIBE %s", rd->channel)
+           != REDIS_OK)
+    {
+        goto failed;
+    }
+
     ngx_add_timer(&rd->connect_timer,
                   ngx_max(rd->ac->redis_timeout_ms, 1000));
 
@@ -377,8 +450,8 @@ ngx_http_guichet_redis_drop(ngx_http_guichet_redis_t *rd, const char *why)
     }
 
     if (!rd->lost) {
-        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
-                      "guichet: redis connection lost: %s", why);
+        ngx_log_error(rd->level, rd->log, 0,
+                      "guichet: %s connection lost: %s", rd->name, why);
         rd->lost = 1;
     }
 
@@ -392,8 +465,8 @@ ngx_http_guichet_redis_on_connect(const redisAsyncContext *ctx, int status)
     ngx_http_guichet_redis_t  *rd = ctx->data;
 
     if (status != REDIS_OK && !rd->lost) {
-        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
-                      "guichet: cannot connect to redis: %s",
+        ngx_log_error(rd->level, rd->log, 0,
+                      "guichet: cannot connect to %s: %s", rd->name,
                       ctx->errstr ? ctx->errstr : "unknown error");
         rd->lost = 1;
     }
@@ -413,8 +486,9 @@ ngx_http_guichet_redis_handshake(redisAsyncContext *ctx, void *r,
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
-                      "guichet: redis %s failed: %*s", (char *) privdata,
+        ngx_log_error(rd->level, rd->log, 0,
+                      "guichet: %s %s failed: %*s", rd->name,
+                      (char *) privdata,
                       (int) ngx_min(reply->len, 200), reply->str);
         rd->lost = 1;
         redisAsyncFree(ctx);
@@ -451,7 +525,7 @@ ngx_http_guichet_redis_handshake(redisAsyncContext *ctx, void *r,
 
     if (rd->lost) {
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "guichet: redis connection is back");
+                      "guichet: %s connection is back", rd->name);
         rd->lost = 0;
     }
 }
@@ -499,6 +573,52 @@ ngx_http_guichet_redis_sentinel(redisAsyncContext *ctx, void *r,
 
     /* deferred by hiredis until this callback returns */
     redisAsyncFree(ctx);
+}
+
+
+/*
+ * Replies on the subscriber connection: the SUBSCRIBE confirmation (the
+ * handler gets NULL: messages may have been missed while it was down),
+ * then one "message" per PUBLISH.
+ */
+
+static void
+ngx_http_guichet_redis_message(redisAsyncContext *ctx, void *r,
+    void *privdata)
+{
+    ngx_str_t                  msg;
+    redisReply                *reply = r;
+    ngx_http_guichet_redis_t  *rd = ctx->data;
+
+    if (reply == NULL || rd->on_event == NULL
+        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    if (reply->element[0]->len == sizeof("subscribe") - 1
+        && ngx_strncmp(reply->element[0]->str, "subscribe",
+                       sizeof("subscribe") - 1)
+           == 0)
+    {
+        rd->on_event(NULL);
+        return;
+    }
+
+    if (reply->element[0]->len != sizeof("message") - 1
+        || ngx_strncmp(reply->element[0]->str, "message",
+                       sizeof("message") - 1)
+           != 0
+        || reply->element[2]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    msg.data = (u_char *) reply->element[2]->str;
+    msg.len = reply->element[2]->len;
+
+    rd->on_event(&msg);
 }
 
 
@@ -617,8 +737,8 @@ ngx_http_guichet_redis_cleanup(void *privdata)
     if (rd->state == NGX_HTTP_GUICHET_REDIS_READY && !rd->lost
         && !rd->exiting)
     {
-        ngx_log_error(NGX_LOG_CRIT, rd->log, 0,
-                      "guichet: redis connection lost: %s",
+        ngx_log_error(rd->level, rd->log, 0,
+                      "guichet: %s connection lost: %s", rd->name,
                       rd->ctx && rd->ctx->errstr ? rd->ctx->errstr
                                                  : "closed");
         rd->lost = 1;
@@ -699,6 +819,13 @@ ngx_http_guichet_redis_send(ngx_http_request_t *r, const ac_cmd_t *cmd,
     ngx_add_timer(&w->timer, rd->ac->redis_timeout_ms);
 
     return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_guichet_redis_ready(void)
+{
+    return ngx_http_guichet_redis.state == NGX_HTTP_GUICHET_REDIS_READY;
 }
 
 

@@ -24,7 +24,16 @@ typedef void (*ngx_http_guichet_redis_handler_pt)(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 
 
+/* A message of the subscribed channel, or NULL once (re)subscribed. */
+typedef void (*ngx_http_guichet_redis_event_pt)(ngx_str_t *message);
+
+
 ngx_int_t ngx_http_guichet_redis_init(ngx_cycle_t *cycle, ac_config_t *ac);
+/* A second connection that SUBSCRIBEs to "channel", reconnecting like
+ * the first; stopped by ngx_http_guichet_redis_done(). */
+ngx_int_t ngx_http_guichet_redis_subscribe(ngx_cycle_t *cycle,
+    ac_config_t *ac, const char *channel,
+    ngx_http_guichet_redis_event_pt handler);
 void ngx_http_guichet_redis_done(ngx_cycle_t *cycle);
 
 /*
@@ -36,6 +45,9 @@ void ngx_http_guichet_redis_done(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_guichet_redis_send(ngx_http_request_t *r,
     const ac_cmd_t *cmd, ngx_http_guichet_redis_handler_pt handler,
     void *data);
+
+/* 1 while the command connection is up (handshake done), else 0. */
+ngx_uint_t ngx_http_guichet_redis_ready(void);
 
 /* Sends a command whose reply nobody waits for (e.g. a session touch). */
 ngx_int_t ngx_http_guichet_redis_send_detached(ngx_log_t *log,

@@ -155,11 +155,14 @@ def test_locked_or_erased_account_is_refused(gateway):
     account = gateway.account()
     cookie = gateway.session(account_id=account)
     assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    # what a lock does for the workers' session caches: "account ID"
     gateway.redis.client().hset(PREFIX + "acct:" + account, "status", "1")
+    gateway.redis.client().publish(PREFIX + "events", "account " + account)
     r = get(gateway, "/app/", cookie=cookie, headers=JSON)
     assert r.status_code == 403
     assert r.json()["error"] == "account_locked"
     gateway.redis.client().delete(PREFIX + "acct:" + account)
+    gateway.redis.client().publish(PREFIX + "events", "account " + account)
     assert get(gateway, "/app/", cookie=cookie,
                headers=JSON).status_code == 401
 
@@ -167,7 +170,10 @@ def test_locked_or_erased_account_is_refused(gateway):
 def test_deleted_session_is_refused_at_once(gateway):
     cookie = gateway.session()
     assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    # as ac_cmd_session_delete() does: DEL, then "revoke DIGEST"
     gateway.redis.client().delete(PREFIX + "sess:" + gateway.digest(cookie))
+    gateway.redis.client().publish(PREFIX + "events",
+                                   "revoke " + gateway.digest(cookie))
     assert get(gateway, "/app/", cookie=cookie,
                headers=JSON).status_code == 401
 
@@ -237,9 +243,11 @@ def test_only_reads_on_the_hot_path(gateway):
     for _ in range(10):
         assert get(gateway, "/app/", cookie=cookie).status_code == 200
     after = r.info("commandstats")
-    # one EVAL per request, and no write: a fresh session is not touched
-    assert (after["cmdstat_eval"]["calls"]
-            - before.get("cmdstat_eval", {"calls": 0})["calls"]) == 10
+    # at most one EVAL per request (the session cache saves most), and no
+    # write: a fresh session is not touched
+    calls = (after["cmdstat_eval"]["calls"]
+             - before.get("cmdstat_eval", {"calls": 0})["calls"])
+    assert 1 <= calls <= 10
     assert r.info("persistence")["rdb_changes_since_last_save"] == dirty
 
 
@@ -275,6 +283,7 @@ def test_redis_stall_does_not_block_the_worker(gateway):
     cookie = gateway.session()
     assert len(gateway.workers()) == 1
     assert get(gateway, "/app/", cookie=cookie).status_code == 200
+    time.sleep(1.1)     # past the session cache's validity
 
     sleeper = threading.Thread(
         target=lambda: gateway.redis.client()
