@@ -1,5 +1,5 @@
 /*
- * guichetctl partner add|list|show|remove
+ * guichetctl partner add|list|show|remove|rotate
  */
 
 #include <errno.h>
@@ -403,6 +403,154 @@ ctl_cmd_partner_remove(ctl_t *ctl)
     printf("removed partner %s\n", id);
 
     return ctl_log_event(ctl, AC_EV_PARTNER_REMOVED, NULL, NULL, id);
+}
+
+
+/*
+ * Replaces a partner's key (and, with --alg, its algorithm) in one
+ * step. Gateways pick the new key up within their partner cache's
+ * refresh delay (docs/PARTNERS.md), without a reload.
+ */
+int
+ctl_cmd_partner_rotate(ctl_t *ctl)
+{
+    int                rc, status;
+    int64_t            done;
+    ac_cmd_t           cmd;
+    ac_error_t         err;
+    redisReply        *r;
+    const ctl_opt_t   *alg, *file;
+    ac_partner_t      *p;
+    char              *scratch;
+    char               fp[CTL_FP_LEN + 1];
+    size_t             scratchsize;
+    const char        *id;
+
+    id = ctl->args.pos[0];
+
+    status = ctl_partner_id_arg(id);
+    if (status != CTL_EXIT_OK) {
+        return status;
+    }
+
+    alg = ctl_opt(ctl, "alg");
+    file = ctl_opt(ctl, "key-file");
+
+    if (file == NULL || file->count > 1 || (alg != NULL && alg->count > 1))
+    {
+        return ctl_fail(CTL_EXIT_USAGE, "partner rotate needs one"
+                        " --key-file and at most one --alg");
+    }
+
+    scratchsize = AC_SEALED_LEN(AC_PARTNER_KEY_MAX) + 1;
+    scratch = malloc(scratchsize);
+    p = calloc(1, sizeof(ac_partner_t));
+
+    if (p == NULL || scratch == NULL) {
+        status = ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        goto done;
+    }
+
+    /* the current registration: its algorithm is kept without --alg */
+    rc = ac_cmd_partner_get(&cmd, ctl->cfg, id);
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+        goto done;
+    }
+
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        status = CTL_EXIT_FAIL;
+        goto done;
+    }
+
+    rc = ac_partner_parse(r, ctl->keys, id, p);
+    freeReplyObject(r);
+
+    if (rc == AC_ERR_NOT_FOUND) {
+        status = ctl_fail(CTL_EXIT_FAIL, "no partner %s", id);
+        goto done;
+    }
+
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "partner %s: %s", id,
+                          ac_strerror(rc));
+        goto done;
+    }
+
+    if (alg != NULL
+        && (ac_alg_parse(alg->values[0], &p->alg) != AC_OK
+            || p->alg == AC_ALG_NONE))
+    {
+        status = ctl_fail(CTL_EXIT_USAGE, "--alg is ES256, RS256 or HS256");
+        goto done;
+    }
+
+    ac_cleanse(p->key, sizeof(p->key));
+
+    status = ctl_partner_read_key(file->values[0], p->alg, p->key,
+                                  sizeof(p->key), &p->keylen);
+    if (status != CTL_EXIT_OK) {
+        goto done;
+    }
+
+    memset(&err, 0, sizeof(err));
+
+    rc = ac_partner_key_check(p->alg, p->key, p->keylen, &err);
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "key refused for %s: %s",
+                          ac_alg_name(p->alg),
+                          err.msg[0] ? err.msg : ac_strerror(rc));
+        goto done;
+    }
+
+    rc = ac_cmd_partner_rotate(&cmd, ctl->cfg, ctl->keys, p, scratch,
+                               scratchsize);
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+        goto done;
+    }
+
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        status = CTL_EXIT_FAIL;
+        goto done;
+    }
+
+    rc = ac_reply_integer(r, &done);
+    freeReplyObject(r);
+
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+        goto done;
+    }
+
+    if (done != 1) {
+        status = ctl_fail(CTL_EXIT_FAIL, "no partner %s", id);
+        goto done;
+    }
+
+    ctl_partner_fingerprint(p, fp);
+    printf("rotated key of partner %s (%s, key sha256 %s)\n", p->id,
+           ac_alg_name(p->alg), fp);
+
+    status = CTL_EXIT_OK;
+
+done:
+
+    if (p != NULL) {
+        ac_cleanse(p, sizeof(ac_partner_t));
+        free(p);
+    }
+
+    if (scratch != NULL) {
+        ac_cleanse(scratch, scratchsize);
+        free(scratch);
+    }
+
+    ac_cleanse(&cmd, sizeof(cmd));
+
+    return status;
 }
 
 

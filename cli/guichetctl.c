@@ -69,6 +69,19 @@ static const ctl_opt_spec_t  ctl_opts_partner_add[] = {
     { NULL, 0 }
 };
 
+static const ctl_opt_spec_t  ctl_opts_partner_rotate[] = {
+    { "alg", 1 },
+    { "key-file", 1 },
+    { NULL, 0 }
+};
+
+static const ctl_opt_spec_t  ctl_opts_invitations[] = {
+    { "partner", 1 },
+    { "base-url", 1 },
+    { "json", 0 },
+    { NULL, 0 }
+};
+
 static const ctl_opt_spec_t  ctl_opts_logs[] = {
     { "account", 1 },
     { "email", 1 },
@@ -144,6 +157,12 @@ static const ctl_command_t  ctl_commands[] = {
       ctl_opts_json, 1, KR, ctl_cmd_partner_show },
     { "partner", "remove", "partner remove ID",
       ctl_opts_none, 1, KR, ctl_cmd_partner_remove },
+    { "partner", "rotate",
+      "partner rotate ID --key-file FILE [--alg ES256|RS256|HS256]",
+      ctl_opts_partner_rotate, 1, KR, ctl_cmd_partner_rotate },
+    { "invitations", "list",
+      "invitations list [--partner ID] [--base-url URL] [--json]",
+      ctl_opts_invitations, 0, KR, ctl_cmd_invitations_list },
 
     /* the subcommands first: "logs" alone is a command too */
     { "logs", "verify", "logs verify [--json]",

@@ -527,12 +527,12 @@ ac_cmd_registrations(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_cmd_copy(cmd, partner, strlen(partner));
 
-    if (ac_key(cfg, AC_K_EMAIL, "", key) != AC_OK) {
+    if (ac_inv_key(cfg, "email:", NULL, NULL, key) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
     ac_cmd_copy(cmd, key, strlen(key));
 
-    if (ac_key(cfg, AC_K_ACCOUNT, "", key) != AC_OK) {
+    if (ac_inv_key(cfg, "acct:", NULL, NULL, key) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
     ac_cmd_copy(cmd, key, strlen(key));

@@ -1,0 +1,341 @@
+/*
+ * guichetctl invitations list: the registration links of pending
+ * invitations, for the operator's mailer to send.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "guichetctl.h"
+
+
+#define CTL_REGISTER_PATH  "/guichet/register?token="
+
+
+typedef struct {
+    ac_registration_t  *regs;
+    size_t              n;
+    size_t              cap;
+} ctl_inv_list_t;
+
+
+static int ctl_inv_collect(const ac_registration_t *reg, void *data);
+static int ctl_inv_partner(ctl_t *ctl, const char *partner,
+    const char *base, ctl_table_t *t, ac_buf_t *b);
+static int ctl_inv_cmp(const void *a, const void *b);
+static int ctl_inv_reg_cmp(const void *a, const void *b);
+
+
+int
+ctl_cmd_invitations_list(ctl_t *ctl)
+{
+    int               rc, status;
+    size_t            i, n;
+    ac_buf_t          b;
+    ac_cmd_t          cmd;
+    ctl_table_t       t;
+    redisReply       *ids;
+    const char      **sorted, *base;
+    const ctl_opt_t  *partner, *url;
+    static const char  *head[] = {
+        "PARTNER", "EMAIL", "INVITED", "EXPIRES", "LINK"
+    };
+
+    partner = ctl_opt(ctl, "partner");
+    url = ctl_opt(ctl, "base-url");
+
+    if ((partner != NULL && partner->count > 1)
+        || (url != NULL && url->count > 1))
+    {
+        return ctl_fail(CTL_EXIT_USAGE, "--partner and --base-url are given"
+                        " once");
+    }
+
+    base = "";
+
+    if (url != NULL) {
+        base = url->values[0];
+        n = strlen(base);
+
+        if (n > 512 || (strncmp(base, "https://", 8) != 0
+                        && strncmp(base, "http://", 7) != 0)
+            || base[n - 1] == '/')
+        {
+            return ctl_fail(CTL_EXIT_USAGE, "--base-url is http(s)://HOST"
+                            "[:PORT] without a final '/'");
+        }
+    }
+
+    if (partner != NULL
+        && ac_partner_id_check(partner->values[0]) != AC_OK)
+    {
+        return ctl_fail(CTL_EXIT_USAGE, "invalid partner id");
+    }
+
+    status = CTL_EXIT_FAIL;
+    ids = NULL;
+    sorted = NULL;
+    ac_buf_init(&b);
+    ctl_table_init(&t, head, 5);
+    ac_buf_str(&b, "[");
+
+    if (partner != NULL) {
+        if (ctl_inv_partner(ctl, partner->values[0], base, &t, &b)
+            != CTL_EXIT_OK)
+        {
+            goto failed;
+        }
+
+    } else {
+        rc = ac_cmd_partners_list(&cmd, ctl->cfg);
+        if (rc != AC_OK) {
+            ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+            goto failed;
+        }
+
+        ids = ctl_redis_run(ctl, &cmd);
+        if (ids == NULL) {
+            goto failed;
+        }
+
+        if (ids->type != REDIS_REPLY_ARRAY) {
+            ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+            goto failed;
+        }
+
+        n = ids->elements;
+        sorted = calloc(n + 1, sizeof(char *));
+        if (sorted == NULL) {
+            ctl_fail(CTL_EXIT_FAIL, "out of memory");
+            goto failed;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (ids->element[i]->type != REDIS_REPLY_STRING
+                || ac_partner_id_check(ids->element[i]->str) != AC_OK)
+            {
+                ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+                goto failed;
+            }
+            sorted[i] = ids->element[i]->str;
+        }
+
+        qsort(sorted, n, sizeof(char *), ctl_inv_cmp);
+
+        for (i = 0; i < n; i++) {
+            if (ctl_inv_partner(ctl, sorted[i], base, &t, &b)
+                != CTL_EXIT_OK)
+            {
+                goto failed;
+            }
+        }
+    }
+
+    ac_buf_str(&b, "]");
+
+    if (ctl->json) {
+        status = ctl_print_buf(&b);
+
+    } else if (ctl_table_print(&t, stdout) != AC_OK) {
+        ctl_fail(CTL_EXIT_FAIL, "out of memory");
+
+    } else {
+        status = CTL_EXIT_OK;
+    }
+
+failed:
+
+    free(sorted);
+
+    if (ids != NULL) {
+        freeReplyObject(ids);
+    }
+
+    ctl_table_free(&t);
+    ac_buf_free(&b);
+
+    return status;
+}
+
+
+/* One partner's pending invitations, as table rows and JSON objects. */
+static int
+ctl_inv_partner(ctl_t *ctl, const char *partner, const char *base,
+    ctl_table_t *t, ac_buf_t *b)
+{
+    int              rc, status;
+    size_t           i;
+    int64_t          ttl, now;
+    ac_cmd_t         cmd;
+    ac_buf_t         link;
+    redisReply      *r;
+    ctl_inv_list_t   l;
+    const char      *cells[5];
+    char             token[AC_TOKEN_LEN + 1], invited[32], expires[32];
+
+    memset(&l, 0, sizeof(l));
+    ac_buf_init(&link);
+    status = CTL_EXIT_FAIL;
+
+    rc = ac_cmd_registrations(&cmd, ctl->cfg, ctl->keys, partner);
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+    }
+
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        return CTL_EXIT_FAIL;
+    }
+
+    rc = ac_registrations_parse(r, ctl->keys, partner, ctl_inv_collect,
+                                &l);
+    freeReplyObject(r);
+
+    if (rc != AC_OK) {
+        ctl_fail(CTL_EXIT_FAIL, "invitations of %s: %s", partner,
+                 ac_strerror(rc));
+        goto failed;
+    }
+
+    if (l.n > 1) {
+        qsort(l.regs, l.n, sizeof(ac_registration_t), ctl_inv_reg_cmp);
+    }
+
+    now = (int64_t) time(NULL);
+
+    for (i = 0; i < l.n; i++) {
+        if (l.regs[i].registered) {
+            continue;
+        }
+
+        rc = ac_regtok_derive(ctl->keys, partner, l.regs[i].email,
+                              l.regs[i].invited, token);
+        if (rc == AC_OK) {
+            rc = ac_cmd_regtok_ttl(&cmd, ctl->cfg, ctl->keys, token,
+                                   AC_TOKEN_LEN);
+        }
+
+        if (rc != AC_OK) {
+            ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+            goto failed;
+        }
+
+        r = ctl_redis_run(ctl, &cmd);
+        if (r == NULL) {
+            goto failed;
+        }
+
+        rc = ac_reply_integer(r, &ttl);
+        freeReplyObject(r);
+
+        if (rc != AC_OK) {
+            ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+            goto failed;
+        }
+
+        /* used or expired: no link to send */
+        if (ttl <= 0) {
+            continue;
+        }
+
+        ac_buf_reset(&link);
+        ac_buf_printf(&link, "%s" CTL_REGISTER_PATH "%s", base, token);
+
+        if (ac_buf_status(&link) != AC_OK) {
+            ctl_fail(CTL_EXIT_FAIL, "out of memory");
+            goto failed;
+        }
+
+        if (ctl->json) {
+            ac_buf_str(b, b->len > 1 ? ",{" : "{");
+            ctl_json_key(b, "partner", 1);
+            ctl_json_str(b, partner);
+            ctl_json_key(b, "email", 0);
+            ctl_json_str(b, l.regs[i].email);
+            ctl_json_key(b, "invited", 0);
+            ctl_time_json(b, l.regs[i].invited);
+            ctl_json_key(b, "expires", 0);
+            ctl_time_json(b, now + ttl);
+            ctl_json_key(b, "link", 0);
+            ctl_json_str(b, link.data);
+            ac_buf_str(b, "}");
+            continue;
+        }
+
+        ctl_time_text(l.regs[i].invited, invited, sizeof(invited));
+        ctl_time_text(now + ttl, expires, sizeof(expires));
+
+        cells[0] = partner;
+        cells[1] = l.regs[i].email;
+        cells[2] = invited;
+        cells[3] = expires;
+        cells[4] = link.data;
+
+        if (ctl_table_row(t, cells) != AC_OK) {
+            ctl_fail(CTL_EXIT_FAIL, "out of memory");
+            goto failed;
+        }
+    }
+
+    status = (ac_buf_status(b) == AC_OK) ? CTL_EXIT_OK
+                                         : ctl_fail(CTL_EXIT_FAIL,
+                                                    "out of memory");
+
+failed:
+
+    ac_cleanse(token, sizeof(token));
+    ac_buf_free(&link);
+
+    if (l.regs != NULL) {
+        ac_cleanse(l.regs, l.cap * sizeof(ac_registration_t));
+        free(l.regs);
+    }
+
+    return status;
+}
+
+
+static int
+ctl_inv_collect(const ac_registration_t *reg, void *data)
+{
+    size_t              cap;
+    ctl_inv_list_t     *l;
+    ac_registration_t  *regs;
+
+    l = data;
+
+    if (l->n == l->cap) {
+        cap = l->cap ? 2 * l->cap : 16;
+        regs = realloc(l->regs, cap * sizeof(ac_registration_t));
+        if (regs == NULL) {
+            return AC_ERR_NOMEM;
+        }
+        l->regs = regs;
+        l->cap = cap;
+    }
+
+    l->regs[l->n++] = *reg;
+
+    return AC_OK;
+}
+
+
+static int
+ctl_inv_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+
+static int
+ctl_inv_reg_cmp(const void *a, const void *b)
+{
+    const ac_registration_t  *x = a, *y = b;
+
+    if (x->invited != y->invited) {
+        return x->invited < y->invited ? -1 : 1;
+    }
+
+    return strcmp(x->email, y->email);
+}
