@@ -1,0 +1,1090 @@
+/*
+ * Guichet nginx module: partner SSO (/guichet/sso) and the partner API
+ * (/guichet/partner/invitations, /guichet/partner/registrations), with
+ * a per-worker cache of parsed partner keys. docs/PARTNERS.md is the
+ * partners' side of it.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_guichet_endpoints.h"
+
+
+/* a rotated key is in force on every worker within this delay */
+#define NGX_HTTP_GUICHET_PARTNER_VALID   10000     /* ms */
+#define NGX_HTTP_GUICHET_PARTNER_CACHE   64        /* partners per worker */
+
+
+typedef struct {
+    char                 id[AC_PARTNER_ID_MAX + 1];
+    ac_partner_key_t    *key;
+    ngx_uint_t           provision;
+    ngx_uint_t           require_2fa;
+    ngx_msec_t           fetched;
+} ngx_http_guichet_partner_t;
+
+
+typedef struct {
+    ac_assertion_kind_t           kind;
+    ngx_http_guichet_partner_t   *partner;       /* valid within a step */
+    ngx_uint_t                    provision;
+    ngx_uint_t                    require_2fa;
+    char                          iss[AC_PARTNER_ID_MAX + 1];
+    char                          return_to[AC_RETURN_TO_MAX + 1];
+    char                          pending[AC_TOKEN_LEN + 1];
+    ac_assertion_t                assertion;
+    ac_account_t                  account;
+    ngx_uint_t                    created;
+    char                         *token;
+    size_t                        token_len;
+    char                        (*emails)[AC_EMAIL_MAX + 1];
+    size_t                        nemails;
+    size_t                        next_email;
+    char                          scratch[AC_INVITE_MAX];
+    ngx_http_guichet_ep_handler_pt  verified;
+} ngx_http_guichet_sso_ctx_t;
+
+
+static ngx_http_guichet_sso_ctx_t *ngx_http_guichet_sso_data(
+    ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_sso_cleanup(void *data);
+static ngx_uint_t ngx_http_guichet_sso_browser(ngx_http_request_t *r);
+static void ngx_http_guichet_sso_fail(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_assertion_reason_t reason,
+    const char *code);
+static void ngx_http_guichet_sso_start(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static ngx_http_guichet_partner_t *ngx_http_guichet_partner_find(
+    const char *id);
+static void ngx_http_guichet_sso_partner(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_verify(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_sso_claimed(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_login(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_sso_account(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_created(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_link(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_sso_linked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_pending(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_session(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_success(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_api_token(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_sso_ctx_t *sc);
+static void ngx_http_guichet_invite_verified(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_invite_next(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_invite_stored(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_registrations_verified(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_registrations_got(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+
+
+/* KEYS: pending; ARGV: account, return_to, ttl, partner. The login's
+ * pending state, with the first factor being this partner's SSO. */
+static const char  ngx_http_guichet_sso_pending_lua[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('HSET', KEYS[1], 'a', ARGV[1], 'r', ARGV[2], 'n', '0',"
+    " 'm', 'sso', 'p', ARGV[4])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+    "return 1\n";
+
+
+static ngx_http_guichet_partner_t
+    ngx_http_guichet_partners[NGX_HTTP_GUICHET_PARTNER_CACHE];
+
+
+static ngx_http_guichet_sso_ctx_t *
+ngx_http_guichet_sso_data(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    return ngx_http_guichet_ep_data(r, ctx,
+                                    sizeof(ngx_http_guichet_sso_ctx_t),
+                                    ngx_http_guichet_sso_cleanup);
+}
+
+
+static void
+ngx_http_guichet_sso_cleanup(void *data)
+{
+    ngx_http_guichet_sso_ctx_t *sc = data;
+
+    if (sc->token != NULL) {
+        ac_cleanse(sc->token, sc->token_len);
+    }
+
+    ac_cleanse(sc, sizeof(ngx_http_guichet_sso_ctx_t));
+}
+
+
+static ngx_uint_t
+ngx_http_guichet_sso_browser(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Accept") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
+                               sizeof("Accept") - 1) == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "text/html",
+                                sizeof("text/html") - 2)
+               != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Every refusal: 400 for a token that is not an assertion, 401 else, a
+ * generic answer (the reason goes to the connection log only; the API
+ * gives partners its code), no session.
+ */
+static void
+ngx_http_guichet_sso_fail(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_assertion_reason_t reason,
+    const char *code)
+{
+    ngx_uint_t                   status;
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    sc = ctx->route_data;
+
+    if (code == NULL) {
+        code = ac_assertion_reason_name(reason);
+    }
+
+    switch (reason) {
+    case AC_AR_MALFORMED:
+    case AC_AR_TOO_LARGE:
+    case AC_AR_BAD_HEADER:
+        status = NGX_HTTP_BAD_REQUEST;
+        break;
+    default:
+        status = NGX_HTTP_UNAUTHORIZED;
+    }
+
+    if (ctx->partner[0] == '\0' && sc->iss[0] != '\0'
+        && reason != AC_AR_UNKNOWN_PARTNER)
+    {
+        ngx_memcpy(ctx->partner, sc->iss, ngx_strlen(sc->iss) + 1);
+    }
+
+    ngx_http_guichet_metric_sso((u_char *) ctx->partner,
+                                ngx_strlen(ctx->partner), code);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "guichet: %s refused: %s",
+                  sc->kind == AC_ASSERTION_SSO ? "sso assertion"
+                                               : "partner api token",
+                  code);
+
+    if (sc->kind == AC_ASSERTION_PARTNER_API) {
+        ngx_http_guichet_ep_json_error(ctx, status, code,
+                                       "The partner token was refused.");
+
+    } else if (ngx_http_guichet_sso_browser(r)) {
+        ngx_http_guichet_ep_error(ctx, status, "Sign-in refused",
+                                  "Your organisation's sign-in could not "
+                                  "be accepted. Please go back to your "
+                                  "intranet and try again.");
+
+    } else {
+        ngx_http_guichet_ep_json_error(ctx, status, "sso_refused",
+                                       "The assertion was refused.");
+    }
+
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_SSO_FAILURE, code,
+                            ctx->has_account);
+}
+
+
+/* ------------------------------------------------------------- sso */
+
+void
+ngx_http_guichet_sso_handler(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    int                            rc;
+    char                           value[AC_RETURN_TO_MAX + 1];
+    ngx_str_t                      in;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    sc = ngx_http_guichet_sso_data(r, ctx);
+    if (sc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    sc->kind = AC_ASSERTION_SSO;
+    sc->verified = ngx_http_guichet_sso_login;
+
+    if (ctx->post) {
+        in.data = (u_char *) ctx->body;
+        in.len = ctx->body_len;
+
+    } else {
+        in = r->args;
+    }
+
+    if (in.data == NULL) {
+        in.data = (u_char *) "";
+        in.len = 0;
+    }
+
+    (void) ac_form_get((char *) in.data, in.len, "return_to", value,
+                       sizeof(value), NULL);
+    (void) ac_return_to(gmcf->ac, value, ngx_strlen(value), sc->return_to,
+                        sizeof(sc->return_to));
+
+    /* one byte more than an assertion may hold tells "too large" */
+    sc->token = ngx_pnalloc(r->pool, AC_ASSERTION_MAX + 2);
+    if (sc->token == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ac_form_get((char *) in.data, in.len, "assertion", sc->token,
+                     AC_ASSERTION_MAX + 2, &sc->token_len);
+
+    if (rc == AC_ERR_TOO_LONG) {
+        ngx_http_guichet_sso_fail(r, ctx, AC_AR_TOO_LARGE, NULL);
+        return;
+    }
+
+    if (rc != AC_OK) {
+        sc->token_len = 0;
+        ngx_http_guichet_sso_fail(r, ctx, AC_AR_MALFORMED, NULL);
+        return;
+    }
+
+    ngx_http_guichet_sso_start(r, ctx);
+}
+
+
+/* peek at iss, find the partner's key: cached, else from Redis */
+static void
+ngx_http_guichet_sso_start(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ac_assertion_reason_t          reason;
+    ngx_http_guichet_partner_t    *p;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    reason = AC_AR_MALFORMED;
+
+    if (ac_assertion_peek_issuer(sc->token, sc->token_len, sc->iss, &reason)
+        != AC_OK)
+    {
+        sc->iss[0] = '\0';
+        ngx_http_guichet_sso_fail(r, ctx, reason, NULL);
+        return;
+    }
+
+    p = ngx_http_guichet_partner_find(sc->iss);
+
+    if (p != NULL && p->key != NULL
+        && ngx_current_msec - p->fetched < NGX_HTTP_GUICHET_PARTNER_VALID)
+    {
+        sc->partner = p;
+        ngx_http_guichet_sso_verify(r, ctx);
+        return;
+    }
+
+    if (ac_cmd_partner_get(&cmd, gmcf->ac, sc->iss) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_sso_partner);
+}
+
+
+static ngx_http_guichet_partner_t *
+ngx_http_guichet_partner_find(const char *id)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_GUICHET_PARTNER_CACHE; i++) {
+        if (ngx_http_guichet_partners[i].key != NULL
+            && ngx_strcmp(ngx_http_guichet_partners[i].id, id) == 0)
+        {
+            return &ngx_http_guichet_partners[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_guichet_sso_partner(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    ngx_uint_t                     i;
+    ac_error_t                     err;
+    ac_partner_t                  *partner;
+    ac_partner_key_t              *key;
+    ngx_http_guichet_partner_t    *p, *oldest;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    /* a partner record holds up to 4 KiB of key: not on the stack */
+    partner = ngx_pcalloc(r->pool, sizeof(ac_partner_t));
+    if (partner == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_http_guichet_partner_find(sc->iss);
+
+    arc = ac_partner_parse(reply, gmcf->keys, sc->iss, partner);
+
+    if (arc == AC_ERR_NOT_FOUND) {
+        if (p != NULL) {
+            /* removed: forget it at once */
+            ac_partner_key_free(p->key);
+            ngx_memzero(p, sizeof(ngx_http_guichet_partner_t));
+        }
+
+        ac_cleanse(partner, sizeof(ac_partner_t));
+        ngx_http_guichet_sso_fail(r, ctx, AC_AR_UNKNOWN_PARTNER, NULL);
+        return;
+    }
+
+    if (arc != AC_OK) {
+        ac_cleanse(partner, sizeof(ac_partner_t));
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "guichet: partner \"%s\" record unusable: %s",
+                      sc->iss, ac_strerror(arc));
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (p == NULL || !ac_partner_key_same(p->key, partner)) {
+        ngx_memzero(&err, sizeof(ac_error_t));
+
+        arc = ac_partner_key_new(partner, &key, &err);
+        if (arc != AC_OK) {
+            ac_cleanse(partner, sizeof(ac_partner_t));
+            ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                          "guichet: partner \"%s\" key unusable: %s",
+                          sc->iss, err.msg[0] ? err.msg : ac_strerror(arc));
+            ngx_http_guichet_ep_unavailable(r, ctx);
+            return;
+        }
+
+        if (p == NULL) {
+            oldest = &ngx_http_guichet_partners[0];
+
+            for (i = 0; i < NGX_HTTP_GUICHET_PARTNER_CACHE; i++) {
+                if (ngx_http_guichet_partners[i].key == NULL) {
+                    oldest = &ngx_http_guichet_partners[i];
+                    break;
+                }
+
+                if ((ngx_msec_int_t) (ngx_http_guichet_partners[i].fetched
+                                      - oldest->fetched) < 0)
+                {
+                    oldest = &ngx_http_guichet_partners[i];
+                }
+            }
+
+            p = oldest;
+        }
+
+        if (p->key != NULL) {
+            ac_partner_key_free(p->key);
+        }
+
+        ngx_memzero(p, sizeof(ngx_http_guichet_partner_t));
+        ngx_memcpy(p->id, sc->iss, ngx_strlen(sc->iss) + 1);
+        p->key = key;
+    }
+
+    p->provision = partner->provision ? 1 : 0;
+    p->require_2fa = partner->require_2fa ? 1 : 0;
+    p->fetched = ngx_current_msec;
+
+    ac_cleanse(partner, sizeof(ac_partner_t));
+
+    sc->partner = p;
+    ngx_http_guichet_sso_verify(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_sso_verify(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    int                            rc;
+    ac_cmd_t                       cmd;
+    ac_error_t                     err;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    sc->provision = sc->partner->provision;
+    sc->require_2fa = sc->partner->require_2fa;
+
+    ngx_memzero(&err, sizeof(ac_error_t));
+
+    rc = ac_assertion_verify(gmcf->ac, sc->partner->key, sc->token,
+                             sc->token_len, (time_t) ctx->now, sc->kind,
+                             &sc->assertion, &err);
+
+    /* the cache entry may change once we wait for Redis */
+    sc->partner = NULL;
+
+    if (rc != AC_OK) {
+        if (sc->assertion.reason == AC_AR_INTERNAL) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "guichet: assertion check failed: %s",
+                          err.msg[0] ? err.msg : ac_strerror(rc));
+        }
+
+        ngx_http_guichet_sso_fail(r, ctx, sc->assertion.reason, NULL);
+        return;
+    }
+
+    ngx_memcpy(ctx->partner, sc->assertion.partner,
+               ngx_strlen(sc->assertion.partner) + 1);
+
+    if (sc->kind == AC_ASSERTION_SSO) {
+        ctx->email_len = ngx_strlen(sc->assertion.email);
+        ngx_memcpy(ctx->email, sc->assertion.email, ctx->email_len + 1);
+    }
+
+    if (ac_cmd_jti_claim(&cmd, gmcf->ac, gmcf->keys, sc->assertion.partner,
+                         sc->assertion.jti, sc->assertion.exp, ctx->now)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_sso_claimed);
+}
+
+
+static void
+ngx_http_guichet_sso_claimed(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                          arc;
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    sc = ctx->route_data;
+
+    arc = ac_jti_claim_parse(reply);
+
+    if (arc == AC_ERR_REPLAY) {
+        ngx_http_guichet_sso_fail(r, ctx, AC_AR_REPLAY, NULL);
+        return;
+    }
+
+    if (arc != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    sc->verified(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_sso_login(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    if (ac_cmd_account_by_email(&cmd, gmcf->ac, gmcf->keys,
+                                sc->assertion.email)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_sso_account);
+}
+
+
+static void
+ngx_http_guichet_sso_account(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    arc = ac_account_parse(reply, NULL, &sc->account);
+
+    if (arc == AC_OK) {
+        ngx_http_guichet_ep_account(ctx, sc->account.id, sc->account.email);
+
+        if (sc->account.status != AC_STATUS_ACTIVE) {
+            ngx_http_guichet_sso_fail(r, ctx, AC_AR_COUNT, "account_locked");
+            return;
+        }
+
+        ngx_http_guichet_sso_link(r, ctx);
+        return;
+    }
+
+    if (arc != AC_ERR_NOT_FOUND) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: malformed account record: %s",
+                      ac_strerror(arc));
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (!sc->provision) {
+        ngx_http_guichet_sso_fail(r, ctx, AC_AR_COUNT,
+                                  "provisioning_disabled");
+        return;
+    }
+
+    /* an SSO-only account: no password until the person sets one */
+    ngx_memzero(&sc->account, sizeof(ac_account_t));
+
+    if (ac_account_id_new(sc->account.id) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memcpy(sc->account.email, sc->assertion.email,
+               ngx_strlen(sc->assertion.email) + 1);
+    sc->account.roles = AC_ROLE_USER;
+    sc->account.status = AC_STATUS_ACTIVE;
+    sc->account.created = ctx->now;
+
+    if (ac_cmd_account_create(&cmd, gmcf->ac, gmcf->keys, &sc->account)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_sso_created);
+}
+
+
+static void
+ngx_http_guichet_sso_created(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                      n;
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    sc = ctx->route_data;
+
+    if (ac_reply_integer(reply, &n) != AC_OK || n != 1) {
+        /* the email was taken in between: the next try finds it */
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    sc->created = 1;
+    ngx_http_guichet_ep_account(ctx, sc->account.id, sc->account.email);
+    ngx_http_guichet_ep_log_then(r, ctx, AC_EV_ACCOUNT_CREATED, "sso", 1,
+                                 ngx_http_guichet_sso_link);
+}
+
+
+static void
+ngx_http_guichet_sso_link(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    ngx_memzero(&ctx->event, sizeof(ac_event_t));
+
+    if (ac_cmd_partner_link(&cmd, gmcf->ac, sc->account.id,
+                            sc->assertion.partner, ctx->now)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_sso_linked);
+}
+
+
+static void
+ngx_http_guichet_sso_linked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ac_cmd_t                       cmd;
+    char                           key[AC_KEY_MAX];
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    if (!sc->require_2fa || sc->account.totp[0] == '\0') {
+        (void) ngx_http_guichet_ep_session_create(r, ctx, sc->account.id,
+                                                  sc->account.email,
+                                                  sc->account.roles,
+                                                  AC_AMR_SSO,
+                                                  sc->assertion.partner,
+                                              ngx_http_guichet_sso_session);
+        return;
+    }
+
+    /* the partner requires the Guichet second factor */
+
+    if (ac_token_new(sc->pending) != AC_OK
+        || ac_session_digest(gmcf->keys, sc->pending, AC_TOKEN_LEN,
+                             ctx->digest)
+           != AC_OK
+        || ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ac_cmd_init(&cmd);
+    ac_cmd_str(&cmd, "EVAL");
+    ac_cmd_arg(&cmd, ngx_http_guichet_sso_pending_lua,
+               sizeof(ngx_http_guichet_sso_pending_lua) - 1);
+    ac_cmd_str(&cmd, "1");
+    ac_cmd_copy(&cmd, key, ngx_strlen(key));
+    ac_cmd_str(&cmd, sc->account.id);
+    ac_cmd_str(&cmd, sc->return_to);
+    ac_cmd_int(&cmd, gmcf->ac->pending_ttl);
+    ac_cmd_str(&cmd, sc->assertion.partner);
+
+    if (ac_cmd_status(&cmd) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_sso_pending);
+}
+
+
+static void
+ngx_http_guichet_sso_pending(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    u_char                        *p;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    p = ngx_http_guichet_ep_url(r, ctx, "2fa");
+
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_PENDING,
+                                          sc->pending, gmcf->ac->pending_ttl)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_metric_sso((u_char *) ctx->partner,
+                                ngx_strlen(ctx->partner), "ok");
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_SSO_SUCCESS, "2fa_required", 1);
+}
+
+
+static void
+ngx_http_guichet_sso_session(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_guichet_sso_success(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_sso_success(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    sc = ctx->route_data;
+
+    ngx_http_guichet_metric_sso((u_char *) ctx->partner,
+                                ngx_strlen(ctx->partner), "ok");
+
+    ngx_http_guichet_ep_redirect(ctx, sc->return_to);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_SSO_SUCCESS, NULL, 1);
+}
+
+
+/* ------------------------------------------------------ partner API */
+
+static ngx_int_t
+ngx_http_guichet_api_token(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_sso_ctx_t *sc)
+{
+    ngx_str_t         v;
+    ngx_table_elt_t  *h;
+
+    sc->kind = AC_ASSERTION_PARTNER_API;
+
+    h = r->headers_in.authorization;
+
+    if (h == NULL || h->value.len <= sizeof("Bearer ") - 1
+        || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ",
+                           sizeof("Bearer ") - 1)
+           != 0)
+    {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_UNAUTHORIZED,
+                                       "missing_token",
+                                       "Authorization: Bearer TOKEN is "
+                                       "required.");
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_SSO_FAILURE, "missing_token",
+                                0);
+        return NGX_ERROR;
+    }
+
+    v.data = h->value.data + sizeof("Bearer ") - 1;
+    v.len = h->value.len - (sizeof("Bearer ") - 1);
+
+    if (v.len > AC_ASSERTION_MAX) {
+        ngx_http_guichet_sso_fail(r, ctx, AC_AR_TOO_LARGE, NULL);
+        return NGX_ERROR;
+    }
+
+    sc->token = ngx_pnalloc(r->pool, v.len + 1);
+    if (sc->token == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(sc->token, v.data, v.len);
+    sc->token[v.len] = '\0';
+    sc->token_len = v.len;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_guichet_invitations_handler(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    sc = ngx_http_guichet_sso_data(r, ctx);
+    if (sc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_guichet_api_token(r, ctx, sc) != NGX_OK) {
+        return;
+    }
+
+    sc->verified = ngx_http_guichet_invite_verified;
+    ngx_http_guichet_sso_start(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_invite_verified(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    int                          rc;
+    long                         bad;
+    u_char                       msg[64];
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    sc = ctx->route_data;
+
+    sc->emails = ngx_pcalloc(r->pool,
+                             AC_INVITE_EMAILS_MAX * (AC_EMAIL_MAX + 1));
+    if (sc->emails == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ac_invitation_body_parse(ctx->body ? ctx->body : "",
+                                  ctx->body ? ctx->body_len : 0,
+                                  sc->emails, AC_INVITE_EMAILS_MAX,
+                                  &sc->nemails, &bad);
+
+    if (rc == AC_ERR_BAD_EMAIL) {
+        *ngx_snprintf(msg, sizeof(msg) - 1, "emails[%l] is not a valid "
+                      "email address.", bad) = '\0';
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_BAD_REQUEST,
+                                       "bad_email", (char *) msg);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (rc == AC_ERR_TOO_LONG) {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_BAD_REQUEST,
+                                       "too_many",
+                                       "At most 100 emails per call.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (rc != AC_OK) {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_BAD_REQUEST,
+                                       "malformed",
+                                       "The body must be "
+                                       "{\"emails\":[...]}.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    sc->next_email = 0;
+    ngx_http_guichet_invite_next(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_invite_next(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    if (sc->next_email == sc->nemails) {
+        ac_buf_printf(&ctx->json, "{\"accepted\":%zu}", sc->nemails);
+        ngx_http_guichet_ep_json(ctx, NGX_HTTP_ACCEPTED);
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_PARTNER_INVITATION, NULL, 0);
+        return;
+    }
+
+    if (ac_cmd_invitation_create(&cmd, gmcf->ac, gmcf->keys,
+                                 sc->assertion.partner,
+                                 sc->emails[sc->next_email], ctx->now,
+                                 sc->scratch)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_invite_stored);
+}
+
+
+static void
+ngx_http_guichet_invite_stored(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                      n;
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    sc = ctx->route_data;
+
+    if (ac_reply_integer(reply, &n) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    sc->next_email++;
+    ngx_http_guichet_invite_next(r, ctx);
+}
+
+
+void
+ngx_http_guichet_registrations_handler(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    sc = ngx_http_guichet_sso_data(r, ctx);
+    if (sc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_guichet_api_token(r, ctx, sc) != NGX_OK) {
+        return;
+    }
+
+    sc->verified = ngx_http_guichet_registrations_verified;
+    ngx_http_guichet_sso_start(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_registrations_verified(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    if (ac_cmd_registrations(&cmd, gmcf->ac, gmcf->keys,
+                             sc->assertion.partner)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_registrations_got);
+}
+
+
+static void
+ngx_http_guichet_registrations_got(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    ngx_http_guichet_sso_ctx_t    *sc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    sc = ctx->route_data;
+
+    arc = ac_registrations_json(reply, gmcf->keys, sc->assertion.partner,
+                                &ctx->json);
+    if (arc != AC_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: invitations of \"%s\" unreadable: %s",
+                      sc->assertion.partner, ac_strerror(arc));
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_ep_json(ctx, NGX_HTTP_OK);
+    ngx_http_guichet_ep_finish(r, ctx);
+}
