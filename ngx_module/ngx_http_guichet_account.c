@@ -1,0 +1,1345 @@
+/*
+ * Guichet nginx module: the account self-service routes under
+ * "account" (SPEC 1.1, 5, 8): the page, sessions, re-authentication,
+ * TOTP enrolment, recovery codes, password change, export and erasure.
+ *
+ * Every route first reads the current session, then in one round trip
+ * the session's own fields ("f": time of the last fresh proof, "k":
+ * pending TOTP enrolment), the account, its recovery code count and its
+ * live sessions. Export, erasure and second-factor or password changes
+ * need a fresh proof within reauth_window; a restricted account may
+ * read and export only.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_guichet_endpoints.h"
+
+
+#define NGX_HTTP_GUICHET_ACCT_SESSIONS  64   /* listed at most */
+#define NGX_HTTP_GUICHET_ENROL_TTL      600  /* seconds */
+#define NGX_HTTP_GUICHET_CODE_MAX       32
+#define NGX_HTTP_GUICHET_PENDING_MAX    (NGX_INT64_LEN + 1                  \
+                                         + AC_SEALED_LEN(AC_TOTP_SECRET_LEN))
+
+
+typedef struct {
+    char                         digest[AC_DIGEST_LEN + 1];
+    char                         handle[AC_DIGEST_LEN + 1];
+    char                         device[AC_DEVICE_MAX + 1];
+    char                         ip[AC_IP_MAX];
+    int64_t                      created;
+    int64_t                      last_seen;
+} ngx_http_guichet_acct_session_t;
+
+
+typedef struct {
+    ngx_http_guichet_ep_handler_pt   next;
+
+    ac_account_t                     account;
+    int64_t                          fresh;       /* "f", 0: never */
+    char                             pending[NGX_HTTP_GUICHET_PENDING_MAX];
+    int64_t                          recovery_left;
+    ngx_http_guichet_acct_session_t *sessions;
+    ngx_uint_t                       nsessions;
+
+    unsigned char                    secret[AC_TOTP_SECRET_LEN];
+    char                             secret_b32[AC_BASE32_LEN(
+                                                 AC_TOTP_SECRET_LEN) + 1];
+    char                             sealed[AC_SEALED_LEN(
+                                             AC_TOTP_SECRET_LEN) + 1];
+    int64_t                          step;
+    char                             codes[AC_RECOVERY_COUNT]
+                                          [AC_RECOVERY_CODE_LEN + 1];
+    char                             rdigests[AC_RECOVERY_COUNT]
+                                             [AC_DIGEST_LEN + 1];
+    char                             password[AC_PASSWORD_MAX + 1];
+    size_t                           password_len;
+    char                             code[NGX_HTTP_GUICHET_CODE_MAX];
+    size_t                           code_len;
+    char                             return_to[AC_RETURN_TO_MAX + 1];
+    char                             csrf[AC_CSRF_TOKEN_MAX + 1];
+    char                             csrf_logout[AC_CSRF_TOKEN_MAX + 1];
+    char                             num[NGX_INT64_LEN + 1];
+
+    ac_cmd_t                         cmds[AC_EXPORT_NCMDS];
+    redisReply                      *replies[AC_EXPORT_NCMDS];
+    ngx_uint_t                       nreplies;
+} ngx_http_guichet_acct_t;
+
+
+static ngx_http_guichet_acct_t *ngx_http_guichet_acct_begin(
+    ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx,
+    ngx_http_guichet_ep_handler_pt next);
+static void ngx_http_guichet_acct_cleanup(void *data);
+static void ngx_http_guichet_acct_session(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_acct_loaded(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_acct_parse(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    redisReply *reply);
+static ngx_int_t ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    ngx_uint_t change, ngx_uint_t fresh, const char *again);
+static ngx_int_t ngx_http_guichet_acct_csrf(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *form);
+static void ngx_http_guichet_acct_render(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    const char *notice);
+static void ngx_http_guichet_acct_codes(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    const char *notice);
+static redisReply *ngx_http_guichet_acct_reply_copy(const redisReply *r);
+static ngx_int_t ngx_http_guichet_sess_set(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *field, const char *value,
+    ngx_http_guichet_redis_handler_pt handler);
+static ngx_int_t ngx_http_guichet_acct_rows(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *name, const char *marker,
+    ac_tvar_t *vars, size_t nvars, size_t nrow,
+    ngx_int_t (*row)(void *data, ngx_uint_t i, ac_tvar_t *rv), void *data,
+    ngx_uint_t n);
+static ngx_int_t ngx_http_guichet_acct_session_row(void *data, ngx_uint_t i,
+    ac_tvar_t *rv);
+static ngx_int_t ngx_http_guichet_acct_code_row(void *data, ngx_uint_t i,
+    ac_tvar_t *rv);
+static void ngx_http_guichet_acct_tvar(ac_tvar_t *v, const char *name,
+    const char *value);
+static void ngx_http_guichet_acct_back(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *notice);
+static void ngx_http_guichet_acct_reply_done(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+
+static void ngx_http_guichet_acct_get_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_revoke_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_revoke_done(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reauth_get_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reauth_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    ngx_uint_t status, const char *error);
+static void ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reauth_checked(ngx_http_request_t *r,
+    void *data, int rc);
+static void ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reauth_done(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_export_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_export_reply(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_delete_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_delete_logged(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_back_logged(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
+
+/*
+ * KEYS: session, account, recovery codes, the account's session index;
+ * ARGV: session key prefix. Replies {f, k, account hash, codes left,
+ * {digest, device, ip, created, last seen, ...}}.
+ */
+static const char  ngx_http_guichet_acct_load_lua[] =
+    "local s = redis.call('HMGET', KEYS[1], 'f', 'k')\n"
+    "local a = redis.call('HGETALL', KEYS[2])\n"
+    "local n = redis.call('SCARD', KEYS[3])\n"
+    "local l = {}\n"
+    "for _, d in ipairs(redis.call('ZRANGE', KEYS[4], 0, 63)) do\n"
+    "  local v = redis.call('HMGET', ARGV[1] .. d, 'u', 'i', 'c', 't')\n"
+    "  if v[3] then\n"
+    "    l[#l + 1] = d; l[#l + 1] = v[1] or ''; l[#l + 1] = v[2] or ''\n"
+    "    l[#l + 1] = v[3]; l[#l + 1] = v[4] or v[3]\n"
+    "  end\n"
+    "end\n"
+    "return {s[1] or '', s[2] or '', a, n, l}\n";
+
+/* KEYS: session; ARGV: field, value (HSET only if the session lives) */
+static const char  ngx_http_guichet_sess_set_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+    "return 1\n";
+
+/* KEYS: account, recovery codes: second factor off */
+static const char  ngx_http_guichet_totp_off_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'totp', '', 'totp_step', '0')\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "return 1\n";
+
+
+static const char  ngx_http_guichet_restricted[] =
+    "Your account is restricted: you can read and export your data, but "
+    "changes are turned off.";
+
+
+/* ------------------------------------------------------------ common */
+
+static ngx_http_guichet_acct_t *
+ngx_http_guichet_acct_begin(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_ep_handler_pt next)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ngx_http_guichet_ep_data(r, ctx, sizeof(ngx_http_guichet_acct_t),
+                                 ngx_http_guichet_acct_cleanup);
+    if (a == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NULL;
+    }
+
+    a->next = next;
+    ngx_http_guichet_ep_current_session(r, ctx,
+                                        ngx_http_guichet_acct_session);
+    return a;
+}
+
+
+static void
+ngx_http_guichet_acct_cleanup(void *data)
+{
+    ngx_http_guichet_acct_t *a = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < a->nreplies; i++) {
+        if (a->replies[i]) {
+            freeReplyObject(a->replies[i]);
+        }
+    }
+
+    ac_cleanse(a, sizeof(ngx_http_guichet_acct_t));
+}
+
+
+static void
+ngx_http_guichet_acct_session(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    u_char                        *url, *p;
+    ngx_str_t                      uri;
+    ac_cmd_t                       cmd;
+    char                           k[4][AC_KEY_MAX], prefix[AC_KEY_MAX];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (!ctx->session_valid) {
+        url = ngx_http_guichet_ep_url(r, ctx, "login?return_to=");
+        if (url == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        uri = r->uri;
+        p = ngx_pnalloc(r->pool, ngx_strlen(url) + 3 * uri.len + 1);
+        if (p == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        url = ngx_cpymem(p, url, ngx_strlen(url));
+        url = (u_char *) ngx_escape_uri(url, uri.data, uri.len,
+                                        NGX_ESCAPE_ARGS);
+        *url = '\0';
+
+        ngx_http_guichet_ep_redirect(ctx, (char *) p);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_key(gmcf->ac, AC_K_SESSION, ctx->digest, k[0]) != AC_OK
+        || ac_key(gmcf->ac, AC_K_ACCOUNT, ctx->account, k[1]) != AC_OK
+        || ac_key(gmcf->ac, AC_K_RECOVERY, ctx->account, k[2]) != AC_OK
+        || ac_key(gmcf->ac, AC_K_ACCOUNT_SESSIONS, ctx->account, k[3])
+           != AC_OK
+        || ac_key(gmcf->ac, AC_K_SESSION, "", prefix) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ac_cmd_init(&cmd);
+    ac_cmd_str(&cmd, "EVAL");
+    ac_cmd_arg(&cmd, ngx_http_guichet_acct_load_lua,
+               sizeof(ngx_http_guichet_acct_load_lua) - 1);
+    ac_cmd_int(&cmd, 4);
+    ac_cmd_copy(&cmd, k[0], ngx_strlen(k[0]));
+    ac_cmd_copy(&cmd, k[1], ngx_strlen(k[1]));
+    ac_cmd_copy(&cmd, k[2], ngx_strlen(k[2]));
+    ac_cmd_copy(&cmd, k[3], ngx_strlen(k[3]));
+    ac_cmd_copy(&cmd, prefix, ngx_strlen(prefix));
+
+    if (ac_cmd_status(&cmd) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_acct_loaded);
+}
+
+
+static void
+ngx_http_guichet_acct_loaded(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_acct_t  *a;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    a = ctx->route_data;
+
+    if (ngx_http_guichet_acct_parse(r, ctx, a, reply) != NGX_OK) {
+        /* the account went away between the two reads */
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_NOT_FOUND, "Not found",
+                                  "This account no longer exists.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_ep_account(ctx, a->account.id, a->account.email);
+    a->next(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_guichet_acct_parse(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    redisReply *reply)
+{
+    size_t                          i, n;
+    redisReply                     *l, **e;
+    ngx_http_guichet_acct_session_t *s;
+    ngx_http_guichet_main_conf_t   *gmcf;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING
+        || reply->element[3]->type != REDIS_REPLY_INTEGER
+        || reply->element[4]->type != REDIS_REPLY_ARRAY
+        || reply->element[4]->elements % 5 != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ac_account_parse(reply->element[2], ctx->account, &a->account)
+        != AC_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    a->fresh = 0;
+    if (reply->element[0]->len) {
+        a->fresh = ngx_atotm((u_char *) reply->element[0]->str,
+                             reply->element[0]->len);
+        if (a->fresh < 0) {
+            a->fresh = 0;
+        }
+    }
+
+    if (reply->element[1]->len < sizeof(a->pending)) {
+        ngx_memcpy(a->pending, reply->element[1]->str,
+                   reply->element[1]->len);
+        a->pending[reply->element[1]->len] = '\0';
+    }
+
+    a->recovery_left = reply->element[3]->integer;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    l = reply->element[4];
+    n = l->elements / 5;
+    a->sessions = ngx_pcalloc(r->pool,
+                      (n ? n : 1) * sizeof(ngx_http_guichet_acct_session_t));
+    if (a->sessions == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        e = &l->element[i * 5];
+        s = &a->sessions[a->nsessions];
+
+        if (e[0]->type != REDIS_REPLY_STRING || e[0]->len != AC_DIGEST_LEN
+            || e[1]->type != REDIS_REPLY_STRING
+            || e[2]->type != REDIS_REPLY_STRING
+            || e[3]->type != REDIS_REPLY_STRING
+            || e[4]->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
+
+        ngx_memcpy(s->digest, e[0]->str, AC_DIGEST_LEN);
+
+        /* what the page shows instead of the digest: a keyed digest of it */
+        if (ac_digest(gmcf->keys, AC_PURPOSE_SESSION, e[0]->str,
+                      e[0]->len, s->handle)
+            != AC_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_cpystrn((u_char *) s->device, (u_char *) e[1]->str,
+                    ngx_min(e[1]->len, AC_DEVICE_MAX) + 1);
+        ngx_cpystrn((u_char *) s->ip, (u_char *) e[2]->str,
+                    ngx_min(e[2]->len, AC_IP_MAX - 1) + 1);
+        s->created = ngx_atotm((u_char *) e[3]->str, e[3]->len);
+        s->last_seen = ngx_atotm((u_char *) e[4]->str, e[4]->len);
+        a->nsessions++;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_OK when the route may go on; otherwise the answer is set and sent:
+ * 403 for a change by a restricted account, 303 to the re-authentication
+ * page (coming back to "again") without a fresh proof.
+ */
+
+static ngx_int_t
+ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    ngx_uint_t change, ngx_uint_t fresh, const char *again)
+{
+    u_char                        *url, *p;
+    size_t                         len;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (change && a->account.restricted) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Not allowed",
+                                  ngx_http_guichet_restricted);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return NGX_DECLINED;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (!fresh
+        || (a->fresh && a->fresh <= ctx->now
+            && ctx->now - a->fresh <= gmcf->ac->reauth_window))
+    {
+        return NGX_OK;
+    }
+
+    url = ngx_http_guichet_ep_url(r, ctx, again);
+    if (url == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DECLINED;
+    }
+
+    len = ngx_strlen(url);
+    p = ngx_pnalloc(r->pool, ctx->base.len + sizeof("account/reauth?"
+                             "return_to=") + 3 * len);
+    if (p == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DECLINED;
+    }
+
+    *ngx_sprintf(p, "%Vaccount/reauth?return_to=", &ctx->base) = '\0';
+    *(u_char *) ngx_escape_uri(p + ngx_strlen(p), url, len,
+                               NGX_ESCAPE_ARGS) = '\0';
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
+    ngx_http_guichet_ep_finish(r, ctx);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_acct_csrf(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *form)
+{
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->digest, form)
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  "This form has expired or did not come "
+                                  "from this site. Go back, reload the page "
+                                  "and try again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_acct_tvar(ac_tvar_t *v, const char *name,
+    const char *value)
+{
+    v->name = name;
+    v->value = value;
+    v->len = value ? ngx_strlen(value) : 0;
+}
+
+
+/*
+ * A page whose part between "<!-- marker -->" and "<!-- /marker -->" is
+ * repeated once per row, rendered into ctx->json and sent as HTML.
+ */
+
+static ngx_int_t
+ngx_http_guichet_acct_rows(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *name, const char *marker,
+    ac_tvar_t *vars, size_t nvars, size_t nrow,
+    ngx_int_t (*row)(void *data, ngx_uint_t i, ac_tvar_t *rv), void *data,
+    ngx_uint_t n)
+{
+    u_char      *open, *close, *end;
+    size_t       olen, clen;
+    ngx_str_t    tpl;
+    ngx_uint_t   i;
+    u_char       om[64], cm[64];
+
+    if (ngx_http_guichet_ep_template(r, name, &tpl) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    olen = ngx_snprintf(om, sizeof(om), "<!-- %s -->\n", marker) - om;
+    clen = ngx_snprintf(cm, sizeof(cm), "<!-- /%s -->\n", marker) - cm;
+    end = tpl.data + tpl.len;
+
+    open = ngx_strlcasestrn(tpl.data, end, om, olen - 1);
+    close = open ? ngx_strlcasestrn(open, end, cm, clen - 1) : NULL;
+    if (open == NULL || close == NULL) {
+        return NGX_ERROR;
+    }
+
+    ac_buf_reset(&ctx->json);
+
+    if (ac_template_render((char *) tpl.data, open - tpl.data, vars, nvars,
+                           &ctx->json)
+        != AC_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (row(data, i, vars + nvars) != NGX_OK
+            || ac_template_render((char *) open + olen,
+                                  close - open - olen, vars, nvars + nrow,
+                                  &ctx->json)
+               != AC_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ac_template_render((char *) close + clen, end - close - clen, vars,
+                           nvars, &ctx->json)
+        != AC_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_guichet_ep_body(ctx, NGX_HTTP_OK, "text/html; charset=utf-8");
+
+    return NGX_OK;
+}
+
+
+typedef struct {
+    ngx_http_guichet_ep_ctx_t   *ctx;
+    ngx_http_guichet_acct_t     *acct;
+    char                         when[128];
+} ngx_http_guichet_acct_rowdata_t;
+
+
+static ngx_int_t
+ngx_http_guichet_acct_session_row(void *data, ngx_uint_t i, ac_tvar_t *rv)
+{
+    ngx_http_guichet_acct_rowdata_t *d = data;
+
+    u_char                          *p;
+    ngx_tm_t                         c, t;
+    ngx_http_guichet_acct_session_t *s;
+
+    s = &d->acct->sessions[i];
+
+    ngx_gmtime((time_t) s->created, &c);
+    ngx_gmtime((time_t) s->last_seen, &t);
+
+    p = ngx_snprintf((u_char *) d->when, sizeof(d->when) - 1,
+                     "signed in %4d-%02d-%02d %02d:%02d UTC, last active "
+                     "%4d-%02d-%02d %02d:%02d UTC",
+                     c.ngx_tm_year, c.ngx_tm_mon, c.ngx_tm_mday,
+                     c.ngx_tm_hour, c.ngx_tm_min, t.ngx_tm_year,
+                     t.ngx_tm_mon, t.ngx_tm_mday, t.ngx_tm_hour,
+                     t.ngx_tm_min);
+    *p = '\0';
+
+    ngx_http_guichet_acct_tvar(&rv[0], "device",
+                               s->device[0] ? s->device : "Unknown device");
+    ngx_http_guichet_acct_tvar(&rv[1], "ip", s->ip);
+    ngx_http_guichet_acct_tvar(&rv[2], "when", d->when);
+    ngx_http_guichet_acct_tvar(&rv[3], "current",
+                               ngx_strcmp(s->digest, d->ctx->digest) == 0
+                               ? "1" : NULL);
+    ngx_http_guichet_acct_tvar(&rv[4], "handle", s->handle);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_acct_render(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    const char *notice)
+{
+    ac_tvar_t                        vars[12];
+    ngx_http_guichet_main_conf_t    *gmcf;
+    ngx_http_guichet_acct_rowdata_t  d;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_csrf_token(gmcf->keys, ctx->digest, "account", (time_t) ctx->now,
+                      a->csrf) != AC_OK
+        || ac_csrf_token(gmcf->keys, ctx->digest, "logout",
+                         (time_t) ctx->now, a->csrf_logout) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    *ngx_sprintf((u_char *) a->num, "%L", a->recovery_left) = '\0';
+
+    if (notice == NULL && a->account.restricted) {
+        notice = ngx_http_guichet_restricted;
+    }
+
+    vars[0].name = "base";
+    vars[0].value = (char *) ctx->base.data;
+    vars[0].len = ctx->base.len;
+    ngx_http_guichet_acct_tvar(&vars[1], "email", a->account.email);
+    ngx_http_guichet_acct_tvar(&vars[2], "notice", notice);
+    ngx_http_guichet_acct_tvar(&vars[3], "totp",
+                               a->account.totp[0] ? "1" : NULL);
+    ngx_http_guichet_acct_tvar(&vars[4], "recovery_left", a->num);
+    ngx_http_guichet_acct_tvar(&vars[5], "csrf", a->csrf);
+    ngx_http_guichet_acct_tvar(&vars[6], "csrf_logout", a->csrf_logout);
+
+    d.ctx = ctx;
+    d.acct = a;
+
+    if (ngx_http_guichet_acct_rows(r, ctx, "account.html", "session", vars,
+                                   7, 5, ngx_http_guichet_acct_session_row,
+                                   &d, a->nsessions)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "guichet: account page rendering failed");
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_guichet_acct_code_row(void *data, ngx_uint_t i, ac_tvar_t *rv)
+{
+    ngx_http_guichet_acct_t *a = data;
+
+    ngx_http_guichet_acct_tvar(&rv[0], "code", a->codes[i]);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_acct_codes(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    const char *notice)
+{
+    ac_tvar_t  vars[3];
+
+    vars[0].name = "base";
+    vars[0].value = (char *) ctx->base.data;
+    vars[0].len = ctx->base.len;
+    ngx_http_guichet_acct_tvar(&vars[1], "notice", notice);
+
+    if (ngx_http_guichet_acct_rows(r, ctx, "recovery.html", "code", vars, 2,
+                                   1, ngx_http_guichet_acct_code_row, a,
+                                   AC_RECOVERY_COUNT)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_acct_back(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *notice)
+{
+    u_char  *url;
+
+    url = ngx_http_guichet_ep_url(r, ctx, "account");
+    if (url == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) url);
+}
+
+
+/* A reply that only has to be a success; then the route's next step. */
+
+static void
+ngx_http_guichet_acct_reply_done(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_acct_t  *a;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    a = ctx->route_data;
+    a->next(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_guichet_sess_set(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *field, const char *value,
+    ngx_http_guichet_redis_handler_pt handler)
+{
+    ac_cmd_t                       cmd;
+    char                           key[AC_KEY_MAX];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_key(gmcf->ac, AC_K_SESSION, ctx->digest, key) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_ERROR;
+    }
+
+    ac_cmd_init(&cmd);
+    ac_cmd_str(&cmd, "EVAL");
+    ac_cmd_arg(&cmd, ngx_http_guichet_sess_set_lua,
+               sizeof(ngx_http_guichet_sess_set_lua) - 1);
+    ac_cmd_int(&cmd, 1);
+    ac_cmd_copy(&cmd, key, ngx_strlen(key));
+    ac_cmd_str(&cmd, field);
+    ac_cmd_str(&cmd, value);
+
+    if (ac_cmd_status(&cmd) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
+}
+
+
+/* A deep copy that freeReplyObject() releases; NULL without memory. */
+
+static redisReply *
+ngx_http_guichet_acct_reply_copy(const redisReply *r)
+{
+    size_t       i;
+    redisReply  *c;
+
+    c = calloc(1, sizeof(redisReply));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->type = r->type;
+    c->integer = r->integer;
+
+    if (r->str) {
+        c->str = malloc(r->len + 1);
+        if (c->str == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(c->str, r->str, r->len);
+        c->str[r->len] = '\0';
+        c->len = r->len;
+    }
+
+    if (r->type == REDIS_REPLY_ARRAY && r->elements) {
+        c->element = calloc(r->elements, sizeof(redisReply *));
+        if (c->element == NULL) {
+            goto failed;
+        }
+
+        c->elements = r->elements;
+
+        for (i = 0; i < r->elements; i++) {
+            c->element[i] = ngx_http_guichet_acct_reply_copy(r->element[i]);
+            if (c->element[i] == NULL) {
+                goto failed;
+            }
+        }
+    }
+
+    return c;
+
+failed:
+
+    freeReplyObject(c);
+    return NULL;
+}
+
+
+/* ------------------------------------------------------- account page */
+
+void
+ngx_http_guichet_account_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_acct_get_loaded);
+}
+
+
+static void
+ngx_http_guichet_acct_get_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_render(r, ctx, ctx->route_data, NULL);
+}
+
+
+/* ----------------------------------------------------------- sessions */
+
+void
+ngx_http_guichet_account_revoke(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_revoke_loaded);
+}
+
+
+static void
+ngx_http_guichet_revoke_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    size_t                            len;
+    ngx_uint_t                        i, all, found;
+    ac_cmd_t                          cmd;
+    char                              handle[AC_DIGEST_LEN + 2], flag[4];
+    ngx_http_guichet_acct_t          *a;
+    ngx_http_guichet_main_conf_t     *gmcf;
+    ngx_http_guichet_acct_session_t  *s;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK) {
+        return;
+    }
+
+    all = (ngx_http_guichet_ep_field(ctx, "all", flag, sizeof(flag), &len)
+           == NGX_OK && len == 1 && flag[0] == '1');
+
+    if (!all
+        && (ngx_http_guichet_ep_field(ctx, "session", handle, sizeof(handle),
+                                      &len) != NGX_OK
+            || len != AC_DIGEST_LEN))
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Bad request",
+                                  "Choose a session to sign out.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    found = 0;
+
+    for (i = 0; i < a->nsessions; i++) {
+        s = &a->sessions[i];
+
+        if (ngx_strcmp(s->digest, ctx->digest) == 0) {
+            continue;
+        }
+
+        if (!all && !ac_ct_equal(s->handle, handle, AC_DIGEST_LEN)) {
+            continue;
+        }
+
+        if (ac_cmd_session_delete(&cmd, gmcf->ac, s->digest, ctx->account)
+            != AC_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_detached(r, &cmd);
+        found++;
+    }
+
+    if (!all && !found) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_NOT_FOUND, "Not found",
+                                  "That session has already ended.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    /* commands of one connection run in order: the PING comes last */
+    ac_cmd_init(&cmd);
+    ac_cmd_str(&cmd, "PING");
+    a->next = ngx_http_guichet_back_logged;
+    ctx->event_session = ctx->digest;
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_revoke_done);
+}
+
+
+static void
+ngx_http_guichet_revoke_done(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_guichet_ep_log_then(r, ctx, AC_EV_SESSION_REVOKED, NULL, 1,
+                                 ngx_http_guichet_back_logged);
+}
+
+
+static void
+ngx_http_guichet_back_logged(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_back(r, ctx, NULL);
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+/* --------------------------------------------------- re-authentication */
+
+void
+ngx_http_guichet_account_reauth_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_reauth_get_loaded);
+}
+
+
+static void
+ngx_http_guichet_reauth_get_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+    (void) ngx_http_guichet_ep_param(r, ctx, "return_to", a->return_to,
+                                     sizeof(a->return_to), NULL);
+    ngx_http_guichet_reauth_page(r, ctx, a, NGX_HTTP_OK, NULL);
+}
+
+
+static void
+ngx_http_guichet_reauth_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    ngx_uint_t status, const char *error)
+{
+    ngx_http_guichet_ep_page(ctx, status, "reauth.html");
+
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "reauth")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_var(ctx, "error", error);
+    ngx_http_guichet_ep_var(ctx, "return_to", a->return_to);
+    ngx_http_guichet_ep_var(ctx, "email", a->account.email);
+    ngx_http_guichet_ep_var(ctx, "totp", a->account.totp[0] ? "1" : NULL);
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+void
+ngx_http_guichet_account_reauth_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_reauth_post_loaded);
+}
+
+
+static void
+ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    if (ngx_http_guichet_acct_csrf(r, ctx, "reauth") != NGX_OK) {
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_field(ctx, "return_to", a->return_to,
+                                     sizeof(a->return_to), NULL);
+    (void) ngx_http_guichet_ep_field(ctx, "code", a->code, sizeof(a->code),
+                                     &a->code_len);
+
+    if (ngx_http_guichet_ep_field(ctx, "password", a->password,
+                                  sizeof(a->password), &a->password_len)
+        != NGX_OK)
+    {
+        ngx_http_guichet_reauth_page(r, ctx, a, NGX_HTTP_BAD_REQUEST,
+                                     "Enter your password.");
+        return;
+    }
+
+    if (ngx_http_guichet_password_verify(r,
+                                         a->account.pw[0] ? a->account.pw
+                                                          : NULL,
+                                         (u_char *) a->password,
+                                         a->password_len,
+                                         ngx_http_guichet_reauth_checked,
+                                         ctx)
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+    }
+}
+
+
+static void
+ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            vrc;
+    size_t                         len;
+    ac_cmd_t                       cmd;
+    unsigned char                  secret[64];
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    ac_cleanse(a->password, sizeof(a->password));
+
+    if (rc != AC_OK && rc != AC_REHASH) {
+        ngx_http_guichet_reauth_page(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
+                                     "Incorrect password or code.");
+        return;
+    }
+
+    if (a->account.totp[0] == '\0') {
+        a->step = 0;
+        ngx_http_guichet_reauth_step(r, ctx, NULL, NGX_DECLINED);
+        return;
+    }
+
+    if (ac_unseal(gmcf->keys, a->account.totp, a->account.id, secret,
+                  sizeof(secret), &len)
+        != AC_OK)
+    {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "guichet: TOTP secret of an account does not open");
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    vrc = ac_totp_verify(secret, len, a->code, a->code_len,
+                         (time_t) ctx->now, AC_TOTP_WINDOW,
+                         a->account.totp_step, &a->step);
+    ac_cleanse(secret, sizeof(secret));
+
+    if (vrc != AC_OK) {
+        ngx_http_guichet_reauth_page(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
+                                     "Incorrect password or code.");
+        return;
+    }
+
+    if (ac_cmd_totp_step(&cmd, gmcf->ac, a->account.id, a->step) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_reauth_step);
+}
+
+
+static void
+ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                   ok;
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    if (rc != NGX_DECLINED) {
+        if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+            return;
+        }
+
+        if (ac_reply_integer(reply, &ok) != AC_OK || ok != 1) {
+            ngx_http_guichet_reauth_page(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
+                                         "Incorrect password or code.");
+            return;
+        }
+    }
+
+    *ngx_sprintf((u_char *) a->num, "%L", ctx->now) = '\0';
+
+    (void) ngx_http_guichet_sess_set(r, ctx, "f", a->num,
+                                     ngx_http_guichet_reauth_done);
+}
+
+
+static void
+ngx_http_guichet_reauth_done(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_acct_t  *a;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    a = ctx->route_data;
+
+    if (ngx_http_guichet_ep_redirect_return_to(r, ctx, a->return_to,
+                                               ngx_strlen(a->return_to))
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+/* ------------------------------------------------------------- export */
+
+void
+ngx_http_guichet_account_export(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_export_loaded);
+}
+
+
+static void
+ngx_http_guichet_export_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_acct_allowed(r, ctx, a, 0, 1, "account/export")
+        != NGX_OK)
+    {
+        return;
+    }
+
+    if (ac_cmd_account_export(a->cmds, gmcf->ac, gmcf->keys, a->account.id,
+                              a->account.email)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    a->nreplies = 0;
+    (void) ngx_http_guichet_ep_redis(r, ctx, &a->cmds[0],
+                                     ngx_http_guichet_export_reply);
+}
+
+
+static void
+ngx_http_guichet_export_reply(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_int_t                      i;
+    ngx_table_elt_t               *h;
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    a = ctx->route_data;
+
+    /* the reply belongs to the adapter: keep a copy of what is needed */
+    a->replies[a->nreplies] = ngx_http_guichet_acct_reply_copy(reply);
+    if (a->replies[a->nreplies] == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    a->nreplies++;
+
+    if (a->nreplies < AC_EXPORT_NCMDS) {
+        (void) ngx_http_guichet_ep_redis(r, ctx, &a->cmds[a->nreplies],
+                                         ngx_http_guichet_export_reply);
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    ac_buf_reset(&ctx->json);
+    i = ac_account_export(gmcf->keys, a->account.id,
+                          (const redisReply *const *) a->replies, ctx->now,
+                          &ctx->json);
+    if (i != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Content-Disposition");
+    ngx_str_set(&h->value, "attachment; filename=\"guichet-export.json\"");
+
+    ngx_http_guichet_ep_body(ctx, NGX_HTTP_OK, "application/json");
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_EXPORT, NULL, 1);
+}
+
+
+/* ------------------------------------------------------------- delete */
+
+void
+ngx_http_guichet_account_delete(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_delete_loaded);
+}
+
+
+static void
+ngx_http_guichet_delete_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    size_t                         len;
+    ac_cmd_t                       cmd;
+    char                           flag[4];
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
+        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
+           != NGX_OK)
+    {
+        return;
+    }
+
+    if (ngx_http_guichet_ep_field(ctx, "confirm", flag, sizeof(flag), &len)
+        != NGX_OK || len != 1 || flag[0] != '1')
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Not deleted",
+                                  "Tick the box to confirm that you want "
+                                  "to delete your account.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ac_cmd_account_erase(&cmd, gmcf->ac, gmcf->keys, a->account.id,
+                             a->account.email)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_delete_done);
+}
+
+
+static void
+ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    if (ac_account_erase_reply(reply, NULL) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    /* the account's log key is gone: only its id is recorded */
+    ngx_http_guichet_ep_account(ctx, ctx->account, NULL);
+    ngx_http_guichet_ep_log_then(r, ctx, AC_EV_ACCOUNT_ERASED, NULL, 1,
+                                 ngx_http_guichet_delete_logged);
+}
+
+
+static void
+ngx_http_guichet_delete_logged(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_ep_page(ctx, NGX_HTTP_OK, "goodbye.html");
+
+    if (ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_SESSION,
+                                       "", 0)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}

@@ -1,0 +1,105 @@
+"""Helpers of the account self-service tests: logged-in sessions, the
+forms of the account page, re-authentication, and a scan of everything
+Redis holds."""
+
+import re
+
+import requests
+
+from login_helpers import PREFIX, hidden, post_code, post_login, totp
+
+PASSWORD = "correct horse battery"
+EMAIL = "alice@example.com"
+
+
+def login(gw, email=EMAIL, password=PASSWORD, secret=None, ua=None):
+    """A requests.Session logged in (with a TOTP code when secret)."""
+    s = requests.Session()
+    if ua:
+        s.headers["User-Agent"] = ua
+    s, r = post_login(gw, email, password, session=s)
+    assert r.status_code == 303, r.text
+    if secret is not None:
+        r = post_code(gw, s, totp(secret))
+        assert r.status_code == 303, r.text
+    return s
+
+
+def cookie_of(s):
+    return s.cookies.get("guichet")
+
+
+def page(gw, s, route="account", **kw):
+    return s.get(gw.url + "/guichet/" + route, allow_redirects=False,
+                 timeout=10, **kw)
+
+
+def form(html, action):
+    """The fields of the form posting to "action" (hidden ones)."""
+    for m in re.finditer(r'<form method="post" action="([^"]*)">(.*?)</form>',
+                         html, re.S):
+        if m.group(1).endswith("/" + action):
+            return dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"',
+                                   m.group(2)))
+    return None
+
+
+def csrf(gw, s, action="account/delete"):
+    r = page(gw, s)
+    assert r.status_code == 200, r.status_code
+    f = form(r.text, action)
+    assert f and f.get("csrf"), action
+    return f["csrf"]
+
+
+def post(gw, s, route, data):
+    return s.post(gw.url + "/guichet/" + route, data=data,
+                  allow_redirects=False, timeout=30)
+
+
+def reauth(gw, s, password=PASSWORD, secret=None, return_to=None):
+    r = page(gw, s, "account/reauth",
+             params={"return_to": return_to} if return_to else None)
+    assert r.status_code == 200, r.status_code
+    data = {"csrf": hidden(r.text, "csrf"), "password": password,
+            "return_to": hidden(r.text, "return_to")}
+    if secret is not None:
+        data["code"] = totp(secret)
+    return post(gw, s, "account/reauth", data)
+
+
+def session_keys(gw):
+    r = gw.redis.client()
+    return sorted(k for k in r.keys(PREFIX + "sess:*"))
+
+
+def session_of(gw, s):
+    return gw.redis.client().hgetall(PREFIX + "sess:"
+                                     + gw.digest(cookie_of(s)))
+
+
+def everything(gw):
+    """Every key name, field, member, value and stream entry, as text
+    (the log's account id field "a" aside: it is not personal data)."""
+    out = []
+    r = gw.redis.client()
+    for k in r.keys("*"):
+        out.append(k)
+        t = r.type(k)
+        if t == "hash":
+            for f, v in r.hgetall(k).items():
+                out += [f, v]
+        elif t == "set":
+            out += list(r.smembers(k))
+        elif t == "zset":
+            out += r.zrange(k, 0, -1)
+        elif t == "string":
+            out.append(r.get(k))
+        elif t == "stream":
+            for _, fields in r.xrange(k):
+                out += [v for f, v in fields.items() if f != "a"]
+    return "\n".join(out)
+
+
+def events(gw):
+    return [(e.get("v"), e.get("r"), e.get("a")) for e in gw.log_entries()]
