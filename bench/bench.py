@@ -1,0 +1,395 @@
+"""Guichet's performance targets (SPEC 9), measured on this machine.
+
+Starts a private redis-server and nginx (one worker, keep-alive,
+access_log off, open_file_cache, a thread pool for argon2) on free
+127.0.0.1 ports in a temporary directory, logs one account in through the
+real endpoint, then measures with wrk:
+  1. req/s, p50, p99 of "return 200" (ceiling), a static file (plain) and
+     the same file behind the gate with a valid session (gated), in
+     alternating rounds; the median round is reported;
+  2. gated p99 idle, and while 32 connections log in continuously;
+  3. an ungated request's latency while Redis is stalled (DEBUG SLEEP 2);
+  4. Redis bytes per session over 100k sessions written by the real
+     session script;
+and prints PASS or MISS per target. docs/PERFORMANCE.md explains it."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import redis
+import requests
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
+MODULE = os.path.join(BUILD, "ngx_http_guichet_module.so")
+CTL = os.path.join(BUILD, "guichetctl")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CONNS = 32
+# argon2 threads: on a small machine, one core fewer than it has leaves
+# the event loop a core of its own
+THREADS = int(os.environ.get("BENCH_HASH_THREADS",
+                             str(max(1, (os.cpu_count() or 2) - 1))))
+EMAIL = "bench@example.com"
+PASSWORD = "bench-password-2026"
+
+NGINX_CONF = """
+load_module {module};
+{user}
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+worker_processes 1;
+
+thread_pool guichet threads={threads};
+
+events {{ worker_connections 1024; }}
+
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    open_file_cache max=100 inactive=60s;
+    default_type text/html;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+
+    guichet_config {tmp}/guichet.conf;
+    guichet_threads guichet;
+
+    server {{
+        listen 127.0.0.1:{port} backlog=1024;
+
+        location = /ceiling {{ return 200 "ok\\n"; }}
+        location /plain/ {{ alias {tmp}/www/; }}
+        location /gated/ {{ guichet on; alias {tmp}/www/; }}
+        location /guichet/ {{ guichet_endpoints; }}
+    }}
+}}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if check():
+                return True
+        except Exception:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def lua_literal(source, name):
+    """The text of a C string constant made of adjacent literals."""
+    m = re.search(r"%s\[\]\s*=\s*((?:\s*\"(?:[^\"\\]|\\.)*\")+);" % name,
+                  source)
+    parts = re.findall(r"\"((?:[^\"\\]|\\.)*)\"", m.group(1))
+    return "".join(parts).encode().decode("unicode_escape")
+
+
+def ms(value, unit):
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url, conns=CONNS, seconds=SECONDS, headers=(), script=None,
+        env=None):
+    args = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds, "--latency"]
+    for h in headers:
+        args += ["-H", h]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run(args + [url], capture_output=True, text=True,
+                         env=env).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for p in ("50", "99"):
+        m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % p, out)
+        lat[p] = ms(m.group(1), m.group(2))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": lat["50"], "p99": lat["99"],
+            "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+class Bench:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="guichet-bench-")
+        self.redis_port = free_port()
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.procs = []
+
+    def start(self):
+        rdir = os.path.join(self.tmp, "redis")
+        os.makedirs(rdir)
+        self.redis = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port",
+             str(self.redis_port), "--dir", rdir, "--save", "",
+             "--appendonly", "no", "--enable-debug-command", "local",
+             "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(self.redis)
+        self.r = redis.Redis(port=self.redis_port, decode_responses=True)
+        assert wait_until(self.r.ping), "redis-server did not start"
+
+        self.conf = os.path.join(self.tmp, "guichet.conf")
+        with open(self.conf, "w") as f:
+            f.write("redis = 127.0.0.1:%d\nsecret_file = %s/secret.key\n"
+                    % (self.redis_port, self.tmp))
+        self.ctl("init")
+        self.ctl("user", "add", EMAIL, "--password-stdin",
+                 stdin=PASSWORD + "\n")
+
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(www)
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write("<!doctype html><title>bench</title>\n" + "x" * 512
+                    + "\n")
+        with open(os.path.join(self.tmp, "nginx.conf"), "w") as f:
+            f.write(NGINX_CONF.format(
+                module=MODULE, tmp=self.tmp, port=self.port,
+                threads=THREADS,
+                user="user root root;" if os.geteuid() == 0 else ""))
+        self.nginx = subprocess.Popen(
+            ["/usr/sbin/nginx", "-p", self.tmp, "-c",
+             os.path.join(self.tmp, "nginx.conf"), "-e",
+             os.path.join(self.tmp, "error.log"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(self.nginx)
+        assert wait_until(lambda: requests.get(
+            self.url + "/ceiling", timeout=1).status_code == 200), \
+            "nginx did not start: " + open(
+                os.path.join(self.tmp, "error.log")).read()
+
+    def ctl(self, *args, stdin=None):
+        p = subprocess.run([CTL, "--config", self.conf] + list(args),
+                           input=stdin, capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    def stop(self):
+        if self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGQUIT)
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def login(self):
+        """A real login; returns the session cookie and what a replayed
+        login POST needs (the CSRF cookie and form body)."""
+        s = requests.Session()
+        page = s.get(self.url + "/guichet/login", timeout=5).text
+        token = re.search(r'name="csrf" value="([^"]*)"', page).group(1)
+        csrf_cookie = "; ".join("%s=%s" % (k, v)
+                                for k, v in s.cookies.items())
+        body = "email=%s&password=%s&csrf=%s&return_to=/" % (
+            requests.utils.quote(EMAIL), PASSWORD, token)
+        r = s.post(self.url + "/guichet/login", data=body, timeout=30,
+                   headers={"Content-Type":
+                            "application/x-www-form-urlencoded"},
+                   allow_redirects=False)
+        assert r.status_code == 303, r.status_code
+        return s.cookies["guichet"], csrf_cookie, body
+
+
+def throughput(b, cookie):
+    gated_h = ["Cookie: guichet=" + cookie]
+    rows = {"ceiling": [], "plain": [], "gated": []}
+    for _ in range(ROUNDS):
+        rows["ceiling"].append(wrk(b.url + "/ceiling"))
+        rows["plain"].append(wrk(b.url + "/plain/index.html"))
+        rows["gated"].append(wrk(b.url + "/gated/index.html",
+                                 headers=gated_h))
+    med = {}
+    for k, runs in rows.items():
+        runs.sort(key=lambda x: x["rps"])
+        med[k] = runs[len(runs) // 2]
+        med[k]["all"] = [round(x["rps"]) for x in runs]
+    print("1. Throughput: one worker, keep-alive, wrk -t1 -c%d, %d x %d s"
+          " rounds, median round" % (CONNS, ROUNDS, SECONDS))
+    print("%-10s %10s %9s %9s %8s  %s" % ("location", "req/s", "p50 ms",
+                                         "p99 ms", "x plain", "rounds"))
+    for k in ("ceiling", "plain", "gated"):
+        m = med[k]
+        print("%-10s %10.0f %9.2f %9.2f %8.2f  %s" % (
+            k, m["rps"], m["p50"], m["p99"],
+            m["rps"] / med["plain"]["rps"], m["all"]))
+    assert med["gated"]["errors"] == 0, "gated requests were refused"
+    ratio = med["gated"]["rps"] / med["plain"]["rps"]
+    print("target gated >= 0.80 x plain: %.2f  %s\n" % (ratio,
+                                                      verdict(ratio >= 0.8)))
+    return ratio
+
+
+def under_login_load(b, cookie, csrf_cookie, body):
+    probe = 4
+    gated = b.url + "/gated/index.html"
+    h = ["Cookie: guichet=" + cookie]
+    idle = wrk(gated, conns=probe, headers=h)
+
+    env = dict(os.environ, LOGIN_BODY=body, LOGIN_COOKIE=csrf_cookie)
+    sessions0 = len(b.r.keys("guichet:sess:*"))
+    load = subprocess.Popen(
+        ["wrk", "-t1", "-c%d" % CONNS, "-d%ds" % (SECONDS + 2), "-s",
+         os.path.join(ROOT, "bench", "login.lua"),
+         b.url + "/guichet/login"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=env)
+    time.sleep(1)
+    busy = wrk(gated, conns=probe, headers=h)
+    out, _ = load.communicate()
+    logins = len(b.r.keys("guichet:sess:*")) - sessions0
+    lps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    print("2. Gated latency (wrk -t1 -c%d probe, %d s) idle and while wrk"
+          " -t1 -c%d replays login POSTs (argon2: %d thread(s))"
+          % (probe, SECONDS, CONNS, THREADS))
+    print("%-22s %10s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms"))
+    print("%-22s %10.0f %9.2f %9.2f" % ("idle", idle["rps"], idle["p50"],
+                                        idle["p99"]))
+    print("%-22s %10.0f %9.2f %9.2f" % ("32 logins in flight",
+                                        busy["rps"], busy["p50"],
+                                        busy["p99"]))
+    print("logins answered: %s/s, sessions created: %d"
+          % (lps.group(1) if lps else "?", logins))
+    ratio = busy["p99"] / idle["p99"]
+    print("target p99 under login load <= 3 x idle: %.2f  %s\n"
+          % (ratio, verdict(ratio <= 3.0)))
+    return ratio
+
+
+def redis_stall(b, cookie):
+    stall = threading.Thread(target=lambda: redis.Redis(
+        port=b.redis_port, socket_timeout=10).execute_command(
+        "DEBUG", "SLEEP", "2"))
+    gated = {}
+
+    def gated_request():
+        t = time.monotonic()
+        gated["status"] = requests.get(
+            b.url + "/gated/index.html", cookies={"guichet": cookie},
+            timeout=5).status_code
+        gated["ms"] = (time.monotonic() - t) * 1000
+
+    time.sleep(1.1)        # let the session cache entry expire
+    stall.start()
+    time.sleep(0.1)
+    g = threading.Thread(target=gated_request)
+    g.start()
+    worst, n = 0.0, 0
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:
+        t = time.monotonic()
+        r = requests.get(b.url + "/plain/index.html", timeout=5)
+        worst = max(worst, (time.monotonic() - t) * 1000)
+        n += 1 if r.status_code == 200 else 0
+        time.sleep(0.02)
+    g.join()
+    stall.join()
+    print("3. Redis stalled 2 s (DEBUG SLEEP 2), one worker")
+    print("ungated: %d requests, worst %.2f ms; a gated request meanwhile:"
+          " %s after %.0f ms" % (n, worst, gated.get("status"),
+                                 gated.get("ms", 0)))
+    print("target ungated < 50 ms while Redis sleeps: %.2f ms  %s\n"
+          % (worst, verdict(worst < 50)))
+    return worst
+
+
+def memory_per_session(b, n=100000):
+    with open(os.path.join(ROOT, "authcore", "src", "session.c")) as f:
+        script = lua_literal(f.read(), "ac_session_create_lua")
+    r = redis.Redis(port=b.redis_port)
+    sha = r.script_load(script)
+    r.flushall()
+    r.script_load(script)
+    before = r.info("memory")["used_memory"]
+    now = int(time.time())
+    p = r.pipeline(transaction=False)
+    for i in range(n):
+        digest = "%022d" % i
+        account = "%016d" % i
+        p.evalsha(sha, 2, "guichet:sess:" + digest,
+                  "guichet:acct:%s:sess" % account,
+                  1800, now + 43200, digest, now,
+                  "a", account, "e", "user%d@example.com" % i,
+                  "r", "user", "m", "pwd", "c", now, "x", now + 43200,
+                  "t", now, "i", "192.0.2.%d" % (i % 250),
+                  "u", "Firefox on Linux")
+        if i % 5000 == 4999:
+            p.execute()
+    p.execute()
+    after = r.info("memory")["used_memory"]
+    per = (after - before) / n
+    one = r.memory_usage("guichet:sess:" + "%022d" % 0)
+    index = r.memory_usage("guichet:acct:%016d:sess" % 0)
+    print("4. Redis memory: %d sessions (each with its account index), "
+          "session script of authcore" % n)
+    print("used_memory %d -> %d bytes: %.0f bytes per session"
+          % (before, after, per))
+    print("MEMORY USAGE of one session hash: %s B, of its account index:"
+          " %s B (plus the keyspace's and expiry dicts' entries)"
+          % (one, index))
+    print("target <= 400 B/session: %.0f  %s\n" % (per, verdict(per <= 400)))
+    return per
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024
+    return "%d CPU(s), %s, %d MiB RAM" % (os.cpu_count(), model, mem)
+
+
+def main():
+    for tool in ("wrk", "redis-server"):
+        if shutil.which(tool) is None:
+            print("bench: %s is missing (apt-get install %s)"
+                  % (tool, "wrk" if tool == "wrk" else "redis-server"))
+            return 1
+    print("Guichet benchmarks on " + machine())
+    print()
+    b = Bench()
+    try:
+        b.start()
+        cookie, csrf_cookie, body = b.login()
+        throughput(b, cookie)
+        under_login_load(b, cookie, csrf_cookie, body)
+        redis_stall(b, cookie)
+        memory_per_session(b)
+    finally:
+        b.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
