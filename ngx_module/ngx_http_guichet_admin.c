@@ -1,0 +1,1418 @@
+/*
+ * Guichet nginx module: the security team's page, "admin/logs"
+ * (docs/SECURITY-TEAM.md). Whatever the location's directives say, it
+ * needs a session with the "security" role and a second factor.
+ *
+ * One page: the filters of "guichetctl logs" from the query string, up
+ * to NGX_HTTP_GUICHET_ADMIN_ROWS matching entries out of at most
+ * NGX_HTTP_GUICHET_ADMIN_SCAN read by stream id (older / newer links
+ * carry the id), and the anomaly report over at most
+ * NGX_HTTP_GUICHET_ADMIN_ANOM_SCAN entries of the last 24 hours. The
+ * two ranges are read in one pipelined round trip, then the log keys of
+ * the accounts they name in another; personal fields that no key opens
+ * read "[erased]". The page is one template rendered part by part, so
+ * that every value goes through its HTML escaping.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <arpa/inet.h>
+
+#include "ngx_http_guichet_endpoints.h"
+
+
+#define NGX_HTTP_GUICHET_ADMIN_ROWS       50
+#define NGX_HTTP_GUICHET_ADMIN_SCAN       1000
+#define NGX_HTTP_GUICHET_ADMIN_ANOM_SCAN  5000
+#define NGX_HTTP_GUICHET_ADMIN_ANOM_AGE   (24 * 3600)
+#define NGX_HTTP_GUICHET_ADMIN_TIME_MAX   32
+#define NGX_HTTP_GUICHET_ADMIN_FIELD_MAX  64
+#define NGX_HTTP_GUICHET_ADMIN_TPL        "admin_logs.html"
+#define NGX_HTTP_GUICHET_ADMIN_TPL_MAX    (256 * 1024)
+
+
+typedef struct {
+    char                 id[AC_ID_LEN + 1];
+    ngx_uint_t           has_key;
+    unsigned char        key[AC_LOG_KEY_LEN];
+} ngx_http_guichet_admin_key_t;
+
+
+typedef struct {
+    /* the filters, as typed (shown back in the form) */
+    char                 account[AC_ID_LEN + 2];
+    char                 email[AC_EMAIL_MAX + 1];
+    char                 ip[NGX_HTTP_GUICHET_ADMIN_FIELD_MAX];
+    char                 event[AC_LOG_EVENT_MAX + 2];
+    char                 result[8];
+    char                 partner[AC_PARTNER_ID_MAX + 2];
+    char                 since[NGX_HTTP_GUICHET_ADMIN_FIELD_MAX];
+    char                 until[NGX_HTTP_GUICHET_ADMIN_FIELD_MAX];
+    char                 before[AC_LOG_ID_MAX];
+    char                 after[AC_LOG_ID_MAX];
+
+    /* ... as they apply */
+    ngx_uint_t           has_event;
+    ac_event_kind_t      kind;
+    int                  fail;               /* -1 any */
+    int                  family;             /* 0: no IP filter */
+    unsigned char        net[16];
+    unsigned             prefix;
+    int64_t              since_ms;
+    int64_t              until_ms;
+    const char          *error;
+
+    redisReply          *entries;            /* copies, in r->pool */
+    redisReply          *recent;
+    ngx_http_guichet_admin_key_t  *keys;
+    ngx_uint_t           nkeys;
+    ngx_uint_t           pending;
+    ngx_uint_t           next_key;
+
+    ac_log_entry_t       e;
+    ac_buf_t             out;
+} ngx_http_guichet_admin_t;
+
+
+static void ngx_http_guichet_admin_session(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_admin_filters(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_admin_t *ad);
+static ngx_int_t ngx_http_guichet_admin_time(const char *s, int64_t now,
+    int64_t *ms);
+static ngx_int_t ngx_http_guichet_admin_id(const char *s);
+static ngx_int_t ngx_http_guichet_admin_cidr(ngx_http_guichet_admin_t *ad);
+static ngx_uint_t ngx_http_guichet_admin_ip_match(
+    ngx_http_guichet_admin_t *ad, const char *ip);
+static void ngx_http_guichet_admin_entries(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_admin_recent(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_admin_key(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static redisReply *ngx_http_guichet_admin_copy(ngx_pool_t *pool,
+    const redisReply *reply, ngx_uint_t depth);
+static ngx_int_t ngx_http_guichet_admin_collect(ngx_http_request_t *r,
+    ngx_http_guichet_admin_t *ad, redisReply *range, ngx_array_t *ids);
+static int ngx_http_guichet_admin_cmp(const void *a, const void *b);
+static const unsigned char *ngx_http_guichet_admin_lookup(
+    ngx_http_guichet_admin_t *ad, const char *account);
+static ngx_int_t ngx_http_guichet_admin_parse(ngx_http_guichet_admin_t *ad,
+    const redisReply *entry);
+static ngx_uint_t ngx_http_guichet_admin_match(ngx_http_guichet_admin_t *ad);
+static void ngx_http_guichet_admin_render(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_admin_part(ngx_http_guichet_admin_t *ad,
+    ac_tvar_t *vars, ngx_uint_t n);
+static void ngx_http_guichet_admin_ms(int64_t ms, char *out, size_t size);
+static void ngx_http_guichet_admin_var(ac_tvar_t *v, ngx_uint_t *n,
+    const char *name, const char *value);
+static void ngx_http_guichet_admin_send(ngx_http_request_t *r,
+    ngx_http_guichet_admin_t *ad);
+static void ngx_http_guichet_admin_cleanup(void *data);
+
+
+static ngx_str_t  ngx_http_guichet_admin_tpl;
+
+/* every name the template may use */
+static const char  *ngx_http_guichet_admin_names[] = {
+    "base", "head", "user", "account", "email", "ip", "event", "result",
+    "partner", "since", "until", "error", "scanned", "scan_max", "events",
+    "no_anomaly", "anomaly_head", "anomaly", "rule", "subject", "count",
+    "first", "last", "details", "anomaly_foot", "entries_head", "row", "id",
+    "time", "reason", "session", "ua", "foot", "none", "rows", "newer",
+    "older", "query"
+};
+
+#define ngx_http_guichet_admin_nnames                                        \
+    (sizeof(ngx_http_guichet_admin_names) / sizeof(const char *))
+
+
+
+ngx_int_t
+ngx_http_guichet_admin_init(ngx_conf_t *cf)
+{
+    int                            rc;
+    ssize_t                        n;
+    ngx_fd_t                       fd;
+    ngx_str_t                      dir, path;
+    ngx_file_info_t                fi;
+    ac_error_t                     err;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_guichet_module);
+
+    if (!gmcf->endpoints) {
+        return NGX_OK;
+    }
+
+    dir = gmcf->templates;
+    if (dir.data == NULL) {
+        ngx_str_set(&dir, NGX_HTTP_GUICHET_TEMPLATES);
+    }
+
+    path.len = dir.len + 1 + sizeof(NGX_HTTP_GUICHET_ADMIN_TPL) - 1;
+    path.data = ngx_pnalloc(cf->pool, path.len + 1);
+    if (path.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(path.data, "%V/%s%Z", &dir, NGX_HTTP_GUICHET_ADMIN_TPL);
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", path.data);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > NGX_HTTP_GUICHET_ADMIN_TPL_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" cannot be read or is too large",
+                           path.data);
+        goto failed;
+    }
+
+    ngx_http_guichet_admin_tpl.len = (size_t) ngx_file_size(&fi);
+    ngx_http_guichet_admin_tpl.data = ngx_pnalloc(cf->pool,
+                                          ngx_http_guichet_admin_tpl.len + 1);
+    if (ngx_http_guichet_admin_tpl.data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, ngx_http_guichet_admin_tpl.data,
+                    ngx_http_guichet_admin_tpl.len);
+
+    if (n < 0 || (size_t) n != ngx_http_guichet_admin_tpl.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "reading \"%s\" failed", path.data);
+        goto failed;
+    }
+
+    (void) ngx_close_file(fd);
+
+    ngx_memzero(&err, sizeof(ac_error_t));
+
+    rc = ac_template_check((char *) ngx_http_guichet_admin_tpl.data,
+                           ngx_http_guichet_admin_tpl.len,
+                           ngx_http_guichet_admin_names,
+                           ngx_http_guichet_admin_nnames, &err);
+    if (rc != AC_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s: %s", path.data,
+                           err.msg[0] ? err.msg : ac_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    (void) ngx_close_file(fd);
+
+    return NGX_ERROR;
+}
+
+
+void
+ngx_http_guichet_admin_logs(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_admin_t  *ad;
+
+    ad = ngx_http_guichet_ep_data(r, ctx, sizeof(ngx_http_guichet_admin_t),
+                                  ngx_http_guichet_admin_cleanup);
+    if (ad == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ac_buf_init(&ad->out);
+
+    ngx_http_guichet_ep_current_session(r, ctx,
+                                        ngx_http_guichet_admin_session);
+}
+
+
+static void
+ngx_http_guichet_admin_cleanup(void *data)
+{
+    ngx_http_guichet_admin_t  *ad = data;
+
+    ac_buf_free(&ad->out);
+
+    if (ad->keys != NULL) {
+        ngx_explicit_memzero(ad->keys,
+                       ad->nkeys * sizeof(ngx_http_guichet_admin_key_t));
+    }
+
+    ngx_explicit_memzero(&ad->e, sizeof(ac_log_entry_t));
+}
+
+
+static void
+ngx_http_guichet_admin_session(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    u_char                        *login, *self, *loc, *p;
+    size_t                         len;
+    ac_cmd_t                       cmd;
+    char                           key[AC_KEY_MAX], lo[32], hi[AC_LOG_ID_MAX];
+    ngx_http_guichet_admin_t      *ad;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    ad = ctx->route_data;
+
+    if (!ctx->session_valid) {
+        login = ngx_http_guichet_ep_url(r, ctx, "login");
+        self = ngx_http_guichet_ep_url(r, ctx, "admin/logs");
+        if (login == NULL || self == NULL) {
+            goto failed;
+        }
+
+        len = ngx_strlen(self);
+        loc = ngx_pnalloc(r->pool, ngx_strlen(login) + sizeof("?return_to=")
+                                   + len
+                                   + 2 * ngx_escape_uri(NULL, self, len,
+                                                        NGX_ESCAPE_ARGS));
+        if (loc == NULL) {
+            goto failed;
+        }
+
+        p = ngx_sprintf(loc, "%s?return_to=", login);
+        p = (u_char *) ngx_escape_uri(p, self, len, NGX_ESCAPE_ARGS);
+        *p = '\0';
+
+        ngx_http_guichet_ep_redirect(ctx, (char *) loc);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (!(ctx->session.roles & AC_ROLE_SECURITY)) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Forbidden",
+                                  "This page is for the security team.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (!(ctx->session.amr & AC_AMR_OTP)) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN,
+                                  "Second factor required",
+                                  "This page needs a session opened with "
+                                  "a second factor. Sign out, then sign in "
+                                  "again with your authenticator code.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_admin_filters(r, ctx, ad) != NGX_OK) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Bad filter",
+                                  ad->error);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_key(gmcf->ac, AC_K_LOG, NULL, key) != AC_OK) {
+        goto failed;
+    }
+
+    /* the page's range, newest first unless reading newer entries */
+
+    ac_cmd_init(&cmd);
+
+    if (ad->after[0] != '\0') {
+        ac_cmd_str(&cmd, "XRANGE");
+        ac_cmd_copy(&cmd, key, ngx_strlen(key));
+        ngx_sprintf((u_char *) hi, "(%s%Z", ad->after);
+        ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
+
+        if (ad->until_ms > 0) {
+            ngx_sprintf((u_char *) lo, "%L%Z", ad->until_ms - 1);
+            ac_cmd_copy(&cmd, lo, ngx_strlen(lo));
+
+        } else {
+            ac_cmd_str(&cmd, "+");
+        }
+
+    } else {
+        ac_cmd_str(&cmd, "XREVRANGE");
+        ac_cmd_copy(&cmd, key, ngx_strlen(key));
+
+        if (ad->before[0] != '\0') {
+            ngx_sprintf((u_char *) hi, "(%s%Z", ad->before);
+            ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
+
+        } else if (ad->until_ms > 0) {
+            ngx_sprintf((u_char *) hi, "%L%Z", ad->until_ms - 1);
+            ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
+
+        } else {
+            ac_cmd_str(&cmd, "+");
+        }
+
+        if (ad->since_ms >= 0) {
+            ngx_sprintf((u_char *) lo, "%L%Z", ad->since_ms);
+            ac_cmd_copy(&cmd, lo, ngx_strlen(lo));
+
+        } else {
+            ac_cmd_str(&cmd, "-");
+        }
+    }
+
+    ac_cmd_str(&cmd, "COUNT");
+    ac_cmd_int(&cmd, NGX_HTTP_GUICHET_ADMIN_SCAN);
+
+    if (ac_cmd_status(&cmd) != AC_OK) {
+        goto failed;
+    }
+
+    if (ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                  ngx_http_guichet_admin_entries)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    /* the anomaly report's range, in the same round trip */
+
+    ac_cmd_init(&cmd);
+    ac_cmd_str(&cmd, "XREVRANGE");
+    ac_cmd_copy(&cmd, key, ngx_strlen(key));
+    ac_cmd_str(&cmd, "+");
+    ngx_sprintf((u_char *) lo, "%L%Z",
+                (int64_t) (ctx->now - NGX_HTTP_GUICHET_ADMIN_ANOM_AGE)
+                * 1000);
+    ac_cmd_copy(&cmd, lo, ngx_strlen(lo));
+    ac_cmd_str(&cmd, "COUNT");
+    ac_cmd_int(&cmd, NGX_HTTP_GUICHET_ADMIN_ANOM_SCAN);
+
+    if (ac_cmd_status(&cmd) != AC_OK) {
+        goto failed;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_admin_recent);
+    return;
+
+failed:
+
+    ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+static ngx_int_t
+ngx_http_guichet_admin_filters(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_admin_t *ad)
+{
+    ngx_int_t  rc;
+
+    static const char  *too_long = "A filter is malformed or too long.";
+
+    ad->fail = -1;
+    ad->since_ms = -1;
+    ad->until_ms = -1;
+
+#define ngx_http_guichet_admin_get(name, field)                             \
+    rc = ngx_http_guichet_ep_arg(r, name, ad->field, sizeof(ad->field),     \
+                                 NULL);                                      \
+    if (rc != NGX_OK && r->args.len                                          \
+        && ngx_strlcasestrn(r->args.data, r->args.data + r->args.len,      \
+                            (u_char *) name "=", sizeof(name) - 1)          \
+           != NULL)                                                          \
+    {                                                                        \
+        ad->error = too_long;                                                \
+    }
+
+    ngx_http_guichet_admin_get("account", account);
+    ngx_http_guichet_admin_get("email", email);
+    ngx_http_guichet_admin_get("ip", ip);
+    ngx_http_guichet_admin_get("event", event);
+    ngx_http_guichet_admin_get("result", result);
+    ngx_http_guichet_admin_get("partner", partner);
+    ngx_http_guichet_admin_get("since", since);
+    ngx_http_guichet_admin_get("until", until);
+    ngx_http_guichet_admin_get("before", before);
+    ngx_http_guichet_admin_get("after", after);
+
+#undef ngx_http_guichet_admin_get
+
+    if (ad->error) {
+        return NGX_ERROR;
+    }
+
+    if (ad->account[0] != '\0' && ngx_strlen(ad->account) != AC_ID_LEN) {
+        ad->error = "An account id is 16 characters long.";
+        return NGX_ERROR;
+    }
+
+    if (ad->event[0] != '\0') {
+        if (ac_event_parse(ad->event, ngx_strlen(ad->event), &ad->kind)
+            != AC_OK)
+        {
+            ad->error = "Unknown event name.";
+            return NGX_ERROR;
+        }
+
+        ad->has_event = 1;
+    }
+
+    if (ad->result[0] != '\0') {
+        if (ngx_strcmp(ad->result, "ok") == 0) {
+            ad->fail = 0;
+
+        } else if (ngx_strcmp(ad->result, "fail") == 0) {
+            ad->fail = 1;
+
+        } else {
+            ad->error = "The result is \"ok\" or \"fail\".";
+            return NGX_ERROR;
+        }
+    }
+
+    if (ad->ip[0] != '\0' && ngx_http_guichet_admin_cidr(ad) != NGX_OK) {
+        ad->error = "The IP filter is an address or a CIDR block.";
+        return NGX_ERROR;
+    }
+
+    if ((ad->since[0] != '\0'
+         && ngx_http_guichet_admin_time(ad->since, ctx->now, &ad->since_ms)
+            != NGX_OK)
+        || (ad->until[0] != '\0'
+            && ngx_http_guichet_admin_time(ad->until, ctx->now,
+                                           &ad->until_ms)
+               != NGX_OK))
+    {
+        ad->error = "Times read 2026-11-23, 2026-11-23T10:00:00Z or a "
+                    "duration such as 24h.";
+        return NGX_ERROR;
+    }
+
+    if ((ad->before[0] != '\0'
+         && ngx_http_guichet_admin_id(ad->before) != NGX_OK)
+        || (ad->after[0] != '\0'
+            && ngx_http_guichet_admin_id(ad->after) != NGX_OK))
+    {
+        ad->error = "Malformed page position.";
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* "2026-11-23", "2026-11-23T10:00[:00][Z]", or a duration ago. */
+static ngx_int_t
+ngx_http_guichet_admin_time(const char *s, int64_t now, int64_t *ms)
+{
+    int        n, len;
+    int64_t    d;
+    struct tm  tm;
+
+    if (ac_parse_duration(s, &d) == AC_OK) {
+        *ms = (now - d) * 1000;
+        return *ms >= 0 ? NGX_OK : NGX_ERROR;
+    }
+
+    ngx_memzero(&tm, sizeof(struct tm));
+    len = (int) ngx_strlen(s);
+
+    n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &n) != 3
+        || n != 10)
+    {
+        return NGX_ERROR;
+    }
+
+    if (len > 10) {
+        n = 0;
+        if (s[10] != 'T'
+            || sscanf(s + 11, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &n)
+               != 2
+            || n != 5)
+        {
+            return NGX_ERROR;
+        }
+
+        n += 11;
+
+        if (s[n] == ':') {
+            if (s[n + 1] < '0' || s[n + 1] > '9' || s[n + 2] < '0'
+                || s[n + 2] > '9')
+            {
+                return NGX_ERROR;
+            }
+
+            tm.tm_sec = (s[n + 1] - '0') * 10 + s[n + 2] - '0';
+            n += 3;
+        }
+
+        if (s[n] == 'Z') {
+            n++;
+        }
+
+        if (n != len) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12
+        || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23
+        || tm.tm_min > 59 || tm.tm_sec > 60)
+    {
+        return NGX_ERROR;
+    }
+
+    tm.tm_year -= 1900;
+    tm.tm_mon--;
+
+    *ms = (int64_t) timegm(&tm) * 1000;
+
+    return NGX_OK;
+}
+
+
+/* A stream id: "MS-SEQ", digits only. */
+static ngx_int_t
+ngx_http_guichet_admin_id(const char *s)
+{
+    ngx_uint_t  dash, digits;
+
+    dash = 0;
+    digits = 0;
+
+    for ( /* void */ ; *s; s++) {
+        if (*s == '-' && digits > 0 && !dash) {
+            dash = 1;
+            digits = 0;
+            continue;
+        }
+
+        if (*s < '0' || *s > '9' || ++digits > 20) {
+            return NGX_ERROR;
+        }
+    }
+
+    return dash && digits > 0 ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_admin_cidr(ngx_http_guichet_admin_t *ad)
+{
+    char        addr[NGX_HTTP_GUICHET_ADMIN_FIELD_MAX], *slash;
+    ngx_int_t   prefix;
+    unsigned    max;
+
+    ngx_cpystrn((u_char *) addr, (u_char *) ad->ip, sizeof(addr));
+
+    slash = ngx_strchr(addr, '/');
+    if (slash != NULL) {
+        *slash++ = '\0';
+    }
+
+    if (inet_pton(AF_INET, addr, ad->net) == 1) {
+        ad->family = AF_INET;
+        max = 32;
+
+    } else if (inet_pton(AF_INET6, addr, ad->net) == 1) {
+        ad->family = AF_INET6;
+        max = 128;
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    ad->prefix = max;
+
+    if (slash != NULL) {
+        prefix = ngx_atoi((u_char *) slash, ngx_strlen(slash));
+        if (prefix == NGX_ERROR || prefix > (ngx_int_t) max
+            || ngx_strlen(slash) > 3)
+        {
+            return NGX_ERROR;
+        }
+
+        ad->prefix = (unsigned) prefix;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_guichet_admin_ip_match(ngx_http_guichet_admin_t *ad,
+    const char *ip)
+{
+    unsigned       bytes, bits;
+    unsigned char  a[16];
+
+    if (inet_pton(ad->family, ip, a) != 1) {
+        return 0;
+    }
+
+    bytes = ad->prefix / 8;
+    bits = ad->prefix % 8;
+
+    if (ngx_memcmp(a, ad->net, bytes) != 0) {
+        return 0;
+    }
+
+    return bits == 0
+           || ((a[bytes] ^ ad->net[bytes]) & (0xff00 >> bits) & 0xff) == 0;
+}
+
+
+/* hiredis frees a reply after its callback: the page needs it later */
+static redisReply *
+ngx_http_guichet_admin_copy(ngx_pool_t *pool, const redisReply *reply,
+    ngx_uint_t depth)
+{
+    size_t       i;
+    redisReply  *c;
+
+    if (depth > 4) {
+        return NULL;
+    }
+
+    c = ngx_pcalloc(pool, sizeof(redisReply));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->type = reply->type;
+    c->integer = reply->integer;
+
+    if (reply->str != NULL) {
+        c->str = ngx_pnalloc(pool, reply->len + 1);
+        if (c->str == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(c->str, reply->str, reply->len);
+        c->str[reply->len] = '\0';
+        c->len = reply->len;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
+        c->element = ngx_palloc(pool, reply->elements * sizeof(redisReply *));
+        if (c->element == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < reply->elements; i++) {
+            c->element[i] = ngx_http_guichet_admin_copy(pool,
+                                                        reply->element[i],
+                                                        depth + 1);
+            if (c->element[i] == NULL) {
+                return NULL;
+            }
+        }
+
+        c->elements = reply->elements;
+    }
+
+    return c;
+}
+
+
+static void
+ngx_http_guichet_admin_entries(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t  *ctx = data;
+    ngx_http_guichet_admin_t   *ad;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ad = ctx->route_data;
+
+    ad->entries = ngx_http_guichet_admin_copy(r->pool, reply, 0);
+    if (ad->entries == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_guichet_admin_recent(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t  *ctx = data;
+
+    char                          **id;
+    ac_cmd_t                        cmd;
+    ngx_uint_t                      i, n;
+    ngx_array_t                     ids;
+    ngx_http_guichet_admin_t       *ad;
+    ngx_http_guichet_main_conf_t   *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ad = ctx->route_data;
+
+    if (ad->entries == NULL) {
+        /* the first reply failed: the request is answered already */
+        return;
+    }
+
+    ad->recent = ngx_http_guichet_admin_copy(r->pool, reply, 0);
+
+    if (ad->recent == NULL
+        || ngx_array_init(&ids, r->pool, 64, sizeof(char *)) != NGX_OK
+        || ngx_http_guichet_admin_collect(r, ad, ad->entries, &ids)
+           != NGX_OK
+        || ngx_http_guichet_admin_collect(r, ad, ad->recent, &ids) != NGX_OK)
+    {
+        goto failed;
+    }
+
+    /* each account once: its log key, fetched once for the page */
+
+    id = ids.elts;
+    ngx_qsort(id, ids.nelts, sizeof(char *), ngx_http_guichet_admin_cmp);
+
+    ad->keys = ngx_pcalloc(r->pool, (ids.nelts + 1)
+                                    * sizeof(ngx_http_guichet_admin_key_t));
+    if (ad->keys == NULL) {
+        goto failed;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ids.nelts; i++) {
+        if (n > 0 && ngx_strcmp(ad->keys[n - 1].id, id[i]) == 0) {
+            continue;
+        }
+
+        ngx_cpystrn((u_char *) ad->keys[n].id, (u_char *) id[i],
+                    AC_ID_LEN + 1);
+        n++;
+    }
+
+    ad->nkeys = n;
+
+    if (n == 0) {
+        ngx_http_guichet_admin_render(r, ctx);
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    for (i = 0; i < n; i++) {
+        if (ac_cmd_log_key_get(&cmd, gmcf->ac, ad->keys[i].id) != AC_OK) {
+            goto failed;
+        }
+
+        if (ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                      ngx_http_guichet_admin_key)
+            != NGX_OK)
+        {
+            return;
+        }
+
+        ad->pending++;
+    }
+
+    return;
+
+failed:
+
+    ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+/* The account ids of the sealed entries of a range. */
+static ngx_int_t
+ngx_http_guichet_admin_collect(ngx_http_request_t *r,
+    ngx_http_guichet_admin_t *ad, redisReply *range, ngx_array_t *ids)
+{
+    char        **id;
+    size_t        i;
+
+    if (range->type != REDIS_REPLY_ARRAY) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < range->elements; i++) {
+        if (ac_log_entry_parse(range->element[i], NULL, &ad->e) != AC_OK
+            || !ad->e.sealed || ad->e.account[0] == '\0')
+        {
+            continue;
+        }
+
+        id = ngx_array_push(ids);
+        if (id == NULL) {
+            return NGX_ERROR;
+        }
+
+        *id = ngx_pnalloc(r->pool, AC_ID_LEN + 1);
+        if (*id == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_cpystrn((u_char *) *id, (u_char *) ad->e.account, AC_ID_LEN + 1);
+    }
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_guichet_admin_cmp(const void *a, const void *b)
+{
+    return ngx_strcmp(*(char **) a, *(char **) b);
+}
+
+
+static void
+ngx_http_guichet_admin_key(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t  *ctx = data;
+
+    ngx_http_guichet_admin_t      *ad;
+    ngx_http_guichet_admin_key_t  *k;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ad = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    /* one connection answers in order */
+    k = &ad->keys[ad->next_key++];
+
+    if (reply->type == REDIS_REPLY_STRING
+        && ac_log_key_unseal(gmcf->keys, k->id, reply->str, reply->len,
+                             k->key)
+           == AC_OK)
+    {
+        k->has_key = 1;
+    }
+
+    if (--ad->pending == 0) {
+        ngx_http_guichet_admin_render(r, ctx);
+    }
+}
+
+
+static const unsigned char *
+ngx_http_guichet_admin_lookup(ngx_http_guichet_admin_t *ad,
+    const char *account)
+{
+    ngx_int_t   c;
+    ngx_uint_t  lo, hi, mid;
+
+    lo = 0;
+    hi = ad->nkeys;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = ngx_strcmp(ad->keys[mid].id, account);
+
+        if (c == 0) {
+            return ad->keys[mid].has_key ? ad->keys[mid].key : NULL;
+        }
+
+        if (c < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* ad->e from an entry, opened with its account's key when there is one */
+static ngx_int_t
+ngx_http_guichet_admin_parse(ngx_http_guichet_admin_t *ad,
+    const redisReply *entry)
+{
+    const unsigned char  *key;
+
+    if (ac_log_entry_parse(entry, NULL, &ad->e) != AC_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ad->e.sealed) {
+        key = ngx_http_guichet_admin_lookup(ad, ad->e.account);
+        if (key != NULL) {
+            (void) ac_log_entry_parse(entry, key, &ad->e);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_guichet_admin_match(ngx_http_guichet_admin_t *ad)
+{
+    ac_event_kind_t   kind;
+    ac_log_entry_t   *e;
+
+    e = &ad->e;
+
+    if (ad->has_event
+        && (ac_event_parse(e->event, ngx_strlen(e->event), &kind) != AC_OK
+            || kind != ad->kind))
+    {
+        return 0;
+    }
+
+    if ((ad->fail >= 0 && ad->fail != (e->failed != 0))
+        || (ad->account[0] && ngx_strcmp(ad->account, e->account) != 0)
+        || (ad->partner[0] && ngx_strcmp(ad->partner, e->partner) != 0)
+        || (ad->since_ms >= 0 && e->time_ms < ad->since_ms)
+        || (ad->until_ms >= 0 && e->time_ms >= ad->until_ms))
+    {
+        return 0;
+    }
+
+    if (ad->email[0]
+        && (e->erased || ngx_strcasecmp((u_char *) ad->email,
+                                        (u_char *) e->email) != 0))
+    {
+        return 0;
+    }
+
+    return ad->family == 0
+           || (!e->erased && ngx_http_guichet_admin_ip_match(ad, e->ip));
+}
+
+
+static void
+ngx_http_guichet_admin_ms(int64_t ms, char *out, size_t size)
+{
+    time_t     t;
+    struct tm  tm;
+
+    t = (time_t) (ms / 1000);
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        ngx_cpystrn((u_char *) out, (u_char *) "?", size);
+        return;
+    }
+
+    ngx_snprintf((u_char *) out, size - 1, "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ%Z",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, (int) (ms % 1000));
+    out[size - 1] = '\0';
+}
+
+
+static void
+ngx_http_guichet_admin_var(ac_tvar_t *v, ngx_uint_t *n, const char *name,
+    const char *value)
+{
+    v[*n].name = name;
+    v[*n].value = value;
+    v[*n].len = value ? ngx_strlen(value) : 0;
+    (*n)++;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_admin_part(ngx_http_guichet_admin_t *ad, ac_tvar_t *vars,
+    ngx_uint_t n)
+{
+    return ac_template_render((char *) ngx_http_guichet_admin_tpl.data,
+                              ngx_http_guichet_admin_tpl.len, vars, n,
+                              &ad->out)
+           == AC_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_http_guichet_admin_render(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    size_t                      i, k, nent, shown, len;
+    u_char                     *q, *p;
+    char                        scanned[NGX_INT_T_LEN + 1];
+    char                        scan_max[NGX_INT_T_LEN + 1];
+    char                        events[NGX_INT_T_LEN + 1];
+    char                        anom_scanned[NGX_INT_T_LEN + 1];
+    char                        anom_max[NGX_INT_T_LEN + 1];
+    char                        count[NGX_INT_T_LEN + 1];
+    char                        rows[NGX_INT_T_LEN + 1];
+    char                        t1[NGX_HTTP_GUICHET_ADMIN_TIME_MAX];
+    char                        t2[NGX_HTTP_GUICHET_ADMIN_TIME_MAX];
+    char                        newer[AC_LOG_ID_MAX], older[AC_LOG_ID_MAX];
+    ngx_int_t                   rc;
+    ngx_uint_t                  n, forward, full;
+    ac_tvar_t                   v[40];
+    ac_buf_t                    d;
+    redisReply                 *range, **pick;
+    ac_anomaly_t               *an;
+    ac_anomaly_finding_t        f;
+    ngx_http_guichet_admin_t   *ad;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    static const char  *qnames[] = {
+        "account", "email", "ip", "event", "result", "partner", "since",
+        "until"
+    };
+
+    ad = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    an = NULL;
+    ac_buf_init(&d);
+
+    /* the anomaly report */
+
+    if (ac_anomaly_new(gmcf->ac, &an) != AC_OK
+        || ad->recent->type != REDIS_REPLY_ARRAY)
+    {
+        goto failed;
+    }
+
+    for (i = 0; i < ad->recent->elements; i++) {
+        if (ngx_http_guichet_admin_parse(ad, ad->recent->element[i])
+            == NGX_OK
+            && ac_anomaly_add(an, &ad->e) != AC_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (ac_anomaly_run(an) != AC_OK) {
+        goto failed;
+    }
+
+    /* the page's entries, newest first */
+
+    range = ad->entries;
+    if (range->type != REDIS_REPLY_ARRAY) {
+        goto failed;
+    }
+
+    nent = range->elements;
+    forward = (ad->after[0] != '\0');
+    full = (nent == NGX_HTTP_GUICHET_ADMIN_SCAN);
+
+    pick = ngx_palloc(r->pool, (NGX_HTTP_GUICHET_ADMIN_ROWS + 1)
+                               * sizeof(redisReply *));
+    if (pick == NULL) {
+        goto failed;
+    }
+
+    shown = 0;
+    newer[0] = '\0';
+    older[0] = '\0';
+
+    for (i = 0; i < nent && shown < NGX_HTTP_GUICHET_ADMIN_ROWS; i++) {
+        if (ngx_http_guichet_admin_parse(ad, range->element[i]) != NGX_OK) {
+            continue;
+        }
+
+        if (ngx_http_guichet_admin_match(ad)) {
+            pick[shown++] = range->element[i];
+        }
+
+        /* the last entry looked at: where the next page starts */
+        ngx_cpystrn((u_char *) (forward ? newer : older),
+                    (u_char *) ad->e.id, AC_LOG_ID_MAX);
+
+        if (i == 0) {
+            ngx_cpystrn((u_char *) (forward ? older : newer),
+                        (u_char *) ad->e.id, AC_LOG_ID_MAX);
+        }
+    }
+
+    if (i < nent) {
+        full = 1;
+    }
+
+    /* reading from the top: no newer link; at the bottom: no older */
+    if (!forward && ad->before[0] == '\0') {
+        newer[0] = '\0';
+    }
+
+    if (!forward && !full) {
+        older[0] = '\0';
+    }
+
+    if (forward && !full) {
+        newer[0] = '\0';
+    }
+
+    if (nent == 0) {
+        if (forward) {
+            ngx_cpystrn((u_char *) older, (u_char *) ad->after,
+                        AC_LOG_ID_MAX);
+
+        } else if (ad->before[0] != '\0') {
+            ngx_cpystrn((u_char *) newer, (u_char *) ad->before,
+                        AC_LOG_ID_MAX);
+        }
+    }
+
+    /* the filters again, URL-encoded, for the paging links */
+
+    len = 0;
+    for (k = 0; k < sizeof(qnames) / sizeof(char *); k++) {
+        len += 64 + 3 * NGX_HTTP_GUICHET_ADMIN_FIELD_MAX + 3 * AC_EMAIL_MAX;
+    }
+
+    q = ngx_pnalloc(r->pool, len);
+    if (q == NULL) {
+        goto failed;
+    }
+
+    p = q;
+
+    for (k = 0; k < sizeof(qnames) / sizeof(char *); k++) {
+        const char  *val;
+
+        val = k == 0 ? ad->account : k == 1 ? ad->email : k == 2 ? ad->ip
+              : k == 3 ? ad->event : k == 4 ? ad->result
+              : k == 5 ? ad->partner : k == 6 ? ad->since : ad->until;
+
+        if (val[0] == '\0') {
+            continue;
+        }
+
+        p = ngx_sprintf(p, "%s=", qnames[k]);
+        p = (u_char *) ngx_escape_uri(p, (u_char *) val, ngx_strlen(val),
+                                      NGX_ESCAPE_ARGS);
+        *p++ = '&';
+    }
+
+    *p = '\0';
+
+    ngx_sprintf((u_char *) scanned, "%uz%Z", nent);
+    ngx_sprintf((u_char *) scan_max, "%d%Z", NGX_HTTP_GUICHET_ADMIN_SCAN);
+    ngx_sprintf((u_char *) anom_scanned, "%uz%Z", ad->recent->elements);
+    ngx_sprintf((u_char *) anom_max, "%d%Z",
+                NGX_HTTP_GUICHET_ADMIN_ANOM_SCAN);
+    ngx_sprintf((u_char *) events, "%uz%Z", ac_anomaly_events(an));
+    ngx_sprintf((u_char *) rows, "%uz%Z", shown);
+
+    /* head */
+
+    n = 0;
+    v[n].name = "base";
+    v[n].value = (char *) ctx->base.data;
+    v[n].len = ctx->base.len;
+    n++;
+    ngx_http_guichet_admin_var(v, &n, "head", "1");
+    ngx_http_guichet_admin_var(v, &n, "user", ctx->session.email);
+    ngx_http_guichet_admin_var(v, &n, "account", ad->account);
+    ngx_http_guichet_admin_var(v, &n, "email", ad->email);
+    ngx_http_guichet_admin_var(v, &n, "ip", ad->ip);
+    ngx_http_guichet_admin_var(v, &n, "event", ad->event);
+    ngx_http_guichet_admin_var(v, &n, "result", ad->result);
+    ngx_http_guichet_admin_var(v, &n, "partner", ad->partner);
+    ngx_http_guichet_admin_var(v, &n, "since", ad->since);
+    ngx_http_guichet_admin_var(v, &n, "until", ad->until);
+    ngx_http_guichet_admin_var(v, &n, "scanned", anom_scanned);
+    ngx_http_guichet_admin_var(v, &n, "scan_max", anom_max);
+    ngx_http_guichet_admin_var(v, &n, "events", events);
+
+    if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+        goto failed;
+    }
+
+    /* anomalies */
+
+    n = 0;
+    ngx_http_guichet_admin_var(v, &n, ac_anomaly_count(an) ? "anomaly_head"
+                                                     : "no_anomaly", "1");
+    if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+        goto failed;
+    }
+
+    for (i = 0; ac_anomaly_get(an, i, &f) == AC_OK; i++) {
+        ngx_http_guichet_admin_ms(f.first_ms, t1, sizeof(t1));
+        ngx_http_guichet_admin_ms(f.last_ms, t2, sizeof(t2));
+        ngx_sprintf((u_char *) count, "%uL%Z", f.count);
+
+        ac_buf_reset(&d);
+
+        if (f.ip[0] != '\0') {
+            ac_buf_printf(&d, "ip: %s", f.ip);
+            if (f.ua[0] != '\0') {
+                ac_buf_printf(&d, "; user agent: %s", f.ua);
+            }
+
+        } else {
+            ac_buf_printf(&d, "%s:", ngx_strcmp(f.details_kind, "ip") == 0
+                                     ? "ips" : "accounts");
+            for (k = 0; k < f.ndetails; k++) {
+                ac_buf_printf(&d, "%s%s", k ? ", " : " ", f.details[k]);
+            }
+
+            if (f.more) {
+                ac_buf_printf(&d, " (+%llu more)",
+                              (unsigned long long) f.more);
+            }
+        }
+
+        if (ac_buf_status(&d) != AC_OK) {
+            goto failed;
+        }
+
+        n = 0;
+        ngx_http_guichet_admin_var(v, &n, "anomaly", "1");
+        ngx_http_guichet_admin_var(v, &n, "rule", f.rule);
+        ngx_http_guichet_admin_var(v, &n, "subject", f.subject);
+        ngx_http_guichet_admin_var(v, &n, "count", count);
+        ngx_http_guichet_admin_var(v, &n, "first", t1);
+        ngx_http_guichet_admin_var(v, &n, "last", t2);
+        ngx_http_guichet_admin_var(v, &n, "details", d.data);
+
+        if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    n = 0;
+    if (ac_anomaly_count(an)) {
+        ngx_http_guichet_admin_var(v, &n, "anomaly_foot", "1");
+    }
+    ngx_http_guichet_admin_var(v, &n, "entries_head", "1");
+
+    if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+        goto failed;
+    }
+
+    /* rows, newest first whichever way the page was read */
+
+    for (k = 0; k < shown; k++) {
+        i = forward ? shown - 1 - k : k;
+
+        if (ngx_http_guichet_admin_parse(ad, pick[i]) != NGX_OK) {
+            continue;
+        }
+
+        ngx_http_guichet_admin_ms(ad->e.time_ms, t1, sizeof(t1));
+
+        n = 0;
+        ngx_http_guichet_admin_var(v, &n, "row", "1");
+        ngx_http_guichet_admin_var(v, &n, "id", ad->e.id);
+        ngx_http_guichet_admin_var(v, &n, "time", t1);
+        ngx_http_guichet_admin_var(v, &n, "event", ad->e.event);
+        ngx_http_guichet_admin_var(v, &n, "result", ad->e.failed ? "fail" : "ok");
+        ngx_http_guichet_admin_var(v, &n, "reason", ad->e.reason);
+        ngx_http_guichet_admin_var(v, &n, "account", ad->e.account);
+        ngx_http_guichet_admin_var(v, &n, "email", ad->e.email);
+        ngx_http_guichet_admin_var(v, &n, "ip", ad->e.ip);
+        ngx_http_guichet_admin_var(v, &n, "partner", ad->e.partner);
+        ngx_http_guichet_admin_var(v, &n, "session", ad->e.session);
+        ngx_http_guichet_admin_var(v, &n, "ua", ad->e.ua);
+
+        if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    n = 0;
+    v[n].name = "base";
+    v[n].value = (char *) ctx->base.data;
+    v[n].len = ctx->base.len;
+    n++;
+    ngx_http_guichet_admin_var(v, &n, "foot", "1");
+    ngx_http_guichet_admin_var(v, &n, "none", shown ? NULL : "1");
+    ngx_http_guichet_admin_var(v, &n, "rows", rows);
+    ngx_http_guichet_admin_var(v, &n, "scanned", scanned);
+    ngx_http_guichet_admin_var(v, &n, "scan_max", scan_max);
+    ngx_http_guichet_admin_var(v, &n, "query", (char *) q);
+    ngx_http_guichet_admin_var(v, &n, "newer", newer);
+    ngx_http_guichet_admin_var(v, &n, "older", older);
+
+    if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+        goto failed;
+    }
+
+    ac_anomaly_free(an);
+    ac_buf_free(&d);
+
+    ngx_http_guichet_admin_send(r, ad);
+    return;
+
+failed:
+
+    rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "guichet: the log page could not be built");
+    ac_anomaly_free(an);
+    ac_buf_free(&d);
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static void
+ngx_http_guichet_admin_send(ngx_http_request_t *r,
+    ngx_http_guichet_admin_t *ad)
+{
+    size_t              i, n;
+    ngx_int_t           rc;
+    ngx_buf_t          *b;
+    ngx_chain_t         out;
+    ngx_table_elt_t    *h;
+    const ac_header_t  *sh;
+
+    if (ac_buf_status(&ad->out) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    sh = ac_security_headers(&n);
+
+    for (i = 0; i < n; i++) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        h->hash = 1;
+        h->key.data = (u_char *) sh[i].name;
+        h->key.len = ngx_strlen(sh[i].name);
+        h->value.data = (u_char *) sh[i].value;
+        h->value.len = ngx_strlen(sh[i].value);
+    }
+
+    b = ngx_create_temp_buf(r->pool, ad->out.len ? ad->out.len : 1);
+    if (b == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    b->last = ngx_cpymem(b->pos, ad->out.data, ad->out.len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+}
