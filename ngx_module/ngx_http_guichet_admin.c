@@ -105,10 +105,13 @@ static ngx_uint_t ngx_http_guichet_admin_match(ngx_http_guichet_admin_t *ad);
 static void ngx_http_guichet_admin_render(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static ngx_int_t ngx_http_guichet_admin_part(ngx_http_guichet_admin_t *ad,
-    ac_tvar_t *vars, ngx_uint_t n);
+    ac_tvar_t *vars);
 static void ngx_http_guichet_admin_ms(int64_t ms, char *out, size_t size);
-static void ngx_http_guichet_admin_var(ac_tvar_t *v, ngx_uint_t *n,
-    const char *name, const char *value);
+static void ngx_http_guichet_admin_reset(ac_tvar_t *v);
+static void ngx_http_guichet_admin_str(ac_tvar_t *v, const char *name,
+    const char *value);
+static void ngx_http_guichet_admin_var(ac_tvar_t *v, const char *name,
+    const char *value, size_t len);
 static void ngx_http_guichet_admin_send(ngx_http_request_t *r,
     ngx_http_guichet_admin_t *ad);
 static void ngx_http_guichet_admin_cleanup(void *data);
@@ -1016,23 +1019,50 @@ ngx_http_guichet_admin_ms(int64_t ms, char *out, size_t size)
 }
 
 
+/* Every name of the template is always given, most of them empty. */
 static void
-ngx_http_guichet_admin_var(ac_tvar_t *v, ngx_uint_t *n, const char *name,
-    const char *value)
+ngx_http_guichet_admin_reset(ac_tvar_t *v)
 {
-    v[*n].name = name;
-    v[*n].value = value;
-    v[*n].len = value ? ngx_strlen(value) : 0;
-    (*n)++;
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_http_guichet_admin_nnames; i++) {
+        v[i].name = ngx_http_guichet_admin_names[i];
+        v[i].value = NULL;
+        v[i].len = 0;
+    }
+}
+
+
+static void
+ngx_http_guichet_admin_var(ac_tvar_t *v, const char *name, const char *value,
+    size_t len)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_http_guichet_admin_nnames; i++) {
+        if (ngx_strcmp(v[i].name, name) == 0) {
+            v[i].value = value;
+            v[i].len = value ? len : 0;
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_http_guichet_admin_str(ac_tvar_t *v, const char *name, const char *value)
+{
+    ngx_http_guichet_admin_var(v, name, value,
+                               value ? ngx_strlen(value) : 0);
 }
 
 
 static ngx_int_t
-ngx_http_guichet_admin_part(ngx_http_guichet_admin_t *ad, ac_tvar_t *vars,
-    ngx_uint_t n)
+ngx_http_guichet_admin_part(ngx_http_guichet_admin_t *ad, ac_tvar_t *vars)
 {
     return ac_template_render((char *) ngx_http_guichet_admin_tpl.data,
-                              ngx_http_guichet_admin_tpl.len, vars, n,
+                              ngx_http_guichet_admin_tpl.len, vars,
+                              ngx_http_guichet_admin_nnames,
                               &ad->out)
            == AC_OK ? NGX_OK : NGX_ERROR;
 }
@@ -1055,8 +1085,8 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
     char                        t2[NGX_HTTP_GUICHET_ADMIN_TIME_MAX];
     char                        newer[AC_LOG_ID_MAX], older[AC_LOG_ID_MAX];
     ngx_int_t                   rc;
-    ngx_uint_t                  n, forward, full;
-    ac_tvar_t                   v[40];
+    ngx_uint_t                  forward, full;
+    ac_tvar_t                   v[ngx_http_guichet_admin_nnames];
     ac_buf_t                    d;
     redisReply                 *range, **pick;
     ac_anomaly_t               *an;
@@ -1206,35 +1236,33 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
 
     /* head */
 
-    n = 0;
-    v[n].name = "base";
-    v[n].value = (char *) ctx->base.data;
-    v[n].len = ctx->base.len;
-    n++;
-    ngx_http_guichet_admin_var(v, &n, "head", "1");
-    ngx_http_guichet_admin_var(v, &n, "user", ctx->session.email);
-    ngx_http_guichet_admin_var(v, &n, "account", ad->account);
-    ngx_http_guichet_admin_var(v, &n, "email", ad->email);
-    ngx_http_guichet_admin_var(v, &n, "ip", ad->ip);
-    ngx_http_guichet_admin_var(v, &n, "event", ad->event);
-    ngx_http_guichet_admin_var(v, &n, "result", ad->result);
-    ngx_http_guichet_admin_var(v, &n, "partner", ad->partner);
-    ngx_http_guichet_admin_var(v, &n, "since", ad->since);
-    ngx_http_guichet_admin_var(v, &n, "until", ad->until);
-    ngx_http_guichet_admin_var(v, &n, "scanned", anom_scanned);
-    ngx_http_guichet_admin_var(v, &n, "scan_max", anom_max);
-    ngx_http_guichet_admin_var(v, &n, "events", events);
+    ngx_http_guichet_admin_reset(v);
+    ngx_http_guichet_admin_var(v, "base", (char *) ctx->base.data,
+                               ctx->base.len);
+    ngx_http_guichet_admin_str(v, "head", "1");
+    ngx_http_guichet_admin_str(v, "user", ctx->session.email);
+    ngx_http_guichet_admin_str(v, "account", ad->account);
+    ngx_http_guichet_admin_str(v, "email", ad->email);
+    ngx_http_guichet_admin_str(v, "ip", ad->ip);
+    ngx_http_guichet_admin_str(v, "event", ad->event);
+    ngx_http_guichet_admin_str(v, "result", ad->result);
+    ngx_http_guichet_admin_str(v, "partner", ad->partner);
+    ngx_http_guichet_admin_str(v, "since", ad->since);
+    ngx_http_guichet_admin_str(v, "until", ad->until);
+    ngx_http_guichet_admin_str(v, "scanned", anom_scanned);
+    ngx_http_guichet_admin_str(v, "scan_max", anom_max);
+    ngx_http_guichet_admin_str(v, "events", events);
 
-    if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
         goto failed;
     }
 
     /* anomalies */
 
-    n = 0;
-    ngx_http_guichet_admin_var(v, &n, ac_anomaly_count(an) ? "anomaly_head"
-                                                     : "no_anomaly", "1");
-    if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+    ngx_http_guichet_admin_reset(v);
+    ngx_http_guichet_admin_str(v, ac_anomaly_count(an) ? "anomaly_head"
+                                                       : "no_anomaly", "1");
+    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
         goto failed;
     }
 
@@ -1268,27 +1296,27 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
             goto failed;
         }
 
-        n = 0;
-        ngx_http_guichet_admin_var(v, &n, "anomaly", "1");
-        ngx_http_guichet_admin_var(v, &n, "rule", f.rule);
-        ngx_http_guichet_admin_var(v, &n, "subject", f.subject);
-        ngx_http_guichet_admin_var(v, &n, "count", count);
-        ngx_http_guichet_admin_var(v, &n, "first", t1);
-        ngx_http_guichet_admin_var(v, &n, "last", t2);
-        ngx_http_guichet_admin_var(v, &n, "details", d.data);
+        ngx_http_guichet_admin_reset(v);
+        ngx_http_guichet_admin_str(v, "anomaly", "1");
+        ngx_http_guichet_admin_str(v, "rule", f.rule);
+        ngx_http_guichet_admin_str(v, "subject", f.subject);
+        ngx_http_guichet_admin_str(v, "count", count);
+        ngx_http_guichet_admin_str(v, "first", t1);
+        ngx_http_guichet_admin_str(v, "last", t2);
+        ngx_http_guichet_admin_str(v, "details", d.data);
 
-        if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+        if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
             goto failed;
         }
     }
 
-    n = 0;
+    ngx_http_guichet_admin_reset(v);
     if (ac_anomaly_count(an)) {
-        ngx_http_guichet_admin_var(v, &n, "anomaly_foot", "1");
+        ngx_http_guichet_admin_str(v, "anomaly_foot", "1");
     }
-    ngx_http_guichet_admin_var(v, &n, "entries_head", "1");
+    ngx_http_guichet_admin_str(v, "entries_head", "1");
 
-    if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
         goto failed;
     }
 
@@ -1303,40 +1331,39 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
 
         ngx_http_guichet_admin_ms(ad->e.time_ms, t1, sizeof(t1));
 
-        n = 0;
-        ngx_http_guichet_admin_var(v, &n, "row", "1");
-        ngx_http_guichet_admin_var(v, &n, "id", ad->e.id);
-        ngx_http_guichet_admin_var(v, &n, "time", t1);
-        ngx_http_guichet_admin_var(v, &n, "event", ad->e.event);
-        ngx_http_guichet_admin_var(v, &n, "result", ad->e.failed ? "fail" : "ok");
-        ngx_http_guichet_admin_var(v, &n, "reason", ad->e.reason);
-        ngx_http_guichet_admin_var(v, &n, "account", ad->e.account);
-        ngx_http_guichet_admin_var(v, &n, "email", ad->e.email);
-        ngx_http_guichet_admin_var(v, &n, "ip", ad->e.ip);
-        ngx_http_guichet_admin_var(v, &n, "partner", ad->e.partner);
-        ngx_http_guichet_admin_var(v, &n, "session", ad->e.session);
-        ngx_http_guichet_admin_var(v, &n, "ua", ad->e.ua);
+        ngx_http_guichet_admin_reset(v);
+        ngx_http_guichet_admin_str(v, "row", "1");
+        ngx_http_guichet_admin_str(v, "id", ad->e.id);
+        ngx_http_guichet_admin_str(v, "time", t1);
+        ngx_http_guichet_admin_str(v, "event", ad->e.event);
+        ngx_http_guichet_admin_str(v, "result",
+                                   ad->e.failed ? "fail" : "ok");
+        ngx_http_guichet_admin_str(v, "reason", ad->e.reason);
+        ngx_http_guichet_admin_str(v, "account", ad->e.account);
+        ngx_http_guichet_admin_str(v, "email", ad->e.email);
+        ngx_http_guichet_admin_str(v, "ip", ad->e.ip);
+        ngx_http_guichet_admin_str(v, "partner", ad->e.partner);
+        ngx_http_guichet_admin_str(v, "session", ad->e.session);
+        ngx_http_guichet_admin_str(v, "ua", ad->e.ua);
 
-        if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+        if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
             goto failed;
         }
     }
 
-    n = 0;
-    v[n].name = "base";
-    v[n].value = (char *) ctx->base.data;
-    v[n].len = ctx->base.len;
-    n++;
-    ngx_http_guichet_admin_var(v, &n, "foot", "1");
-    ngx_http_guichet_admin_var(v, &n, "none", shown ? NULL : "1");
-    ngx_http_guichet_admin_var(v, &n, "rows", rows);
-    ngx_http_guichet_admin_var(v, &n, "scanned", scanned);
-    ngx_http_guichet_admin_var(v, &n, "scan_max", scan_max);
-    ngx_http_guichet_admin_var(v, &n, "query", (char *) q);
-    ngx_http_guichet_admin_var(v, &n, "newer", newer);
-    ngx_http_guichet_admin_var(v, &n, "older", older);
+    ngx_http_guichet_admin_reset(v);
+    ngx_http_guichet_admin_var(v, "base", (char *) ctx->base.data,
+                               ctx->base.len);
+    ngx_http_guichet_admin_str(v, "foot", "1");
+    ngx_http_guichet_admin_str(v, "none", shown ? NULL : "1");
+    ngx_http_guichet_admin_str(v, "rows", rows);
+    ngx_http_guichet_admin_str(v, "scanned", scanned);
+    ngx_http_guichet_admin_str(v, "scan_max", scan_max);
+    ngx_http_guichet_admin_str(v, "query", (char *) q);
+    ngx_http_guichet_admin_str(v, "newer", newer);
+    ngx_http_guichet_admin_str(v, "older", older);
 
-    if (ngx_http_guichet_admin_part(ad, v, n) != NGX_OK) {
+    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
         goto failed;
     }
 

@@ -443,3 +443,34 @@ ngx_http_guichet_metrics_get(ngx_http_request_t *r,
 
     ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
 }
+
+
+void
+ngx_http_guichet_metric_event(ac_event_kind_t kind)
+{
+    switch (kind) {
+
+    case AC_EV_LOGIN_SUCCESS:
+        ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_LOGIN_SUCCESS);
+        break;
+
+    case AC_EV_LOGIN_FAILURE:
+        ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_LOGIN_FAILURE);
+        break;
+
+    case AC_EV_2FA_SUCCESS:
+        ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_2FA_SUCCESS);
+        break;
+
+    case AC_EV_2FA_FAILURE:
+        ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_2FA_FAILURE);
+        break;
+
+    case AC_EV_THROTTLED:
+        ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_THROTTLED);
+        break;
+
+    default:
+        break;
+    }
+}
