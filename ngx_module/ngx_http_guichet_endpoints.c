@@ -1,11 +1,11 @@
 /*
- * Guichet nginx module: the routes under a "guichet_endpoints" location
- * (login, 2fa, logout, session).
+ * Guichet nginx module: the endpoints framework (see
+ * ngx_http_guichet_endpoints.h): the route table, body reading, the
+ * request's ctx, answers, cookies, CSRF, sessions, the connection log,
+ * and the page templates loaded at configuration time.
  *
- * Every route reads its (small) body first, then runs as a chain of Redis
- * replies and, for passwords, a thread-pool task; each step stores what
- * it learnt in the request's ctx and starts the next one. Answers about
- * an authentication are sent only after their event is in the connection
+ * The routes themselves live in their own files; their answers about an
+ * authentication are sent only after their event is in the connection
  * log. Failures of Redis, of the log or of the thread pool answer 503.
  */
 
@@ -15,262 +15,115 @@
 
 #include "ngx_http_guichet_module.h"
 #include "ngx_http_guichet_redis.h"
+#include "ngx_http_guichet_endpoints.h"
 
 
 #ifndef NGX_HTTP_GUICHET_TEMPLATES
 #define NGX_HTTP_GUICHET_TEMPLATES  "/usr/share/guichet/templates"
 #endif
 
-#define NGX_HTTP_GUICHET_BODY_MAX   8192
-#define NGX_HTTP_GUICHET_2FA_TRIES  5
-#define NGX_HTTP_GUICHET_CODE_MAX   32
-#define NGX_HTTP_GUICHET_COOKIES    3
-#define NGX_HTTP_GUICHET_TVARS      6
-
-
-typedef enum {
-    NGX_HTTP_GUICHET_R_LOGIN = 0,
-    NGX_HTTP_GUICHET_R_2FA,
-    NGX_HTTP_GUICHET_R_LOGOUT,
-    NGX_HTTP_GUICHET_R_SESSION,
-    NGX_HTTP_GUICHET_R_CSS
-} ngx_http_guichet_route_e;
-
-
-typedef enum {
-    NGX_HTTP_GUICHET_P_NONE = 0,
-    NGX_HTTP_GUICHET_P_LOGIN,
-    NGX_HTTP_GUICHET_P_2FA,
-    NGX_HTTP_GUICHET_P_LOGOUT,
-    NGX_HTTP_GUICHET_P_ERROR,
-    NGX_HTTP_GUICHET_P_JSON,
-    NGX_HTTP_GUICHET_P_CSS
-} ngx_http_guichet_page_e;
+#define NGX_HTTP_GUICHET_TEMPLATE_MAX  (1024 * 1024)
 
 
 typedef struct {
-    ngx_str_t                    login;
-    ngx_str_t                    twofa;
-    ngx_str_t                    logout;
-    ngx_str_t                    error;
-    ngx_str_t                    css;
-} ngx_http_guichet_pages_t;
+    const char                  *file;
+    const char                  *content_type;
+    /* NULL-terminated; no list at all: served as is */
+    const char                  *vars[NGX_HTTP_GUICHET_TVARS + 1];
+} ngx_http_guichet_template_t;
 
 
-typedef struct {
-    ngx_http_guichet_route_e     route;
-    ngx_uint_t                   post;
-    ngx_uint_t                   secure;
-    ngx_str_t                    base;
-    int64_t                      now;
-
-    /* the form */
-    char                        *body;
-    size_t                       body_len;
-    char                         email[AC_EMAIL_MAX + 1];
-    size_t                       email_len;
-    char                         password[AC_PASSWORD_MAX + 1];
-    size_t                       password_len;
-    char                         code[NGX_HTTP_GUICHET_CODE_MAX];
-    size_t                       code_len;
-    char                         return_to[AC_RETURN_TO_MAX + 1];
-    ngx_uint_t                   all;
-
-    /* what the cookies and Redis said */
-    char                         csrf_cookie[AC_COOKIE_VALUE_MAX + 1];
-    ngx_uint_t                   csrf_new;
-    char                         digest[AC_DIGEST_LEN + 1];
-    char                         token[AC_TOKEN_LEN + 1];
-    char                         new_digest[AC_DIGEST_LEN + 1];
-    ac_throttle_t                throttle;
-    ac_account_t                 account;
-    ngx_uint_t                   has_account;
-    ac_session_t                 session;
-    unsigned                     amr;
-    const char                  *method;     /* "totp", "recovery" */
-
-    /* the answer */
-    ngx_uint_t                   status;
-    ngx_http_guichet_page_e      page;
-    const char                  *error;
-    const char                  *title;
-    const char                  *message;
-    const char                  *location;
-    int64_t                      retry_after;
-    ac_buf_t                     json;
-    char                         set_cookie[NGX_HTTP_GUICHET_COOKIES]
-                                           [AC_SET_COOKIE_MAX];
-    ngx_uint_t                   ncookies;
-    ac_event_t                   event;
-} ngx_http_guichet_ep_ctx_t;
-
-
-typedef void (*ngx_http_guichet_ep_step_pt)(ngx_http_request_t *r,
+static void ngx_http_guichet_ep_css(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-
-
-static void ngx_http_guichet_ep_body(ngx_http_request_t *r);
+static void ngx_http_guichet_ep_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_guichet_ep_read_body(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_ep_cleanup(void *data);
-static ngx_int_t ngx_http_guichet_ep_cookie(ngx_http_request_t *r,
-    const char *name, char *out, size_t outsize);
 static const char *ngx_http_guichet_ep_cookie_name(
-    ngx_http_guichet_ep_ctx_t *ctx, const char *name);
-static ngx_int_t ngx_http_guichet_ep_set_cookie(
-    ngx_http_guichet_ep_ctx_t *ctx, const char *name, const char *value,
-    int64_t max_age);
-static ngx_int_t ngx_http_guichet_ep_field(ngx_http_guichet_ep_ctx_t *ctx,
-    const char *name, char *out, size_t outsize, size_t *outlen);
-static ngx_int_t ngx_http_guichet_ep_csrf(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *binding, const char *form);
-static void ngx_http_guichet_ep_finish(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_cookie_e kind);
+static void ngx_http_guichet_ep_session_got(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
 static ngx_int_t ngx_http_guichet_ep_send(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static ngx_int_t ngx_http_guichet_ep_render(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_buf_t *out);
-static void ngx_http_guichet_tvar(ac_tvar_t *var, const char *name,
-    const char *value);
 static ngx_int_t ngx_http_guichet_ep_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
-static void ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_ep_redirect(ngx_http_guichet_ep_ctx_t *ctx,
-    const char *location);
-static void ngx_http_guichet_ep_log(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ac_event_kind_t kind,
-    const char *reason, ngx_uint_t with_account);
 static void ngx_http_guichet_ep_logged(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
-static ngx_int_t ngx_http_guichet_ep_redis(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd,
-    ngx_http_guichet_redis_handler_pt handler);
-static ngx_int_t ngx_http_guichet_ep_reply(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_ep_detached(ngx_http_request_t *r,
-    ac_cmd_t *cmd);
-
-static void ngx_http_guichet_login_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_login_post(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_login_checked(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_login_account(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_login_hash(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_login_hashed(ngx_http_request_t *r,
-    void *data, int rc);
-static void ngx_http_guichet_login_pending(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static ngx_int_t ngx_http_guichet_session_new(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, unsigned amr,
-    ngx_http_guichet_redis_handler_pt handler);
-static void ngx_http_guichet_login_session(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-
-static void ngx_http_guichet_2fa_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_2fa_post(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_checked(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_step(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_recovery(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_success(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_2fa_session(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
-static void ngx_http_guichet_2fa_counted(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-
-static void ngx_http_guichet_logout_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_logout_post(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_logout_session(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_logout_done(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static ngx_int_t ngx_http_guichet_logout_answer(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static u_char *ngx_http_guichet_ep_url(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *route);
-
-static void ngx_http_guichet_session_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_session_got(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_session_json_error(
-    ngx_http_guichet_ep_ctx_t *ctx);
-
-static ngx_int_t ngx_http_guichet_pages_load(ngx_conf_t *cf,
-    ngx_http_guichet_pages_t *pages);
-static ngx_int_t ngx_http_guichet_page_load(ngx_conf_t *cf,
-    const char *name, const char *const *vars, size_t nvars, ngx_str_t *out);
+static ngx_int_t ngx_http_guichet_template_load(ngx_conf_t *cf,
+    ngx_str_t *dir, ngx_http_guichet_template_t *t, ngx_str_t *out);
 
 
-/* pending 2FA state: a account id, r return_to, n wrong codes */
+/*
+ * The routes, one line each: the name under the location's prefix, the
+ * methods, NGX_HTTP_GUICHET_EP_* flags, the handler. A name may have
+ * several lines, one per set of methods; a known name asked with another
+ * method gets 405.
+ */
 
-/* KEYS: pending; ARGV: account, return_to, ttl */
-static const char  ngx_http_guichet_pending_create_lua[] =
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('HSET', KEYS[1], 'a', ARGV[1], 'r', ARGV[2], 'n', '0')\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-    "return 1\n";
+static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
 
-/* KEYS: pending; ARGV: account key prefix ("P acct:") */
-static const char  ngx_http_guichet_pending_get_lua[] =
-    "local p = redis.call('HGETALL', KEYS[1])\n"
-    "local a\n"
-    "for i = 1, #p, 2 do if p[i] == 'a' then a = p[i + 1] end end\n"
-    "if not a then return {} end\n"
-    "return {p, redis.call('HGETALL', ARGV[1] .. a)}\n";
+    { ngx_string("login"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_login_get },
+    { ngx_string("login"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_login_post },
 
-/* KEYS: pending; ARGV: tries; replies the count, -1 when gone */
-static const char  ngx_http_guichet_pending_fail_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
-    "local n = redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
-    "if n >= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end\n"
-    "return n\n";
+    { ngx_string("2fa"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_2fa_get },
+    { ngx_string("2fa"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_2fa_post },
 
+    { ngx_string("logout"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_logout_get },
+    { ngx_string("logout"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_logout_post },
 
-static const char *const  ngx_http_guichet_login_vars[] = {
-    "base", "error", "csrf", "return_to", "email"
-};
+    { ngx_string("session"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_JSON, ngx_http_guichet_session_get },
 
-static const char *const  ngx_http_guichet_2fa_vars[] = {
-    "base", "error", "csrf", "return_to"
-};
+    { ngx_string("guichet.css"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_ep_css },
 
-static const char *const  ngx_http_guichet_logout_vars[] = {
-    "base", "csrf"
-};
-
-static const char *const  ngx_http_guichet_error_vars[] = {
-    "base", "title", "message", "status"
+    { ngx_null_string, 0, 0, NULL }
 };
 
 
-static const char  ngx_http_guichet_bad_credentials[] =
-    "Incorrect email address or password.";
+/*
+ * The templates, one line each: the file under "guichet_templates", its
+ * content type, and the variables it may use ("base" always is one).
+ * Every template is read and checked when nginx reads its configuration.
+ */
+
+static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
+
+    { "error.html", "text/html; charset=utf-8",
+      { "base", "title", "message", "status", NULL } },
+
+    { "login.html", "text/html; charset=utf-8",
+      { "base", "error", "csrf", "return_to", "email", NULL } },
+
+    { "2fa.html", "text/html; charset=utf-8",
+      { "base", "error", "csrf", "return_to", NULL } },
+
+    { "logout.html", "text/html; charset=utf-8",
+      { "base", "csrf", NULL } },
+
+    { "guichet.css", "text/css", { NULL } },
+
+    { NULL, NULL, { NULL } }
+};
 
 
 ngx_int_t
 ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
-    ngx_str_t                    route;
+    ngx_str_t                    name;
+    ngx_uint_t                   known;
     ngx_pool_cleanup_t          *cln;
     ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_guichet_route_t    *rt, *found;
     ngx_http_guichet_ep_ctx_t   *ctx;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
@@ -283,8 +136,30 @@ ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
         return NGX_HTTP_NOT_FOUND;
     }
 
-    route.data = r->uri.data + clcf->name.len;
-    route.len = r->uri.len - clcf->name.len;
+    name.data = r->uri.data + clcf->name.len;
+    name.len = r->uri.len - clcf->name.len;
+
+    known = 0;
+    found = NULL;
+
+    for (rt = ngx_http_guichet_routes; rt->handler; rt++) {
+        if (rt->name.len != name.len
+            || ngx_strncmp(rt->name.data, name.data, name.len) != 0)
+        {
+            continue;
+        }
+
+        known = 1;
+
+        if (rt->methods & r->method) {
+            found = rt;
+            break;
+        }
+    }
+
+    if (found == NULL) {
+        return known ? NGX_HTTP_NOT_ALLOWED : NGX_HTTP_NOT_FOUND;
+    }
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_guichet_ep_ctx_t));
     if (cln == NULL) {
@@ -296,38 +171,10 @@ ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
     ac_buf_init(&ctx->json);
     cln->handler = ngx_http_guichet_ep_cleanup;
 
-    if (route.len == 5 && ngx_strncmp(route.data, "login", 5) == 0) {
-        ctx->route = NGX_HTTP_GUICHET_R_LOGIN;
-
-    } else if (route.len == 3 && ngx_strncmp(route.data, "2fa", 3) == 0) {
-        ctx->route = NGX_HTTP_GUICHET_R_2FA;
-
-    } else if (route.len == 6 && ngx_strncmp(route.data, "logout", 6) == 0) {
-        ctx->route = NGX_HTTP_GUICHET_R_LOGOUT;
-
-    } else if (route.len == 7 && ngx_strncmp(route.data, "session", 7) == 0)
-    {
-        ctx->route = NGX_HTTP_GUICHET_R_SESSION;
-
-    } else if (route.len == 11
-               && ngx_strncmp(route.data, "guichet.css", 11) == 0)
-    {
-        ctx->route = NGX_HTTP_GUICHET_R_CSS;
-
-    } else {
-        return NGX_HTTP_NOT_FOUND;
-    }
-
+    ctx->route = found;
     ctx->post = (r->method == NGX_HTTP_POST);
-
-    if (ctx->post
-        && (ctx->route == NGX_HTTP_GUICHET_R_SESSION
-            || ctx->route == NGX_HTTP_GUICHET_R_CSS))
-    {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
     ctx->base = clcf->name;
+    ctx->body = "";
 
 #if (NGX_HTTP_SSL)
     ctx->secure = (r->connection->ssl != NULL);
@@ -339,11 +186,29 @@ ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
         return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_guichet_ep_body);
+    if (found->flags & NGX_HTTP_GUICHET_EP_BODY) {
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_guichet_ep_body_read);
 
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
         return rc;
     }
+
+    ctx->now = (int64_t) ngx_time();
+
+    /* the handler finalizes the request, maybe later: hold it till then */
+    r->main->count++;
+
+    found->handler(r, ctx);
 
     return NGX_DONE;
 }
@@ -356,19 +221,17 @@ ngx_http_guichet_ep_cleanup(void *data)
 
     ac_buf_free(&ctx->json);
 
-    if (ctx->body) {
+    if (ctx->body_len) {
         ac_cleanse(ctx->body, ctx->body_len);
     }
 
-    ac_cleanse(ctx->password, sizeof(ctx->password));
-    ac_cleanse(&ctx->account, sizeof(ac_account_t));
-    ac_cleanse(ctx->token, sizeof(ctx->token));
     ac_cleanse(ctx->csrf_cookie, sizeof(ctx->csrf_cookie));
+    ac_cleanse(ctx->set_cookie, sizeof(ctx->set_cookie));
 }
 
 
 static void
-ngx_http_guichet_ep_body(ngx_http_request_t *r)
+ngx_http_guichet_ep_body_read(ngx_http_request_t *r)
 {
     ngx_http_guichet_ep_ctx_t  *ctx;
 
@@ -382,10 +245,9 @@ ngx_http_guichet_ep_body(ngx_http_request_t *r)
         break;
 
     case NGX_DECLINED:
-        ctx->status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-        ctx->page = NGX_HTTP_GUICHET_P_ERROR;
-        ctx->title = "Request too large";
-        ctx->message = "The form sent was too large.";
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                  "Request too large",
+                                  "The form sent was too large.");
         ngx_http_guichet_ep_finish(r, ctx);
         return;
 
@@ -394,42 +256,7 @@ ngx_http_guichet_ep_body(ngx_http_request_t *r)
         return;
     }
 
-    switch (ctx->route) {
-
-    case NGX_HTTP_GUICHET_R_LOGIN:
-        if (ctx->post) {
-            ngx_http_guichet_login_post(r, ctx);
-        } else {
-            ngx_http_guichet_login_get(r, ctx);
-        }
-        break;
-
-    case NGX_HTTP_GUICHET_R_2FA:
-        if (ctx->post) {
-            ngx_http_guichet_2fa_post(r, ctx);
-        } else {
-            ngx_http_guichet_2fa_get(r, ctx);
-        }
-        break;
-
-    case NGX_HTTP_GUICHET_R_LOGOUT:
-        if (ctx->post) {
-            ngx_http_guichet_logout_post(r, ctx);
-        } else {
-            ngx_http_guichet_logout_get(r, ctx);
-        }
-        break;
-
-    case NGX_HTTP_GUICHET_R_SESSION:
-        ngx_http_guichet_session_get(r, ctx);
-        break;
-
-    default: /* NGX_HTTP_GUICHET_R_CSS */
-        ctx->status = NGX_HTTP_OK;
-        ctx->page = NGX_HTTP_GUICHET_P_CSS;
-        ngx_http_guichet_ep_finish(r, ctx);
-        break;
-    }
+    ctx->route->handler(r, ctx);
 }
 
 
@@ -467,6 +294,7 @@ ngx_http_guichet_ep_read_body(ngx_http_request_t *r,
 
     ctx->body = ngx_pnalloc(r->pool, (size_t) size + 1);
     if (ctx->body == NULL) {
+        ctx->body = "";
         return NGX_ERROR;
     }
 
@@ -497,24 +325,121 @@ ngx_http_guichet_ep_read_body(ngx_http_request_t *r,
 }
 
 
+static void
+ngx_http_guichet_ep_css(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_ep_page(ctx, NGX_HTTP_OK, "guichet.css");
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+void *
+ngx_http_guichet_ep_data(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, size_t size, ngx_pool_cleanup_pt cleanup)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, size);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(cln->data, size);
+    cln->handler = cleanup;
+
+    ctx->route_data = cln->data;
+
+    return cln->data;
+}
+
+
+/* --------------------------------------------------------------- forms */
+
+ngx_int_t
+ngx_http_guichet_ep_field(ngx_http_guichet_ep_ctx_t *ctx, const char *name,
+    char *out, size_t outsize, size_t *outlen)
+{
+    size_t  len;
+
+    if (ac_form_get(ctx->body, ctx->body_len, name, out, outsize, &len)
+        != AC_OK)
+    {
+        out[0] = '\0';
+        if (outlen) {
+            *outlen = 0;
+        }
+        return NGX_DECLINED;
+    }
+
+    if (outlen) {
+        *outlen = len;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_guichet_ep_arg(ngx_http_request_t *r, const char *name, char *out,
+    size_t outsize, size_t *outlen)
+{
+    size_t  len;
+
+    if (r->args.len == 0
+        || ac_form_get((char *) r->args.data, r->args.len, name, out,
+                       outsize, &len)
+           != AC_OK)
+    {
+        out[0] = '\0';
+        if (outlen) {
+            *outlen = 0;
+        }
+        return NGX_DECLINED;
+    }
+
+    if (outlen) {
+        *outlen = len;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_guichet_ep_param(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *name, char *out,
+    size_t outsize, size_t *outlen)
+{
+    if (ctx->post) {
+        return ngx_http_guichet_ep_field(ctx, name, out, outsize, outlen);
+    }
+
+    return ngx_http_guichet_ep_arg(r, name, out, outsize, outlen);
+}
+
+
 /* ------------------------------------------------------------- cookies */
 
 /*
- * Looks for cookie "name" in every Cookie header: absent, empty,
- * malformed or present twice (a cookie planted by a sibling site) all
- * give NGX_DECLINED.
+ * Looks for the cookie in every Cookie header: absent, empty, malformed
+ * or present twice (a cookie planted by a sibling site) all give
+ * NGX_DECLINED.
  */
 
-static ngx_int_t
-ngx_http_guichet_ep_cookie(ngx_http_request_t *r, const char *name,
+ngx_int_t
+ngx_http_guichet_ep_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_cookie_e kind,
     char *out, size_t outsize)
 {
     int                rc;
     size_t             len;
     ngx_uint_t         i, found;
+    const char        *name;
     ngx_table_elt_t  **h;
     char               tmp[AC_COOKIE_VALUE_MAX + 1];
 
+    name = ngx_http_guichet_ep_cookie_name(ctx, kind);
     found = 0;
     out[0] = '\0';
     h = r->headers_in.cookies.elts;
@@ -547,29 +472,31 @@ ngx_http_guichet_ep_cookie(ngx_http_request_t *r, const char *name,
 
 static const char *
 ngx_http_guichet_ep_cookie_name(ngx_http_guichet_ep_ctx_t *ctx,
-    const char *name)
+    ngx_http_guichet_cookie_e kind)
 {
-    if (ngx_strcmp(name, "guichet") == 0) {
+    switch (kind) {
+
+    case NGX_HTTP_GUICHET_COOKIE_SESSION:
         return ctx->secure ? "__Host-guichet" : "guichet";
-    }
 
-    if (ngx_strcmp(name, "guichet_pending") == 0) {
+    case NGX_HTTP_GUICHET_COOKIE_PENDING:
         return ctx->secure ? "__Host-guichet_pending" : "guichet_pending";
-    }
 
-    return ctx->secure ? "__Host-guichet_csrf" : "guichet_csrf";
+    default: /* NGX_HTTP_GUICHET_COOKIE_CSRF */
+        return ctx->secure ? "__Host-guichet_csrf" : "guichet_csrf";
+    }
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_guichet_ep_set_cookie(ngx_http_guichet_ep_ctx_t *ctx,
-    const char *name, const char *value, int64_t max_age)
+    ngx_http_guichet_cookie_e kind, const char *value, int64_t max_age)
 {
     if (ctx->ncookies >= NGX_HTTP_GUICHET_COOKIES) {
         return NGX_ERROR;
     }
 
-    if (ac_cookie_format(ngx_http_guichet_ep_cookie_name(ctx, name), value,
+    if (ac_cookie_format(ngx_http_guichet_ep_cookie_name(ctx, kind), value,
                          max_age, (int) ctx->secure,
                          ctx->set_cookie[ctx->ncookies], AC_SET_COOKIE_MAX)
         != AC_OK)
@@ -583,34 +510,40 @@ ngx_http_guichet_ep_set_cookie(ngx_http_guichet_ep_ctx_t *ctx,
 }
 
 
-/* --------------------------------------------------------------- forms */
+/* ---------------------------------------------------------------- CSRF */
 
-static ngx_int_t
-ngx_http_guichet_ep_field(ngx_http_guichet_ep_ctx_t *ctx, const char *name,
-    char *out, size_t outsize, size_t *outlen)
+ngx_int_t
+ngx_http_guichet_ep_csrf_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t create)
 {
-    size_t  len;
-
-    if (ac_form_get(ctx->body, ctx->body_len, name, out, outsize, &len)
-        != AC_OK)
+    if (ngx_http_guichet_ep_cookie(r, ctx, NGX_HTTP_GUICHET_COOKIE_CSRF,
+                                   ctx->csrf_cookie, sizeof(ctx->csrf_cookie))
+        == NGX_OK
+        && (!create || ngx_strlen(ctx->csrf_cookie) == AC_TOKEN_LEN))
     {
-        out[0] = '\0';
-        if (outlen) {
-            *outlen = 0;
-        }
+        return NGX_OK;
+    }
+
+    if (!create) {
+        ctx->csrf_cookie[0] = '\0';
         return NGX_DECLINED;
     }
 
-    if (outlen) {
-        *outlen = len;
+    if (ac_csrf_cookie_new(ctx->csrf_cookie) != AC_OK
+        || ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_CSRF,
+                                          ctx->csrf_cookie, -1)
+           != NGX_OK)
+    {
+        ctx->csrf_cookie[0] = '\0';
+        return NGX_ERROR;
     }
 
     return NGX_OK;
 }
 
 
-static ngx_int_t
-ngx_http_guichet_ep_csrf(ngx_http_request_t *r,
+ngx_int_t
+ngx_http_guichet_ep_csrf_check(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *binding, const char *form)
 {
     size_t                         len;
@@ -640,9 +573,393 @@ ngx_http_guichet_ep_csrf(ngx_http_request_t *r,
 }
 
 
-/* ------------------------------------------------------------- answers */
+ngx_int_t
+ngx_http_guichet_ep_csrf_var(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *binding, const char *form)
+{
+    char                          *csrf;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (binding == NULL || binding[0] == '\0') {
+        ngx_http_guichet_ep_var(ctx, "csrf", NULL);
+        return NGX_OK;
+    }
+
+    csrf = ngx_pnalloc(r->pool, AC_CSRF_TOKEN_MAX + 1);
+    if (csrf == NULL) {
+        return NGX_ERROR;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_csrf_token(gmcf->keys, binding, form, (time_t) ctx->now, csrf)
+        != AC_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_guichet_ep_var(ctx, "csrf", csrf);
+
+    return NGX_OK;
+}
+
+
+/* ------------------------------------------------------------ sessions */
+
+ngx_int_t
+ngx_http_guichet_ep_digest(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_cookie_e kind)
+{
+    ngx_int_t                      rc;
+    char                           token[AC_COOKIE_VALUE_MAX + 1];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    rc = NGX_OK;
+
+    if (ngx_http_guichet_ep_cookie(r, ctx, kind, token, sizeof(token))
+        != NGX_OK
+        || ac_session_digest(gmcf->keys, token, ngx_strlen(token),
+                             ctx->digest)
+           != AC_OK)
+    {
+        ctx->digest[0] = '\0';
+        rc = NGX_DECLINED;
+    }
+
+    ac_cleanse(token, sizeof(token));
+
+    return rc;
+}
+
+
+void
+ngx_http_guichet_ep_current_session(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_ep_handler_pt next)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    ctx->session_found = 0;
+    ctx->session_valid = 0;
+    ctx->next = next;
+
+    if (ctx->digest[0] == '\0'
+        && ngx_http_guichet_ep_digest(r, ctx,
+                                      NGX_HTTP_GUICHET_COOKIE_SESSION)
+           != NGX_OK)
+    {
+        next(r, ctx);
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_cmd_session_get(&cmd, gmcf->ac, ctx->digest) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_ep_session_got);
+}
+
 
 static void
+ngx_http_guichet_ep_session_got(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ac_session_t  *s;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    s = &ctx->session;
+
+    if (ac_session_parse(reply, s) == AC_OK) {
+        ctx->session_found = 1;
+        ctx->session_valid = (s->expires > ctx->now
+                              && s->account_status == AC_STATUS_ACTIVE);
+
+        ngx_http_guichet_ep_account(ctx, s->account, s->email);
+
+        if (s->partner[0]) {
+            ngx_cpystrn((u_char *) ctx->partner, (u_char *) s->partner,
+                        sizeof(ctx->partner));
+        }
+    }
+
+    ctx->next(r, ctx);
+}
+
+
+ngx_int_t
+ngx_http_guichet_ep_session_create(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *account, const char *email,
+    unsigned roles, unsigned amr, const char *partner,
+    ngx_http_guichet_redis_handler_pt handler)
+{
+    size_t                         len;
+    ac_cmd_t                       cmd;
+    ngx_int_t                      rc;
+    ac_session_t                  *s;
+    char                           token[AC_TOKEN_LEN + 1];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    s = &ctx->session;
+    ngx_memzero(s, sizeof(ac_session_t));
+
+    ngx_cpystrn((u_char *) s->account, (u_char *) account,
+                sizeof(s->account));
+    ngx_cpystrn((u_char *) s->email, (u_char *) email, sizeof(s->email));
+
+    if (partner) {
+        ngx_cpystrn((u_char *) s->partner, (u_char *) partner,
+                    sizeof(s->partner));
+    }
+
+    s->roles = roles;
+    s->amr = amr;
+    s->created = ctx->now;
+    s->expires = ctx->now + gmcf->ac->session_max;
+    s->last_seen = ctx->now;
+    s->account_status = -1;
+
+    len = ngx_min(r->connection->addr_text.len, sizeof(s->ip) - 1);
+    ngx_memcpy(s->ip, r->connection->addr_text.data, len);
+    s->ip[len] = '\0';
+
+    if (r->headers_in.user_agent) {
+        len = ngx_min(r->headers_in.user_agent->value.len,
+                      sizeof(s->device) - 1);
+        ngx_memcpy(s->device, r->headers_in.user_agent->value.data, len);
+        s->device[len] = '\0';
+    }
+
+    rc = NGX_OK;
+
+    if (ac_token_new(token) != AC_OK
+        || ac_session_digest(gmcf->keys, token, AC_TOKEN_LEN,
+                             ctx->new_digest)
+           != AC_OK
+        || ac_cmd_session_create(&cmd, gmcf->ac, ctx->new_digest, s) != AC_OK
+        || ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_SESSION,
+                                          token, -1)
+           != NGX_OK)
+    {
+        rc = NGX_ERROR;
+    }
+
+    ac_cleanse(token, sizeof(token));
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
+}
+
+
+void
+ngx_http_guichet_ep_account(ngx_http_guichet_ep_ctx_t *ctx, const char *id,
+    const char *email)
+{
+    ctx->has_account = 1;
+    ngx_cpystrn((u_char *) ctx->account, (u_char *) id,
+                sizeof(ctx->account));
+    ngx_cpystrn((u_char *) ctx->account_email, (u_char *) email,
+                sizeof(ctx->account_email));
+}
+
+
+u_char *
+ngx_http_guichet_ep_url(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *route)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = ngx_strlen(route);
+
+    p = ngx_pnalloc(r->pool, ctx->base.len + len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(ngx_cpymem(p, ctx->base.data, ctx->base.len), route, len) =
+        '\0';
+
+    return p;
+}
+
+
+/* ------------------------------------------------------------- answers */
+
+void
+ngx_http_guichet_ep_page(ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status,
+    const char *name)
+{
+    ngx_uint_t  i;
+
+    ctx->status = status;
+    ctx->answer = NGX_HTTP_GUICHET_ANSWER_PAGE;
+    ctx->nvars = 0;
+    ctx->vars_overflow = 0;
+
+    for (i = 0; ngx_http_guichet_templates[i].file; i++) {
+        if (ngx_strcmp(ngx_http_guichet_templates[i].file, name) == 0) {
+            ctx->page = i;
+            return;
+        }
+    }
+
+    /* a route's bug: refused at rendering */
+    ctx->page = i;
+}
+
+
+void
+ngx_http_guichet_ep_var(ngx_http_guichet_ep_ctx_t *ctx, const char *name,
+    const char *value)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ctx->nvars; i++) {
+        if (ngx_strcmp(ctx->vars[i].name, name) == 0) {
+            break;
+        }
+    }
+
+    if (i == NGX_HTTP_GUICHET_TVARS) {
+        ctx->vars_overflow = 1;
+        return;
+    }
+
+    ctx->vars[i].name = name;
+    ctx->vars[i].value = value;
+    ctx->vars[i].len = value ? ngx_strlen(value) : 0;
+
+    if (i == ctx->nvars) {
+        ctx->nvars++;
+    }
+}
+
+
+void
+ngx_http_guichet_ep_error(ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status,
+    const char *title, const char *message)
+{
+    ngx_http_guichet_ep_page(ctx, status, "error.html");
+
+    *ngx_sprintf(ctx->status_text, "%ui", status) = '\0';
+
+    ngx_http_guichet_ep_var(ctx, "title", title);
+    ngx_http_guichet_ep_var(ctx, "message", message);
+    ngx_http_guichet_ep_var(ctx, "status", (char *) ctx->status_text);
+}
+
+
+void
+ngx_http_guichet_ep_json(ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status)
+{
+    ctx->status = status;
+    ctx->answer = NGX_HTTP_GUICHET_ANSWER_JSON;
+}
+
+
+void
+ngx_http_guichet_ep_body(ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status,
+    const char *content_type)
+{
+    ctx->status = status;
+    ctx->answer = NGX_HTTP_GUICHET_ANSWER_BODY;
+    ctx->content_type = content_type;
+}
+
+
+ngx_int_t
+ngx_http_guichet_ep_template(ngx_http_request_t *r, const char *name,
+    ngx_str_t *tpl)
+{
+    ngx_uint_t                     i;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    for (i = 0; ngx_http_guichet_templates[i].file; i++) {
+        if (ngx_strcmp(ngx_http_guichet_templates[i].file, name) == 0) {
+            *tpl = ((ngx_str_t *) gmcf->pages)[i];
+            return NGX_OK;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                  "guichet: no template \"%s\"", name);
+
+    return NGX_ERROR;
+}
+
+
+void
+ngx_http_guichet_ep_json_error(ngx_http_guichet_ep_ctx_t *ctx,
+    ngx_uint_t status, const char *code, const char *message)
+{
+    ac_buf_t  *b;
+
+    b = &ctx->json;
+
+    ac_buf_reset(b);
+    ac_buf_str(b, "{\"error\":");
+    ac_buf_json_str(b, code, ngx_strlen(code));
+    ac_buf_str(b, ",\"message\":");
+    ac_buf_json_str(b, message, ngx_strlen(message));
+    ac_buf_str(b, "}\n");
+
+    ngx_http_guichet_ep_json(ctx, status);
+}
+
+
+void
+ngx_http_guichet_ep_redirect(ngx_http_guichet_ep_ctx_t *ctx,
+    const char *location)
+{
+    ctx->status = NGX_HTTP_SEE_OTHER;
+    ctx->answer = NGX_HTTP_GUICHET_ANSWER_NONE;
+    ctx->location = location;
+}
+
+
+ngx_int_t
+ngx_http_guichet_ep_redirect_return_to(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *value, size_t len)
+{
+    char                          *to;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    to = ngx_pnalloc(r->pool, AC_RETURN_TO_MAX + 1);
+    if (to == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ac_return_to(gmcf->ac, value, len, to, AC_RETURN_TO_MAX + 1);
+
+    ngx_http_guichet_ep_redirect(ctx, to);
+
+    return NGX_OK;
+}
+
+
+void
 ngx_http_guichet_ep_finish(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
@@ -650,7 +967,7 @@ ngx_http_guichet_ep_finish(ngx_http_request_t *r,
 }
 
 
-static void
+void
 ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
@@ -658,33 +975,21 @@ ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
     ctx->ncookies = 0;
     ctx->location = NULL;
     ctx->retry_after = 0;
-    ctx->status = NGX_HTTP_SERVICE_UNAVAILABLE;
 
-    if (ctx->route == NGX_HTTP_GUICHET_R_SESSION) {
-        ctx->page = NGX_HTTP_GUICHET_P_JSON;
-        ac_buf_reset(&ctx->json);
-        ac_buf_str(&ctx->json, "{\"error\":\"unavailable\",\"message\":"
-                               "\"the service is unavailable, try again "
-                               "later\"}\n");
+    if (ctx->route->flags & NGX_HTTP_GUICHET_EP_JSON) {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                       "unavailable",
+                                       "the service is unavailable, try "
+                                       "again later");
 
     } else {
-        ctx->page = NGX_HTTP_GUICHET_P_ERROR;
-        ctx->title = "Service unavailable";
-        ctx->message = "The service is unavailable. Please try again in a "
-                       "moment.";
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "Service unavailable",
+                                  "The service is unavailable. Please try "
+                                  "again in a moment.");
     }
 
     ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_ep_redirect(ngx_http_guichet_ep_ctx_t *ctx,
-    const char *location)
-{
-    ctx->status = NGX_HTTP_SEE_OTHER;
-    ctx->page = NGX_HTTP_GUICHET_P_NONE;
-    ctx->location = location;
 }
 
 
@@ -692,13 +997,13 @@ static ngx_int_t
 ngx_http_guichet_ep_send(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    size_t              i, n;
-    u_char             *p;
-    ngx_int_t           rc;
-    ngx_buf_t          *b;
-    ac_buf_t            page;
-    ngx_chain_t         out;
-    const ac_header_t  *sh;
+    size_t                         i, n;
+    u_char                        *p;
+    ngx_int_t                      rc;
+    ngx_buf_t                     *b;
+    ac_buf_t                       page;
+    ngx_chain_t                    out;
+    const ac_header_t             *sh;
 
     ac_buf_init(&page);
 
@@ -780,14 +1085,22 @@ ngx_http_guichet_ep_send(ngx_http_request_t *r,
     r->headers_out.status = ctx->status;
     r->headers_out.content_length_n = b->last - b->pos;
 
-    switch (ctx->page) {
+    switch (ctx->answer) {
 
-    case NGX_HTTP_GUICHET_P_JSON:
+    case NGX_HTTP_GUICHET_ANSWER_JSON:
         ngx_str_set(&r->headers_out.content_type, "application/json");
         break;
 
-    case NGX_HTTP_GUICHET_P_CSS:
-        ngx_str_set(&r->headers_out.content_type, "text/css");
+    case NGX_HTTP_GUICHET_ANSWER_BODY:
+        r->headers_out.content_type.data = (u_char *) ctx->content_type;
+        r->headers_out.content_type.len = ngx_strlen(ctx->content_type);
+        break;
+
+    case NGX_HTTP_GUICHET_ANSWER_PAGE:
+        r->headers_out.content_type.data = (u_char *)
+            ngx_http_guichet_templates[ctx->page].content_type;
+        r->headers_out.content_type.len =
+            ngx_strlen(r->headers_out.content_type.data);
         break;
 
     default:
@@ -814,33 +1127,31 @@ ngx_http_guichet_ep_send(ngx_http_request_t *r,
 }
 
 
+/*
+ * Gives every variable the template may use a value: "base", those the
+ * route set, and empty for the others, so that an operator's template
+ * may use any of its names.
+ */
+
 static ngx_int_t
 ngx_http_guichet_ep_render(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_buf_t *out)
 {
     int                            rc;
-    size_t                         n;
-    u_char                         status[NGX_INT_T_LEN + 1];
     ngx_str_t                     *tpl;
+    ngx_uint_t                     i, j, n;
     ac_tvar_t                      vars[NGX_HTTP_GUICHET_TVARS];
-    const char                    *binding, *form;
-    char                           csrf[AC_CSRF_TOKEN_MAX + 1];
-    ngx_http_guichet_pages_t      *pages;
+    const char                    *name;
+    ngx_http_guichet_template_t   *t;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    pages = gmcf->pages;
+    switch (ctx->answer) {
 
-    csrf[0] = '\0';
-    binding = NULL;
-    form = NULL;
-
-    switch (ctx->page) {
-
-    case NGX_HTTP_GUICHET_P_NONE:
+    case NGX_HTTP_GUICHET_ANSWER_NONE:
         return NGX_OK;
 
-    case NGX_HTTP_GUICHET_P_JSON:
+    case NGX_HTTP_GUICHET_ANSWER_JSON:
+    case NGX_HTTP_GUICHET_ANSWER_BODY:
         if (ac_buf_status(&ctx->json) != AC_OK) {
             return NGX_ERROR;
         }
@@ -848,77 +1159,64 @@ ngx_http_guichet_ep_render(ngx_http_request_t *r,
         ac_buf_add(out, ctx->json.data, ctx->json.len);
         return ac_buf_status(out) == AC_OK ? NGX_OK : NGX_ERROR;
 
-    case NGX_HTTP_GUICHET_P_CSS:
-        ac_buf_add(out, pages->css.data, pages->css.len);
-        return ac_buf_status(out) == AC_OK ? NGX_OK : NGX_ERROR;
-
-    case NGX_HTTP_GUICHET_P_LOGIN:
-        tpl = &pages->login;
-        binding = ctx->csrf_cookie;
-        form = "login";
-        break;
-
-    case NGX_HTTP_GUICHET_P_2FA:
-        tpl = &pages->twofa;
-        binding = ctx->digest;
-        form = "2fa";
-        break;
-
-    case NGX_HTTP_GUICHET_P_LOGOUT:
-        tpl = &pages->logout;
-        binding = ctx->digest;
-        form = "logout";
-        break;
-
-    default: /* NGX_HTTP_GUICHET_P_ERROR */
-        tpl = &pages->error;
+    default: /* NGX_HTTP_GUICHET_ANSWER_PAGE */
         break;
     }
 
-    if (binding && binding[0]
-        && ac_csrf_token(gmcf->keys, binding, form, (time_t) ctx->now, csrf)
-           != AC_OK)
-    {
+    t = &ngx_http_guichet_templates[ctx->page];
+
+    if (t->file == NULL || ctx->vars_overflow) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "guichet: no such page or too many variables");
         return NGX_ERROR;
     }
 
-    n = 0;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    tpl = &((ngx_str_t *) gmcf->pages)[ctx->page];
 
+    if (t->vars[0] == NULL) {
+        ac_buf_add(out, tpl->data, tpl->len);
+        return ac_buf_status(out) == AC_OK ? NGX_OK : NGX_ERROR;
+    }
 
-    vars[n].name = "base";
-    vars[n].value = (char *) ctx->base.data;
-    vars[n++].len = ctx->base.len;
+    for (n = 0; t->vars[n]; n++) {
+        name = t->vars[n];
 
-    switch (ctx->page) {
+        vars[n].name = name;
+        vars[n].value = NULL;
+        vars[n].len = 0;
 
-    case NGX_HTTP_GUICHET_P_LOGIN:
-        ngx_http_guichet_tvar(&vars[n++], "error", ctx->error);
-        ngx_http_guichet_tvar(&vars[n++], "csrf", csrf);
-        ngx_http_guichet_tvar(&vars[n++], "return_to", ctx->return_to);
-        ngx_http_guichet_tvar(&vars[n++], "email", ctx->email);
-        break;
+        if (ngx_strcmp(name, "base") == 0) {
+            vars[n].value = (char *) ctx->base.data;
+            vars[n].len = ctx->base.len;
+            continue;
+        }
 
-    case NGX_HTTP_GUICHET_P_2FA:
-        ngx_http_guichet_tvar(&vars[n++], "error", ctx->error);
-        ngx_http_guichet_tvar(&vars[n++], "csrf", csrf);
-        ngx_http_guichet_tvar(&vars[n++], "return_to", ctx->return_to);
-        break;
+        for (j = 0; j < ctx->nvars; j++) {
+            if (ngx_strcmp(ctx->vars[j].name, name) == 0) {
+                vars[n] = ctx->vars[j];
+                break;
+            }
+        }
+    }
 
-    case NGX_HTTP_GUICHET_P_LOGOUT:
-        ngx_http_guichet_tvar(&vars[n++], "csrf", csrf);
-        break;
+    /* a variable the template cannot show is a route's bug */
+    for (j = 0; j < ctx->nvars; j++) {
+        for (i = 0; i < n; i++) {
+            if (ngx_strcmp(ctx->vars[j].name, t->vars[i]) == 0) {
+                break;
+            }
+        }
 
-    default:
-        *ngx_sprintf(status, "%ui", ctx->status) = '\0';
-        ngx_http_guichet_tvar(&vars[n++], "title", ctx->title);
-        ngx_http_guichet_tvar(&vars[n++], "message", ctx->message);
-        ngx_http_guichet_tvar(&vars[n++], "status", (char *) status);
-        break;
+        if (i == n) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "guichet: \"%s\" has no variable \"%s\"",
+                          t->file, ctx->vars[j].name);
+            return NGX_ERROR;
+        }
     }
 
     rc = ac_template_render((char *) tpl->data, tpl->len, vars, n, out);
-
-    ac_cleanse(csrf, sizeof(csrf));
 
     if (rc != AC_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -927,15 +1225,6 @@ ngx_http_guichet_ep_render(ngx_http_request_t *r,
     }
 
     return NGX_OK;
-}
-
-
-static void
-ngx_http_guichet_tvar(ac_tvar_t *var, const char *name, const char *value)
-{
-    var->name = name;
-    var->value = value;
-    var->len = value ? ngx_strlen(value) : 0;
 }
 
 
@@ -962,11 +1251,21 @@ ngx_http_guichet_ep_header(ngx_http_request_t *r, const char *name,
 
 /* ----------------------------------------------------- log and Redis */
 
-static void
+void
 ngx_http_guichet_ep_log(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_event_kind_t kind, const char *reason,
     ngx_uint_t with_account)
 {
+    ngx_http_guichet_ep_log_then(r, ctx, kind, reason, with_account, NULL);
+}
+
+
+void
+ngx_http_guichet_ep_log_then(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_event_kind_t kind, const char *reason,
+    ngx_uint_t with_account, ngx_http_guichet_ep_handler_pt next)
+{
+    const char  *session;
     ac_event_t  *ev = &ctx->event;
 
     ngx_memzero(ev, sizeof(ac_event_t));
@@ -979,15 +1278,20 @@ ngx_http_guichet_ep_log(ngx_http_request_t *r,
     }
 
     if (with_account && ctx->has_account) {
-        ev->account = ctx->account.id;
-        ev->account_len = ngx_strlen(ctx->account.id);
-        ev->email = ctx->account.email;
-        ev->email_len = ngx_strlen(ctx->account.email);
+        ev->account = ctx->account;
+        ev->account_len = ngx_strlen(ctx->account);
+        ev->email = ctx->account_email;
+        ev->email_len = ngx_strlen(ctx->account_email);
 
     } else if (ctx->email_len) {
         /* as typed, so that the security team sees what was tried */
         ev->email = ctx->email;
         ev->email_len = ctx->email_len;
+    }
+
+    if (ctx->partner[0]) {
+        ev->partner = ctx->partner;
+        ev->partner_len = ngx_strlen(ctx->partner);
     }
 
     ev->ip = (char *) r->connection->addr_text.data;
@@ -998,14 +1302,14 @@ ngx_http_guichet_ep_log(ngx_http_request_t *r,
         ev->ua_len = r->headers_in.user_agent->value.len;
     }
 
-    if (ctx->new_digest[0]) {
-        ev->session = ctx->new_digest;
-        ev->session_len = ngx_strlen(ctx->new_digest);
+    session = ctx->new_digest[0] ? ctx->new_digest : ctx->event_session;
 
-    } else if (ctx->digest[0] && ctx->route == NGX_HTTP_GUICHET_R_LOGOUT) {
-        ev->session = ctx->digest;
-        ev->session_len = ngx_strlen(ctx->digest);
+    if (session && session[0]) {
+        ev->session = session;
+        ev->session_len = ngx_strlen(session);
     }
+
+    ctx->next = next;
 
     if (ngx_http_guichet_log_event(r, ev, ngx_http_guichet_ep_logged, ctx)
         != NGX_OK)
@@ -1031,6 +1335,9 @@ ngx_http_guichet_ep_logged(ngx_http_request_t *r, void *data, ngx_int_t rc)
     if (rc != NGX_OK) {
         ngx_http_guichet_ep_unavailable(r, ctx);
 
+    } else if (ctx->next) {
+        ctx->next(r, ctx);
+
     } else {
         ngx_http_guichet_ep_finish(r, ctx);
     }
@@ -1039,7 +1346,7 @@ ngx_http_guichet_ep_logged(ngx_http_request_t *r, void *data, ngx_int_t rc)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_guichet_ep_redis(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd,
     ngx_http_guichet_redis_handler_pt handler)
@@ -1055,9 +1362,7 @@ ngx_http_guichet_ep_redis(ngx_http_request_t *r,
 }
 
 
-/* Common checks of a reply: NGX_ERROR after answering 503. */
-
-static ngx_int_t
+ngx_int_t
 ngx_http_guichet_ep_reply(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc)
 {
@@ -1080,7 +1385,7 @@ ngx_http_guichet_ep_reply(ngx_http_request_t *r,
 }
 
 
-static void
+void
 ngx_http_guichet_ep_detached(ngx_http_request_t *r, ac_cmd_t *cmd)
 {
     /* commands of one connection run in order: later ones see this one */
@@ -1093,1237 +1398,13 @@ ngx_http_guichet_ep_detached(ngx_http_request_t *r, ac_cmd_t *cmd)
 }
 
 
-/* --------------------------------------------------------------- login */
-
-static void
-ngx_http_guichet_login_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    char  value[AC_RETURN_TO_MAX * 3 + 1];
-
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (r->args.len == 0
-        || ac_form_get((char *) r->args.data, r->args.len, "return_to",
-                       value, sizeof(value), NULL)
-           != AC_OK)
-    {
-        value[0] = '\0';
-    }
-
-    (void) ac_return_to(gmcf->ac, value, ngx_strlen(value), ctx->return_to,
-                        sizeof(ctx->return_to));
-
-    if (ngx_http_guichet_ep_cookie(r, ngx_http_guichet_ep_cookie_name(ctx,
-                                                                "guichet_csrf"),
-                                   ctx->csrf_cookie, sizeof(ctx->csrf_cookie))
-        != NGX_OK
-        || ngx_strlen(ctx->csrf_cookie) != AC_TOKEN_LEN)
-    {
-        if (ac_csrf_cookie_new(ctx->csrf_cookie) != AC_OK
-            || ngx_http_guichet_ep_set_cookie(ctx, "guichet_csrf",
-                                              ctx->csrf_cookie, -1)
-               != NGX_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-    }
-
-    ctx->status = NGX_HTTP_OK;
-    ctx->page = NGX_HTTP_GUICHET_P_LOGIN;
-
-    ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_login_post(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_cmd_t                       cmd;
-    char                           value[AC_RETURN_TO_MAX + 1];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    (void) ngx_http_guichet_ep_field(ctx, "email", ctx->email,
-                                     sizeof(ctx->email), &ctx->email_len);
-
-    (void) ngx_http_guichet_ep_field(ctx, "return_to", value, sizeof(value),
-                                     NULL);
-    (void) ac_return_to(gmcf->ac, value, ngx_strlen(value), ctx->return_to,
-                        sizeof(ctx->return_to));
-
-    if (ngx_http_guichet_ep_cookie(r, ngx_http_guichet_ep_cookie_name(ctx,
-                                                                "guichet_csrf"),
-                                   ctx->csrf_cookie, sizeof(ctx->csrf_cookie))
-        != NGX_OK
-        || ngx_http_guichet_ep_csrf(r, ctx, ctx->csrf_cookie, "login") != NGX_OK)
-    {
-        ctx->csrf_cookie[0] = '\0';
-        ctx->status = NGX_HTTP_FORBIDDEN;
-        ctx->page = NGX_HTTP_GUICHET_P_ERROR;
-        ctx->title = "Form expired";
-        ctx->message = "This form has expired or was not sent by this site. "
-                       "Please sign in again.";
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_FAILURE, "csrf", 0);
-        return;
-    }
-
-    if (ngx_http_guichet_ep_field(ctx, "password", ctx->password,
-                                  sizeof(ctx->password), &ctx->password_len)
-        != NGX_OK)
-    {
-        ctx->password_len = 0;
-    }
-
-    if (ac_throttle_keys(gmcf->ac, gmcf->keys, ctx->email, ctx->email_len,
-                         (char *) r->connection->addr_text.data,
-                         &ctx->throttle)
-        != AC_OK
-        || ac_cmd_throttle_check(&cmd, &ctx->throttle, ctx->now) != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_login_checked);
-}
-
-
-static void
-ngx_http_guichet_login_checked(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int64_t                        wait;
-    ac_cmd_t                       cmd;
-    char                           norm[AC_EMAIL_MAX + 1];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (wait > 0) {
-        /* the password is not even looked at */
-        ctx->status = NGX_HTTP_TOO_MANY_REQUESTS;
-        ctx->page = NGX_HTTP_GUICHET_P_LOGIN;
-        ctx->error = "Too many failed attempts. Please wait before trying "
-                     "again.";
-        ctx->retry_after = wait;
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "login", 0);
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ac_email_normalize(ctx->email, ctx->email_len, norm) != AC_OK) {
-        /* cannot be an account: the same cost as a wrong password */
-        ngx_http_guichet_login_hash(r, ctx);
-        return;
-    }
-
-    if (ac_cmd_account_by_email(&cmd, gmcf->ac, gmcf->keys, norm) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_login_account);
-}
-
-
-static void
-ngx_http_guichet_login_account(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int  arc;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    arc = ac_account_parse(reply, NULL, &ctx->account);
-
-    if (arc == AC_OK) {
-        ctx->has_account = 1;
-
-    } else if (arc != AC_ERR_NOT_FOUND) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: malformed account record: %s",
-                      ac_strerror(arc));
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    ngx_http_guichet_login_hash(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_login_hash(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_int_t    rc;
-    const char  *phc;
-
-    phc = (ctx->has_account && ctx->account.pw[0]) ? ctx->account.pw : NULL;
-
-    rc = ngx_http_guichet_password_verify(r, phc, (u_char *) ctx->password,
-                                          ctx->password_len,
-                                          ngx_http_guichet_login_hashed, ctx);
-
-    ac_cleanse(ctx->password, sizeof(ctx->password));
-
-    if (rc == NGX_OK) {
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "guichet: password hashing %s, answering 503",
-                  rc == NGX_DECLINED ? "queue is full" : "failed to start");
-
-    ngx_http_guichet_ep_unavailable(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    ac_cmd_t                       cmd;
-    const char                    *reason;
-    char                           key[AC_KEY_MAX];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    reason = NULL;
-
-    if (rc != AC_OK && rc != AC_REHASH) {
-        reason = "bad_credentials";
-
-    } else if (!ctx->has_account || ctx->account.pw[0] == '\0') {
-        reason = "bad_credentials";
-
-    } else if (ctx->account.status != AC_STATUS_ACTIVE) {
-        reason = "locked";
-    }
-
-    if (reason) {
-        if (ac_cmd_throttle_fail(&cmd, gmcf->ac, &ctx->throttle, ctx->now)
-            == AC_OK)
-        {
-            ngx_http_guichet_ep_detached(r, &cmd);
-        }
-
-        /* one page for every failure: nothing tells them apart */
-        ctx->status = NGX_HTTP_UNAUTHORIZED;
-        ctx->page = NGX_HTTP_GUICHET_P_LOGIN;
-        ctx->error = ngx_http_guichet_bad_credentials;
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_FAILURE, reason,
-                                ctx->has_account);
-        return;
-    }
-
-    if (ac_cmd_throttle_reset(&cmd, &ctx->throttle) == AC_OK) {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-
-    if (ctx->account.totp[0] == '\0') {
-        (void) ngx_http_guichet_session_new(r, ctx, AC_AMR_PWD,
-                                            ngx_http_guichet_login_session);
-        return;
-    }
-
-    /* the password was right, a second factor is due */
-
-    if (ac_token_new(ctx->token) != AC_OK
-        || ac_session_digest(gmcf->keys, ctx->token, AC_TOKEN_LEN,
-                             ctx->digest)
-           != AC_OK
-        || ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_pending_create_lua,
-               sizeof(ngx_http_guichet_pending_create_lua) - 1);
-    ac_cmd_str(&cmd, "1");
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_str(&cmd, ctx->account.id);
-    ac_cmd_str(&cmd, ctx->return_to);
-    ac_cmd_int(&cmd, gmcf->ac->pending_ttl);
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_login_pending);
-}
-
-
-static void
-ngx_http_guichet_login_pending(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    u_char                        *p;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    p = ngx_http_guichet_ep_url(r, ctx, "2fa");
-
-    if (p == NULL
-        || ngx_http_guichet_ep_set_cookie(ctx, "guichet_pending", ctx->token,
-                                       gmcf->ac->pending_ttl)
-        != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_guichet_ep_redirect(ctx, (char *) p);
-    ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_SUCCESS, "2fa_required", 1);
-}
-
-
-/*
- * Creates a session for ctx->account with a fresh token: a new id at
- * every privilege change, so that a planted cookie is worth nothing.
- */
-
-static ngx_int_t
-ngx_http_guichet_session_new(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, unsigned amr,
-    ngx_http_guichet_redis_handler_pt handler)
-{
-    size_t                         len;
-    ac_cmd_t                       cmd;
-    ac_session_t                  *s;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    s = &ctx->session;
-    ngx_memzero(s, sizeof(ac_session_t));
-
-    ngx_cpystrn((u_char *) s->account, (u_char *) ctx->account.id,
-                sizeof(s->account));
-    ngx_cpystrn((u_char *) s->email, (u_char *) ctx->account.email,
-                sizeof(s->email));
-    s->roles = ctx->account.roles;
-    s->amr = amr;
-    s->created = ctx->now;
-    s->expires = ctx->now + gmcf->ac->session_max;
-    s->last_seen = ctx->now;
-    s->account_status = -1;
-
-    len = ngx_min(r->connection->addr_text.len, sizeof(s->ip) - 1);
-    ngx_memcpy(s->ip, r->connection->addr_text.data, len);
-    s->ip[len] = '\0';
-
-    if (r->headers_in.user_agent) {
-        len = ngx_min(r->headers_in.user_agent->value.len,
-                      sizeof(s->device) - 1);
-        ngx_memcpy(s->device, r->headers_in.user_agent->value.data, len);
-        s->device[len] = '\0';
-    }
-
-    if (ac_token_new(ctx->token) != AC_OK
-        || ac_session_digest(gmcf->keys, ctx->token, AC_TOKEN_LEN,
-                             ctx->new_digest)
-           != AC_OK
-        || ac_cmd_session_create(&cmd, gmcf->ac, ctx->new_digest, s) != AC_OK
-        || ngx_http_guichet_ep_set_cookie(ctx, "guichet", ctx->token, -1)
-           != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_ERROR;
-    }
-
-    return ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
-}
-
-
-static void
-ngx_http_guichet_login_session(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    ngx_http_guichet_ep_redirect(ctx, ctx->return_to);
-    ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_SUCCESS, NULL, 1);
-}
-
-
-/* ----------------------------------------------------------------- 2fa */
-
-static void
-ngx_http_guichet_2fa_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    char                           token[AC_COOKIE_VALUE_MAX + 1];
-    u_char                        *p;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_ep_cookie(r, ngx_http_guichet_ep_cookie_name(ctx,
-                                                             "guichet_pending"),
-                                   token, sizeof(token))
-        != NGX_OK
-        || ac_session_digest(gmcf->keys, token, ngx_strlen(token),
-                             ctx->digest)
-           != AC_OK)
-    {
-        ac_cleanse(token, sizeof(token));
-
-        p = ngx_http_guichet_ep_url(r, ctx, "login");
-        if (p == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_http_guichet_ep_redirect(ctx, (char *) p);
-        ngx_http_guichet_ep_finish(r, ctx);
-        return;
-    }
-
-    ac_cleanse(token, sizeof(token));
-
-    ctx->status = NGX_HTTP_OK;
-    ctx->page = NGX_HTTP_GUICHET_P_2FA;
-
-    ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_2fa_post(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_cmd_t                       cmd;
-    char                           token[AC_COOKIE_VALUE_MAX + 1];
-    char                           key[AC_KEY_MAX], prefix[AC_KEY_MAX];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_ep_cookie(r, ngx_http_guichet_ep_cookie_name(ctx,
-                                                             "guichet_pending"),
-                                   token, sizeof(token))
-        != NGX_OK
-        || ac_session_digest(gmcf->keys, token, ngx_strlen(token),
-                             ctx->digest)
-           != AC_OK)
-    {
-        ac_cleanse(token, sizeof(token));
-        ngx_http_guichet_2fa_get(r, ctx);
-        return;
-    }
-
-    ac_cleanse(token, sizeof(token));
-
-    if (ngx_http_guichet_ep_csrf(r, ctx, ctx->digest, "2fa") != NGX_OK) {
-        ctx->status = NGX_HTTP_FORBIDDEN;
-        ctx->page = NGX_HTTP_GUICHET_P_ERROR;
-        ctx->title = "Form expired";
-        ctx->message = "This form has expired or was not sent by this site. "
-                       "Please sign in again.";
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, "csrf", 0);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_field(ctx, "code", ctx->code,
-                                     sizeof(ctx->code), &ctx->code_len);
-
-    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK
-        || ac_key(gmcf->ac, AC_K_ACCOUNT, "x", prefix) != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    /* "P acct:x" less its "x": the account key prefix */
-    prefix[ngx_strlen(prefix) - 1] = '\0';
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_pending_get_lua,
-               sizeof(ngx_http_guichet_pending_get_lua) - 1);
-    ac_cmd_str(&cmd, "1");
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_copy(&cmd, prefix, ngx_strlen(prefix));
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_2fa_state);
-}
-
-
-static void
-ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    size_t                         i;
-    u_char                        *p;
-    ac_cmd_t                       cmd;
-    char                           account[AC_ID_LEN + 1];
-    redisReply                    *pending, *e;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        /* expired or destroyed: sign in again */
-        p = ngx_http_guichet_ep_url(r, ctx, "login");
-        if (p == NULL
-            || ngx_http_guichet_ep_set_cookie(ctx, "guichet_pending", "", 0)
-               != NGX_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_http_guichet_ep_redirect(ctx, (char *) p);
-        ngx_http_guichet_ep_finish(r, ctx);
-        return;
-    }
-
-    pending = reply->element[0];
-    account[0] = '\0';
-
-    if (pending->type == REDIS_REPLY_ARRAY) {
-        for (i = 0; i + 1 < pending->elements; i += 2) {
-            e = pending->element[i];
-
-            if (e->type != REDIS_REPLY_STRING || e->len != 1) {
-                continue;
-            }
-
-            if (e->str[0] == 'a'
-                && pending->element[i + 1]->len <= AC_ID_LEN)
-            {
-                ngx_memcpy(account, pending->element[i + 1]->str,
-                           pending->element[i + 1]->len);
-                account[pending->element[i + 1]->len] = '\0';
-
-            } else if (e->str[0] == 'r') {
-                (void) ac_return_to(gmcf->ac, pending->element[i + 1]->str,
-                                    pending->element[i + 1]->len,
-                                    ctx->return_to, sizeof(ctx->return_to));
-            }
-        }
-    }
-
-    if (ctx->return_to[0] == '\0') {
-        ngx_memcpy(ctx->return_to, "/", 2);
-    }
-
-    if (account[0] == '\0'
-        || ac_account_parse(reply->element[1], account, &ctx->account)
-           != AC_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: pending state without a usable account");
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    ctx->has_account = 1;
-
-    if (ac_throttle_keys(gmcf->ac, gmcf->keys, ctx->account.email,
-                         ngx_strlen(ctx->account.email),
-                         (char *) r->connection->addr_text.data,
-                         &ctx->throttle)
-        != AC_OK
-        || ac_cmd_throttle_check(&cmd, &ctx->throttle, ctx->now) != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_2fa_checked);
-}
-
-
-static void
-ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int                            arc;
-    size_t                         i, len;
-    int64_t                        wait, step;
-    ac_cmd_t                       cmd;
-    ngx_uint_t                     digits;
-    unsigned char                  secret[AC_TOTP_SECRET_LEN + 16];
-    char                           digest[AC_DIGEST_LEN + 1];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (wait > 0) {
-        ctx->status = NGX_HTTP_TOO_MANY_REQUESTS;
-        ctx->page = NGX_HTTP_GUICHET_P_2FA;
-        ctx->error = "Too many wrong codes. Please wait before trying again.";
-        ctx->retry_after = wait;
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "2fa", 1);
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    digits = (ctx->code_len == AC_TOTP_DIGITS);
-
-    for (i = 0; i < ctx->code_len; i++) {
-        if (ctx->code[i] < '0' || ctx->code[i] > '9') {
-            digits = 0;
-        }
-    }
-
-    if (digits) {
-        if (ctx->account.totp[0] == '\0') {
-            ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
-            return;
-        }
-
-        arc = ac_unseal(gmcf->keys, ctx->account.totp, ctx->account.id,
-                        secret, sizeof(secret), &len);
-        if (arc != AC_OK) {
-            ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                          "guichet: TOTP secret of account %s unusable: %s",
-                          ctx->account.id, ac_strerror(arc));
-            ngx_http_guichet_ep_unavailable(r, ctx);
-            return;
-        }
-
-        arc = ac_totp_verify(secret, len, ctx->code, ctx->code_len,
-                             (time_t) ctx->now, AC_TOTP_WINDOW,
-                             ctx->account.totp_step, &step);
-
-        ac_cleanse(secret, sizeof(secret));
-
-        if (arc == AC_ERR_REPLAY) {
-            ngx_http_guichet_2fa_failure(r, ctx, "replay");
-            return;
-        }
-
-        if (arc != AC_OK) {
-            ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
-            return;
-        }
-
-        /* another worker may have taken this step meanwhile */
-        if (ac_cmd_totp_step(&cmd, gmcf->ac, ctx->account.id, step)
-            != AC_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ctx->method = "totp";
-
-        (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                         ngx_http_guichet_2fa_step);
-        return;
-    }
-
-    if (ac_recovery_digest(gmcf->keys, ctx->code, ctx->code_len, digest)
-        != AC_OK)
-    {
-        ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
-        return;
-    }
-
-    if (ac_cmd_recovery_use(&cmd, gmcf->ac, ctx->account.id, digest)
-        != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ctx->method = "recovery";
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_2fa_recovery);
-}
-
-
-static void
-ngx_http_guichet_2fa_step(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int64_t  v;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    if (ac_reply_integer(reply, &v) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (v != 1) {
-        ngx_http_guichet_2fa_failure(r, ctx, "replay");
-        return;
-    }
-
-    ngx_http_guichet_2fa_success(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_2fa_recovery(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int64_t  v;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    if (ac_reply_integer(reply, &v) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (v != 1) {
-        ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
-        return;
-    }
-
-    ngx_http_guichet_2fa_success(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_2fa_success(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_cmd_t                       cmd;
-    char                           key[AC_KEY_MAX];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) == AC_OK) {
-        ac_cmd_init(&cmd);
-        ac_cmd_str(&cmd, "DEL");
-        ac_cmd_copy(&cmd, key, ngx_strlen(key));
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-
-    if (ac_cmd_throttle_reset(&cmd, &ctx->throttle) == AC_OK) {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-
-    if (ngx_http_guichet_ep_set_cookie(ctx, "guichet_pending", "", 0)
-        != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_session_new(r, ctx, AC_AMR_PWD|AC_AMR_OTP,
-                                        ngx_http_guichet_2fa_session);
-}
-
-
-static void
-ngx_http_guichet_2fa_session(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    ngx_http_guichet_ep_redirect(ctx, ctx->return_to);
-    ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_SUCCESS, ctx->method, 1);
-}
-
-
-static void
-ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *reason)
-{
-    ac_cmd_t                       cmd;
-    char                           key[AC_KEY_MAX];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ac_cmd_throttle_fail(&cmd, gmcf->ac, &ctx->throttle, ctx->now)
-        == AC_OK)
-    {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-
-    ctx->method = reason;
-
-    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_pending_fail_lua,
-               sizeof(ngx_http_guichet_pending_fail_lua) - 1);
-    ac_cmd_str(&cmd, "1");
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_int(&cmd, NGX_HTTP_GUICHET_2FA_TRIES);
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_2fa_counted);
-}
-
-
-static void
-ngx_http_guichet_2fa_counted(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int64_t  n;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    if (ac_reply_integer(reply, &n) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    ctx->status = NGX_HTTP_UNAUTHORIZED;
-
-    if (n < 0 || n >= NGX_HTTP_GUICHET_2FA_TRIES) {
-        /* the pending state is gone: back to the password */
-        if (ngx_http_guichet_ep_set_cookie(ctx, "guichet_pending", "", 0)
-            != NGX_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ctx->page = NGX_HTTP_GUICHET_P_ERROR;
-        ctx->title = "Too many wrong codes";
-        ctx->message = "Too many wrong codes were entered. Please sign in "
-                       "again.";
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, "too_many", 1);
-        return;
-    }
-
-    ctx->page = NGX_HTTP_GUICHET_P_2FA;
-    ctx->error = "That code is not valid. Please try again.";
-    ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, ctx->method, 1);
-}
-
-
-/* -------------------------------------------------------------- logout */
-
-static void
-ngx_http_guichet_logout_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    char                           token[AC_COOKIE_VALUE_MAX + 1];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_ep_cookie(r, ngx_http_guichet_ep_cookie_name(ctx,
-                                                                 "guichet"),
-                                   token, sizeof(token))
-        != NGX_OK
-        || ac_session_digest(gmcf->keys, token, ngx_strlen(token),
-                             ctx->digest)
-           != AC_OK)
-    {
-        ac_cleanse(token, sizeof(token));
-        if (ngx_http_guichet_logout_answer(r, ctx) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_http_guichet_ep_finish(r, ctx);
-        return;
-    }
-
-    ac_cleanse(token, sizeof(token));
-
-    ctx->status = NGX_HTTP_OK;
-    ctx->page = NGX_HTTP_GUICHET_P_LOGOUT;
-
-    ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_logout_post(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    char                           all[4];
-    ac_cmd_t                       cmd;
-    char                           token[AC_COOKIE_VALUE_MAX + 1];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_ep_cookie(r, ngx_http_guichet_ep_cookie_name(ctx,
-                                                                 "guichet"),
-                                   token, sizeof(token))
-        != NGX_OK
-        || ac_session_digest(gmcf->keys, token, ngx_strlen(token),
-                             ctx->digest)
-           != AC_OK)
-    {
-        /* no session to end: nothing a forged form could do */
-        ac_cleanse(token, sizeof(token));
-        if (ngx_http_guichet_logout_answer(r, ctx) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_http_guichet_ep_finish(r, ctx);
-        return;
-    }
-
-    ac_cleanse(token, sizeof(token));
-
-    if (ngx_http_guichet_ep_csrf(r, ctx, ctx->digest, "logout") != NGX_OK) {
-        ctx->status = NGX_HTTP_FORBIDDEN;
-        ctx->page = NGX_HTTP_GUICHET_P_ERROR;
-        ctx->title = "Form expired";
-        ctx->message = "This form has expired or was not sent by this site. "
-                       "Please try again.";
-        ngx_http_guichet_ep_finish(r, ctx);
-        return;
-    }
-
-    if (ngx_http_guichet_ep_field(ctx, "all", all, sizeof(all), NULL)
-        == NGX_OK
-        && ngx_strcmp(all, "1") == 0)
-    {
-        ctx->all = 1;
-    }
-
-    if (ac_cmd_session_get(&cmd, gmcf->ac, ctx->digest) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_logout_session);
-}
-
-
-static void
-ngx_http_guichet_logout_session(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int                            arc;
-    ac_cmd_t                       cmd;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    arc = ac_session_parse(reply, &ctx->session);
-
-    if (arc != AC_OK) {
-        /* already over */
-        if (ngx_http_guichet_logout_answer(r, ctx) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_http_guichet_ep_finish(r, ctx);
-        return;
-    }
-
-    ctx->has_account = 1;
-    ngx_cpystrn((u_char *) ctx->account.id, (u_char *) ctx->session.account,
-                sizeof(ctx->account.id));
-    ngx_cpystrn((u_char *) ctx->account.email,
-                (u_char *) ctx->session.email, sizeof(ctx->account.email));
-
-    if (ctx->all) {
-        arc = ac_cmd_sessions_end_all(&cmd, gmcf->ac, ctx->session.account);
-
-    } else {
-        arc = ac_cmd_session_delete(&cmd, gmcf->ac, ctx->digest,
-                                    ctx->session.account);
-    }
-
-    if (arc != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_logout_done);
-}
-
-
-static void
-ngx_http_guichet_logout_done(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    ac_cmd_t                       cmd;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    if (ctx->all) {
-        /* the session in use may predate the index entry: end it too */
-        gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-        if (ac_cmd_session_delete(&cmd, gmcf->ac, ctx->digest,
-                                  ctx->session.account)
-            == AC_OK)
-        {
-            ngx_http_guichet_ep_detached(r, &cmd);
-        }
-    }
-
-    if (ngx_http_guichet_logout_answer(r, ctx) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGOUT, ctx->all ? "all" : NULL,
-                            1);
-}
-
-
-static ngx_int_t
-ngx_http_guichet_logout_answer(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    u_char  *p;
-
-    p = ngx_http_guichet_ep_url(r, ctx, "login");
-
-    if (p == NULL
-        || ngx_http_guichet_ep_set_cookie(ctx, "guichet", "", 0) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_http_guichet_ep_redirect(ctx, (char *) p);
-
-    return NGX_OK;
-}
-
-
-/* base + route, NUL-terminated: "/guichet/login" */
-
-static u_char *
-ngx_http_guichet_ep_url(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *route)
-{
-    u_char  *p;
-    size_t   len;
-
-    len = ngx_strlen(route);
-
-    p = ngx_pnalloc(r->pool, ctx->base.len + len + 1);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    *ngx_cpymem(ngx_cpymem(p, ctx->base.data, ctx->base.len), route, len) =
-        '\0';
-
-    return p;
-}
-
-
-/* ------------------------------------------------------------- session */
-
-static void
-ngx_http_guichet_session_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_cmd_t                       cmd;
-    char                           token[AC_COOKIE_VALUE_MAX + 1];
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_ep_cookie(r, ngx_http_guichet_ep_cookie_name(ctx,
-                                                                 "guichet"),
-                                   token, sizeof(token))
-        != NGX_OK
-        || ac_session_digest(gmcf->keys, token, ngx_strlen(token),
-                             ctx->digest)
-           != AC_OK)
-    {
-        ac_cleanse(token, sizeof(token));
-        ngx_http_guichet_session_json_error(ctx);
-        ngx_http_guichet_ep_finish(r, ctx);
-        return;
-    }
-
-    ac_cleanse(token, sizeof(token));
-
-    if (ac_cmd_session_get(&cmd, gmcf->ac, ctx->digest) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_session_got);
-}
-
-
-static void
-ngx_http_guichet_session_got(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    ac_buf_t      *b;
-    const char    *amr;
-    ac_session_t  *s;
-    char           roles[AC_ROLES_MAX];
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    s = &ctx->session;
-
-    if (ac_session_parse(reply, s) != AC_OK
-        || s->expires <= ctx->now
-        || s->account_status != AC_STATUS_ACTIVE)
-    {
-        ngx_http_guichet_session_json_error(ctx);
-        ngx_http_guichet_ep_finish(r, ctx);
-        return;
-    }
-
-    ac_roles_format(s->roles, roles);
-    amr = ac_amr_name(s->amr);
-
-    b = &ctx->json;
-
-    ac_buf_str(b, "{\"user\":");
-    ac_buf_json_str(b, s->account, ngx_strlen(s->account));
-    ac_buf_str(b, ",\"email\":");
-    ac_buf_json_str(b, s->email, ngx_strlen(s->email));
-    ac_buf_str(b, ",\"roles\":");
-    ac_buf_json_str(b, roles, ngx_strlen(roles));
-    ac_buf_str(b, ",\"amr\":");
-    ac_buf_json_str(b, amr, ngx_strlen(amr));
-    ac_buf_str(b, ",\"partner\":");
-
-    if (s->partner[0]) {
-        ac_buf_json_str(b, s->partner, ngx_strlen(s->partner));
-
-    } else {
-        ac_buf_str(b, "null");
-    }
-
-    ac_buf_printf(b, ",\"created_at\":%lld,\"expires_at\":%lld}\n",
-                  (long long) s->created, (long long) s->expires);
-
-    ctx->status = NGX_HTTP_OK;
-    ctx->page = NGX_HTTP_GUICHET_P_JSON;
-
-    ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_session_json_error(ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_buf_reset(&ctx->json);
-    ac_buf_str(&ctx->json, "{\"error\":\"unauthenticated\",\"message\":"
-                           "\"no valid session\"}\n");
-
-    ctx->status = NGX_HTTP_UNAUTHORIZED;
-    ctx->page = NGX_HTTP_GUICHET_P_JSON;
-}
-
-
 /* ------------------------------------------------------- configuration */
 
 ngx_int_t
 ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
 {
-    ngx_http_guichet_pages_t      *pages;
+    ngx_str_t                     *pages, dir;
+    ngx_uint_t                     i;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_guichet_module);
@@ -2349,13 +1430,29 @@ ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    pages = ngx_pcalloc(cf->pool, sizeof(ngx_http_guichet_pages_t));
+    dir = gmcf->templates;
+
+    if (dir.data == NULL) {
+        ngx_str_set(&dir, NGX_HTTP_GUICHET_TEMPLATES);
+    }
+
+    for (i = 0; ngx_http_guichet_templates[i].file; i++) {
+        /* void */
+    }
+
+    pages = ngx_pcalloc(cf->pool, i * sizeof(ngx_str_t));
     if (pages == NULL) {
         return NGX_ERROR;
     }
 
-    if (ngx_http_guichet_pages_load(cf, pages) != NGX_OK) {
-        return NGX_ERROR;
+    for (i = 0; ngx_http_guichet_templates[i].file; i++) {
+        if (ngx_http_guichet_template_load(cf, &dir,
+                                           &ngx_http_guichet_templates[i],
+                                           &pages[i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     gmcf->pages = pages;
@@ -2365,62 +1462,24 @@ ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
 
 
 static ngx_int_t
-ngx_http_guichet_pages_load(ngx_conf_t *cf, ngx_http_guichet_pages_t *pages)
-{
-    if (ngx_http_guichet_page_load(cf, "login.html",
-                                   ngx_http_guichet_login_vars,
-                                   sizeof(ngx_http_guichet_login_vars)
-                                   / sizeof(char *),
-                                   &pages->login)
-        != NGX_OK
-        || ngx_http_guichet_page_load(cf, "2fa.html",
-                                      ngx_http_guichet_2fa_vars,
-                                      sizeof(ngx_http_guichet_2fa_vars)
-                                      / sizeof(char *),
-                                      &pages->twofa)
-           != NGX_OK
-        || ngx_http_guichet_page_load(cf, "logout.html",
-                                      ngx_http_guichet_logout_vars,
-                                      sizeof(ngx_http_guichet_logout_vars)
-                                      / sizeof(char *),
-                                      &pages->logout)
-           != NGX_OK
-        || ngx_http_guichet_page_load(cf, "error.html",
-                                      ngx_http_guichet_error_vars,
-                                      sizeof(ngx_http_guichet_error_vars)
-                                      / sizeof(char *),
-                                      &pages->error)
-           != NGX_OK
-        || ngx_http_guichet_page_load(cf, "guichet.css", NULL, 0,
-                                      &pages->css)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_guichet_page_load(ngx_conf_t *cf, const char *name,
-    const char *const *vars, size_t nvars, ngx_str_t *out)
+ngx_http_guichet_template_load(ngx_conf_t *cf, ngx_str_t *dir,
+    ngx_http_guichet_template_t *t, ngx_str_t *out)
 {
     int              rc;
     u_char          *path;
-    ssize_t          n;
+    size_t           n;
+    ssize_t          nread;
     ngx_fd_t         fd;
     ngx_file_t       file;
     ac_error_t       err;
     ngx_file_info_t  fi;
 
-    path = ngx_pnalloc(cf->pool, sizeof(NGX_HTTP_GUICHET_TEMPLATES "/")
-                                 + ngx_strlen(name));
+    path = ngx_pnalloc(cf->pool, dir->len + 1 + ngx_strlen(t->file) + 1);
     if (path == NULL) {
         return NGX_ERROR;
     }
 
-    *ngx_sprintf(path, NGX_HTTP_GUICHET_TEMPLATES "/%s", name) = '\0';
+    *ngx_sprintf(path, "%V/%s", dir, t->file) = '\0';
 
     fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
@@ -2436,7 +1495,7 @@ ngx_http_guichet_page_load(ngx_conf_t *cf, const char *name,
     file.log = cf->log;
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > 1024 * 1024)
+        || ngx_file_size(&fi) > NGX_HTTP_GUICHET_TEMPLATE_MAX)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
                       "\"%s\" is unreadable or too large", path);
@@ -2449,8 +1508,8 @@ ngx_http_guichet_page_load(ngx_conf_t *cf, const char *name,
         goto failed;
     }
 
-    n = ngx_read_file(&file, out->data, out->len, 0);
-    if (n != (ssize_t) out->len) {
+    nread = ngx_read_file(&file, out->data, out->len, 0);
+    if (nread != (ssize_t) out->len) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "\"%s\": short read", path);
         goto failed;
     }
@@ -2459,13 +1518,17 @@ ngx_http_guichet_page_load(ngx_conf_t *cf, const char *name,
 
     ngx_close_file(fd);
 
-    if (vars == NULL) {
+    if (t->vars[0] == NULL) {
         return NGX_OK;
+    }
+
+    for (n = 0; t->vars[n]; n++) {
+        /* void */
     }
 
     ngx_memzero(&err, sizeof(ac_error_t));
 
-    rc = ac_template_check((char *) out->data, out->len, vars, nvars, &err);
+    rc = ac_template_check((char *) out->data, out->len, t->vars, n, &err);
     if (rc != AC_OK) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "template \"%s\": %s", path,
                       err.msg[0] ? err.msg : ac_strerror(rc));

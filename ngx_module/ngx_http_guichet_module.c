@@ -25,6 +25,8 @@ static char *ngx_http_guichet_role(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_guichet_threads(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_guichet_templates(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void ngx_http_guichet_cleanup_config(void *data);
 static ngx_int_t ngx_http_guichet_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_guichet_init_process(ngx_cycle_t *cycle);
@@ -65,6 +67,13 @@ static ngx_command_t  ngx_http_guichet_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_guichet_role,
       NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("guichet_templates"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_guichet_templates,
+      NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
@@ -134,6 +143,7 @@ ngx_http_guichet_create_main_conf(ngx_conf_t *cf)
      *     gmcf->ac = NULL;
      *     gmcf->keys = NULL;
      *     gmcf->thread_pool = NULL;
+     *     gmcf->templates = { 0, NULL };
      */
 
     return gmcf;
@@ -335,6 +345,35 @@ ngx_http_guichet_threads(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_ERROR;
 
 #endif
+}
+
+
+static char *
+ngx_http_guichet_templates(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_guichet_main_conf_t *gmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (gmcf->templates.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    gmcf->templates = value[1];
+
+    /* a trailing '/' would double in "DIR/login.html" */
+    while (gmcf->templates.len > 1
+           && gmcf->templates.data[gmcf->templates.len - 1] == '/')
+    {
+        gmcf->templates.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &gmcf->templates, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -1,0 +1,1287 @@
+/*
+ * Guichet nginx module: the login, 2fa, logout and session routes (see
+ * ngx_http_guichet_endpoints.h for the framework they plug into).
+ *
+ * Every route runs as a chain of Redis replies and, for passwords, a
+ * thread-pool task; each step stores what it learnt in the route's data
+ * and starts the next one.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_guichet_module.h"
+#include "ngx_http_guichet_redis.h"
+#include "ngx_http_guichet_endpoints.h"
+
+
+#define NGX_HTTP_GUICHET_2FA_TRIES  5
+#define NGX_HTTP_GUICHET_CODE_MAX   32
+
+
+typedef struct {
+    char                         password[AC_PASSWORD_MAX + 1];
+    size_t                       password_len;
+    char                         code[NGX_HTTP_GUICHET_CODE_MAX];
+    size_t                       code_len;
+    char                         return_to[AC_RETURN_TO_MAX + 1];
+    ngx_uint_t                   all;
+    char                         token[AC_TOKEN_LEN + 1];  /* pending */
+    ac_throttle_t                throttle;
+    ac_account_t                 account;
+    const char                  *method;     /* "totp", "recovery" */
+} ngx_http_guichet_login_ctx_t;
+
+
+static ngx_http_guichet_login_ctx_t *ngx_http_guichet_login_data(
+    ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_login_cleanup(void *data);
+static ngx_int_t ngx_http_guichet_login_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error);
+static void ngx_http_guichet_login_checked(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_login_account(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_login_hash(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_login_hashed(ngx_http_request_t *r,
+    void *data, int rc);
+static void ngx_http_guichet_login_pending(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_login_session(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+
+static ngx_int_t ngx_http_guichet_2fa_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error);
+static void ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_2fa_checked(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_2fa_step(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_2fa_recovery(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_2fa_success(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_2fa_session(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
+static void ngx_http_guichet_2fa_counted(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+
+static void ngx_http_guichet_logout_session(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_logout_done(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_logout_answer(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
+static void ngx_http_guichet_session_got(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
+
+/* pending 2FA state: a account id, r return_to, n wrong codes */
+
+/* KEYS: pending; ARGV: account, return_to, ttl */
+static const char  ngx_http_guichet_pending_create_lua[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('HSET', KEYS[1], 'a', ARGV[1], 'r', ARGV[2], 'n', '0')\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+    "return 1\n";
+
+/* KEYS: pending; ARGV: account key prefix ("P acct:") */
+static const char  ngx_http_guichet_pending_get_lua[] =
+    "local p = redis.call('HGETALL', KEYS[1])\n"
+    "local a\n"
+    "for i = 1, #p, 2 do if p[i] == 'a' then a = p[i + 1] end end\n"
+    "if not a then return {} end\n"
+    "return {p, redis.call('HGETALL', ARGV[1] .. a)}\n";
+
+/* KEYS: pending; ARGV: tries; replies the count, -1 when gone */
+static const char  ngx_http_guichet_pending_fail_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "local n = redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
+    "if n >= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end\n"
+    "return n\n";
+
+
+static const char  ngx_http_guichet_bad_credentials[] =
+    "Incorrect email address or password.";
+
+static const char  ngx_http_guichet_form_expired[] =
+    "This form has expired or was not sent by this site. Please sign in "
+    "again.";
+
+
+static ngx_http_guichet_login_ctx_t *
+ngx_http_guichet_login_data(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    if (ctx->route_data) {
+        return ctx->route_data;
+    }
+
+    return ngx_http_guichet_ep_data(r, ctx,
+                                    sizeof(ngx_http_guichet_login_ctx_t),
+                                    ngx_http_guichet_login_cleanup);
+}
+
+
+static void
+ngx_http_guichet_login_cleanup(void *data)
+{
+    ngx_http_guichet_login_ctx_t *lc = data;
+
+    ac_cleanse(lc->password, sizeof(lc->password));
+    ac_cleanse(lc->token, sizeof(lc->token));
+    ac_cleanse(&lc->account, sizeof(ac_account_t));
+}
+
+
+/* --------------------------------------------------------------- login */
+
+static ngx_int_t
+ngx_http_guichet_login_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error)
+{
+    ngx_http_guichet_login_ctx_t *lc = ctx->route_data;
+
+    ngx_http_guichet_ep_page(ctx, status, "login.html");
+    ngx_http_guichet_ep_var(ctx, "error", error);
+    ngx_http_guichet_ep_var(ctx, "return_to", lc->return_to);
+    ngx_http_guichet_ep_var(ctx, "email", ctx->email);
+
+    return ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie, "login");
+}
+
+
+void
+ngx_http_guichet_login_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    char                           value[AC_RETURN_TO_MAX * 3 + 1];
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    lc = ngx_http_guichet_login_data(r, ctx);
+    if (lc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_arg(r, "return_to", value, sizeof(value),
+                                   NULL);
+    (void) ac_return_to(gmcf->ac, value, ngx_strlen(value), lc->return_to,
+                        sizeof(lc->return_to));
+
+    if (ngx_http_guichet_ep_csrf_cookie(r, ctx, 1) != NGX_OK
+        || ngx_http_guichet_login_page(r, ctx, NGX_HTTP_OK, NULL) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+void
+ngx_http_guichet_login_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    char                           value[AC_RETURN_TO_MAX + 1];
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    lc = ngx_http_guichet_login_data(r, ctx);
+    if (lc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_field(ctx, "email", ctx->email,
+                                     sizeof(ctx->email), &ctx->email_len);
+
+    (void) ngx_http_guichet_ep_field(ctx, "return_to", value, sizeof(value),
+                                     NULL);
+    (void) ac_return_to(gmcf->ac, value, ngx_strlen(value), lc->return_to,
+                        sizeof(lc->return_to));
+
+    if (ngx_http_guichet_ep_csrf_cookie(r, ctx, 0) != NGX_OK
+        || ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie, "login")
+           != NGX_OK)
+    {
+        ctx->csrf_cookie[0] = '\0';
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  ngx_http_guichet_form_expired);
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_FAILURE, "csrf", 0);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_field(ctx, "password", lc->password,
+                                  sizeof(lc->password), &lc->password_len)
+        != NGX_OK)
+    {
+        lc->password_len = 0;
+    }
+
+    if (ac_throttle_keys(gmcf->ac, gmcf->keys, ctx->email, ctx->email_len,
+                         (char *) r->connection->addr_text.data,
+                         &lc->throttle)
+        != AC_OK
+        || ac_cmd_throttle_check(&cmd, &lc->throttle, ctx->now) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_login_checked);
+}
+
+
+static void
+ngx_http_guichet_login_checked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                        wait;
+    ac_cmd_t                       cmd;
+    char                           norm[AC_EMAIL_MAX + 1];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait > 0) {
+        /* the password is not even looked at */
+        if (ngx_http_guichet_login_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                        "Too many failed attempts. Please "
+                                        "wait before trying again.")
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ctx->retry_after = wait;
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "login", 0);
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_email_normalize(ctx->email, ctx->email_len, norm) != AC_OK) {
+        /* cannot be an account: the same cost as a wrong password */
+        ngx_http_guichet_login_hash(r, ctx);
+        return;
+    }
+
+    if (ac_cmd_account_by_email(&cmd, gmcf->ac, gmcf->keys, norm) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_login_account);
+}
+
+
+static void
+ngx_http_guichet_login_account(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    ngx_http_guichet_login_ctx_t  *lc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    lc = ctx->route_data;
+
+    arc = ac_account_parse(reply, NULL, &lc->account);
+
+    if (arc == AC_OK) {
+        ngx_http_guichet_ep_account(ctx, lc->account.id, lc->account.email);
+
+    } else if (arc != AC_ERR_NOT_FOUND) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: malformed account record: %s",
+                      ac_strerror(arc));
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_login_hash(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_login_hash(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_int_t                      rc;
+    const char                    *phc;
+    ngx_http_guichet_login_ctx_t  *lc;
+
+    lc = ctx->route_data;
+
+    phc = (ctx->has_account && lc->account.pw[0]) ? lc->account.pw : NULL;
+
+    rc = ngx_http_guichet_password_verify(r, phc, (u_char *) lc->password,
+                                          lc->password_len,
+                                          ngx_http_guichet_login_hashed, ctx);
+
+    ac_cleanse(lc->password, sizeof(lc->password));
+
+    if (rc == NGX_OK) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "guichet: password hashing %s, answering 503",
+                  rc == NGX_DECLINED ? "queue is full" : "failed to start");
+
+    ngx_http_guichet_ep_unavailable(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ac_cmd_t                       cmd;
+    const char                    *reason;
+    char                           key[AC_KEY_MAX];
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    lc = ctx->route_data;
+
+    reason = NULL;
+
+    if (rc != AC_OK && rc != AC_REHASH) {
+        reason = "bad_credentials";
+
+    } else if (!ctx->has_account || lc->account.pw[0] == '\0') {
+        reason = "bad_credentials";
+
+    } else if (lc->account.status != AC_STATUS_ACTIVE) {
+        reason = "locked";
+    }
+
+    if (reason) {
+        if (ac_cmd_throttle_fail(&cmd, gmcf->ac, &lc->throttle, ctx->now)
+            == AC_OK)
+        {
+            ngx_http_guichet_ep_detached(r, &cmd);
+        }
+
+        /* one page for every failure: nothing tells them apart */
+        if (ngx_http_guichet_login_page(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                        ngx_http_guichet_bad_credentials)
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_FAILURE, reason,
+                                ctx->has_account);
+        return;
+    }
+
+    if (ac_cmd_throttle_reset(&cmd, &lc->throttle) == AC_OK) {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+
+    if (lc->account.totp[0] == '\0') {
+        (void) ngx_http_guichet_ep_session_create(r, ctx, lc->account.id,
+                                          lc->account.email,
+                                          lc->account.roles, AC_AMR_PWD,
+                                          NULL,
+                                          ngx_http_guichet_login_session);
+        return;
+    }
+
+    /* the password was right, a second factor is due */
+
+    if (ac_token_new(lc->token) != AC_OK
+        || ac_session_digest(gmcf->keys, lc->token, AC_TOKEN_LEN,
+                             ctx->digest)
+           != AC_OK
+        || ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ac_cmd_init(&cmd);
+    ac_cmd_str(&cmd, "EVAL");
+    ac_cmd_arg(&cmd, ngx_http_guichet_pending_create_lua,
+               sizeof(ngx_http_guichet_pending_create_lua) - 1);
+    ac_cmd_str(&cmd, "1");
+    ac_cmd_copy(&cmd, key, ngx_strlen(key));
+    ac_cmd_str(&cmd, lc->account.id);
+    ac_cmd_str(&cmd, lc->return_to);
+    ac_cmd_int(&cmd, gmcf->ac->pending_ttl);
+
+    if (ac_cmd_status(&cmd) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_login_pending);
+}
+
+
+static void
+ngx_http_guichet_login_pending(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    u_char                        *p;
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    lc = ctx->route_data;
+
+    p = ngx_http_guichet_ep_url(r, ctx, "2fa");
+
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_PENDING,
+                                          lc->token, gmcf->ac->pending_ttl)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_SUCCESS, "2fa_required", 1);
+}
+
+
+static void
+ngx_http_guichet_login_session(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_login_ctx_t  *lc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    lc = ctx->route_data;
+
+    ngx_http_guichet_ep_redirect(ctx, lc->return_to);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_SUCCESS, NULL, 1);
+}
+
+
+/* ----------------------------------------------------------------- 2fa */
+
+static ngx_int_t
+ngx_http_guichet_2fa_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error)
+{
+    ngx_http_guichet_login_ctx_t *lc = ctx->route_data;
+
+    ngx_http_guichet_ep_page(ctx, status, "2fa.html");
+    ngx_http_guichet_ep_var(ctx, "error", error);
+    ngx_http_guichet_ep_var(ctx, "return_to", lc->return_to);
+
+    return ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "2fa");
+}
+
+
+void
+ngx_http_guichet_2fa_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    u_char  *p;
+
+    if (ngx_http_guichet_login_data(r, ctx) == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_digest(r, ctx, NGX_HTTP_GUICHET_COOKIE_PENDING)
+        != NGX_OK)
+    {
+        p = ngx_http_guichet_ep_url(r, ctx, "login");
+        if (p == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_redirect(ctx, (char *) p);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_OK, NULL) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+void
+ngx_http_guichet_2fa_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    char                           key[AC_KEY_MAX], prefix[AC_KEY_MAX];
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    lc = ngx_http_guichet_login_data(r, ctx);
+    if (lc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_digest(r, ctx, NGX_HTTP_GUICHET_COOKIE_PENDING)
+        != NGX_OK)
+    {
+        ngx_http_guichet_2fa_get(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->digest, "2fa")
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  ngx_http_guichet_form_expired);
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, "csrf", 0);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_field(ctx, "code", lc->code,
+                                     sizeof(lc->code), &lc->code_len);
+
+    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK
+        || ac_key(gmcf->ac, AC_K_ACCOUNT, "x", prefix) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* "P acct:x" less its "x": the account key prefix */
+    prefix[ngx_strlen(prefix) - 1] = '\0';
+
+    ac_cmd_init(&cmd);
+    ac_cmd_str(&cmd, "EVAL");
+    ac_cmd_arg(&cmd, ngx_http_guichet_pending_get_lua,
+               sizeof(ngx_http_guichet_pending_get_lua) - 1);
+    ac_cmd_str(&cmd, "1");
+    ac_cmd_copy(&cmd, key, ngx_strlen(key));
+    ac_cmd_copy(&cmd, prefix, ngx_strlen(prefix));
+
+    if (ac_cmd_status(&cmd) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_2fa_state);
+}
+
+
+static void
+ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    size_t                         i;
+    u_char                        *p;
+    ac_cmd_t                       cmd;
+    char                           account[AC_ID_LEN + 1];
+    redisReply                    *pending, *e;
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    lc = ctx->route_data;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        /* expired or destroyed: sign in again */
+        p = ngx_http_guichet_ep_url(r, ctx, "login");
+        if (p == NULL
+            || ngx_http_guichet_ep_set_cookie(ctx,
+                                              NGX_HTTP_GUICHET_COOKIE_PENDING,
+                                              "", 0)
+               != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_redirect(ctx, (char *) p);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    pending = reply->element[0];
+    account[0] = '\0';
+
+    if (pending->type == REDIS_REPLY_ARRAY) {
+        for (i = 0; i + 1 < pending->elements; i += 2) {
+            e = pending->element[i];
+
+            if (e->type != REDIS_REPLY_STRING || e->len != 1) {
+                continue;
+            }
+
+            if (e->str[0] == 'a'
+                && pending->element[i + 1]->len <= AC_ID_LEN)
+            {
+                ngx_memcpy(account, pending->element[i + 1]->str,
+                           pending->element[i + 1]->len);
+                account[pending->element[i + 1]->len] = '\0';
+
+            } else if (e->str[0] == 'r') {
+                (void) ac_return_to(gmcf->ac, pending->element[i + 1]->str,
+                                    pending->element[i + 1]->len,
+                                    lc->return_to, sizeof(lc->return_to));
+            }
+        }
+    }
+
+    if (lc->return_to[0] == '\0') {
+        ngx_memcpy(lc->return_to, "/", 2);
+    }
+
+    if (account[0] == '\0'
+        || ac_account_parse(reply->element[1], account, &lc->account)
+           != AC_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: pending state without a usable account");
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_ep_account(ctx, lc->account.id, lc->account.email);
+
+    if (ac_throttle_keys(gmcf->ac, gmcf->keys, lc->account.email,
+                         ngx_strlen(lc->account.email),
+                         (char *) r->connection->addr_text.data,
+                         &lc->throttle)
+        != AC_OK
+        || ac_cmd_throttle_check(&cmd, &lc->throttle, ctx->now) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_2fa_checked);
+}
+
+
+static void
+ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    size_t                         i, len;
+    int64_t                        wait, step;
+    ac_cmd_t                       cmd;
+    ngx_uint_t                     digits;
+    unsigned char                  secret[AC_TOTP_SECRET_LEN + 16];
+    char                           digest[AC_DIGEST_LEN + 1];
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    lc = ctx->route_data;
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait > 0) {
+        if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                      "Too many wrong codes. Please wait "
+                                      "before trying again.")
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ctx->retry_after = wait;
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "2fa", 1);
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    digits = (lc->code_len == AC_TOTP_DIGITS);
+
+    for (i = 0; i < lc->code_len; i++) {
+        if (lc->code[i] < '0' || lc->code[i] > '9') {
+            digits = 0;
+        }
+    }
+
+    if (digits) {
+        if (lc->account.totp[0] == '\0') {
+            ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
+            return;
+        }
+
+        arc = ac_unseal(gmcf->keys, lc->account.totp, lc->account.id,
+                        secret, sizeof(secret), &len);
+        if (arc != AC_OK) {
+            ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                          "guichet: TOTP secret of account %s unusable: %s",
+                          lc->account.id, ac_strerror(arc));
+            ngx_http_guichet_ep_unavailable(r, ctx);
+            return;
+        }
+
+        arc = ac_totp_verify(secret, len, lc->code, lc->code_len,
+                             (time_t) ctx->now, AC_TOTP_WINDOW,
+                             lc->account.totp_step, &step);
+
+        ac_cleanse(secret, sizeof(secret));
+
+        if (arc == AC_ERR_REPLAY) {
+            ngx_http_guichet_2fa_failure(r, ctx, "replay");
+            return;
+        }
+
+        if (arc != AC_OK) {
+            ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
+            return;
+        }
+
+        /* another worker may have taken this step meanwhile */
+        if (ac_cmd_totp_step(&cmd, gmcf->ac, lc->account.id, step)
+            != AC_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        lc->method = "totp";
+
+        (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                         ngx_http_guichet_2fa_step);
+        return;
+    }
+
+    if (ac_recovery_digest(gmcf->keys, lc->code, lc->code_len, digest)
+        != AC_OK)
+    {
+        ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
+        return;
+    }
+
+    if (ac_cmd_recovery_use(&cmd, gmcf->ac, lc->account.id, digest)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    lc->method = "recovery";
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_2fa_recovery);
+}
+
+
+static void
+ngx_http_guichet_2fa_step(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t  v;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    if (ac_reply_integer(reply, &v) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (v != 1) {
+        ngx_http_guichet_2fa_failure(r, ctx, "replay");
+        return;
+    }
+
+    ngx_http_guichet_2fa_success(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_2fa_recovery(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t  v;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    if (ac_reply_integer(reply, &v) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (v != 1) {
+        ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
+        return;
+    }
+
+    ngx_http_guichet_2fa_success(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_2fa_success(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    char                           key[AC_KEY_MAX];
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    lc = ctx->route_data;
+
+    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) == AC_OK) {
+        ac_cmd_init(&cmd);
+        ac_cmd_str(&cmd, "DEL");
+        ac_cmd_copy(&cmd, key, ngx_strlen(key));
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+
+    if (ac_cmd_throttle_reset(&cmd, &lc->throttle) == AC_OK) {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+
+    if (ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_PENDING,
+                                       "", 0)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_session_create(r, ctx, lc->account.id,
+                                              lc->account.email,
+                                              lc->account.roles,
+                                              AC_AMR_PWD|AC_AMR_OTP, NULL,
+                                              ngx_http_guichet_2fa_session);
+}
+
+
+static void
+ngx_http_guichet_2fa_session(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_login_ctx_t  *lc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    lc = ctx->route_data;
+
+    ngx_http_guichet_ep_redirect(ctx, lc->return_to);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_SUCCESS, lc->method, 1);
+}
+
+
+static void
+ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason)
+{
+    ac_cmd_t                       cmd;
+    char                           key[AC_KEY_MAX];
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    lc = ctx->route_data;
+
+    if (ac_cmd_throttle_fail(&cmd, gmcf->ac, &lc->throttle, ctx->now)
+        == AC_OK)
+    {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+
+    lc->method = reason;
+
+    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ac_cmd_init(&cmd);
+    ac_cmd_str(&cmd, "EVAL");
+    ac_cmd_arg(&cmd, ngx_http_guichet_pending_fail_lua,
+               sizeof(ngx_http_guichet_pending_fail_lua) - 1);
+    ac_cmd_str(&cmd, "1");
+    ac_cmd_copy(&cmd, key, ngx_strlen(key));
+    ac_cmd_int(&cmd, NGX_HTTP_GUICHET_2FA_TRIES);
+
+    if (ac_cmd_status(&cmd) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_2fa_counted);
+}
+
+
+static void
+ngx_http_guichet_2fa_counted(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                        n;
+    ngx_http_guichet_login_ctx_t  *lc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    lc = ctx->route_data;
+
+    if (ac_reply_integer(reply, &n) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (n < 0 || n >= NGX_HTTP_GUICHET_2FA_TRIES) {
+        /* the pending state is gone: back to the password */
+        if (ngx_http_guichet_ep_set_cookie(ctx,
+                                           NGX_HTTP_GUICHET_COOKIE_PENDING,
+                                           "", 0)
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_UNAUTHORIZED,
+                                  "Too many wrong codes",
+                                  "Too many wrong codes were entered. "
+                                  "Please sign in again.");
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, "too_many", 1);
+        return;
+    }
+
+    if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                  "That code is not valid. Please try "
+                                  "again.")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, lc->method, 1);
+}
+
+
+/* -------------------------------------------------------------- logout */
+
+void
+ngx_http_guichet_logout_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    if (ngx_http_guichet_ep_digest(r, ctx, NGX_HTTP_GUICHET_COOKIE_SESSION)
+        != NGX_OK)
+    {
+        if (ngx_http_guichet_logout_answer(r, ctx) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_ep_page(ctx, NGX_HTTP_OK, "logout.html");
+
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "logout")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+void
+ngx_http_guichet_logout_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    char                           all[4];
+    ngx_http_guichet_login_ctx_t  *lc;
+
+    lc = ngx_http_guichet_login_data(r, ctx);
+    if (lc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->event_session = ctx->digest;
+
+    if (ngx_http_guichet_ep_digest(r, ctx, NGX_HTTP_GUICHET_COOKIE_SESSION)
+        != NGX_OK)
+    {
+        /* no session to end: nothing a forged form could do */
+        if (ngx_http_guichet_logout_answer(r, ctx) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->digest, "logout")
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  "This form has expired or was not sent "
+                                  "by this site. Please try again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_field(ctx, "all", all, sizeof(all), NULL)
+        == NGX_OK
+        && ngx_strcmp(all, "1") == 0)
+    {
+        lc->all = 1;
+    }
+
+    ngx_http_guichet_ep_current_session(r, ctx,
+                                        ngx_http_guichet_logout_session);
+}
+
+
+static void
+ngx_http_guichet_logout_session(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    int                            arc;
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (!ctx->session_found) {
+        /* already over */
+        if (ngx_http_guichet_logout_answer(r, ctx) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    lc = ctx->route_data;
+
+    if (lc->all) {
+        arc = ac_cmd_sessions_end_all(&cmd, gmcf->ac, ctx->session.account);
+
+    } else {
+        arc = ac_cmd_session_delete(&cmd, gmcf->ac, ctx->digest,
+                                    ctx->session.account);
+    }
+
+    if (arc != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_logout_done);
+}
+
+
+static void
+ngx_http_guichet_logout_done(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    lc = ctx->route_data;
+
+    if (lc->all) {
+        /* the session in use may predate the index entry: end it too */
+        gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+        if (ac_cmd_session_delete(&cmd, gmcf->ac, ctx->digest,
+                                  ctx->session.account)
+            == AC_OK)
+        {
+            ngx_http_guichet_ep_detached(r, &cmd);
+        }
+    }
+
+    if (ngx_http_guichet_logout_answer(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGOUT, lc->all ? "all" : NULL,
+                            1);
+}
+
+
+static ngx_int_t
+ngx_http_guichet_logout_answer(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    u_char  *p;
+
+    p = ngx_http_guichet_ep_url(r, ctx, "login");
+
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_SESSION,
+                                          "", 0)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
+
+    return NGX_OK;
+}
+
+
+/* ------------------------------------------------------------- session */
+
+void
+ngx_http_guichet_session_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_ep_current_session(r, ctx,
+                                        ngx_http_guichet_session_got);
+}
+
+
+static void
+ngx_http_guichet_session_got(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_buf_t      *b;
+    const char    *amr;
+    ac_session_t  *s;
+    char           roles[AC_ROLES_MAX];
+
+    if (!ctx->session_valid) {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_UNAUTHORIZED,
+                                       "unauthenticated",
+                                       "no valid session");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    s = &ctx->session;
+
+    ac_roles_format(s->roles, roles);
+    amr = ac_amr_name(s->amr);
+
+    b = &ctx->json;
+
+    ac_buf_str(b, "{\"user\":");
+    ac_buf_json_str(b, s->account, ngx_strlen(s->account));
+    ac_buf_str(b, ",\"email\":");
+    ac_buf_json_str(b, s->email, ngx_strlen(s->email));
+    ac_buf_str(b, ",\"roles\":");
+    ac_buf_json_str(b, roles, ngx_strlen(roles));
+    ac_buf_str(b, ",\"amr\":");
+    ac_buf_json_str(b, amr, ngx_strlen(amr));
+    ac_buf_str(b, ",\"partner\":");
+
+    if (s->partner[0]) {
+        ac_buf_json_str(b, s->partner, ngx_strlen(s->partner));
+
+    } else {
+        ac_buf_str(b, "null");
+    }
+
+    ac_buf_printf(b, ",\"created_at\":%lld,\"expires_at\":%lld}\n",
+                  (long long) s->created, (long long) s->expires);
+
+    ngx_http_guichet_ep_json(ctx, NGX_HTTP_OK);
+    ngx_http_guichet_ep_finish(r, ctx);
+}
