@@ -643,7 +643,9 @@ ac_anomaly_run(ac_anomaly_t *an)
 
     an->done = 1;
 
-    qsort(an->ev, an->nev, sizeof(ac_aev_t), ac_aev_cmp);
+    if (an->nev > 1) {
+        qsort(an->ev, an->nev, sizeof(ac_aev_t), ac_aev_cmp);
+    }
 
     an->count = calloc(an->tab.n + 1, sizeof(uint32_t));
     p = malloc((an->nev + 1) * sizeof(ac_apair_t));

@@ -283,9 +283,27 @@ TEST(test_partner_sso_and_many_details)
 }
 
 
+TEST(test_empty)
+{
+    ac_anomaly_t          *an;
+    ac_anomaly_finding_t   f;
+
+    cfg_init();
+    CHECK_INT(ac_anomaly_new(NULL, &an), AC_ERR_INVALID);
+    CHECK(an == NULL);
+    CHECK_INT(ac_anomaly_new(&cfg, &an), AC_OK);
+    CHECK_INT(ac_anomaly_run(an), AC_OK);
+    CHECK_INT(ac_anomaly_events(an), 0);
+    CHECK_INT(ac_anomaly_count(an), 0);
+    CHECK_INT(ac_anomaly_get(an, 0, &f), AC_ERR_NOT_FOUND);
+    ac_anomaly_free(an);
+}
+
+
 int
 main(void)
 {
+    RUN(test_empty);
     RUN(test_ip_burst_threshold);
     RUN(test_window_splits_burst);
     RUN(test_new_ip_and_device_any_order);
