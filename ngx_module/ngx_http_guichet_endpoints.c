@@ -85,6 +85,11 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
     { ngx_string("guichet.css"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_ep_css },
 
+    { ngx_string("admin/logs"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_admin_logs },
+    { ngx_string("metrics"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_metrics_get },
+
     { ngx_null_string, 0, 0, NULL }
 };
 
@@ -1271,6 +1276,7 @@ ngx_http_guichet_ep_log_then(ngx_http_request_t *r,
     ngx_memzero(ev, sizeof(ac_event_t));
 
     ev->kind = kind;
+    ngx_http_guichet_metric_event(kind);
 
     if (reason) {
         ev->reason = reason;
@@ -1457,7 +1463,7 @@ ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
 
     gmcf->pages = pages;
 
-    return NGX_OK;
+    return ngx_http_guichet_admin_init(cf);
 }
 
 

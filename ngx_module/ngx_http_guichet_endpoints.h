@@ -300,4 +300,13 @@ void ngx_http_guichet_session_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
 
+/* ngx_http_guichet_admin.c: the security team's log page */
+ngx_int_t ngx_http_guichet_admin_init(ngx_conf_t *cf);
+void ngx_http_guichet_admin_logs(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
+/* ngx_http_guichet_metrics.c: Prometheus text */
+void ngx_http_guichet_metrics_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
 #endif /* NGX_HTTP_GUICHET_ENDPOINTS_H_INCLUDED_ */

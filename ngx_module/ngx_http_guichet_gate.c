@@ -381,6 +381,7 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
     switch (ctx->verdict) {
 
     case NGX_HTTP_GUICHET_PASS:
+        ngx_http_guichet_metric_gate(NGX_HTTP_OK);
         return ngx_http_guichet_gate_pass(r, ctx);
 
     case NGX_HTTP_GUICHET_UNAUTHENTICATED:
@@ -416,6 +417,7 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_GUICHET_UNAVAILABLE:
+        ngx_http_guichet_metric_gate(NGX_HTTP_SERVICE_UNAVAILABLE);
         return NGX_HTTP_SERVICE_UNAVAILABLE;
 
     default:
@@ -520,6 +522,8 @@ ngx_http_guichet_gate_redirect(ngx_http_request_t *r, const char *path)
     uintptr_t         escape;
     ngx_table_elt_t  *location;
 
+    ngx_http_guichet_metric_gate(NGX_HTTP_MOVED_TEMPORARILY);
+
     escape = 2 * ngx_escape_uri(NULL, r->unparsed_uri.data,
                                 r->unparsed_uri.len, NGX_ESCAPE_ARGS);
 
@@ -600,6 +604,8 @@ ngx_http_guichet_gate_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
+
+    ngx_http_guichet_metric_gate(status);
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -248,7 +248,7 @@ ngx_http_guichet_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_guichet_metrics_zone(cf);
 }
 
 

@@ -61,4 +61,34 @@ ngx_int_t ngx_http_guichet_log_event(ngx_http_request_t *r,
     void *data);
 
 
+/* ngx_http_guichet_metrics.c: counters shared by the workers */
+#define NGX_HTTP_GUICHET_M_LOGIN_SUCCESS      0
+#define NGX_HTTP_GUICHET_M_LOGIN_FAILURE      1
+#define NGX_HTTP_GUICHET_M_2FA_SUCCESS        2
+#define NGX_HTTP_GUICHET_M_2FA_FAILURE        3
+#define NGX_HTTP_GUICHET_M_THROTTLED          4
+#define NGX_HTTP_GUICHET_M_GATE_ALLOW         5
+#define NGX_HTTP_GUICHET_M_GATE_REDIRECT      6
+#define NGX_HTTP_GUICHET_M_GATE_UNAUTHORIZED  7
+#define NGX_HTTP_GUICHET_M_GATE_FORBIDDEN     8
+#define NGX_HTTP_GUICHET_M_GATE_UNAVAILABLE   9
+#define NGX_HTTP_GUICHET_M_REDIS_ERROR        10
+#define NGX_HTTP_GUICHET_M_REDIS_RECONNECT    11
+#define NGX_HTTP_GUICHET_M_THREAD_REJECTED    12
+#define NGX_HTTP_GUICHET_M_COUNT              13
+
+char *ngx_http_guichet_metrics_zone(ngx_conf_t *cf);
+void ngx_http_guichet_metric_inc(ngx_uint_t metric);
+/* login, 2FA and throttled events as they are logged */
+void ngx_http_guichet_metric_event(ac_event_kind_t kind);
+/* the gate's decision by its status: 200 allow, 302, 401, 403, 503 */
+void ngx_http_guichet_metric_gate(ngx_uint_t status);
+/* a reply (NULL: none came) of a command a request waited for */
+void ngx_http_guichet_metric_redis(const struct redisReply *reply);
+/* reason: "ok" or an ac_assertion_reason_name() */
+void ngx_http_guichet_metric_sso(const u_char *partner, size_t len,
+    const char *reason);
+ngx_int_t ngx_http_guichet_metrics_text(ngx_pool_t *pool, ngx_str_t *out);
+
+
 #endif /* NGX_HTTP_GUICHET_MODULE_H_INCLUDED_ */

@@ -27,6 +27,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
+#include "ngx_http_guichet_module.h"
 #include "ngx_http_guichet_redis.h"
 
 
@@ -526,6 +527,7 @@ ngx_http_guichet_redis_handshake(redisAsyncContext *ctx, void *r,
     if (rd->lost) {
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "guichet: %s connection is back", rd->name);
+        ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_REDIS_RECONNECT);
         rd->lost = 0;
     }
 }
@@ -855,6 +857,8 @@ ngx_http_guichet_redis_reply(redisAsyncContext *ctx, void *r, void *privdata)
     redisReply                       *reply = r;
     ngx_http_request_t               *req;
     ngx_http_guichet_redis_waiter_t  *w = privdata;
+
+    ngx_http_guichet_metric_redis(reply);
 
     if (w->timer.timer_set) {
         ngx_del_timer(&w->timer);

@@ -90,6 +90,7 @@ ngx_http_guichet_password_verify(ngx_http_request_t *r, const char *phc,
     if (ngx_thread_task_post(gmcf->thread_pool, task) != NGX_OK) {
         /* the queue is full: the caller answers 503 */
         ac_cleanse(hc->pw, sizeof(hc->pw));
+        ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_THREAD_REJECTED);
         return NGX_DECLINED;
     }
 
