@@ -260,7 +260,7 @@ def test_valid_over_one_second_is_refused(tmp_path, redis_server):
     p = subprocess.run(g.nginx_cmd("-t"), capture_output=True, text=True,
                        env=nginx_env(str(tmp_path)))
     assert p.returncode != 0
-    assert "guichet_session_cache" in p.stderr, p.stderr
+    assert "invalid \"valid=2s\"" in p.stderr, p.stderr
 
 
 def test_cache_off_reads_redis_each_time(tmp_path, redis_server):
