@@ -48,6 +48,8 @@ typedef struct {
     unsigned char                    secret[AC_TOTP_SECRET_LEN];
     char                             secret_b32[AC_BASE32_LEN(
                                                  AC_TOTP_SECRET_LEN) + 1];
+    char                             shown[AC_BASE32_LEN(
+                                            AC_TOTP_SECRET_LEN) * 5 / 4 + 1];
     char                             sealed[AC_SEALED_LEN(
                                              AC_TOTP_SECRET_LEN) + 1];
     int64_t                          step;
@@ -57,6 +59,12 @@ typedef struct {
                                              [AC_DIGEST_LEN + 1];
     char                             password[AC_PASSWORD_MAX + 1];
     size_t                           password_len;
+    char                             new_password[AC_PASSWORD_MAX + 1];
+    size_t                           new_password_len;
+    char                             phc[AC_PHC_MAX];
+    ngx_uint_t                       reauth;      /* throttled page */
+    ac_throttle_t                    throttle;
+    const char                      *notice;
     char                             code[NGX_HTTP_GUICHET_CODE_MAX];
     size_t                           code_len;
     char                             return_to[AC_RETURN_TO_MAX + 1];
@@ -67,6 +75,8 @@ typedef struct {
     ac_cmd_t                         cmds[AC_EXPORT_NCMDS];
     redisReply                      *replies[AC_EXPORT_NCMDS];
     ngx_uint_t                       nreplies;
+    ngx_uint_t                       ncmds;       /* a sequence of cmds */
+    char                             keys[2][AC_KEY_MAX];
 } ngx_http_guichet_acct_t;
 
 
@@ -93,9 +103,30 @@ static void ngx_http_guichet_acct_codes(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     const char *notice);
 static redisReply *ngx_http_guichet_acct_reply_copy(const redisReply *r);
+static ngx_int_t ngx_http_guichet_sess_cmd(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd, const char *field,
+    const char *value);
 static ngx_int_t ngx_http_guichet_sess_set(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *field, const char *value,
     ngx_http_guichet_redis_handler_pt handler);
+static void ngx_http_guichet_acct_seq(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t n,
+    ngx_http_guichet_ep_handler_pt next);
+static void ngx_http_guichet_acct_seq_reply(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_acct_throttle(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_ep_handler_pt next);
+static void ngx_http_guichet_acct_throttled(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_acct_failed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a);
+static ngx_int_t ngx_http_guichet_totp_pending(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a);
+static void ngx_http_guichet_totp_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    ngx_uint_t status, const char *error);
+static void ngx_http_guichet_codes_logged(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static ngx_int_t ngx_http_guichet_acct_rows(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *name, const char *marker,
     ac_tvar_t *vars, size_t nvars, size_t nrow,
@@ -123,8 +154,41 @@ static void ngx_http_guichet_reauth_get_loaded(ngx_http_request_t *r,
 static void ngx_http_guichet_reauth_page(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     ngx_uint_t status, const char *error);
+static ngx_int_t ngx_http_guichet_reauth_set(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    ngx_uint_t status, const char *error);
 static void ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reauth_verify(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_totp_get_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_totp_shown(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_totp_qr_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_totp_enabled(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_totp_disabled(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_recovery_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_recovery_done(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_password_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_password_check(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_password_checked(ngx_http_request_t *r,
+    void *data, int rc);
+static void ngx_http_guichet_password_hashed(ngx_http_request_t *r,
+    void *data, int rc);
+static void ngx_http_guichet_password_ended(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_password_session(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_reauth_checked(ngx_http_request_t *r,
     void *data, int rc);
 static void ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
@@ -249,7 +313,7 @@ ngx_http_guichet_acct_session(ngx_http_request_t *r,
 
         url = ngx_cpymem(p, url, ngx_strlen(url));
         url = (u_char *) ngx_escape_uri(url, uri.data, uri.len,
-                                        NGX_ESCAPE_ARGS);
+                                        NGX_ESCAPE_URI_COMPONENT);
         *url = '\0';
 
         ngx_http_guichet_ep_redirect(ctx, (char *) p);
@@ -263,12 +327,15 @@ ngx_http_guichet_acct_session(ngx_http_request_t *r,
         || ac_key(gmcf->ac, AC_K_ACCOUNT, ctx->account, k[1]) != AC_OK
         || ac_key(gmcf->ac, AC_K_RECOVERY, ctx->account, k[2]) != AC_OK
         || ac_key(gmcf->ac, AC_K_ACCOUNT_SESSIONS, ctx->account, k[3])
-           != AC_OK
-        || ac_key(gmcf->ac, AC_K_SESSION, "", prefix) != AC_OK)
+           != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+
+    /* the session key without its digest */
+    ngx_cpystrn((u_char *) prefix, (u_char *) k[0],
+                ngx_strlen(k[0]) - ngx_strlen(ctx->digest) + 1);
 
     ac_cmd_init(&cmd);
     ac_cmd_str(&cmd, "EVAL");
@@ -454,7 +521,7 @@ ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
 
     *ngx_sprintf(p, "%Vaccount/reauth?return_to=", &ctx->base) = '\0';
     *(u_char *) ngx_escape_uri(p + ngx_strlen(p), url, len,
-                               NGX_ESCAPE_ARGS) = '\0';
+                               NGX_ESCAPE_URI_COMPONENT) = '\0';
 
     ngx_http_guichet_ep_redirect(ctx, (char *) p);
     ngx_http_guichet_ep_finish(r, ctx);
@@ -726,37 +793,210 @@ ngx_http_guichet_acct_reply_done(ngx_http_request_t *r, void *data,
 }
 
 
+/* Sets (or with "" deletes) a field of the current session. */
+
 static ngx_int_t
-ngx_http_guichet_sess_set(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *field, const char *value,
-    ngx_http_guichet_redis_handler_pt handler)
+ngx_http_guichet_sess_cmd(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd, const char *field,
+    const char *value)
 {
-    ac_cmd_t                       cmd;
     char                           key[AC_KEY_MAX];
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
     if (ac_key(gmcf->ac, AC_K_SESSION, ctx->digest, key) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return NGX_ERROR;
     }
 
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_sess_set_lua,
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "EVAL");
+    ac_cmd_arg(cmd, ngx_http_guichet_sess_set_lua,
                sizeof(ngx_http_guichet_sess_set_lua) - 1);
-    ac_cmd_int(&cmd, 1);
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_str(&cmd, field);
-    ac_cmd_str(&cmd, value);
+    ac_cmd_int(cmd, 1);
+    ac_cmd_copy(cmd, key, ngx_strlen(key));
+    ac_cmd_str(cmd, field);
+    ac_cmd_str(cmd, value);
 
-    if (ac_cmd_status(&cmd) != AC_OK) {
+    return ac_cmd_status(cmd) == AC_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_sess_set(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *field, const char *value,
+    ngx_http_guichet_redis_handler_pt handler)
+{
+    ac_cmd_t  cmd;
+
+    if (ngx_http_guichet_sess_cmd(r, ctx, &cmd, field, value) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return NGX_ERROR;
     }
 
     return ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
+}
+
+
+/*
+ * Sends a->cmds[0..n-1] one after the other, each once the previous one
+ * succeeded, then calls next.
+ */
+
+static void
+ngx_http_guichet_acct_seq(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t n,
+    ngx_http_guichet_ep_handler_pt next)
+{
+    ngx_uint_t                i;
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    for (i = 0; i < n; i++) {
+        if (ac_cmd_status(&a->cmds[i]) != AC_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    a->next = next;
+    a->ncmds = n;
+    a->nreplies = 0;
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &a->cmds[0],
+                                     ngx_http_guichet_acct_seq_reply);
+}
+
+
+static void
+ngx_http_guichet_acct_seq_reply(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_acct_t  *a;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    a = ctx->route_data;
+
+    if (++a->nreplies < a->ncmds) {
+        (void) ngx_http_guichet_ep_redis(r, ctx, &a->cmds[a->nreplies],
+                                         ngx_http_guichet_acct_seq_reply);
+        return;
+    }
+
+    a->next(r, ctx);
+}
+
+
+/*
+ * Password proofs are throttled like logins, on the account's email and
+ * the client address: next is called only when no delay is running.
+ */
+
+static void
+ngx_http_guichet_acct_throttle(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_ep_handler_pt next)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_throttle_keys(gmcf->ac, gmcf->keys, a->account.email,
+                         ngx_strlen(a->account.email),
+                         (char *) r->connection->addr_text.data,
+                         &a->throttle)
+        != AC_OK
+        || ac_cmd_throttle_check(&cmd, &a->throttle, ctx->now) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    a->next = next;
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_acct_throttled);
+}
+
+
+static void
+ngx_http_guichet_acct_throttled(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                   wait;
+    ngx_http_guichet_acct_t  *a;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    a = ctx->route_data;
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait == 0) {
+        a->next(r, ctx);
+        return;
+    }
+
+    ac_cleanse(a->password, sizeof(a->password));
+    ac_cleanse(a->new_password, sizeof(a->new_password));
+
+    if (a->reauth) {
+        if (ngx_http_guichet_reauth_set(r, ctx, a,
+                                        NGX_HTTP_TOO_MANY_REQUESTS,
+                                        "Too many failed attempts. Please "
+                                        "wait before trying again.")
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+    } else {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                  "Too many attempts",
+                                  "Too many failed attempts. Please wait "
+                                  "before trying again.");
+    }
+
+    ctx->retry_after = wait;
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "reauth", 1);
+}
+
+
+/* A wrong password or code: one more failure on the counters, logged. */
+
+static void
+ngx_http_guichet_acct_failed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_cmd_throttle_fail(&cmd, gmcf->ac, &a->throttle, ctx->now)
+        == AC_OK)
+    {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+
+    ctx->event_session = ctx->digest;
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_FAILURE, "reauth", 1);
 }
 
 
@@ -970,20 +1210,34 @@ ngx_http_guichet_reauth_page(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     ngx_uint_t status, const char *error)
 {
+    if (ngx_http_guichet_reauth_set(r, ctx, a, status, error) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_guichet_reauth_set(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    ngx_uint_t status, const char *error)
+{
     ngx_http_guichet_ep_page(ctx, status, "reauth.html");
 
     if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "reauth")
         != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_ERROR;
     }
 
     ngx_http_guichet_ep_var(ctx, "error", error);
     ngx_http_guichet_ep_var(ctx, "return_to", a->return_to);
     ngx_http_guichet_ep_var(ctx, "email", a->account.email);
     ngx_http_guichet_ep_var(ctx, "totp", a->account.totp[0] ? "1" : NULL);
-    ngx_http_guichet_ep_finish(r, ctx);
+
+    return NGX_OK;
 }
 
 
@@ -1022,6 +1276,19 @@ ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
         return;
     }
 
+    a->reauth = 1;
+    ngx_http_guichet_acct_throttle(r, ctx, ngx_http_guichet_reauth_verify);
+}
+
+
+static void
+ngx_http_guichet_reauth_verify(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
     if (ngx_http_guichet_password_verify(r,
                                          a->account.pw[0] ? a->account.pw
                                                           : NULL,
@@ -1054,9 +1321,7 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
     ac_cleanse(a->password, sizeof(a->password));
 
     if (rc != AC_OK && rc != AC_REHASH) {
-        ngx_http_guichet_reauth_page(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
-                                     "Incorrect password or code.");
-        return;
+        goto failed;
     }
 
     if (a->account.totp[0] == '\0') {
@@ -1081,9 +1346,7 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
     ac_cleanse(secret, sizeof(secret));
 
     if (vrc != AC_OK) {
-        ngx_http_guichet_reauth_page(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
-                                     "Incorrect password or code.");
-        return;
+        goto failed;
     }
 
     if (ac_cmd_totp_step(&cmd, gmcf->ac, a->account.id, a->step) != AC_OK) {
@@ -1093,6 +1356,19 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
 
     (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
                                      ngx_http_guichet_reauth_step);
+    return;
+
+failed:
+
+    if (ngx_http_guichet_reauth_set(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
+                                    "Incorrect password or code.")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_acct_failed(r, ctx, a);
 }
 
 
@@ -1103,6 +1379,7 @@ ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int64_t                   ok;
+    ac_cmd_t                  cmd;
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
@@ -1113,10 +1390,22 @@ ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
         }
 
         if (ac_reply_integer(reply, &ok) != AC_OK || ok != 1) {
-            ngx_http_guichet_reauth_page(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
-                                         "Incorrect password or code.");
+            /* a replayed code */
+            if (ngx_http_guichet_reauth_set(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
+                                            "Incorrect password or code.")
+                != NGX_OK)
+            {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            ngx_http_guichet_acct_failed(r, ctx, a);
             return;
         }
+    }
+
+    if (ac_cmd_throttle_reset(&cmd, &a->throttle) == AC_OK) {
+        ngx_http_guichet_ep_detached(r, &cmd);
     }
 
     *ngx_sprintf((u_char *) a->num, "%L", ctx->now) = '\0';
@@ -1321,7 +1610,7 @@ ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
     }
 
     /* the account's log key is gone: only its id is recorded */
-    ngx_http_guichet_ep_account(ctx, ctx->account, NULL);
+    ngx_http_guichet_ep_account(ctx, ctx->account, "");
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_ACCOUNT_ERASED, NULL, 1,
                                  ngx_http_guichet_delete_logged);
 }
@@ -1342,4 +1631,677 @@ ngx_http_guichet_delete_logged(ngx_http_request_t *r,
     }
 
     ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+/* --------------------------------------------------------------- TOTP */
+
+void
+ngx_http_guichet_account_totp_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_totp_get_loaded);
+}
+
+
+/*
+ * A new secret, kept sealed (and bound to this session) in the session's
+ * field "k" as "TIME:SEALED" until a first code confirms it.
+ */
+
+static void
+ngx_http_guichet_totp_get_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    u_char                        *p;
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account/totp")
+        != NGX_OK)
+    {
+        return;
+    }
+
+    if (a->account.totp[0]) {
+        ngx_http_guichet_acct_back(r, ctx, NULL);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ac_totp_secret_new(a->secret) != AC_OK
+        || ac_seal(gmcf->keys, a->secret, AC_TOTP_SECRET_LEN, ctx->digest,
+                   a->sealed, sizeof(a->sealed))
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_snprintf((u_char *) a->pending, sizeof(a->pending) - 1, "%L:%s",
+                     ctx->now, a->sealed);
+    *p = '\0';
+
+    a->next = ngx_http_guichet_totp_shown;
+
+    (void) ngx_http_guichet_sess_set(r, ctx, "k", a->pending,
+                                     ngx_http_guichet_acct_reply_done);
+}
+
+
+static void
+ngx_http_guichet_totp_shown(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_totp_page(r, ctx, ctx->route_data, NGX_HTTP_OK, NULL);
+}
+
+
+static void
+ngx_http_guichet_totp_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
+    ngx_uint_t status, const char *error)
+{
+    size_t  i, n;
+    char   *p;
+
+    if (ac_base32_encode(a->secret, AC_TOTP_SECRET_LEN, a->secret_b32,
+                         sizeof(a->secret_b32))
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* groups of four, as authenticator apps show keys */
+    p = a->shown;
+    n = ngx_strlen(a->secret_b32);
+
+    for (i = 0; i < n; i++) {
+        if (i && i % 4 == 0) {
+            *p++ = ' ';
+        }
+
+        *p++ = a->secret_b32[i];
+    }
+
+    *p = '\0';
+
+    ngx_http_guichet_ep_page(ctx, status, "totp.html");
+
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "account")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_var(ctx, "error", error);
+    ngx_http_guichet_ep_var(ctx, "email", a->account.email);
+    ngx_http_guichet_ep_var(ctx, "secret", a->shown);
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+/* The pending enrolment's secret into a->secret: NGX_DECLINED if none. */
+
+static ngx_int_t
+ngx_http_guichet_totp_pending(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a)
+{
+    char                          *colon;
+    size_t                         len;
+    int64_t                        since;
+    ngx_int_t                      rc;
+    unsigned char                  secret[64];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    colon = ngx_strchr(a->pending, ':');
+    if (colon == NULL || colon == a->pending) {
+        return NGX_DECLINED;
+    }
+
+    since = ngx_atotm((u_char *) a->pending, colon - a->pending);
+    if (since == NGX_ERROR || since > ctx->now
+        || ctx->now - since > NGX_HTTP_GUICHET_ENROL_TTL)
+    {
+        return NGX_DECLINED;
+    }
+
+    rc = NGX_DECLINED;
+
+    if (ac_unseal(gmcf->keys, colon + 1, ctx->digest, secret,
+                  sizeof(secret), &len)
+        == AC_OK
+        && len == AC_TOTP_SECRET_LEN)
+    {
+        ngx_memcpy(a->secret, secret, AC_TOTP_SECRET_LEN);
+        rc = NGX_OK;
+    }
+
+    ac_cleanse(secret, sizeof(secret));
+
+    return rc;
+}
+
+
+void
+ngx_http_guichet_account_totp_qr(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_totp_qr_loaded);
+}
+
+
+/* An image, since templates insert text only and CSP refuses data: URIs */
+
+static void
+ngx_http_guichet_totp_qr_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    int                            rc;
+    char                          *uri;
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account/totp")
+        != NGX_OK)
+    {
+        return;
+    }
+
+    if (ngx_http_guichet_totp_pending(r, ctx, a) != NGX_OK) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_NOT_FOUND, "Not found",
+                                  "No set-up of two-step verification is "
+                                  "in progress.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ac_base32_encode(a->secret, AC_TOTP_SECRET_LEN, a->secret_b32,
+                         sizeof(a->secret_b32))
+        != AC_OK
+        || ac_otpauth_uri(gmcf->ac->totp_issuer, a->account.email,
+                          a->secret_b32, &uri)
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ac_buf_reset(&ctx->json);
+    rc = ac_qr_svg(uri, &ctx->json);
+
+    ac_cleanse(uri, ngx_strlen(uri));
+    free(uri);
+
+    if (rc != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_body(ctx, NGX_HTTP_OK, "image/svg+xml");
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+void
+ngx_http_guichet_account_totp_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_totp_post_loaded);
+}
+
+
+static void
+ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    int                            vrc;
+    char                          *p, *q;
+    size_t                         len;
+    char                           action[16];
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
+        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
+           != NGX_OK)
+    {
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_field(ctx, "action", action, sizeof(action),
+                                     &len);
+
+    if (ngx_strcmp(action, "disable") == 0) {
+        if (a->account.totp[0] == '\0') {
+            ngx_http_guichet_acct_back(r, ctx, NULL);
+            ngx_http_guichet_ep_finish(r, ctx);
+            return;
+        }
+
+        if (ac_key(gmcf->ac, AC_K_ACCOUNT, a->account.id, a->keys[0])
+            != AC_OK
+            || ac_key(gmcf->ac, AC_K_RECOVERY, a->account.id, a->keys[1])
+               != AC_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ac_cmd_init(&a->cmds[0]);
+        ac_cmd_str(&a->cmds[0], "EVAL");
+        ac_cmd_arg(&a->cmds[0], ngx_http_guichet_totp_off_lua,
+                   sizeof(ngx_http_guichet_totp_off_lua) - 1);
+        ac_cmd_int(&a->cmds[0], 2);
+        ac_cmd_str(&a->cmds[0], a->keys[0]);
+        ac_cmd_str(&a->cmds[0], a->keys[1]);
+
+        ngx_http_guichet_acct_seq(r, ctx, 1, ngx_http_guichet_totp_disabled);
+        return;
+    }
+
+    if (ngx_strcmp(action, "enable") != 0) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Bad request",
+                                  "Unknown action.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (a->account.totp[0]) {
+        ngx_http_guichet_acct_back(r, ctx, NULL);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_totp_pending(r, ctx, a) != NGX_OK) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Set-up expired",
+                                  "This set-up of two-step verification "
+                                  "has expired. Start it again from your "
+                                  "account page.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_field(ctx, "code", a->code, sizeof(a->code),
+                                     &len);
+
+    /* apps show "123 456" */
+    for (p = q = a->code; *p; p++) {
+        if (*p != ' ') {
+            *q++ = *p;
+        }
+    }
+
+    *q = '\0';
+    a->code_len = q - a->code;
+
+    vrc = ac_totp_verify(a->secret, AC_TOTP_SECRET_LEN, a->code,
+                         a->code_len, (time_t) ctx->now, AC_TOTP_WINDOW, 0,
+                         &a->step);
+
+    if (vrc != AC_OK) {
+        ngx_http_guichet_totp_page(r, ctx, a,
+                                   vrc == AC_ERR_INVALID
+                                   ? NGX_HTTP_BAD_REQUEST
+                                   : NGX_HTTP_UNAUTHORIZED,
+                                   vrc == AC_ERR_INVALID
+                                   ? "Enter the 6 digits the app shows."
+                                   : "That code is not the one expected. "
+                                     "Check the app and try again.");
+        return;
+    }
+
+    if (ac_seal(gmcf->keys, a->secret, AC_TOTP_SECRET_LEN, a->account.id,
+                a->sealed, sizeof(a->sealed))
+        != AC_OK
+        || ac_recovery_generate(gmcf->keys, a->codes, a->rdigests) != AC_OK
+        || ac_cmd_account_set_totp(&a->cmds[0], gmcf->ac, a->account.id,
+                                   a->sealed)
+           != AC_OK
+        || ac_cmd_totp_step(&a->cmds[1], gmcf->ac, a->account.id, a->step)
+           != AC_OK
+        || ac_cmd_recovery_replace(&a->cmds[2], gmcf->ac, a->account.id,
+                                   a->rdigests)
+           != AC_OK
+        || ngx_http_guichet_sess_cmd(r, ctx, &a->cmds[3], "k", "") != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_acct_seq(r, ctx, 4, ngx_http_guichet_totp_enabled);
+}
+
+
+static void
+ngx_http_guichet_totp_enabled(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+    a->notice = "Two-step verification is on. Keep these recovery codes.";
+    ctx->event_session = ctx->digest;
+
+    ngx_http_guichet_ep_log_then(r, ctx, AC_EV_TOTP_ENROLLED, NULL, 1,
+                                 ngx_http_guichet_codes_logged);
+}
+
+
+static void
+ngx_http_guichet_totp_disabled(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ctx->event_session = ctx->digest;
+    ngx_http_guichet_ep_log_then(r, ctx, AC_EV_TOTP_DISABLED, NULL, 1,
+                                 ngx_http_guichet_back_logged);
+}
+
+
+static void
+ngx_http_guichet_codes_logged(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+    ngx_http_guichet_acct_codes(r, ctx, a, a->notice);
+}
+
+
+/* ------------------------------------------------------ recovery codes */
+
+void
+ngx_http_guichet_account_recovery(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_recovery_loaded);
+}
+
+
+static void
+ngx_http_guichet_recovery_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
+        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
+           != NGX_OK)
+    {
+        return;
+    }
+
+    if (a->account.totp[0] == '\0') {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Not available",
+                                  "Recovery codes come with two-step "
+                                  "verification: turn it on first.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ac_recovery_generate(gmcf->keys, a->codes, a->rdigests) != AC_OK
+        || ac_cmd_recovery_replace(&a->cmds[0], gmcf->ac, a->account.id,
+                                   a->rdigests)
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_acct_seq(r, ctx, 1, ngx_http_guichet_recovery_done);
+}
+
+
+static void
+ngx_http_guichet_recovery_done(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+    a->notice = "Your new recovery codes replace the earlier ones.";
+    ctx->event_session = ctx->digest;
+
+    ngx_http_guichet_ep_log_then(r, ctx, AC_EV_RECOVERY_GENERATED, NULL, 1,
+                                 ngx_http_guichet_codes_logged);
+}
+
+
+/* ------------------------------------------------------------ password */
+
+void
+ngx_http_guichet_account_password(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_password_loaded);
+}
+
+
+static void
+ngx_http_guichet_password_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    size_t                    len;
+    ngx_int_t                 same;
+    char                      confirm[AC_PASSWORD_MAX + 1];
+    const char               *error;
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
+        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
+           != NGX_OK)
+    {
+        return;
+    }
+
+    error = NULL;
+
+    if (ngx_http_guichet_ep_field(ctx, "current_password", a->password,
+                                  sizeof(a->password), &a->password_len)
+        != NGX_OK
+        || ngx_http_guichet_ep_field(ctx, "new_password", a->new_password,
+                                     sizeof(a->new_password),
+                                     &a->new_password_len)
+           != NGX_OK
+        || ngx_http_guichet_ep_field(ctx, "confirm_password", confirm,
+                                     sizeof(confirm), &len)
+           != NGX_OK)
+    {
+        error = "Fill in your current password and the new one twice.";
+
+    } else {
+        same = (len == a->new_password_len
+                && ac_ct_equal(confirm, a->new_password, len));
+
+        if (!same) {
+            error = "The two new passwords differ.";
+
+        } else if (ac_password_policy(a->new_password, a->new_password_len)
+                   != AC_OK)
+        {
+            error = "The new password must have at least 8 characters.";
+        }
+    }
+
+    ac_cleanse(confirm, sizeof(confirm));
+
+    if (error) {
+        ac_cleanse(a->password, sizeof(a->password));
+        ac_cleanse(a->new_password, sizeof(a->new_password));
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST,
+                                  "Password not changed", error);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    a->reauth = 0;
+    ngx_http_guichet_acct_throttle(r, ctx,
+                                   ngx_http_guichet_password_check);
+}
+
+
+static void
+ngx_http_guichet_password_check(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    if (ngx_http_guichet_password_verify(r,
+                                         a->account.pw[0] ? a->account.pw
+                                                          : NULL,
+                                         (u_char *) a->password,
+                                         a->password_len,
+                                         ngx_http_guichet_password_checked,
+                                         ctx)
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+    }
+}
+
+
+static void
+ngx_http_guichet_password_checked(ngx_http_request_t *r, void *data, int rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ac_cmd_t                  cmd;
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    ac_cleanse(a->password, sizeof(a->password));
+
+    if (rc != AC_OK && rc != AC_REHASH) {
+        ac_cleanse(a->new_password, sizeof(a->new_password));
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_UNAUTHORIZED,
+                                  "Password not changed",
+                                  "Your current password is not the one "
+                                  "entered.");
+        ngx_http_guichet_acct_failed(r, ctx, a);
+        return;
+    }
+
+    if (ac_cmd_throttle_reset(&cmd, &a->throttle) == AC_OK) {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+
+    rc = ngx_http_guichet_password_hash(r, (u_char *) a->new_password,
+                                        a->new_password_len, a->phc,
+                                        ngx_http_guichet_password_hashed,
+                                        ctx);
+    ac_cleanse(a->new_password, sizeof(a->new_password));
+
+    if (rc != NGX_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+    }
+}
+
+
+/*
+ * The new hash stored, every session of the account ended (this one
+ * too), then a new session for this browser.
+ */
+
+static void
+ngx_http_guichet_password_hashed(ngx_http_request_t *r, void *data, int rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (rc != AC_OK) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "guichet: password hashing failed: %s",
+                      ac_strerror(rc));
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    *ngx_sprintf((u_char *) a->num, "%L", ctx->now) = '\0';
+
+    if (ac_cmd_account_set(&a->cmds[0], gmcf->ac, a->account.id, "pw",
+                           a->phc)
+        != AC_OK
+        || ac_cmd_account_set(&a->cmds[1], gmcf->ac, a->account.id,
+                              "pw_changed", a->num)
+           != AC_OK
+        || ac_cmd_sessions_end_all(&a->cmds[2], gmcf->ac, a->account.id)
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_acct_seq(r, ctx, 3, ngx_http_guichet_password_ended);
+}
+
+
+static void
+ngx_http_guichet_password_ended(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    unsigned                  roles, amr;
+    char                      partner[AC_PARTNER_ID_MAX + 1];
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    ac_cleanse(a->phc, sizeof(a->phc));
+
+    roles = a->account.roles;
+    amr = ctx->session.amr;
+    ngx_cpystrn((u_char *) partner, (u_char *) ctx->session.partner,
+                sizeof(partner));
+
+    (void) ngx_http_guichet_ep_session_create(r, ctx, a->account.id,
+                                      a->account.email, roles, amr,
+                                      partner,
+                                      ngx_http_guichet_password_session);
+}
+
+
+static void
+ngx_http_guichet_password_session(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_guichet_ep_log_then(r, ctx, AC_EV_PASSWORD_CHANGED, NULL, 1,
+                                 ngx_http_guichet_back_logged);
 }

@@ -90,6 +90,29 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
     { ngx_string("metrics"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_metrics_get },
 
+    { ngx_string("account"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_account_get },
+    { ngx_string("account/sessions/revoke"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY, ngx_http_guichet_account_revoke },
+    { ngx_string("account/reauth"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_account_reauth_get },
+    { ngx_string("account/reauth"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_account_reauth_post },
+    { ngx_string("account/totp"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_account_totp_get },
+    { ngx_string("account/totp"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_account_totp_post },
+    { ngx_string("account/totp/qr.svg"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_account_totp_qr },
+    { ngx_string("account/recovery-codes"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY, ngx_http_guichet_account_recovery },
+    { ngx_string("account/password"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY, ngx_http_guichet_account_password },
+    { ngx_string("account/export"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_account_export },
+    { ngx_string("account/delete"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_account_delete },
+
     { ngx_null_string, 0, 0, NULL }
 };
 
@@ -113,6 +136,22 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
 
     { "logout.html", "text/html; charset=utf-8",
       { "base", "csrf", NULL } },
+
+    { "account.html", "text/html; charset=utf-8",
+      { "base", "email", "notice", "totp", "recovery_left", "csrf",
+        "csrf_logout", "device", "ip", "when", "current", "handle",
+        NULL } },
+
+    { "totp.html", "text/html; charset=utf-8",
+      { "base", "error", "csrf", "email", "secret", NULL } },
+
+    { "recovery.html", "text/html; charset=utf-8",
+      { "base", "notice", "code", NULL } },
+
+    { "reauth.html", "text/html; charset=utf-8",
+      { "base", "error", "csrf", "return_to", "email", "totp", NULL } },
+
+    { "goodbye.html", "text/html; charset=utf-8", { "base", NULL } },
 
     { "guichet.css", "text/css", { NULL } },
 

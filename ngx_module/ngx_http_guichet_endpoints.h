@@ -309,4 +309,28 @@ void ngx_http_guichet_admin_logs(ngx_http_request_t *r,
 void ngx_http_guichet_metrics_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
+/* ngx_http_guichet_account.c: the account self-service page */
+void ngx_http_guichet_account_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_revoke(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_reauth_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_reauth_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_totp_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_totp_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_totp_qr(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_recovery(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_password(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_export(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_delete(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
 #endif /* NGX_HTTP_GUICHET_ENDPOINTS_H_INCLUDED_ */

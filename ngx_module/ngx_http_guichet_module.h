@@ -50,6 +50,11 @@ typedef void (*ngx_http_guichet_hash_handler_pt)(ngx_http_request_t *r,
 ngx_int_t ngx_http_guichet_password_verify(ngx_http_request_t *r,
     const char *phc, const u_char *pw, size_t len,
     ngx_http_guichet_hash_handler_pt handler, void *data);
+/* Hashes pw (argon2id, the configured cost) into phc, which must hold
+ * AC_PHC_MAX bytes and live until the handler gets rc. */
+ngx_int_t ngx_http_guichet_password_hash(ngx_http_request_t *r,
+    const u_char *pw, size_t len, char *phc,
+    ngx_http_guichet_hash_handler_pt handler, void *data);
 
 
 /* ngx_http_guichet_log.c: one connection log event, then the handler */

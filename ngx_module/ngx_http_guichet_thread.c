@@ -1,6 +1,7 @@
 /*
- * Guichet nginx module: password verification in the thread pool named
- * by "guichet_threads", so that argon2 never runs on the event loop.
+ * Guichet nginx module: password verification and hashing in the thread
+ * pool named by "guichet_threads", so that argon2 never runs on the
+ * event loop.
  *
  * The task context holds copies of everything the hash needs; the task
  * handler touches nothing else (no pool, no request, no log) and wipes
@@ -22,18 +23,22 @@
 typedef struct {
     ac_argon2_params_t                  params;
     ngx_uint_t                          dummy;        /* no stored hash */
+    ngx_uint_t                          hash;         /* hash, not verify */
     int                                 rc;
     size_t                              len;
     char                                phc[AC_PHC_MAX];
     u_char                              pw[AC_PASSWORD_MAX];
 
     /* used on the event loop only */
+    char                               *out;          /* hash: the PHC */
     ngx_http_request_t                 *request;
     ngx_http_guichet_hash_handler_pt    handler;
     void                               *data;
 } ngx_http_guichet_hash_ctx_t;
 
 
+static ngx_int_t ngx_http_guichet_hash_post(ngx_http_request_t *r,
+    ngx_thread_task_t *task);
 static void ngx_http_guichet_hash_thread(void *data, ngx_log_t *log);
 static void ngx_http_guichet_hash_done(ngx_event_t *ev);
 
@@ -83,6 +88,57 @@ ngx_http_guichet_password_verify(ngx_http_request_t *r, const char *phc,
     hc->handler = handler;
     hc->data = data;
 
+    return ngx_http_guichet_hash_post(r, task);
+}
+
+
+ngx_int_t
+ngx_http_guichet_password_hash(ngx_http_request_t *r, const u_char *pw,
+    size_t len, char *phc, ngx_http_guichet_hash_handler_pt handler,
+    void *data)
+{
+    ngx_thread_task_t             *task;
+    ngx_http_guichet_hash_ctx_t   *hc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (gmcf->thread_pool == NULL || len > AC_PASSWORD_MAX) {
+        return NGX_ERROR;
+    }
+
+    task = ngx_thread_task_alloc(r->pool,
+                                 sizeof(ngx_http_guichet_hash_ctx_t));
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    hc = task->ctx;
+
+    ac_argon2_params_from_config(gmcf->ac, &hc->params);
+
+    hc->hash = 1;
+    ngx_memcpy(hc->pw, pw, len);
+    hc->len = len;
+    hc->rc = AC_ERR_CRYPTO;
+    hc->out = phc;
+    hc->request = r;
+    hc->handler = handler;
+    hc->data = data;
+
+    return ngx_http_guichet_hash_post(r, task);
+}
+
+
+static ngx_int_t
+ngx_http_guichet_hash_post(ngx_http_request_t *r, ngx_thread_task_t *task)
+{
+    ngx_http_guichet_hash_ctx_t   *hc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    hc = task->ctx;
+
     task->handler = ngx_http_guichet_hash_thread;
     task->event.handler = ngx_http_guichet_hash_done;
     task->event.data = hc;
@@ -105,8 +161,15 @@ ngx_http_guichet_hash_thread(void *data, ngx_log_t *log)
 {
     ngx_http_guichet_hash_ctx_t  *hc = data;
 
-    hc->rc = ac_password_verify(&hc->params, hc->dummy ? NULL : hc->phc,
-                                (const char *) hc->pw, hc->len);
+    if (hc->hash) {
+        hc->rc = ac_password_hash(&hc->params, (const char *) hc->pw,
+                                  hc->len, hc->phc);
+
+    } else {
+        hc->rc = ac_password_verify(&hc->params,
+                                    hc->dummy ? NULL : hc->phc,
+                                    (const char *) hc->pw, hc->len);
+    }
 
     ac_cleanse(hc->pw, sizeof(hc->pw));
 }
@@ -136,6 +199,12 @@ ngx_http_guichet_hash_done(ngx_event_t *ev)
         return;
     }
 
+    if (hc->hash && hc->rc == AC_OK) {
+        ngx_memcpy(hc->out, hc->phc, AC_PHC_MAX);
+    }
+
+    ac_cleanse(hc->phc, sizeof(hc->phc));
+
     hc->handler(r, hc->data, hc->dummy ? AC_ERR_MISMATCH : hc->rc);
 
     ngx_http_run_posted_requests(c);
@@ -147,6 +216,15 @@ ngx_http_guichet_hash_done(ngx_event_t *ev)
 ngx_int_t
 ngx_http_guichet_password_verify(ngx_http_request_t *r, const char *phc,
     const u_char *pw, size_t len, ngx_http_guichet_hash_handler_pt handler,
+    void *data)
+{
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_guichet_password_hash(ngx_http_request_t *r, const u_char *pw,
+    size_t len, char *phc, ngx_http_guichet_hash_handler_pt handler,
     void *data)
 {
     return NGX_ERROR;
