@@ -90,6 +90,16 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
     { ngx_string("metrics"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_metrics_get },
 
+    { ngx_string("sso"), NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_LARGE,
+      ngx_http_guichet_sso_handler },
+    { ngx_string("partner/invitations"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON
+      |NGX_HTTP_GUICHET_EP_LARGE, ngx_http_guichet_invitations_handler },
+    { ngx_string("partner/registrations"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_JSON, ngx_http_guichet_registrations_handler },
+
+
     { ngx_string("account"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_account_get },
     { ngx_string("account/sessions/revoke"), NGX_HTTP_POST,
@@ -226,7 +236,8 @@ ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_guichet_module);
 
-    if (r->headers_in.content_length_n > NGX_HTTP_GUICHET_BODY_MAX) {
+    if (r->headers_in.content_length_n > ngx_http_guichet_ep_body_max(ctx))
+    {
         return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
 
@@ -332,7 +343,7 @@ ngx_http_guichet_ep_read_body(ngx_http_request_t *r,
         size += ngx_buf_size(cl->buf);
     }
 
-    if (size > NGX_HTTP_GUICHET_BODY_MAX) {
+    if (size > ngx_http_guichet_ep_body_max(ctx)) {
         return NGX_DECLINED;
     }
 

@@ -6,7 +6,8 @@
  * route table of ngx_http_guichet_endpoints.c by the rest of its URI
  * ("login" under "/guichet/") and its method. The framework allocates
  * the request's ctx, reads a bounded body for routes flagged
- * NGX_HTTP_GUICHET_EP_BODY (413 beyond NGX_HTTP_GUICHET_BODY_MAX), sets
+ * NGX_HTTP_GUICHET_EP_BODY (413 beyond NGX_HTTP_GUICHET_BODY_MAX, or
+ * NGX_HTTP_GUICHET_BODY_LARGE for NGX_HTTP_GUICHET_EP_LARGE), sets
  * ctx->now, and calls the route's handler, which owns the request from
  * then on: it must end, directly or at the end of a chain of Redis
  * replies, in exactly one of
@@ -56,6 +57,13 @@
 /* route flags */
 #define NGX_HTTP_GUICHET_EP_BODY      0x01   /* read the body first */
 #define NGX_HTTP_GUICHET_EP_JSON      0x02   /* errors in JSON, not HTML */
+#define NGX_HTTP_GUICHET_EP_LARGE     0x04   /* body up to BODY_LARGE */
+
+#define NGX_HTTP_GUICHET_BODY_LARGE   32768  /* partner API: SPEC 5 */
+
+#define ngx_http_guichet_ep_body_max(ctx)                                    \
+    (((ctx)->route->flags & NGX_HTTP_GUICHET_EP_LARGE)                        \
+     ? NGX_HTTP_GUICHET_BODY_LARGE : NGX_HTTP_GUICHET_BODY_MAX)
 
 
 typedef enum {
@@ -298,6 +306,20 @@ void ngx_http_guichet_logout_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_session_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+/*
+ * The pending 2FA state of an account whose first factor passed: a
+ * password, or (with "partner") that partner's SSO. Mints the pending
+ * token into "token" (AC_TOKEN_LEN + 1) and ctx->digest, stores the
+ * state; "handler" gets the reply. NGX_ERROR after having answered.
+ * Then ngx_http_guichet_pending_answer() sets the pending cookie and
+ * the 303 to "2fa" (NGX_ERROR without memory).
+ */
+ngx_int_t ngx_http_guichet_pending_create(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, char *token, const char *account,
+    const char *return_to, const char *partner,
+    ngx_http_guichet_redis_handler_pt handler);
+ngx_int_t ngx_http_guichet_pending_answer(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *token);
 
 
 /* ngx_http_guichet_admin.c: the security team's log page */
@@ -331,6 +353,14 @@ void ngx_http_guichet_account_password(ngx_http_request_t *r,
 void ngx_http_guichet_account_export(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_delete(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
+/* ngx_http_guichet_sso.c: partner SSO and the partner API */
+void ngx_http_guichet_sso_handler(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_invitations_handler(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_registrations_handler(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
 #endif /* NGX_HTTP_GUICHET_ENDPOINTS_H_INCLUDED_ */

@@ -31,6 +31,7 @@ typedef struct {
     ac_throttle_t                throttle;
     ac_account_t                 account;
     const char                  *method;     /* "totp", "recovery" */
+    char                         partner[AC_PARTNER_ID_MAX + 1];  /* SSO */
 } ngx_http_guichet_login_ctx_t;
 
 
@@ -82,12 +83,17 @@ static void ngx_http_guichet_session_got(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
 
-/* pending 2FA state: a account id, r return_to, n wrong codes */
+/*
+ * pending 2FA state: a account id, r return_to, n wrong codes, m the
+ * first factor ("pwd", "sso"), p the partner of an SSO
+ */
 
-/* KEYS: pending; ARGV: account, return_to, ttl */
+/* KEYS: pending; ARGV: account, return_to, ttl, first factor, partner */
 static const char  ngx_http_guichet_pending_create_lua[] =
     "redis.call('DEL', KEYS[1])\n"
-    "redis.call('HSET', KEYS[1], 'a', ARGV[1], 'r', ARGV[2], 'n', '0')\n"
+    "redis.call('HSET', KEYS[1], 'a', ARGV[1], 'r', ARGV[2], 'n', '0',"
+    " 'm', ARGV[4])\n"
+    "if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[5]) end\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
     "return 1\n";
 
@@ -370,7 +376,6 @@ ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
 
     ac_cmd_t                       cmd;
     const char                    *reason;
-    char                           key[AC_KEY_MAX];
     ngx_http_guichet_login_ctx_t  *lc;
     ngx_http_guichet_main_conf_t  *gmcf;
 
@@ -425,14 +430,36 @@ ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
 
     /* the password was right, a second factor is due */
 
-    if (ac_token_new(lc->token) != AC_OK
-        || ac_session_digest(gmcf->keys, lc->token, AC_TOKEN_LEN,
-                             ctx->digest)
+    (void) ngx_http_guichet_pending_create(r, ctx, lc->token,
+                                           lc->account.id, lc->return_to,
+                                           NULL,
+                                           ngx_http_guichet_login_pending);
+}
+
+
+ngx_int_t
+ngx_http_guichet_pending_create(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, char *token, const char *account,
+    const char *return_to, const char *partner,
+    ngx_http_guichet_redis_handler_pt handler)
+{
+    ac_cmd_t                       cmd;
+    char                           key[AC_KEY_MAX];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (partner == NULL) {
+        partner = "";
+    }
+
+    if (ac_token_new(token) != AC_OK
+        || ac_session_digest(gmcf->keys, token, AC_TOKEN_LEN, ctx->digest)
            != AC_OK
         || ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_ERROR;
     }
 
     ac_cmd_init(&cmd);
@@ -441,17 +468,44 @@ ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
                sizeof(ngx_http_guichet_pending_create_lua) - 1);
     ac_cmd_str(&cmd, "1");
     ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_str(&cmd, lc->account.id);
-    ac_cmd_str(&cmd, lc->return_to);
+    ac_cmd_str(&cmd, account);
+    ac_cmd_str(&cmd, return_to);
     ac_cmd_int(&cmd, gmcf->ac->pending_ttl);
+    ac_cmd_str(&cmd, partner[0] ? "sso" : "pwd");
+    ac_cmd_str(&cmd, partner);
 
     if (ac_cmd_status(&cmd) != AC_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_ERROR;
     }
 
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_login_pending);
+    return ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
+}
+
+
+ngx_int_t
+ngx_http_guichet_pending_answer(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *token)
+{
+    u_char                        *p;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    p = ngx_http_guichet_ep_url(r, ctx, "2fa");
+
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_PENDING,
+                                          token, gmcf->ac->pending_ttl)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
+
+    return NGX_OK;
 }
 
 
@@ -461,30 +515,19 @@ ngx_http_guichet_login_pending(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    u_char                        *p;
     ngx_http_guichet_login_ctx_t  *lc;
-    ngx_http_guichet_main_conf_t  *gmcf;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
 
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     lc = ctx->route_data;
 
-    p = ngx_http_guichet_ep_url(r, ctx, "2fa");
-
-    if (p == NULL
-        || ngx_http_guichet_ep_set_cookie(ctx,
-                                          NGX_HTTP_GUICHET_COOKIE_PENDING,
-                                          lc->token, gmcf->ac->pending_ttl)
-           != NGX_OK)
-    {
+    if (ngx_http_guichet_pending_answer(r, ctx, lc->token) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_guichet_ep_redirect(ctx, (char *) p);
     ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_SUCCESS, "2fa_required", 1);
 }
 
@@ -683,6 +726,17 @@ ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
                 (void) ac_return_to(gmcf->ac, pending->element[i + 1]->str,
                                     pending->element[i + 1]->len,
                                     lc->return_to, sizeof(lc->return_to));
+
+            } else if (e->str[0] == 'p'
+                       && pending->element[i + 1]->len > 0
+                       && pending->element[i + 1]->len <= AC_PARTNER_ID_MAX)
+            {
+                /* the first factor was this partner's SSO */
+                ngx_memcpy(lc->partner, pending->element[i + 1]->str,
+                           pending->element[i + 1]->len);
+                lc->partner[pending->element[i + 1]->len] = '\0';
+                ngx_memcpy(ctx->partner, lc->partner,
+                           pending->element[i + 1]->len + 1);
             }
         }
     }
@@ -925,7 +979,10 @@ ngx_http_guichet_2fa_success(ngx_http_request_t *r,
     (void) ngx_http_guichet_ep_session_create(r, ctx, lc->account.id,
                                               lc->account.email,
                                               lc->account.roles,
-                                              AC_AMR_PWD|AC_AMR_OTP, NULL,
+                                              (lc->partner[0] ? AC_AMR_SSO
+                                                              : AC_AMR_PWD)
+                                              |AC_AMR_OTP,
+                                              lc->partner,
                                               ngx_http_guichet_2fa_session);
 }
 

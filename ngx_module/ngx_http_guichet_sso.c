@@ -94,16 +94,6 @@ static void ngx_http_guichet_registrations_got(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 
 
-/* KEYS: pending; ARGV: account, return_to, ttl, partner. The login's
- * pending state, with the first factor being this partner's SSO. */
-static const char  ngx_http_guichet_sso_pending_lua[] =
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('HSET', KEYS[1], 'a', ARGV[1], 'r', ARGV[2], 'n', '0',"
-    " 'm', 'sso', 'p', ARGV[4])\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-    "return 1\n";
-
-
 static ngx_http_guichet_partner_t
     ngx_http_guichet_partners[NGX_HTTP_GUICHET_PARTNER_CACHE];
 
@@ -709,16 +699,12 @@ ngx_http_guichet_sso_linked(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    ac_cmd_t                       cmd;
-    char                           key[AC_KEY_MAX];
-    ngx_http_guichet_sso_ctx_t    *sc;
-    ngx_http_guichet_main_conf_t  *gmcf;
+    ngx_http_guichet_sso_ctx_t  *sc;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
 
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     sc = ctx->route_data;
 
     if (!sc->require_2fa || sc->account.totp[0] == '\0') {
@@ -733,34 +719,10 @@ ngx_http_guichet_sso_linked(ngx_http_request_t *r, void *data,
 
     /* the partner requires the Guichet second factor */
 
-    if (ac_token_new(sc->pending) != AC_OK
-        || ac_session_digest(gmcf->keys, sc->pending, AC_TOKEN_LEN,
-                             ctx->digest)
-           != AC_OK
-        || ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_sso_pending_lua,
-               sizeof(ngx_http_guichet_sso_pending_lua) - 1);
-    ac_cmd_str(&cmd, "1");
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_str(&cmd, sc->account.id);
-    ac_cmd_str(&cmd, sc->return_to);
-    ac_cmd_int(&cmd, gmcf->ac->pending_ttl);
-    ac_cmd_str(&cmd, sc->assertion.partner);
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_sso_pending);
+    (void) ngx_http_guichet_pending_create(r, ctx, sc->pending,
+                                           sc->account.id, sc->return_to,
+                                           sc->assertion.partner,
+                                           ngx_http_guichet_sso_pending);
 }
 
 
@@ -770,25 +732,15 @@ ngx_http_guichet_sso_pending(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    u_char                        *p;
-    ngx_http_guichet_sso_ctx_t    *sc;
-    ngx_http_guichet_main_conf_t  *gmcf;
+    ngx_http_guichet_sso_ctx_t  *sc;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
 
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     sc = ctx->route_data;
 
-    p = ngx_http_guichet_ep_url(r, ctx, "2fa");
-
-    if (p == NULL
-        || ngx_http_guichet_ep_set_cookie(ctx,
-                                          NGX_HTTP_GUICHET_COOKIE_PENDING,
-                                          sc->pending, gmcf->ac->pending_ttl)
-           != NGX_OK)
-    {
+    if (ngx_http_guichet_pending_answer(r, ctx, sc->pending) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -796,7 +748,6 @@ ngx_http_guichet_sso_pending(ngx_http_request_t *r, void *data,
     ngx_http_guichet_metric_sso((u_char *) ctx->partner,
                                 ngx_strlen(ctx->partner), "ok");
 
-    ngx_http_guichet_ep_redirect(ctx, (char *) p);
     ngx_http_guichet_ep_log(r, ctx, AC_EV_SSO_SUCCESS, "2fa_required", 1);
 }
 

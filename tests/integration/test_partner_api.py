@@ -4,6 +4,7 @@ guichetctl invitations list."""
 
 import json
 
+import jwt
 import pytest
 
 from login_helpers import stop_gateway
@@ -71,13 +72,18 @@ def test_token_of_a_claiming_b_fails(api):
     assert token not in api.error_log()
 
 
-@pytest.mark.parametrize("case", ["sso_token", "no_token", "replay",
-                                  "email_claim"])
+@pytest.mark.parametrize("case", ["sso_token", "sso_audience", "no_token",
+                                  "replay", "email_claim"])
 def test_bad_tokens(api, case):
     if case == "sso_token":
+        # a whole SSO assertion: its email claim is refused before its aud
         token = api.a.token()
+    elif case == "sso_audience":
+        token = api.a.token(email=None)
     elif case == "email_claim":
-        token = api.a.token(api=True, email="x@example.org")
+        claims = api.a.claims(api=True)
+        claims["email"] = "x@example.org"
+        token = jwt.encode(claims, api.a.signing_key(), algorithm="ES256")
     else:
         token = api.a.token(api=True)
     if case == "replay":
@@ -91,10 +97,13 @@ def test_bad_tokens(api, case):
     assert r.status_code == 401
     body = r.json()
     assert set(body) == {"error", "message"}
-    assert body["error"] == {"sso_token": "wrong_audience",
+    assert body["error"] == {"sso_token": "extra_claims",
+                             "sso_audience": "wrong_audience",
                              "no_token": "missing_token",
                              "replay": "replay",
                              "email_claim": "extra_claims"}[case]
+    assert "registrations" not in body
+    assert [e["c"] for e in api.events("sso.failure")] == [body["error"]]
 
 
 def test_invalid_bodies_store_nothing(api):

@@ -6,9 +6,10 @@ and key rotation without a reload."""
 import time
 
 import pytest
+import requests
 
 from conftest import PREFIX
-from login_helpers import set_cookies, stop_gateway
+from login_helpers import post_code, set_cookies, stop_gateway, totp
 from sso_helpers import AUDIENCE, Partner, start_gateway
 
 
@@ -168,14 +169,40 @@ def test_partner_requiring_2fa(tmp_path, redis_server):
     try:
         p = g.add_partner(Partner("strict", "ES256"), "--require-2fa")
         g.add_user("carol@example.org", "a good password 1")
-        g.enroll_totp("carol@example.org")
-        r = g.sso(p.token("carol@example.org"), return_to="/app/")
+        secret = g.enroll_totp("carol@example.org")
+        s = requests.Session()
+        r = s.post(g.url + "/guichet/sso",
+                   data={"assertion": p.token("carol@example.org"),
+                         "return_to": "/app/"},
+                   headers={"Accept": "text/html"}, allow_redirects=False,
+                   timeout=10)
         assert r.status_code == 303
         assert r.headers["Location"].endswith("/guichet/2fa")
         assert not session_cookie(r)
         assert any(c.startswith("guichet_pending=")
                    for c in set_cookies(r))
         assert g.sessions() == []
+        # the pending state opens nothing
+        assert s.get(g.url + "/app/", headers={"Accept": "text/html"},
+                     allow_redirects=False, timeout=5).status_code == 302
+        ok = g.events("sso.success")
+        assert [e.get("c") for e in ok] == ["2fa_required"]
+        # a wrong code first, then the right one
+        assert post_code(g, s, "000000" if totp(secret) != "000000"
+                         else "111111").status_code == 401
+        r = post_code(g, s, totp(secret))
+        assert r.status_code == 303, r.text
+        assert r.headers["Location"] == "/app/"
+        assert session_cookie(r)
+        body = s.get(g.url + "/guichet/session", timeout=5).json()
+        assert body["email"] == "carol@example.org"
+        assert body["partner"] == "strict"
+        amr = body["amr"] if isinstance(body["amr"], list) \
+            else body["amr"].split()
+        assert sorted(amr) == ["otp", "sso"], body
+        assert "pwd" not in amr
+        done = g.events("2fa.success")
+        assert len(done) == 1 and done[0].get("p") == "strict", done
         # without TOTP enrolled, the partner's word is enough
         g.add_user("dave@example.org", "a good password 1")
         assert session_cookie(g.sso(p.token("dave@example.org")))
