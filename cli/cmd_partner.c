@@ -534,7 +534,7 @@ ctl_cmd_partner_rotate(ctl_t *ctl)
     printf("rotated key of partner %s (%s, key sha256 %s)\n", p->id,
            ac_alg_name(p->alg), fp);
 
-    status = CTL_EXIT_OK;
+    status = ctl_log_event(ctl, AC_EV_PARTNER_ROTATED, NULL, NULL, p->id);
 
 done:
 

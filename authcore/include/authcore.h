@@ -1273,6 +1273,7 @@ typedef enum {
     AC_EV_EMAIL_CHANGED,
     AC_EV_ACCOUNT_RESTRICTED,
     AC_EV_ACCOUNT_UNRESTRICTED,
+    AC_EV_PARTNER_ROTATED,
     AC_EV_COUNT
 } ac_event_kind_t;
 

@@ -114,6 +114,7 @@ static const struct {
     { "email.changed", 0 },
     { "account.restricted", 0 },
     { "account.unrestricted", 0 },
+    { "partner.rotated", 0 },
 };
 
 

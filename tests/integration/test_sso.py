@@ -216,6 +216,8 @@ def test_key_rotation_without_reload(sso):
     previous = sso.acme.private_pem
     sso.acme.new_key()
     sso.rotate(sso.acme)
+    rotated = sso.events("partner.rotated")
+    assert [e.get("p") for e in rotated] == ["acme"], rotated
     # within the documented delay (10 s) the new key is in force
     deadline = time.monotonic() + 12
     while time.monotonic() < deadline:
