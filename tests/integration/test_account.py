@@ -397,3 +397,41 @@ def test_hostile_input(gw):
     r = s.put(gw.url + "/guichet/account", timeout=5)
     assert r.status_code == 405
     assert page(gw, s).status_code == 200
+
+
+# ---------------------------------------------------------- throttling
+
+def test_failed_proofs_are_throttled_like_logins(gw):
+    uid = account_id(gw)
+    s = login(gw)
+    statuses = [reauth(gw, s, password="wrong password!").status_code
+                for _ in range(4)]
+    assert statuses[:3] == [401, 401, 401]
+    # past throttle_free failures a delay runs: even the right password
+    # waits
+    r = reauth(gw, s)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert "f" not in session_of(gw, s)
+    log = events(gw)
+    assert ("login.failure", "fail", uid) in log
+    assert any(e[0] == "throttled" for e in log)
+    # the login form counts the same failures
+    _, r = post_login(gw, EMAIL, PASSWORD)
+    assert r.status_code == 429
+
+
+def test_qr_image_needs_an_enrolment_in_progress(gw):
+    account_id(gw)
+    s = login(gw)
+    assert reauth(gw, s).status_code == 303
+    r = page(gw, s, "account/totp/qr.svg")
+    assert r.status_code == 404
+    assert "<svg" not in r.text
+    # a pending secret sealed for another session does not open here
+    enrol_start(gw, s)
+    pending = session_of(gw, s)["k"]
+    t = login(gw)
+    gw.redis.client().hset(PREFIX + "sess:" + gw.digest(cookie_of(t)),
+                           mapping={"k": pending, "f": int(time.time())})
+    assert page(gw, t, "account/totp/qr.svg").status_code == 404
+    assert page(gw, s, "account/totp/qr.svg").status_code == 200
