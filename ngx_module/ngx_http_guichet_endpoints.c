@@ -90,16 +90,6 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
     { ngx_string("metrics"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_metrics_get },
 
-    { ngx_string("sso"), NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST,
-      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_LARGE,
-      ngx_http_guichet_sso_handler },
-    { ngx_string("partner/invitations"), NGX_HTTP_POST,
-      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON
-      |NGX_HTTP_GUICHET_EP_LARGE, ngx_http_guichet_invitations_handler },
-    { ngx_string("partner/registrations"), NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_GUICHET_EP_JSON, ngx_http_guichet_registrations_handler },
-
-
     { ngx_string("account"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_account_get },
     { ngx_string("account/sessions/revoke"), NGX_HTTP_POST,
@@ -122,6 +112,19 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       ngx_http_guichet_account_export },
     { ngx_string("account/delete"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
       ngx_http_guichet_account_delete },
+
+    { ngx_string("sso"), NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_LARGE,
+      ngx_http_guichet_sso_handler },
+    { ngx_string("partner/invitations"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON
+      |NGX_HTTP_GUICHET_EP_LARGE, ngx_http_guichet_invitations_handler },
+    { ngx_string("partner/registrations"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_JSON, ngx_http_guichet_registrations_handler },
+    { ngx_string("register"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_register_get },
+    { ngx_string("register"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_register_post },
 
     { ngx_null_string, 0, 0, NULL }
 };
@@ -162,6 +165,9 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
       { "base", "error", "csrf", "return_to", "email", "totp", NULL } },
 
     { "goodbye.html", "text/html; charset=utf-8", { "base", NULL } },
+
+    { "register.html", "text/html; charset=utf-8",
+      { "base", "error", "csrf", "token", "email", NULL } },
 
     { "guichet.css", "text/css", { NULL } },
 

@@ -363,4 +363,10 @@ void ngx_http_guichet_invitations_handler(ngx_http_request_t *r,
 void ngx_http_guichet_registrations_handler(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
+/* ngx_http_guichet_register.c: the invitation's set-password link */
+void ngx_http_guichet_register_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_register_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
 #endif /* NGX_HTTP_GUICHET_ENDPOINTS_H_INCLUDED_ */

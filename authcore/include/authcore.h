@@ -1034,7 +1034,10 @@ int ac_regtok_derive(const ac_keys_t *keys, const char *partner,
 
 /* EVAL that records the invitation, as ac_cmd_invitation_add, and its
  * registration token; replies 1, or 0 when it was already invited
- * (nothing changes then). "scratch" as for ac_cmd_invitation_add. */
+ * (nothing changes then). An invitation whose token expired unused
+ * (AC_REGTOK_TTL after it) and whose email is not linked to the partner
+ * is renewed: new time, fresh token; replies 1. "scratch" as for
+ * ac_cmd_invitation_add. */
 int ac_cmd_invitation_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *partner, const char *email,
     int64_t now, char scratch[AC_INVITE_MAX]);

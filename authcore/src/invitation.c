@@ -43,11 +43,23 @@ static int ac_reg_cmp(const void *a, const void *b);
 static void ac_reg_time(ac_buf_t *b, int64_t t);
 
 
-/* KEYS: inv:PARTNER, invby:EDIGEST, regtok:TDIGEST;
- * ARGV: partner, EDIGEST, "SINCE SEALED", ttl */
+/*
+ * KEYS: inv:PARTNER, invby:EDIGEST, regtok:TDIGEST;
+ * ARGV: partner, EDIGEST, "SINCE SEALED", ttl, now, "P email:", "P acct:".
+ * An invitation whose link expired unused is renewed (new SINCE, new
+ * link) unless its email got linked to the partner meanwhile.
+ */
 static const char  ac_lua_invite_create[] =
-    "if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then"
-    " return 0 end\n"
+    "local old = redis.call('HGET', KEYS[1], ARGV[2])\n"
+    "if old then\n"
+    "  local since = tonumber(string.match(old, '^(%d+) '))\n"
+    "  if since == nil or since + tonumber(ARGV[4]) > tonumber(ARGV[5])"
+    " then return 0 end\n"
+    "  local id = redis.call('GET', ARGV[6] .. ARGV[2])\n"
+    "  if id and redis.call('HEXISTS', ARGV[7] .. id .. ':partners',"
+    " ARGV[1]) == 1 then return 0 end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])\n"
     "redis.call('SADD', KEYS[2], ARGV[1])\n"
     "redis.call('HSET', KEYS[3], 'p', ARGV[1], 'v', ARGV[3])\n"
     "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
@@ -261,6 +273,13 @@ ac_cmd_invitation_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
     ac_cmd_str(cmd, scratch);
     ac_cmd_int(cmd, AC_REGTOK_TTL);
+    ac_cmd_int(cmd, now);
+
+    if (ac_inv_key_arg(cmd, cfg, "email:", NULL, NULL) != AC_OK
+        || ac_inv_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK)
+    {
+        return AC_ERR_TOO_LONG;
+    }
 
     return ac_cmd_status(cmd);
 }
