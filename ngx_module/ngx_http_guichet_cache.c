@@ -10,7 +10,10 @@
  *     drop the entries at once, and a reply whose command was sent before
  *     any such message (the epoch moved) is not cached at all.
  * The table is fixed: buckets of a few entries, the entry that expires
- * first is replaced.
+ * first is replaced. Entries are found by the cookie value (the bucket
+ * from a hash of it, then a constant-time comparison), so that a hit
+ * computes no HMAC; revocations name the digest, found through a small
+ * array of digest hashes walked in full (revocations are rare).
  */
 
 #include <ngx_config.h>
@@ -21,6 +24,8 @@
 #include "ngx_http_guichet_redis.h"
 #include "ngx_http_guichet_cache.h"
 
+#include <openssl/crypto.h>
+
 
 #define NGX_HTTP_GUICHET_CACHE_WAYS   4
 #define NGX_HTTP_GUICHET_CACHE_MAX    (1024 * 1024)
@@ -29,6 +34,7 @@
 typedef struct {
     ngx_msec_t              expires;
     ngx_uint_t              used;
+    u_char                  cookie[AC_TOKEN_LEN];
     char                    digest[AC_DIGEST_LEN + 1];
     ac_session_t            session;
 } ngx_http_guichet_cache_entry_t;
@@ -36,14 +42,16 @@ typedef struct {
 
 typedef struct {
     ngx_http_guichet_cache_entry_t  *entries;
+    uint32_t                        *tags;     /* digest hash per entry */
     ngx_uint_t                       nbuckets;
     ngx_msec_t                       valid;
     ngx_uint_t                       epoch;
 } ngx_http_guichet_cache_t;
 
 
-static ngx_http_guichet_cache_entry_t *ngx_http_guichet_cache_bucket(
-    const char *digest);
+static ngx_http_guichet_cache_entry_t *ngx_http_guichet_cache_find(
+    ngx_str_t *cookie);
+static void ngx_http_guichet_cache_drop(ngx_http_guichet_cache_entry_t *e);
 static void ngx_http_guichet_cache_event(ngx_str_t *message);
 static void ngx_http_guichet_cache_flush(void);
 
@@ -170,21 +178,39 @@ ngx_http_guichet_cache_init(ngx_cycle_t *cycle)
                                 * sizeof(ngx_http_guichet_cache_entry_t),
                                 cycle->log);
     if (cache->entries == NULL) {
-        cache->nbuckets = 0;
-        return NGX_ERROR;
+        goto failed;
+    }
+
+    cache->tags = ngx_calloc(cache->nbuckets * NGX_HTTP_GUICHET_CACHE_WAYS
+                             * sizeof(uint32_t), cycle->log);
+    if (cache->tags == NULL) {
+        goto failed;
     }
 
     if (ngx_http_guichet_redis_subscribe(cycle, gmcf->ac, (char *) channel,
                                          ngx_http_guichet_cache_event)
         != NGX_OK)
     {
-        ngx_free(cache->entries);
-        cache->entries = NULL;
-        cache->nbuckets = 0;
-        return NGX_ERROR;
+        goto failed;
     }
 
     return NGX_OK;
+
+failed:
+
+    if (cache->entries) {
+        ngx_free(cache->entries);
+        cache->entries = NULL;
+    }
+
+    if (cache->tags) {
+        ngx_free(cache->tags);
+        cache->tags = NULL;
+    }
+
+    cache->nbuckets = 0;
+
+    return NGX_ERROR;
 }
 
 
@@ -194,12 +220,17 @@ ngx_http_guichet_cache_done(ngx_cycle_t *cycle)
     ngx_http_guichet_cache_t  *cache = &ngx_http_guichet_cache;
 
     if (cache->entries) {
-        /* sessions hold emails: do not leave them in freed memory */
+        /* cookies and emails: do not leave them in freed memory */
         ngx_explicit_memzero(cache->entries,
                              cache->nbuckets * NGX_HTTP_GUICHET_CACHE_WAYS
                              * sizeof(ngx_http_guichet_cache_entry_t));
         ngx_free(cache->entries);
         cache->entries = NULL;
+    }
+
+    if (cache->tags) {
+        ngx_free(cache->tags);
+        cache->tags = NULL;
     }
 
     cache->nbuckets = 0;
@@ -214,12 +245,13 @@ ngx_http_guichet_cache_epoch(void)
 
 
 ngx_int_t
-ngx_http_guichet_cache_get(const char *digest, ac_session_t *s)
+ngx_http_guichet_cache_get(ngx_str_t *cookie, char digest[AC_DIGEST_LEN + 1],
+    ac_session_t *s)
 {
     ngx_uint_t                       i;
     ngx_http_guichet_cache_entry_t  *e;
 
-    e = ngx_http_guichet_cache_bucket(digest);
+    e = ngx_http_guichet_cache_find(cookie);
     if (e == NULL) {
         return NGX_DECLINED;
     }
@@ -227,16 +259,17 @@ ngx_http_guichet_cache_get(const char *digest, ac_session_t *s)
     for (i = 0; i < NGX_HTTP_GUICHET_CACHE_WAYS; i++, e++) {
 
         if (!e->used
-            || ngx_memcmp(e->digest, digest, AC_DIGEST_LEN) != 0)
+            || CRYPTO_memcmp(e->cookie, cookie->data, AC_TOKEN_LEN) != 0)
         {
             continue;
         }
 
         if ((ngx_msec_int_t) (e->expires - ngx_current_msec) <= 0) {
-            e->used = 0;
+            ngx_http_guichet_cache_drop(e);
             return NGX_DECLINED;
         }
 
+        ngx_memcpy(digest, e->digest, AC_DIGEST_LEN + 1);
         *s = e->session;
 
         return NGX_OK;
@@ -247,8 +280,8 @@ ngx_http_guichet_cache_get(const char *digest, ac_session_t *s)
 
 
 void
-ngx_http_guichet_cache_put(const char *digest, const ac_session_t *s,
-    ngx_uint_t epoch, ngx_msec_t sent)
+ngx_http_guichet_cache_put(ngx_str_t *cookie, const char *digest,
+    const ac_session_t *s, ngx_uint_t epoch, ngx_msec_t sent)
 {
     ngx_uint_t                       i;
     ngx_msec_t                       expires;
@@ -266,7 +299,7 @@ ngx_http_guichet_cache_put(const char *digest, const ac_session_t *s,
         return;
     }
 
-    e = ngx_http_guichet_cache_bucket(digest);
+    e = ngx_http_guichet_cache_find(cookie);
     if (e == NULL) {
         return;
     }
@@ -275,7 +308,9 @@ ngx_http_guichet_cache_put(const char *digest, const ac_session_t *s,
 
     for (i = 0; i < NGX_HTTP_GUICHET_CACHE_WAYS; i++, e++) {
 
-        if (e->used && ngx_memcmp(e->digest, digest, AC_DIGEST_LEN) == 0) {
+        if (e->used
+            && CRYPTO_memcmp(e->cookie, cookie->data, AC_TOKEN_LEN) == 0)
+        {
             victim = e;
             break;
         }
@@ -292,27 +327,33 @@ ngx_http_guichet_cache_put(const char *digest, const ac_session_t *s,
         }
     }
 
+    ngx_memcpy(victim->cookie, cookie->data, AC_TOKEN_LEN);
     ngx_memcpy(victim->digest, digest, AC_DIGEST_LEN);
     victim->digest[AC_DIGEST_LEN] = '\0';
     victim->session = *s;
     victim->expires = expires;
     victim->used = 1;
+
+    cache->tags[victim - cache->entries] =
+                       ngx_murmur_hash2((u_char *) digest, AC_DIGEST_LEN);
 }
 
 
 void
-ngx_http_guichet_cache_touched(const char *digest, int64_t now)
+ngx_http_guichet_cache_touched(ngx_str_t *cookie, int64_t now)
 {
     ngx_uint_t                       i;
     ngx_http_guichet_cache_entry_t  *e;
 
-    e = ngx_http_guichet_cache_bucket(digest);
+    e = ngx_http_guichet_cache_find(cookie);
     if (e == NULL) {
         return;
     }
 
     for (i = 0; i < NGX_HTTP_GUICHET_CACHE_WAYS; i++, e++) {
-        if (e->used && ngx_memcmp(e->digest, digest, AC_DIGEST_LEN) == 0) {
+        if (e->used
+            && CRYPTO_memcmp(e->cookie, cookie->data, AC_TOKEN_LEN) == 0)
+        {
             e->session.last_seen = now;
             return;
         }
@@ -320,20 +361,31 @@ ngx_http_guichet_cache_touched(const char *digest, int64_t now)
 }
 
 
+/* The first entry of the cookie's bucket, NULL without a cache. */
+
 static ngx_http_guichet_cache_entry_t *
-ngx_http_guichet_cache_bucket(const char *digest)
+ngx_http_guichet_cache_find(ngx_str_t *cookie)
 {
-    ngx_uint_t                 key;
+    uint32_t                   key;
     ngx_http_guichet_cache_t  *cache = &ngx_http_guichet_cache;
 
-    if (cache->nbuckets == 0) {
+    if (cache->nbuckets == 0 || cookie->len != AC_TOKEN_LEN) {
         return NULL;
     }
 
-    key = ngx_hash_key((u_char *) digest, AC_DIGEST_LEN);
+    /* the cookie is random: any hash spreads it */
+    key = ngx_murmur_hash2(cookie->data, AC_TOKEN_LEN);
 
     return &cache->entries[(key % cache->nbuckets)
                            * NGX_HTTP_GUICHET_CACHE_WAYS];
+}
+
+
+static void
+ngx_http_guichet_cache_drop(ngx_http_guichet_cache_entry_t *e)
+{
+    e->used = 0;
+    ngx_explicit_memzero(e->cookie, AC_TOKEN_LEN);
 }
 
 
@@ -344,6 +396,7 @@ ngx_http_guichet_cache_event(ngx_str_t *message)
 {
     u_char                          *arg;
     size_t                           len;
+    uint32_t                         tag;
     ngx_uint_t                       i, n;
     ngx_http_guichet_cache_t        *cache = &ngx_http_guichet_cache;
     ngx_http_guichet_cache_entry_t  *e;
@@ -361,15 +414,16 @@ ngx_http_guichet_cache_event(ngx_str_t *message)
            == 0)
     {
         arg = message->data + sizeof("revoke ") - 1;
+        tag = ngx_murmur_hash2(arg, AC_DIGEST_LEN);
+        n = cache->nbuckets * NGX_HTTP_GUICHET_CACHE_WAYS;
 
-        e = ngx_http_guichet_cache_bucket((char *) arg);
-        if (e == NULL) {
-            return;
-        }
+        for (i = 0; i < n; i++) {
+            e = &cache->entries[i];
 
-        for (i = 0; i < NGX_HTTP_GUICHET_CACHE_WAYS; i++, e++) {
-            if (e->used && ngx_memcmp(e->digest, arg, AC_DIGEST_LEN) == 0) {
-                e->used = 0;
+            if (cache->tags[i] == tag && e->used
+                && ngx_memcmp(e->digest, arg, AC_DIGEST_LEN) == 0)
+            {
+                ngx_http_guichet_cache_drop(e);
             }
         }
 
@@ -391,7 +445,7 @@ ngx_http_guichet_cache_event(ngx_str_t *message)
             if (e->used && ngx_strlen(e->session.account) == len
                 && ngx_memcmp(e->session.account, arg, len) == 0)
             {
-                e->used = 0;
+                ngx_http_guichet_cache_drop(e);
             }
         }
 
@@ -412,6 +466,6 @@ ngx_http_guichet_cache_flush(void)
     n = cache->nbuckets * NGX_HTTP_GUICHET_CACHE_WAYS;
 
     for (i = 0; i < n; i++) {
-        cache->entries[i].used = 0;
+        ngx_http_guichet_cache_drop(&cache->entries[i]);
     }
 }

@@ -30,14 +30,19 @@ void ngx_http_guichet_cache_done(ngx_cycle_t *cycle);
  */
 ngx_uint_t ngx_http_guichet_cache_epoch(void);
 
-/* NGX_OK and *s filled on a live entry, NGX_DECLINED otherwise. */
-ngx_int_t ngx_http_guichet_cache_get(const char *digest, ac_session_t *s);
+/*
+ * The cache is keyed by the cookie value itself, so that a hit computes
+ * no digest: NGX_OK with digest and *s filled on a live entry for this
+ * cookie, NGX_DECLINED otherwise.
+ */
+ngx_int_t ngx_http_guichet_cache_get(ngx_str_t *cookie,
+    char digest[AC_DIGEST_LEN + 1], ac_session_t *s);
 
-void ngx_http_guichet_cache_put(const char *digest, const ac_session_t *s,
-    ngx_uint_t epoch, ngx_msec_t sent);
+void ngx_http_guichet_cache_put(ngx_str_t *cookie, const char *digest,
+    const ac_session_t *s, ngx_uint_t epoch, ngx_msec_t sent);
 
 /* The gate renewed the session: note it so that hits do not touch. */
-void ngx_http_guichet_cache_touched(const char *digest, int64_t now);
+void ngx_http_guichet_cache_touched(ngx_str_t *cookie, int64_t now);
 
 
 #endif /* NGX_HTTP_GUICHET_CACHE_H_INCLUDED_ */

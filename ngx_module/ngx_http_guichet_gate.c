@@ -31,16 +31,24 @@ typedef enum {
 typedef struct {
     ngx_uint_t                   done;
     ngx_http_guichet_verdict_e   verdict;
-    ngx_uint_t                   browser;
     ngx_uint_t                   epoch;      /* of the cache, at sending */
     ngx_msec_t                   sent;
+    ngx_str_t                    cookie;     /* in the request's headers */
     char                         digest[AC_DIGEST_LEN + 1];
-    ac_session_t                 session;
+    ac_session_t                 session;    /* the identity headers' */
 } ngx_http_guichet_gate_ctx_t;
 
 
-static ngx_int_t ngx_http_guichet_gate_headers(ngx_http_request_t *r,
-    ngx_http_guichet_gate_ctx_t *ctx);
+typedef struct {
+    ngx_str_t                    key;
+    ngx_str_t                    lowcase_key;
+    ngx_uint_t                   hash;
+} ngx_http_guichet_gate_header_t;
+
+
+static ngx_int_t ngx_http_guichet_gate_headers(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_guichet_gate_forged(ngx_table_elt_t *h);
+static ngx_uint_t ngx_http_guichet_gate_browser(ngx_http_request_t *r);
 static ngx_int_t ngx_http_guichet_gate_cookie(ngx_http_request_t *r,
     ngx_str_t *value);
 static void ngx_http_guichet_gate_reply(ngx_http_request_t *r, void *data,
@@ -55,7 +63,7 @@ static ngx_int_t ngx_http_guichet_gate_finish(ngx_http_request_t *r,
 static ngx_int_t ngx_http_guichet_gate_pass(ngx_http_request_t *r,
     ngx_http_guichet_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_guichet_gate_set(ngx_http_request_t *r,
-    ngx_str_t *key, u_char *value, size_t len);
+    ngx_http_guichet_gate_header_t *hd, u_char *value, size_t len);
 static ngx_int_t ngx_http_guichet_gate_redirect(ngx_http_request_t *r,
     const char *path);
 static ngx_int_t ngx_http_guichet_gate_json(ngx_http_request_t *r,
@@ -64,15 +72,21 @@ static ngx_int_t ngx_http_guichet_gate_security_headers(
     ngx_http_request_t *r);
 
 
-static ngx_str_t  ngx_http_guichet_user = ngx_string("X-Guichet-User");
-static ngx_str_t  ngx_http_guichet_email = ngx_string("X-Guichet-Email");
-static ngx_str_t  ngx_http_guichet_amr = ngx_string("X-Guichet-Amr");
+/* the hashes are computed on first use */
+static ngx_http_guichet_gate_header_t  ngx_http_guichet_user = {
+    ngx_string("X-Guichet-User"), ngx_string("x-guichet-user"), 0
+};
+static ngx_http_guichet_gate_header_t  ngx_http_guichet_email = {
+    ngx_string("X-Guichet-Email"), ngx_string("x-guichet-email"), 0
+};
+static ngx_http_guichet_gate_header_t  ngx_http_guichet_amr = {
+    ngx_string("X-Guichet-Amr"), ngx_string("x-guichet-amr"), 0
+};
 
 
 ngx_int_t
 ngx_http_guichet_gate_handler(ngx_http_request_t *r)
 {
-    ngx_str_t                      cookie;
     ac_cmd_t                       cmd;
     ngx_http_guichet_gate_ctx_t   *ctx;
     ngx_http_guichet_loc_conf_t   *glcf;
@@ -103,27 +117,35 @@ ngx_http_guichet_gate_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_guichet_module);
 
-    if (ngx_http_guichet_gate_headers(r, ctx) != NGX_OK) {
+    if (ngx_http_guichet_gate_headers(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->done = 1;
     ctx->verdict = NGX_HTTP_GUICHET_UNAUTHENTICATED;
 
-    if (ngx_http_guichet_gate_cookie(r, &cookie) != NGX_OK
-        || ac_session_digest(gmcf->keys, (char *) cookie.data, cookie.len,
-                             ctx->digest)
-           != AC_OK)
-    {
+    if (ngx_http_guichet_gate_cookie(r, &ctx->cookie) != NGX_OK) {
         return ngx_http_guichet_gate_finish(r, ctx);
     }
 
-    /* fail closed: no cached pass while Redis is known to be down */
+    /*
+     * A hit needs no digest: the cache is keyed by the cookie value.
+     * Fail closed: no cached pass while Redis is known to be down.
+     */
 
     if (ngx_http_guichet_redis_ready()
-        && ngx_http_guichet_cache_get(ctx->digest, &ctx->session) == NGX_OK)
+        && ngx_http_guichet_cache_get(&ctx->cookie, ctx->digest,
+                                      &ctx->session)
+           == NGX_OK)
     {
         ctx->verdict = ngx_http_guichet_gate_check(r, &ctx->session);
+        return ngx_http_guichet_gate_finish(r, ctx);
+    }
+
+    if (ac_session_digest(gmcf->keys, (char *) ctx->cookie.data,
+                          ctx->cookie.len, ctx->digest)
+        != AC_OK)
+    {
         return ngx_http_guichet_gate_finish(r, ctx);
     }
 
@@ -155,14 +177,10 @@ ngx_http_guichet_gate_handler(ngx_http_request_t *r)
 }
 
 
-/*
- * Removes every client-sent X-Guichet-* header (only the gate sets them)
- * and notes whether the client is a browser.
- */
+/* Removes every client-sent X-Guichet-* header: only the gate sets them. */
 
 static ngx_int_t
-ngx_http_guichet_gate_headers(ngx_http_request_t *r,
-    ngx_http_guichet_gate_ctx_t *ctx)
+ngx_http_guichet_gate_headers(ngx_http_request_t *r)
 {
     ngx_uint_t        i, forged;
     ngx_list_part_t  *part, first;
@@ -184,26 +202,9 @@ ngx_http_guichet_gate_headers(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].key.len >= sizeof("X-Guichet-") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Guichet-",
-                               sizeof("X-Guichet-") - 1)
-               == 0)
-        {
+        if (ngx_http_guichet_gate_forged(&h[i])) {
             forged = 1;
-            continue;
-        }
-
-        if (h[i].key.len == sizeof("Accept") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1)
-               == 0
-            && ngx_strlcasestrn(h[i].value.data,
-                                h[i].value.data + h[i].value.len,
-                                (u_char *) "text/html",
-                                sizeof("text/html") - 2)
-               != NULL)
-        {
-            ctx->browser = 1;
+            break;
         }
     }
 
@@ -236,11 +237,7 @@ ngx_http_guichet_gate_headers(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].key.len >= sizeof("X-Guichet-") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Guichet-",
-                               sizeof("X-Guichet-") - 1)
-               == 0)
-        {
+        if (ngx_http_guichet_gate_forged(&h[i])) {
             continue;
         }
 
@@ -253,6 +250,60 @@ ngx_http_guichet_gate_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_guichet_gate_forged(ngx_table_elt_t *h)
+{
+    /* the first letter first: most headers end the test there */
+    return h->key.len >= sizeof("X-Guichet-") - 1
+           && (h->key.data[0] | 0x20) == 'x'
+           && ngx_strncasecmp(h->key.data, (u_char *) "X-Guichet-",
+                              sizeof("X-Guichet-") - 1)
+              == 0;
+}
+
+
+/* Only refusals need it: browsers are redirected, others get JSON. */
+
+static ngx_uint_t
+ngx_http_guichet_gate_browser(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Accept") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
+                               sizeof("Accept") - 1)
+               == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "text/html",
+                                sizeof("text/html") - 2)
+               != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -337,7 +388,8 @@ ngx_http_guichet_gate_judge(ngx_http_request_t *r,
         return NGX_HTTP_GUICHET_UNAUTHENTICATED;
     }
 
-    ngx_http_guichet_cache_put(ctx->digest, s, ctx->epoch, ctx->sent);
+    ngx_http_guichet_cache_put(&ctx->cookie, ctx->digest, s, ctx->epoch,
+                               ctx->sent);
 
     return ngx_http_guichet_gate_check(r, s);
 }
@@ -385,7 +437,7 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
         return ngx_http_guichet_gate_pass(r, ctx);
 
     case NGX_HTTP_GUICHET_UNAUTHENTICATED:
-        if (ctx->browser) {
+        if (ngx_http_guichet_gate_browser(r)) {
             return ngx_http_guichet_gate_redirect(r, "/guichet/login");
         }
 
@@ -401,7 +453,7 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_GUICHET_NEED_2FA:
-        if (ctx->browser) {
+        if (ngx_http_guichet_gate_browser(r)) {
             return ngx_http_guichet_gate_redirect(r, "/guichet/2fa");
         }
 
@@ -474,16 +526,18 @@ ngx_http_guichet_gate_pass(ngx_http_request_t *r,
         }
 
         s->last_seen = now;
-        ngx_http_guichet_cache_touched(ctx->digest, now);
+        ngx_http_guichet_cache_touched(&ctx->cookie, now);
     }
 
     return NGX_OK;
 }
 
 
+/* "value" must live as long as the request: it is not copied. */
+
 static ngx_int_t
-ngx_http_guichet_gate_set(ngx_http_request_t *r, ngx_str_t *key,
-    u_char *value, size_t len)
+ngx_http_guichet_gate_set(ngx_http_request_t *r,
+    ngx_http_guichet_gate_header_t *hd, u_char *value, size_t len)
 {
     ngx_table_elt_t  *h;
 
@@ -492,23 +546,15 @@ ngx_http_guichet_gate_set(ngx_http_request_t *r, ngx_str_t *key,
         return NGX_ERROR;
     }
 
-    h->key = *key;
-
-    h->value.data = ngx_pnalloc(r->pool, len + 1);
-    if (h->value.data == NULL) {
-        return NGX_ERROR;
+    if (hd->hash == 0) {
+        hd->hash = ngx_hash_key(hd->lowcase_key.data, hd->lowcase_key.len);
     }
 
-    ngx_memcpy(h->value.data, value, len);
-    h->value.data[len] = '\0';
+    h->key = hd->key;
+    h->lowcase_key = hd->lowcase_key.data;
+    h->hash = hd->hash;
+    h->value.data = value;
     h->value.len = len;
-
-    h->lowcase_key = ngx_pnalloc(r->pool, key->len);
-    if (h->lowcase_key == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = ngx_hash_strlow(h->lowcase_key, key->data, key->len);
 
     return NGX_OK;
 }
