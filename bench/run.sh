@@ -5,7 +5,9 @@
 # target: it prints PASS or MISS.
 #
 # Environment: BUILD (default ./build), BENCH_SECONDS (5 per round),
-# BENCH_ROUNDS (3), BENCH_LOG_ENTRIES (200000).
+# BENCH_ROUNDS (5), BENCH_ONLY (throughput,latency,stall,memory),
+# BENCH_PIN (1: pin nginx and wrk to different CPUs), BENCH_LOG_ENTRIES
+# (200000).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
