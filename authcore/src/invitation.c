@@ -721,7 +721,9 @@ ac_registrations_json(const struct redisReply *r, const ac_keys_t *keys,
         goto done;
     }
 
-    qsort(l.regs, l.n, sizeof(ac_registration_t), ac_reg_cmp);
+    if (l.n > 1) {
+        qsort(l.regs, l.n, sizeof(ac_registration_t), ac_reg_cmp);
+    }
 
     ac_buf_str(out, "{\"registrations\":[");
 
