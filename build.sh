@@ -80,6 +80,7 @@ write_run_files() {
     "$BUILD/guichetctl" --config "$RUN_DIR/guichet.conf" init >/dev/null
 
     sed -e "s|@ROOT@|$ROOT|g" -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" \
+        -e "s|@USER@|$(id -un) $(id -gn)|g" \
         -e "s|@MODULE@|$BUILD/ngx_http_guichet_module.so|g" \
         config/demo/nginx.conf.in > "$RUN_DIR/nginx.conf"
 }

@@ -1,6 +1,7 @@
 """./build.sh run and ./build.sh stop, as a new user would run them."""
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -9,6 +10,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
+import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -89,6 +91,22 @@ def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
     location = urllib.parse.urlsplit(e.value.headers["Location"])
     assert location.path == "/guichet/login"
     assert urllib.parse.parse_qs(location.query)["return_to"] == ["/app?x=1"]
+
+    # The demo account logs in and reaches the application, which shows
+    # who the gate says it is.
+    s = requests.Session()
+    r = s.get(f"http://127.0.0.1:{port}/", headers={"Accept": "text/html"})
+    assert r.status_code == 200 and "/guichet/login" in r.url
+    form = {m.group(1): m.group(2) for m in re.finditer(
+        r'name="(csrf|return_to)" value="([^"]*)"', r.text)}
+    r = s.post(f"http://127.0.0.1:{port}/guichet/login",
+               data=dict(form, email="demo@example.com",
+                         password="demo-password-2026"),
+               headers={"Accept": "text/html"})
+    assert r.status_code == 200, r.text
+    assert r.url == f"http://127.0.0.1:{port}/"
+    assert '<dd id="email">demo@example.com</dd>' in r.text
+    assert '<dd id="amr">pwd</dd>' in r.text
 
     # The demo account exists.
     ctl = subprocess.run(
