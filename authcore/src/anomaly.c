@@ -337,7 +337,7 @@ ac_anomaly_add(ac_anomaly_t *an, const ac_log_entry_t *e)
 
     } else {
         /* typed emails compare case-insensitively */
-        for (i = 0; e->email[i] != '\0' && i < AC_EMAIL_MAX; i++) {
+        for (i = 0; i < AC_EMAIL_MAX && e->email[i] != '\0'; i++) {
             email[i] = e->email[i];
             if (email[i] >= 'A' && email[i] <= 'Z') {
                 email[i] += 'a' - 'A';

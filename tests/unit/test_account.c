@@ -132,6 +132,12 @@ log_event(const char *id, ac_event_kind_t kind, const char *email)
         CHECK_INT(ac_cmd_log_key_init(&cmd, &cfg, id, sealed), AC_OK);
         reply = run(&cmd);
         CHECK(reply != NULL && reply->type == REDIS_REPLY_STRING);
+        if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
+            if (reply != NULL) {
+                freeReplyObject(reply);
+            }
+            return;
+        }
         CHECK_INT(ac_log_key_unseal(keys, id, reply->str, reply->len, key),
                   AC_OK);
         freeReplyObject(reply);

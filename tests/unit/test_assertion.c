@@ -509,7 +509,7 @@ TEST(test_wrong_key)
 
 TEST(test_tampered_payload)
 {
-    char    pl[512], pl2[512], *t, *t2, *dot;
+    char    pl[512], pl2[512], *t, *t2, *t3, *dot;
     size_t  n;
 
     /* same signature, payload of another email */
@@ -521,8 +521,12 @@ TEST(test_tampered_payload)
     t2 = jws("{\"alg\":\"ES256\"}", pl2, SIG_EMPTY, NULL, 0);
     dot = strrchr(t, '.');
     n = strlen(t2);
-    t2 = realloc(t2, n + strlen(dot) + 1);
-    CHECK(t2 != NULL);
+    t3 = realloc(t2, n + strlen(dot) + 1);
+    CHECK(t3 != NULL);
+    if (t3 == NULL) {
+        free(t2);
+    }
+    t2 = t3;
     if (t2 != NULL) {
         strcpy(t2 + n - 1, dot);
         CHECK_STR(why(k_ec, t2, AC_ASSERTION_SSO, NOW), "bad_signature");
@@ -766,7 +770,7 @@ TEST(test_duplicate_keys)
 
 TEST(test_size_and_encoding)
 {
-    char            pl[512], *t, *big, *bad;
+    char            pl[512], *t, *big, *bad, *p;
     size_t          n, i;
     ac_assertion_t  a;
 
@@ -838,12 +842,14 @@ TEST(test_size_and_encoding)
     free(t);
     t = jws("{\"alg\":\"ES256\" }", pl, SIG_ES256, ec_key, 0);
     n = strlen(t);
-    bad = realloc(bad, n + 8);
-    CHECK(bad != NULL);
-    if (bad == NULL) {
+    p = realloc(bad, n + 8);
+    CHECK(p != NULL);
+    if (p == NULL) {
+        free(bad);
         free(t);
         return;
     }
+    bad = p;
     memcpy(bad, t, strchr(t, '.') - t);
     strcpy(bad + (strchr(t, '.') - t), "=");
     strcat(bad, strchr(t, '.'));

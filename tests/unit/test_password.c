@@ -203,6 +203,7 @@ TEST(test_rfc9106_vector)
     memset(secret, 0x03, sizeof(secret));
     memset(ad, 0x04, sizeof(ad));
     memset(&ctx, 0, sizeof(ctx));
+    memset(out, 0, sizeof(out));
 
     ctx.out = out;
     ctx.outlen = sizeof(out);
