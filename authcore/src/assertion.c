@@ -472,6 +472,7 @@ ac_jws_parse(const char *token, size_t len, ac_jws_t *jws,
     jws->payload = ac_json_segment(dot1 + 1, plen, &nomem);
     if (jws->payload == NULL) {
         if (nomem) {
+            ac_jws_free(jws);
             *reason = AC_AR_INTERNAL;
             return AC_ERR_NOMEM;
         }
