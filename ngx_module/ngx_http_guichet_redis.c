@@ -855,6 +855,7 @@ static void
 ngx_http_guichet_redis_reply(redisAsyncContext *ctx, void *r, void *privdata)
 {
     redisReply                       *reply = r;
+    ngx_connection_t                 *c;
     ngx_http_request_t               *req;
     ngx_http_guichet_redis_waiter_t  *w = privdata;
 
@@ -869,8 +870,12 @@ ngx_http_guichet_redis_reply(redisAsyncContext *ctx, void *r, void *privdata)
     if (req) {
         w->request = NULL;
         w->cleanup->handler = NULL;
+        c = req->connection;
 
         w->handler(req, w->data, reply, reply ? NGX_OK : NGX_ERROR);
+
+        /* a request ended in error here is posted for termination */
+        ngx_http_run_posted_requests(c);
     }
 
     ngx_http_guichet_redis_release(w);
@@ -880,6 +885,7 @@ ngx_http_guichet_redis_reply(redisAsyncContext *ctx, void *r, void *privdata)
 static void
 ngx_http_guichet_redis_timeout(ngx_event_t *ev)
 {
+    ngx_connection_t                 *c;
     ngx_http_request_t               *r;
     ngx_http_guichet_redis_t         *rd = &ngx_http_guichet_redis;
     ngx_http_guichet_redis_waiter_t  *w = ev->data;
@@ -893,8 +899,10 @@ ngx_http_guichet_redis_timeout(ngx_event_t *ev)
     if (r) {
         w->request = NULL;
         w->cleanup->handler = NULL;
+        c = r->connection;
 
         w->handler(r, w->data, NULL, NGX_ERROR);
+        ngx_http_run_posted_requests(c);
     }
 
     /*
