@@ -277,7 +277,8 @@ int ac_password_hash(const ac_argon2_params_t *params, const char *pw,
 /* AC_OK, AC_REHASH (matched; stored parameters differ from "params"),
  * or AC_ERR_MISMATCH. With phc == NULL (unknown account, no password)
  * a dummy hash of the same cost is verified and AC_ERR_MISMATCH
- * returned, so both cases cost the same. */
+ * returned, so both cases cost the same. A phc that is not an argon2id
+ * PHC string costs the same dummy hash and gives AC_ERR_INVALID. */
 int ac_password_verify(const ac_argon2_params_t *params, const char *phc,
     const char *pw, size_t len);
 

@@ -205,7 +205,9 @@ ac_password_verify(const ac_argon2_params_t *params, const char *phc,
         return rc;
     }
 
+    /* A damaged stored hash costs what a wrong password costs. */
     if (ac_phc_params(phc, &stored) != AC_OK) {
+        (void) ac_dummy_verify(params, pw, len);
         return AC_ERR_INVALID;
     }
 
