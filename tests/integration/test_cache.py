@@ -275,3 +275,18 @@ def test_cache_off_reads_redis_each_time(tmp_path, redis_server):
         assert evals(g) - before == 10
     finally:
         stop_gateway(g)
+
+
+def test_cached_session_opens_only_for_its_exact_cookie(gw2):
+    """The cache is keyed by the cookie itself: a near miss of a cached
+    cookie must not be served from it."""
+    cookie = gw2.session()
+    warm(gw2, cookie)
+    last = "A" if cookie[-1] != "A" else "B"
+    near = [cookie[:-1] + last, cookie[:-1], cookie + "A",
+            cookie.upper() if cookie.upper() != cookie else cookie.lower(),
+            "x" * len(cookie)]
+    for value in near:
+        for _ in range(4):           # both workers, cache warm
+            assert gated(gw2, value)[0] == 401, value
+            assert gated(gw2, cookie)[0] == 200
