@@ -1240,7 +1240,10 @@ ac_log_collect(const redisReply *entry, const redisReply **id,
         name = (k->len == 1 && k->str[0] != '\0')
                ? strchr(ac_log_names, k->str[0]) : NULL;
 
-        if (name == NULL || f->v[name - ac_log_names] != NULL) {
+        /* appends never write an empty field, which chains as absent */
+        if (name == NULL || f->v[name - ac_log_names] != NULL
+            || v->len == 0)
+        {
             rc = AC_ERR_MISMATCH;
             continue;
         }

@@ -781,6 +781,17 @@ TEST(test_tamper)
         CHECK_INT(bad, 1);
         CHECK_INT(first, 3);
     }
+    /* an empty field where the entry had none: appends never write one,
+     * and an absent field and an empty one must not chain alike */
+    {
+        copy_op_t  ops[] = { {0, "d", "", 0}, {1, 0, 0, 0}, {2, 0, 0, 0},
+                             {3, 0, 0, 0}, {4, 0, 0, 0}, {5, 0, 0, 0} };
+
+        CHECK_INT(copy_stream(LOG_KEY, "t:copy", ops, 6), 0);
+        bad = verify_copy("t:copy", &first, &n, &last);
+        CHECK_INT(bad, 1);
+        CHECK_INT(first, 1);
+    }
     {
         copy_op_t  ops[] = { {0, 0, 0, 0}, {1, 0, 0, 0}, {2, 0, 0, 0},
                              {3, 0, 0, 0}, {4, "note", "x", 0},
