@@ -39,6 +39,11 @@ static void ngx_http_guichet_ep_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_guichet_ep_read_body(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_ep_cleanup(void *data);
+static void ngx_http_guichet_ep_body_cleanup(void *data);
+static ngx_int_t ngx_http_guichet_ep_refuse(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status);
+static void ngx_http_guichet_ep_refusal(ngx_http_guichet_ep_ctx_t *ctx,
+    ngx_uint_t status);
 static const char *ngx_http_guichet_ep_cookie_name(
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_cookie_e kind);
 static void ngx_http_guichet_ep_session_got(ngx_http_request_t *r,
@@ -130,6 +135,12 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
 };
 
 
+/* what an unknown name is answered as: an HTML page */
+static ngx_http_guichet_route_t  ngx_http_guichet_route_none = {
+    ngx_null_string, 0, 0, NULL
+};
+
+
 /*
  * The templates, one line each: the file under "guichet_templates", its
  * content type, and the variables it may use ("base" always is one).
@@ -180,45 +191,34 @@ ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_str_t                    name;
-    ngx_uint_t                   known;
     ngx_pool_cleanup_t          *cln;
     ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_guichet_route_t    *rt, *found;
+    ngx_http_guichet_route_t    *rt, *found, *known;
     ngx_http_guichet_ep_ctx_t   *ctx;
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    if (r->uri.len < clcf->name.len) {
-        return NGX_HTTP_NOT_FOUND;
-    }
-
-    name.data = r->uri.data + clcf->name.len;
-    name.len = r->uri.len - clcf->name.len;
-
-    known = 0;
+    known = NULL;
     found = NULL;
 
-    for (rt = ngx_http_guichet_routes; rt->handler; rt++) {
-        if (rt->name.len != name.len
-            || ngx_strncmp(rt->name.data, name.data, name.len) != 0)
-        {
-            continue;
+    if (r->uri.len >= clcf->name.len) {
+        name.data = r->uri.data + clcf->name.len;
+        name.len = r->uri.len - clcf->name.len;
+
+        for (rt = ngx_http_guichet_routes; rt->handler; rt++) {
+            if (rt->name.len != name.len
+                || ngx_strncmp(rt->name.data, name.data, name.len) != 0)
+            {
+                continue;
+            }
+
+            known = rt;
+
+            if (rt->methods & r->method) {
+                found = rt;
+                break;
+            }
         }
-
-        known = 1;
-
-        if (rt->methods & r->method) {
-            found = rt;
-            break;
-        }
-    }
-
-    if (found == NULL) {
-        return known ? NGX_HTTP_NOT_ALLOWED : NGX_HTTP_NOT_FOUND;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_guichet_ep_ctx_t));
@@ -231,7 +231,7 @@ ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
     ac_buf_init(&ctx->json);
     cln->handler = ngx_http_guichet_ep_cleanup;
 
-    ctx->route = found;
+    ctx->route = found ? found : (known ? known : &ngx_http_guichet_route_none);
     ctx->post = (r->method == NGX_HTTP_POST);
     ctx->base = clcf->name;
     ctx->body = "";
@@ -242,12 +242,30 @@ ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_guichet_module);
 
+    /* refusals are pages of ours too: security headers, JSON for APIs */
+
+    if (found == NULL) {
+        return ngx_http_guichet_ep_refuse(r, ctx, known
+                                                  ? NGX_HTTP_NOT_ALLOWED
+                                                  : NGX_HTTP_NOT_FOUND);
+    }
+
     if (r->headers_in.content_length_n > ngx_http_guichet_ep_body_max(ctx))
     {
-        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        return ngx_http_guichet_ep_refuse(r, ctx,
+                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
     }
 
     if (found->flags & NGX_HTTP_GUICHET_EP_BODY) {
+        /* nginx's own buffers of the body hold passwords too */
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_guichet_ep_body_cleanup;
+        cln->data = r;
+
         rc = ngx_http_read_client_request_body(r,
                                                ngx_http_guichet_ep_body_read);
 
@@ -292,6 +310,86 @@ ngx_http_guichet_ep_cleanup(void *data)
 
 
 static void
+ngx_http_guichet_ep_body_cleanup(void *data)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL) {
+        return;
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file && b->pos && b->last > b->pos) {
+            ac_cleanse(b->pos, b->last - b->pos);
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_guichet_ep_refuse(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        r->keepalive = 0;
+    }
+
+    ngx_http_guichet_ep_refusal(ctx, status);
+
+    return ngx_http_guichet_ep_send(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_ep_refusal(ngx_http_guichet_ep_ctx_t *ctx,
+    ngx_uint_t status)
+{
+    const char  *code, *title, *message;
+
+    switch (status) {
+
+    case NGX_HTTP_NOT_FOUND:
+        code = "not_found";
+        title = "Not found";
+        message = "There is no such page here.";
+        break;
+
+    case NGX_HTTP_NOT_ALLOWED:
+        code = "method_not_allowed";
+        title = "Method not allowed";
+        message = "This page does not take this method.";
+        break;
+
+    default: /* NGX_HTTP_REQUEST_ENTITY_TOO_LARGE */
+        code = "too_large";
+        title = "Request too large";
+        message = "What was sent is too large.";
+        break;
+    }
+
+    if (ctx->route->flags & NGX_HTTP_GUICHET_EP_JSON) {
+        ngx_http_guichet_ep_json_error(ctx, status, code, message);
+
+    } else {
+        ngx_http_guichet_ep_error(ctx, status, title, message);
+    }
+}
+
+
+static void
 ngx_http_guichet_ep_body_read(ngx_http_request_t *r)
 {
     ngx_http_guichet_ep_ctx_t  *ctx;
@@ -306,9 +404,8 @@ ngx_http_guichet_ep_body_read(ngx_http_request_t *r)
         break;
 
     case NGX_DECLINED:
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                  "Request too large",
-                                  "The form sent was too large.");
+        r->keepalive = 0;
+        ngx_http_guichet_ep_refusal(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
         ngx_http_guichet_ep_finish(r, ctx);
         return;
 
