@@ -174,7 +174,20 @@ ngx_http_guichet_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_guichet_loc_conf_t *prev = parent;
     ngx_http_guichet_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t      *clcf;
     ngx_http_guichet_main_conf_t  *gmcf;
+
+    /*
+     * The endpoints check sessions themselves: a "guichet on" inherited
+     * from the server would gate the login page and loop on it.
+     */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (conf->enable == NGX_CONF_UNSET
+        && clcf->handler == ngx_http_guichet_endpoints_handler)
+    {
+        conf->enable = 0;
+    }
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->require_2fa, prev->require_2fa, 0);

@@ -73,3 +73,86 @@ def test_gate_request_reset_while_redis_answers_is_closed(gateway):
     t.join()
 
     assert wait_until(lambda: worker_fds(gateway) <= before, timeout=3)
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy":
+        "default-src 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def assert_security_headers(r):
+    for name, value in SECURITY_HEADERS.items():
+        assert r.headers.get(name, "").startswith(value), (name, r.headers)
+
+
+def test_framework_refusals_carry_the_security_headers(gateway):
+    u = gateway.url + "/guichet/"
+    for r, status in ((requests.get(u + "nope", timeout=5), 404),
+                      (requests.get(u + "../guichet/x", timeout=5), 404),
+                      (requests.put(u + "login", data="x", timeout=5), 405),
+                      (requests.post(u + "guichet.css", timeout=5), 405),
+                      (requests.post(u + "login", data="a" * 9000,
+                                     timeout=5), 413)):
+        assert r.status_code == status, (r.url, r.status_code)
+        assert_security_headers(r)
+        assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "<script" not in r.text
+
+
+def test_json_routes_refuse_in_json(gateway):
+    u = gateway.url + "/guichet/"
+    r = requests.post(u + "session", timeout=5)
+    assert r.status_code == 405
+    assert_security_headers(r)
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.json()["error"] == "method_not_allowed"
+    assert set(r.json()) == {"error", "message"}
+
+    big = '{"emails":["' + "a" * 40000 + '"]}'
+    r = requests.post(u + "partner/invitations", data=big,
+                      headers={"Content-Type": "application/json",
+                               "Authorization": "Bearer x"}, timeout=5)
+    assert r.status_code == 413
+    assert r.json()["error"] == "too_large"
+
+    # chunked: no length to refuse early, refused once read
+    def chunks():
+        for _ in range(5):
+            yield b"a" * 8000
+    r = requests.post(u + "partner/invitations", data=chunks(),
+                      headers={"Content-Type": "application/json"},
+                      timeout=5)
+    assert r.status_code == 413
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.json()["error"] == "too_large"
+
+
+def test_server_wide_gate_leaves_the_endpoints_open(tmp_path, redis_server):
+    from conftest import Gateway, check_error_log
+    g = Gateway(str(tmp_path), redis_server)
+    conf = os.path.join(g.tmp, "nginx.conf")
+    with open(conf) as f:
+        text = f.read()
+    listen = "listen 127.0.0.1:%d;" % g.port
+    assert text.count(listen) == 1
+    with open(conf, "w") as f:
+        f.write(text.replace(listen, listen + "\n        guichet on;"))
+    g.start()
+    try:
+        r = requests.get(g.url + "/guichet/login",
+                         headers={"Accept": "text/html"},
+                         allow_redirects=False, timeout=5)
+        assert r.status_code == 200, r.headers
+        assert 'name="csrf"' in r.text
+        # the rest of the server is gated
+        r = requests.get(g.url + "/files/hello.txt",
+                         headers={"Accept": "text/html"},
+                         allow_redirects=False, timeout=5)
+        assert r.status_code == 302
+    finally:
+        g.stop()
+    check_error_log(g)
