@@ -260,7 +260,7 @@ ctl_cmd_user_show(ctl_t *ctl)
     ac_buf_t      b;
     ac_cmd_t      cmd;
     ac_account_t  a;
-    char          email[AC_EMAIL_MAX + 1], key[AC_KEY_MAX];
+    char          email[AC_EMAIL_MAX + 1];
     char          roles[AC_ROLES_MAX], created[32], last[32], pwc[32];
 
     status = ctl_email_arg(ctl->args.pos[0], email);
@@ -284,18 +284,11 @@ ctl_cmd_user_show(ctl_t *ctl)
         goto done;
     }
 
-    /* live sessions: the index scores are expiry times */
-    rc = ac_key(ctl->cfg, AC_K_ACCOUNT_SESSIONS, a.id, key);
+    rc = ac_cmd_sessions_count(&cmd, ctl->cfg, a.id, (int64_t) time(NULL));
     if (rc != AC_OK) {
         status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
         goto done;
     }
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "ZCOUNT");
-    ac_cmd_str(&cmd, key);
-    ac_cmd_int(&cmd, (int64_t) time(NULL));
-    ac_cmd_str(&cmd, "+inf");
 
     status = ctl_user_count(ctl, &cmd, &sessions);
     if (status != CTL_EXIT_OK) {

@@ -210,16 +210,28 @@ static void ngx_http_guichet_back_logged(ngx_http_request_t *r,
 
 
 /*
- * KEYS: session, account, recovery codes, the account's session index;
- * ARGV: session key prefix. Replies {f, k, account hash, codes left,
- * {digest, device, ip, created, last seen, ...}}.
+ * KEYS: session, account, recovery codes; ARGV: session key prefix.
+ * The account's sessions are its "s:DIGEST" fields (absolute expiry),
+ * listed by expiry. Replies {f, k, account hash, codes left, {digest,
+ * device, ip, created, last seen, ...}}.
  */
 static const char  ngx_http_guichet_acct_load_lua[] =
     "local s = redis.call('HMGET', KEYS[1], 'f', 'k')\n"
     "local a = redis.call('HGETALL', KEYS[2])\n"
     "local n = redis.call('SCARD', KEYS[3])\n"
+    "local ds = {}\n"
+    "for i = 1, #a, 2 do\n"
+    "  if string.sub(a[i], 1, 2) == 's:' then\n"
+    "    ds[#ds + 1] = {tonumber(a[i + 1]) or 0, string.sub(a[i], 3)}\n"
+    "  end\n"
+    "end\n"
+    "table.sort(ds, function(p, q)\n"
+    "  if p[1] ~= q[1] then return p[1] < q[1] end\n"
+    "  return p[2] < q[2]\n"
+    "end)\n"
     "local l = {}\n"
-    "for _, d in ipairs(redis.call('ZRANGE', KEYS[4], 0, 63)) do\n"
+    "for _, e in ipairs(ds) do\n"
+    "  local d = e[2]\n"
     "  local v = redis.call('HMGET', ARGV[1] .. d, 'u', 'i', 'c', 't')\n"
     "  if v[3] then\n"
     "    l[#l + 1] = d; l[#l + 1] = v[1] or ''; l[#l + 1] = v[2] or ''\n"
@@ -294,7 +306,7 @@ ngx_http_guichet_acct_session(ngx_http_request_t *r,
     u_char                        *url, *p;
     ngx_str_t                      uri;
     ac_cmd_t                       cmd;
-    char                           k[4][AC_KEY_MAX], prefix[AC_KEY_MAX];
+    char                           k[3][AC_KEY_MAX], prefix[AC_KEY_MAX];
     ngx_http_guichet_main_conf_t  *gmcf;
 
     if (!ctx->session_valid) {
@@ -325,9 +337,7 @@ ngx_http_guichet_acct_session(ngx_http_request_t *r,
 
     if (ac_key(gmcf->ac, AC_K_SESSION, ctx->digest, k[0]) != AC_OK
         || ac_key(gmcf->ac, AC_K_ACCOUNT, ctx->account, k[1]) != AC_OK
-        || ac_key(gmcf->ac, AC_K_RECOVERY, ctx->account, k[2]) != AC_OK
-        || ac_key(gmcf->ac, AC_K_ACCOUNT_SESSIONS, ctx->account, k[3])
-           != AC_OK)
+        || ac_key(gmcf->ac, AC_K_RECOVERY, ctx->account, k[2]) != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -341,11 +351,10 @@ ngx_http_guichet_acct_session(ngx_http_request_t *r,
     ac_cmd_str(&cmd, "EVAL");
     ac_cmd_arg(&cmd, ngx_http_guichet_acct_load_lua,
                sizeof(ngx_http_guichet_acct_load_lua) - 1);
-    ac_cmd_int(&cmd, 4);
+    ac_cmd_int(&cmd, 3);
     ac_cmd_copy(&cmd, k[0], ngx_strlen(k[0]));
     ac_cmd_copy(&cmd, k[1], ngx_strlen(k[1]));
     ac_cmd_copy(&cmd, k[2], ngx_strlen(k[2]));
-    ac_cmd_copy(&cmd, k[3], ngx_strlen(k[3]));
     ac_cmd_copy(&cmd, prefix, ngx_strlen(prefix));
 
     if (ac_cmd_status(&cmd) != AC_OK) {

@@ -370,9 +370,9 @@ int ac_partner_key_check(ac_alg_t alg, const void *key, size_t len,
  * Every Redis key Guichet uses is built here, and docs/ARCHITECTURE.md
  * lists them with their types and TTLs. P is the configured key_prefix.
  *
- *   P acct:ID          hash    account                         no TTL
+ *   P acct:ID          hash    account, and its sessions'      no TTL
+ *                              index: "s:DIGEST" -> expiry
  *   P acct:ID:rc       set     recovery code digests           no TTL
- *   P acct:ID:sess     zset    session digest -> expiry        session_max
  *   P email:DIGEST     string  account id                      no TTL
  *   P accounts         zset    account id -> created           no TTL
  *   P sess:DIGEST      hash    session                         session_idle
@@ -392,7 +392,6 @@ int ac_account_id_new(char out[AC_ID_LEN + 1]);
 typedef enum {
     AC_K_ACCOUNT = 0,      /* arg: account id */
     AC_K_RECOVERY,         /* arg: account id */
-    AC_K_ACCOUNT_SESSIONS, /* arg: account id */
     AC_K_EMAIL,            /* arg: email digest */
     AC_K_ACCOUNTS,         /* arg: none */
     AC_K_SESSION,          /* arg: session digest */
@@ -487,10 +486,15 @@ int ac_cmd_account_set_totp(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, int64_t step);
 
-/* EVAL that ends every session of an account (index and session keys);
- * replies the number ended. */
+/* EVAL that ends every session of an account (session keys and the
+ * account's "s:" fields); replies the number ended. */
 int ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id);
+
+/* EVAL that replies how many of the account's "s:" fields have not
+ * reached their absolute expiry at "now" (0 for no account). */
+int ac_cmd_sessions_count(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, int64_t now);
 
 /* ZRANGE of account ids, for listing. */
 int ac_cmd_accounts_list(ac_cmd_t *cmd, const ac_config_t *cfg);
@@ -558,8 +562,9 @@ int ac_reply_ok(const struct redisReply *r);
  *   "sso otp")     p partner id (absent for none)    c created (unix s)
  *   x absolute expiry (unix s)    t last seen (unix s)    i IP
  *   u short device label
- * Its TTL is session_idle, renewed by ac_cmd_session_touch(); "P acct:ID:
- * sess" indexes the account's sessions, scored by absolute expiry.
+ * Its TTL is session_idle, renewed by ac_cmd_session_touch(). The
+ * account hash "P acct:ID" indexes its sessions: one field "s:DIGEST" per
+ * session, valued with its absolute expiry, at most AC_SESSIONS_MAX.
  */
 
 #define AC_AMR_PWD         0x01
@@ -569,6 +574,7 @@ int ac_reply_ok(const struct redisReply *r);
 #define AC_IP_MAX          46         /* INET6_ADDRSTRLEN */
 #define AC_DEVICE_MAX      48         /* bytes kept of the device label */
 #define AC_SESSION_TOUCH   60         /* seconds between two touches */
+#define AC_SESSIONS_MAX    50         /* per account; the oldest end */
 
 typedef struct {
     char      account[AC_ID_LEN + 1];
@@ -594,11 +600,14 @@ int ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
     char out[AC_DIGEST_LEN + 1]);
 
 /* EVAL that writes the session hash with TTL session_idle and indexes it
- * in "P acct:ID:sess" (score: absolute expiry; the index expires with
- * its last session; entries past their expiry are pruned). "s" must hold
- * account, email, roles, amr, created, expires, last_seen; ip, device and
- * partner may be empty. Replies 1. Strings are referenced from "s", which
- * must outlive the command's hand-over to hiredis. */
+ * as the account's field "s:DIGEST" -> absolute expiry. The same script
+ * drops the account's "s:" fields past their expiry (at "created") and,
+ * beyond AC_SESSIONS_MAX, ends the sessions that expire first (revoked
+ * like ac_cmd_session_delete()). "s" must hold account, email, roles,
+ * amr, created, expires, last_seen; ip, device and partner may be empty.
+ * Replies 1, or an error reply without writing anything when the
+ * account does not exist (erased meanwhile). Strings are referenced
+ * from "s", which must outlive the command's hand-over to hiredis. */
 int ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const ac_session_t *s);
 
@@ -614,8 +623,8 @@ int ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, int64_t now);
 
-/* EVAL that deletes one session and its index entry; replies 1 when the
- * session existed, else 0. */
+/* EVAL that deletes one session and its account's "s:" field; replies 1
+ * when the session existed, else 0. */
 int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
 
@@ -691,8 +700,8 @@ int ac_throttle_parse(const struct redisReply *r, int64_t *seconds);
 
 /*
  * EVAL that erases an account in one step: its hash (with the log key
- * "lk", which leaves its past log entries unreadable), email index,
- * sessions and their index, recovery codes, partner links, the
+ * "lk", which leaves its past log entries unreadable, and the "s:"
+ * session index), email index, sessions, recovery codes, partner links, the
  * invitations of its email, and its "P accounts" entry; then publishes
  * the ended sessions on "P events". "email" must be the account's
  * (normalised) email. Parse the reply with ac_account_erase_reply().

@@ -43,9 +43,9 @@ static int ac_export_log(ac_buf_t *b, const ac_keys_t *keys,
 /* ------------------------------------------------------------- scripts */
 
 /*
- * KEYS: acct, rc, sess index, email index, accounts, partner links,
- * invby, throttle id counter.
- * ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff, "P events".
+ * KEYS: acct, rc, email index, accounts, partner links, invby, throttle
+ * id counter. ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff,
+ * "P events". The sessions are the account's "s:DIGEST" fields.
  */
 static const char  ac_lua_erase[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
@@ -58,19 +58,24 @@ static const char  ac_lua_erase[] =
     "  if a[4] == '1' or last >= c then return -1 end\n"
     "end\n"
     "local n = 0\n"
-    "local ids = redis.call('ZRANGE', KEYS[3], 0, -1)\n"
+    "local ids = {}\n"
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    ids[#ids + 1] = string.sub(h[i], 3)\n"
+    "  end\n"
+    "end\n"
     "for _, d in ipairs(ids) do\n"
     "  n = n + redis.call('DEL', ARGV[3] .. d)\n"
     "end\n"
-    "if redis.call('GET', KEYS[4]) == ARGV[1] then\n"
-    "  redis.call('DEL', KEYS[4])\n"
+    "if redis.call('GET', KEYS[3]) == ARGV[1] then\n"
+    "  redis.call('DEL', KEYS[3])\n"
     "end\n"
-    "for _, p in ipairs(redis.call('SMEMBERS', KEYS[7])) do\n"
+    "for _, p in ipairs(redis.call('SMEMBERS', KEYS[6])) do\n"
     "  redis.call('HDEL', ARGV[4] .. p, ARGV[5])\n"
     "end\n"
-    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7],"
-    " KEYS[8])\n"
-    "redis.call('ZREM', KEYS[5], ARGV[1])\n"
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7])\n"
+    "redis.call('ZREM', KEYS[4], ARGV[1])\n"
     "for _, d in ipairs(ids) do\n"
     "  redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"
     "end\n"
@@ -113,8 +118,8 @@ static const char  ac_lua_restrict[] =
     "return 1\n";
 
 
-/* KEYS: acct, old index, new index, sess index;
- * ARGV: id, old, new, "P sess:", "P events" */
+/* KEYS: acct, old index, new index; ARGV: id, old, new, "P sess:",
+ * "P events". The sessions are the account's "s:DIGEST" fields. */
 static const char  ac_lua_rename[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
     "if redis.call('HGET', KEYS[1], 'email') ~= ARGV[2] then"
@@ -125,11 +130,15 @@ static const char  ac_lua_rename[] =
     "  redis.call('DEL', KEYS[2])\n"
     "end\n"
     "redis.call('HSET', KEYS[1], 'email', ARGV[3])\n"
-    "for _, d in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do\n"
-    "  local k = ARGV[4] .. d\n"
-    "  if redis.call('HGET', k, 'a') == ARGV[1] then\n"
-    "    redis.call('HSET', k, 'e', ARGV[3])\n"
-    "    redis.call('PUBLISH', ARGV[5], 'revoke ' .. d)\n"
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    local d = string.sub(h[i], 3)\n"
+    "    local k = ARGV[4] .. d\n"
+    "    if redis.call('HGET', k, 'a') == ARGV[1] then\n"
+    "      redis.call('HSET', k, 'e', ARGV[3])\n"
+    "      redis.call('PUBLISH', ARGV[5], 'revoke ' .. d)\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "return 1\n";
@@ -143,12 +152,15 @@ static const char  ac_lua_invite[] =
     "return 1\n";
 
 
-/* KEYS: sess index; ARGV: "P sess:" */
+/* KEYS: account ("s:DIGEST" fields); ARGV: "P sess:" */
 static const char  ac_lua_export_sessions[] =
     "local out = {}\n"
-    "for _, d in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
-    "  local h = redis.call('HGETALL', ARGV[1] .. d)\n"
-    "  if #h > 0 then out[#out + 1] = h end\n"
+    "local a = redis.call('HGETALL', KEYS[1])\n"
+    "for i = 1, #a, 2 do\n"
+    "  if string.sub(a[i], 1, 2) == 's:' then\n"
+    "    local h = redis.call('HGETALL', ARGV[1] .. string.sub(a[i], 3))\n"
+    "    if #h > 0 then out[#out + 1] = h end\n"
+    "  end\n"
     "end\n"
     "return out\n";
 
@@ -327,11 +339,10 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_init(cmd);
     ac_cmd_str(cmd, "EVAL");
     ac_cmd_arg(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1);
-    ac_cmd_str(cmd, "8");
+    ac_cmd_str(cmd, "7");
 
     if (ac_acct_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
         || ac_acct_key_arg(cmd, cfg, "acct:", id, ":rc") != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "acct:", id, ":sess") != AC_OK
         || ac_acct_key_arg(cmd, cfg, "email:", digest, NULL) != AC_OK
         || ac_acct_key_arg(cmd, cfg, "accounts", NULL, NULL) != AC_OK
         || ac_acct_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK
@@ -544,12 +555,11 @@ ac_cmd_account_rename(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_init(cmd);
     ac_cmd_str(cmd, "EVAL");
     ac_cmd_arg(cmd, ac_lua_rename, sizeof(ac_lua_rename) - 1);
-    ac_cmd_str(cmd, "4");
+    ac_cmd_str(cmd, "3");
 
     if (ac_acct_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
         || ac_acct_key_arg(cmd, cfg, "email:", od, NULL) != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "email:", nd, NULL) != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "acct:", id, ":sess") != AC_OK)
+        || ac_acct_key_arg(cmd, cfg, "email:", nd, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -707,7 +717,7 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     ac_cmd_arg(c, ac_lua_export_sessions,
                sizeof(ac_lua_export_sessions) - 1);
     ac_cmd_str(c, "1");
-    rc |= ac_acct_key_arg(c, cfg, "acct:", id, ":sess");
+    rc |= ac_acct_key_arg(c, cfg, "acct:", id, NULL);
     rc |= ac_acct_prefix(c, cfg, "sess:");
 
     c = &cmds[AC_EXPORT_PARTNERS];

@@ -11,14 +11,45 @@
 #include "authcore.h"
 
 
-/* KEYS: session, index; ARGV: idle, expires, digest, now, fields... */
+/*
+ * KEYS: session, account; ARGV: idle, expires, digest, now, max,
+ * "P sess:", "P events", fields... The account's index is its "s:DIGEST"
+ * fields (absolute expiry): past ones are dropped, and beyond "max" the
+ * oldest sessions end, so that the hash stays small.
+ */
 static const char  ac_session_create_lua[] =
-    "redis.call('HSET', KEYS[1], unpack(ARGV, 5))\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+    "  return redis.error_reply('ERR no such account')\n"
+    "end\n"
+    "local now = tonumber(ARGV[4])\n"
+    "local h = redis.call('HGETALL', KEYS[2])\n"
+    "local live = {}\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    local x = tonumber(h[i + 1])\n"
+    "    if not x or x < now then\n"
+    "      redis.call('HDEL', KEYS[2], h[i])\n"
+    "    elseif h[i] ~= 's:' .. ARGV[3] then\n"
+    "      live[#live + 1] = {x, string.sub(h[i], 3)}\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local over = #live + 1 - tonumber(ARGV[5])\n"
+    "if over > 0 then\n"
+    "  table.sort(live, function(p, q)\n"
+    "    if p[1] ~= q[1] then return p[1] < q[1] end\n"
+    "    return p[2] < q[2]\n"
+    "  end)\n"
+    "  for i = 1, over do\n"
+    "    local d = live[i][2]\n"
+    "    redis.call('DEL', ARGV[6] .. d)\n"
+    "    redis.call('HDEL', KEYS[2], 's:' .. d)\n"
+    "    redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 8))\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])\n"
-    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
-    "local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')\n"
-    "redis.call('EXPIREAT', KEYS[2], top[2])\n"
+    "redis.call('HSET', KEYS[2], 's:' .. ARGV[3], ARGV[2])\n"
     "return 1\n";
 
 /* KEYS: session; ARGV: account key prefix ("P acct:") */
@@ -49,17 +80,18 @@ static const char  ac_session_touch_lua[] =
     "redis.call('HSET', KEYS[1], 't', ARGV[2])\n"
     "return 1\n";
 
-/* KEYS: session, index; ARGV: digest, events channel. Per-worker caches
- * drop the session when they read the message. */
+/* KEYS: session, account; ARGV: digest, events channel. Per-worker
+ * caches drop the session when they read the message. */
 static const char  ac_session_delete_lua[] =
     "local n = redis.call('DEL', KEYS[1])\n"
-    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('HDEL', KEYS[2], 's:' .. ARGV[1])\n"
     "redis.call('PUBLISH', ARGV[2], 'revoke ' .. ARGV[1])\n"
     "return n\n";
 
 
 static int ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
+static int ac_session_events(const ac_config_t *cfg, char key[AC_KEY_MAX]);
 static int ac_digest_check(const char *digest);
 static int ac_session_int(const char *s, size_t len, int64_t *v);
 static int ac_session_copy(char *dst, size_t size, const char *s,
@@ -146,7 +178,7 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 {
     int          rc;
     const char  *amr;
-    char         roles[AC_ROLES_MAX];
+    char         roles[AC_ROLES_MAX], key[AC_KEY_MAX];
 
     if (cfg == NULL || s == NULL || s->account[0] == '\0'
         || s->email[0] == '\0' || s->expires <= s->created
@@ -174,6 +206,22 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_int(cmd, s->expires);
     ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
     ac_cmd_int(cmd, s->created);
+    ac_cmd_int(cmd, AC_SESSIONS_MAX);
+
+    /* the session key prefix: a session key without its digest */
+    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key) - AC_DIGEST_LEN);
+
+    rc = ac_session_events(cfg, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
 
     ac_roles_format(s->roles, roles);
 
@@ -282,9 +330,8 @@ int
 ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account)
 {
-    int     rc;
-    size_t  len;
-    char    key[AC_KEY_MAX];
+    int   rc;
+    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || account == NULL || account[0] == '\0') {
         return AC_ERR_INVALID;
@@ -303,18 +350,11 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, "x", key);
+    rc = ac_session_events(cfg, key);
     if (rc != AC_OK) {
         return rc;
     }
 
-    /* "P events": the account key prefix with "events" for "acct:x" */
-    len = strlen(key) - sizeof("acct:x") + 1;
-    if (len + sizeof("events") > sizeof(key)) {
-        return AC_ERR_TOO_LONG;
-    }
-
-    memcpy(key + len, "events", sizeof("events"));
     ac_cmd_copy(cmd, key, strlen(key));
 
     return ac_cmd_status(cmd);
@@ -490,12 +530,35 @@ ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg, const char *digest,
 
     ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key(cfg, AC_K_ACCOUNT_SESSIONS, account, key);
+    rc = ac_key(cfg, AC_K_ACCOUNT, account, key);
     if (rc != AC_OK) {
         return rc;
     }
 
     ac_cmd_copy(cmd, key, strlen(key));
+
+    return AC_OK;
+}
+
+
+/* "P events": the account key prefix with "events" for "acct:x" */
+static int
+ac_session_events(const ac_config_t *cfg, char key[AC_KEY_MAX])
+{
+    int     rc;
+    size_t  len;
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, "x", key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    len = strlen(key) - sizeof("acct:x") + 1;
+    if (len + sizeof("events") > AC_KEY_MAX) {
+        return AC_ERR_TOO_LONG;
+    }
+
+    memcpy(key + len, "events", sizeof("events"));
 
     return AC_OK;
 }

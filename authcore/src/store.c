@@ -173,10 +173,6 @@ ac_key(const ac_config_t *cfg, ac_key_kind_t kind, const char *arg,
         name = "acct:";
         suffix = ":rc";
         break;
-    case AC_K_ACCOUNT_SESSIONS:
-        name = "acct:";
-        suffix = ":sess";
-        break;
     case AC_K_EMAIL:
         name = "email:";
         break;
@@ -512,17 +508,33 @@ ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
 }
 
 
-/* KEYS: index; ARGV: "P sess:", "P events", account id. Per-worker
+/* KEYS: account; ARGV: "P sess:", "P events", account id. Per-worker
  * caches drop each ended session, then every session of the account. */
 static const char  ac_lua_sessions_end_all[] =
-    "local ids = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
+    "local h = redis.call('HGETALL', KEYS[1])\n"
     "local n = 0\n"
-    "for _, d in ipairs(ids) do\n"
-    "  n = n + redis.call('DEL', ARGV[1] .. d)\n"
-    "  redis.call('PUBLISH', ARGV[2], 'revoke ' .. d)\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    local d = string.sub(h[i], 3)\n"
+    "    n = n + redis.call('DEL', ARGV[1] .. d)\n"
+    "    redis.call('HDEL', KEYS[1], h[i])\n"
+    "    redis.call('PUBLISH', ARGV[2], 'revoke ' .. d)\n"
+    "  end\n"
     "end\n"
-    "redis.call('DEL', KEYS[1])\n"
     "redis.call('PUBLISH', ARGV[2], 'account ' .. ARGV[3])\n"
+    "return n\n";
+
+/* KEYS: account; ARGV: now */
+static const char  ac_lua_sessions_count[] =
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "local now = tonumber(ARGV[1])\n"
+    "local n = 0\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    local x = tonumber(h[i + 1])\n"
+    "    if x and x >= now then n = n + 1 end\n"
+    "  end\n"
+    "end\n"
     "return n\n";
 
 
@@ -533,7 +545,7 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     int    rc;
     char   key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_ACCOUNT_SESSIONS, id, key);
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
     if (rc != AC_OK) {
         return rc;
     }
@@ -557,6 +569,30 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
     ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, id, strlen(id));
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_sessions_count(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, int64_t now)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "EVAL");
+    ac_cmd_arg(cmd, ac_lua_sessions_count,
+               sizeof(ac_lua_sessions_count) - 1);
+    ac_cmd_str(cmd, "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_int(cmd, now);
 
     return ac_cmd_status(cmd);
 }

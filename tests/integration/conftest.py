@@ -349,8 +349,9 @@ class Gateway:
                              "t": now - last_seen_ago, "i": "127.0.0.1",
                              "u": "pytest"})
         r.expire(key, ttl)
-        r.zadd(PREFIX + "acct:%s:sess" % account_id,
-               {self.digest(cookie): now + expires_in})
+        akey = PREFIX + "acct:" + account_id
+        if r.exists(akey):
+            r.hset(akey, "s:" + self.digest(cookie), now + expires_in)
         return cookie
 
 

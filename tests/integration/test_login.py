@@ -102,7 +102,9 @@ def test_login_success_without_totp(gw):
     assert sess["a"] == account and sess["m"] == "pwd"
     assert sess["e"] == "alice@example.com"
     assert 0 < rd.ttl(PREFIX + "sess:" + digest) <= 1800
-    assert rd.zscore(PREFIX + "acct:%s:sess" % account, digest)
+    # indexed in the account hash: s:DIGEST -> absolute expiry
+    assert int(rd.hget(PREFIX + "acct:" + account, "s:" + digest)) \
+        == int(sess["x"])
     # Redis holds the digest only, never the token or the password
     text = all_redis_text(gw)
     assert cookie not in text and PASSWORD not in text
@@ -325,8 +327,8 @@ def test_logout_one_and_all(gw):
     (cleared,) = set_cookies(r)
     assert cleared.startswith("guichet=;") and "Max-Age=0" in cleared
     assert not rd.exists(PREFIX + "sess:" + gw.digest(c1))
-    assert rd.zscore(PREFIX + "acct:%s:sess" % account, gw.digest(c1)) \
-        is None
+    assert not rd.hexists(PREFIX + "acct:" + account, "s:" + gw.digest(c1))
+    assert rd.hexists(PREFIX + "acct:" + account, "s:" + gw.digest(c2))
     gone = requests.get(gw.url + "/app/", cookies={"guichet": c1},
                         timeout=5)
     assert gone.status_code == 401
@@ -340,7 +342,9 @@ def test_logout_one_and_all(gw):
         assert requests.get(gw.url + "/app/", cookies={"guichet": c},
                             timeout=5).status_code == 401
         assert not rd.exists(PREFIX + "sess:" + gw.digest(c))
-    assert not rd.exists(PREFIX + "acct:%s:sess" % account)
+    assert not [f for f in rd.hkeys(PREFIX + "acct:" + account)
+                if f.startswith("s:")]
+    assert rd.hget(PREFIX + "acct:" + account, "email")
 
     lo = events(gw, "logout")
     assert [e.get("c", "") for e in lo] == ["", "all"]

@@ -156,18 +156,21 @@ TEST(test_cmd_create_shape)
     sample_session(&s, 1700000000);
 
     CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d, &s), AC_OK);
-    CHECK(cmd.argc > 8 && (cmd.argc - 7) % 2 == 0);
+    CHECK(cmd.argc > 12 && (cmd.argc - 12) % 2 == 0);
     CHECK(cmd.argvlen[0] == 4 && memcmp(cmd.argv[0], "EVAL", 4) == 0);
     CHECK(cmd.argvlen[2] == 1 && cmd.argv[2][0] == '2');
 
     snprintf(key, sizeof(key), "t:sess:%s", d);
     CHECK(cmd.argvlen[3] == strlen(key)
           && memcmp(cmd.argv[3], key, strlen(key)) == 0);
-    snprintf(key, sizeof(key), "t:acct:%s:sess", s.account);
+    snprintf(key, sizeof(key), "t:acct:%s", s.account);
     CHECK(cmd.argvlen[4] == strlen(key)
           && memcmp(cmd.argv[4], key, strlen(key)) == 0);
+    CHECK(cmd.argvlen[9] == 2 && memcmp(cmd.argv[9], "50", 2) == 0);
+    CHECK(cmd.argvlen[10] == 7 && memcmp(cmd.argv[10], "t:sess:", 7) == 0);
+    CHECK(cmd.argvlen[11] == 8 && memcmp(cmd.argv[11], "t:events", 8) == 0);
 
-    for (i = 9; i + 1 < cmd.argc; i += 2) {
+    for (i = 12; i + 1 < cmd.argc; i += 2) {
         CHECK_INT(cmd.argvlen[i], 1);
         if (cmd.argv[i][0] == 'a') {
             seen_a = 1;
@@ -411,6 +414,117 @@ runf(redisContext *c, const char *fmt, const char *arg)
 }
 
 
+/*
+ * Beyond AC_SESSIONS_MAX sessions the one that expires first ends
+ * (revoked on "P events"); the bound alone never pushes an account of
+ * short fields out of the listpack encoding (128 entries).
+ */
+static void
+test_session_bound(redisContext *c, int64_t now)
+{
+    int            i, got;
+    ac_cmd_t       cmd;
+    redisReply    *r;
+    ac_session_t   s;
+    redisContext  *sub;
+    char           d[AC_SESSIONS_MAX + 1][AC_DIGEST_LEN + 1];
+    char           msg[64];
+
+    sample_session(&s, now);
+    freeReplyObject(runf(c, "DEL t:acct:%s", s.account));
+    freeReplyObject(redisCommand(c, "HSET t:acct:%s email %s roles user "
+                                 "status 0 created %lld last_login %lld",
+                                 s.account, s.email, (long long) now,
+                                 (long long) now));
+
+    for (i = 0; i <= AC_SESSIONS_MAX; i++) {
+        snprintf(d[i], sizeof(d[i]), "b%021d", AC_SESSIONS_MAX - i);
+    }
+
+    /* created in turn: d[0] first, so it expires first */
+    for (i = 0; i < AC_SESSIONS_MAX; i++) {
+        s.created = now - 200 + i;
+        s.expires = s.created + cfg.session_max;
+        CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d[i], &s), AC_OK);
+        r = run(c, &cmd);
+        CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+        freeReplyObject(r);
+    }
+
+    r = runf(c, "HLEN t:acct:%s", s.account);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER
+          && r->integer == 5 + AC_SESSIONS_MAX);
+    freeReplyObject(r);
+
+    sub = redisConnect("127.0.0.1", c->tcp.port);
+    CHECK(sub != NULL && !sub->err);
+    if (sub == NULL || sub->err) {
+        redisFree(sub);
+        return;
+    }
+
+    freeReplyObject(redisCommand(sub, "SUBSCRIBE t:events"));
+
+    s.created = now - 200 + AC_SESSIONS_MAX;
+    s.expires = s.created + cfg.session_max;
+    CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d[AC_SESSIONS_MAX], &s),
+              AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+
+    /* the oldest ended, field and session; the next one lives */
+    r = runf(c, "EXISTS t:sess:%s", d[0]);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+    r = redisCommand(c, "HEXISTS t:acct:%s s:%s", s.account, d[0]);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+    r = runf(c, "EXISTS t:sess:%s", d[1]);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+    r = redisCommand(c, "HEXISTS t:acct:%s s:%s", s.account,
+                     d[AC_SESSIONS_MAX]);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+    r = runf(c, "HLEN t:acct:%s", s.account);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER
+          && r->integer == 5 + AC_SESSIONS_MAX);
+    freeReplyObject(r);
+
+    r = runf(c, "OBJECT ENCODING t:acct:%s", s.account);
+    CHECK(r && r->type == REDIS_REPLY_STRING
+          && (strcmp(r->str, "listpack") == 0
+              || strcmp(r->str, "ziplist") == 0));
+    freeReplyObject(r);
+
+    /* the revocation reached the subscribers */
+    snprintf(msg, sizeof(msg), "revoke %s", d[0]);
+    got = 0;
+    r = NULL;
+    if (redisGetReply(sub, (void **) &r) == REDIS_OK && r != NULL
+        && r->type == REDIS_REPLY_ARRAY && r->elements == 3
+        && r->element[2]->type == REDIS_REPLY_STRING
+        && strcmp(r->element[2]->str, msg) == 0)
+    {
+        got = 1;
+    }
+    CHECK(got);
+    freeReplyObject(r);
+    redisFree(sub);
+
+    /* ending them all empties the index, the account stays */
+    CHECK_INT(ac_cmd_sessions_end_all(&cmd, &cfg, s.account), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER
+          && r->integer == AC_SESSIONS_MAX);
+    freeReplyObject(r);
+    r = runf(c, "HLEN t:acct:%s", s.account);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 5);
+    freeReplyObject(r);
+}
+
+
 TEST(test_redis_round_trip)
 {
     int64_t        now;
@@ -431,13 +545,25 @@ TEST(test_redis_round_trip)
     CHECK_INT(ac_session_digest(keys, cookie, AC_TOKEN_LEN, d), AC_OK);
     sample_session(&s, now - 120);
     snprintf(key, sizeof(key), "t:sess:%s", d);
-    snprintf(idx, sizeof(idx), "t:acct:%s:sess", s.account);
+    snprintf(idx, sizeof(idx), "t:acct:%s", s.account);
+
+    /* no account (erased meanwhile): refused, nothing written */
+    CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d, &s), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    r = runf(c, "EXISTS %s", key);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+    r = runf(c, "EXISTS %s", idx);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
 
     r = runf(c, "HSET t:acct:%s status 0", s.account);
     freeReplyObject(r);
 
     /* a stale entry of the index is pruned at the next creation */
-    r = redisCommand(c, "ZADD %s 5 stale", idx);
+    r = redisCommand(c, "HSET %s s:stale 5 s:junk x", idx);
     freeReplyObject(r);
 
     CHECK_INT(ac_cmd_session_create(&cmd, &cfg, d, &s), AC_OK);
@@ -445,22 +571,23 @@ TEST(test_redis_round_trip)
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
     freeReplyObject(r);
 
-    /* idle TTL on the session, the index lives as long as its last one */
+    /* idle TTL on the session; the account's field holds its expiry */
     r = runf(c, "TTL %s", key);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer > 1790
           && r->integer <= 1800);
     freeReplyObject(r);
-    r = runf(c, "ZSCORE %s stale", idx);
-    CHECK(r && r->type == REDIS_REPLY_NIL);
+    r = runf(c, "HEXISTS %s s:stale", idx);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
     freeReplyObject(r);
-    r = redisCommand(c, "ZSCORE %s %s", idx, d);
+    r = runf(c, "HEXISTS %s s:junk", idx);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+    r = redisCommand(c, "HGET %s s:%s", idx, d);
     CHECK(r && r->type == REDIS_REPLY_STRING
           && atoll(r->str) == s.expires);
     freeReplyObject(r);
-    r = runf(c, "EXPIRETIME %s", idx);
-    if (r && r->type == REDIS_REPLY_INTEGER) {
-        CHECK_INT(r->integer, s.expires);
-    }
+    r = runf(c, "TTL %s", idx);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == -1);
     freeReplyObject(r);
 
     /* small in memory: at most 400 bytes per session */
@@ -554,8 +681,11 @@ TEST(test_redis_round_trip)
     r = run(c, &cmd);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
     freeReplyObject(r);
-    r = redisCommand(c, "ZSCORE %s %s", idx, d);
-    CHECK(r && r->type == REDIS_REPLY_NIL);
+    r = redisCommand(c, "HEXISTS %s s:%s", idx, d);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+    r = runf(c, "HGET %s status", idx);
+    CHECK(r && r->type == REDIS_REPLY_STRING);
     freeReplyObject(r);
     CHECK_INT(ac_cmd_session_get(&cmd, &cfg, d), AC_OK);
     r = run(c, &cmd);
@@ -565,6 +695,8 @@ TEST(test_redis_round_trip)
     r = run(c, &cmd);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
     freeReplyObject(r);
+
+    test_session_bound(c, now);
 
     redisFree(c);
     stop_redis();

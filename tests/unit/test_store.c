@@ -178,8 +178,6 @@ TEST(test_keys)
     CHECK_STR(k, "t1:acct:abcdefghijklmnop");
     CHECK_INT(ac_key(&c, AC_K_RECOVERY, "abc", k), AC_OK);
     CHECK_STR(k, "t1:acct:abc:rc");
-    CHECK_INT(ac_key(&c, AC_K_ACCOUNT_SESSIONS, "abc", k), AC_OK);
-    CHECK_STR(k, "t1:acct:abc:sess");
     CHECK_INT(ac_key(&c, AC_K_EMAIL, "Zm9v-_x", k), AC_OK);
     CHECK_STR(k, "t1:email:Zm9v-_x");
     CHECK_INT(ac_key(&c, AC_K_ACCOUNTS, NULL, k), AC_OK);
@@ -510,19 +508,49 @@ TEST(test_redis_sessions_end_all)
     freeReplyObject(redisCommand(rc_ctx, "HSET test:sess:d1 acct %s", id));
     freeReplyObject(redisCommand(rc_ctx, "HSET test:sess:d2 acct %s", id));
     freeReplyObject(redisCommand(rc_ctx, "HSET test:sess:other acct x"));
-    freeReplyObject(redisCommand(rc_ctx, "ZADD test:acct:%s:sess "
-                                 "1 d1 2 d2 3 gone", id));
+    freeReplyObject(redisCommand(rc_ctx, "HSET test:acct:%s email a@b.c "
+                                 "s:d1 1 s:d2 9999999999 s:gone 3 "
+                                 "sx keep", id));
+
+    /* live at 4: d2 only; d1 and gone are past their expiry */
+    CHECK_INT(ac_cmd_sessions_count(&cmd, &cfg, id, 4), AC_OK);
+    CHECK_INT(run_int(&cmd), 1);
+    CHECK_INT(ac_cmd_sessions_count(&cmd, &cfg, id, 1), AC_OK);
+    CHECK_INT(run_int(&cmd), 3);
 
     CHECK_INT(ac_cmd_sessions_end_all(&cmd, &cfg, id), AC_OK);
     CHECK_INT(run_int(&cmd), 2);
     CHECK_INT(run_int(&cmd), 0);
 
-    r = redisCommand(rc_ctx, "EXISTS test:sess:d1 test:sess:d2 "
-                     "test:acct:%s:sess", id);
+    r = redisCommand(rc_ctx, "EXISTS test:sess:d1 test:sess:d2");
     CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
     if (r != NULL) {
         freeReplyObject(r);
     }
+
+    /* the index fields are gone, the account and its other fields stay */
+    r = redisCommand(rc_ctx, "HKEYS test:acct:%s", id);
+    CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+
+    r = redisCommand(rc_ctx, "HMGET test:acct:%s email sx", id);
+    CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+          && r->element[0]->type == REDIS_REPLY_STRING
+          && r->element[1]->type == REDIS_REPLY_STRING);
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+
+    CHECK_INT(ac_cmd_sessions_count(&cmd, &cfg, id, 0), AC_OK);
+    CHECK_INT(run_int(&cmd), 0);
+    CHECK_INT(ac_cmd_sessions_count(&cmd, &cfg, "nnnnnnnnnnnnnnnn", 0),
+              AC_OK);
+    CHECK_INT(run_int(&cmd), 0);
+    CHECK_INT(ac_cmd_sessions_count(&cmd, &cfg, "a:b", 0), AC_ERR_INVALID);
+
+    freeReplyObject(redisCommand(rc_ctx, "DEL test:acct:%s", id));
 
     r = redisCommand(rc_ctx, "EXISTS test:sess:other");
     CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
