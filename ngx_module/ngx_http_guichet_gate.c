@@ -256,12 +256,35 @@ ngx_http_guichet_gate_headers(ngx_http_request_t *r)
 static ngx_uint_t
 ngx_http_guichet_gate_forged(ngx_table_elt_t *h)
 {
-    /* the first letter first: most headers end the test there */
-    return h->key.len >= sizeof("X-Guichet-") - 1
-           && (h->key.data[0] | 0x20) == 'x'
-           && ngx_strncasecmp(h->key.data, (u_char *) "X-Guichet-",
-                              sizeof("X-Guichet-") - 1)
-              == 0;
+    ngx_uint_t   i;
+    u_char       c, *p;
+
+    static u_char  prefix[] = "x-guichet-";
+
+    /*
+     * "X_Guichet_User" too: with underscores_in_headers on, a CGI or PHP
+     * backend reads it as HTTP_X_GUICHET_USER, the same as ours.
+     */
+
+    if (h->key.len < sizeof(prefix) - 1) {
+        return 0;
+    }
+
+    p = h->key.data;
+
+    for (i = 0; i < sizeof(prefix) - 1; i++) {
+        c = ngx_tolower(p[i]);
+
+        if (c == '_') {
+            c = '-';
+        }
+
+        if (c != prefix[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -469,8 +492,9 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_GUICHET_UNAVAILABLE:
-        ngx_http_guichet_metric_gate(NGX_HTTP_SERVICE_UNAVAILABLE);
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
+        rc = ngx_http_guichet_gate_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                 "unavailable", "the session store cannot be reached");
+        break;
 
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

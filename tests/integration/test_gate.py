@@ -10,7 +10,8 @@ import urllib.parse
 
 import requests
 
-from conftest import PREFIX, nginx_env, wait_until
+from conftest import (PREFIX, Gateway, check_error_log, nginx_env,
+                      wait_until)
 
 HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -135,6 +136,32 @@ def test_client_sent_identity_headers_are_removed(gateway):
     assert r.status_code == 200
     assert r.text == ("user=%s email=alice@example.com amr=pwd roles=\n"
                       % account)
+
+
+def test_underscore_spellings_of_identity_headers_are_removed(
+        tmp_path, redis_server):
+    # with underscores_in_headers on, "X_Guichet_User" reaches a CGI or
+    # PHP backend as HTTP_X_GUICHET_USER: the same as the gate's header
+    g = Gateway(str(tmp_path), redis_server)
+    path = os.path.join(g.tmp, "nginx.conf")
+    with open(path) as f:
+        conf = f.read()
+    with open(path, "w") as f:
+        f.write(conf.replace(
+            "http {\n", "http {\n    underscores_in_headers on;\n", 1))
+    g.start()
+    try:
+        account = g.account()
+        cookie = g.session(account_id=account)
+        forged = {"X_Guichet_User": "admin", "x-guichet_email": "evil@x",
+                  "X_GUICHET-AMR": "pwd otp"}
+        r = get(g, "/app/", cookie=cookie, headers=forged)
+        assert r.status_code == 200
+        assert r.text == ("user=%s email=alice@example.com amr=pwd roles=\n"
+                          % account)
+    finally:
+        g.stop()
+        check_error_log(g)
 
 
 def test_expired_sessions_are_refused(gateway):
@@ -262,6 +289,10 @@ def test_redis_down_fails_closed_and_recovers(gateway):
     r = get(gateway, "/app/", cookie=cookie)
     assert r.status_code == 503
     assert "user=" not in r.text
+    assert r.json()["error"] == "unavailable"
+    assert r.headers["Content-Security-Policy"] == (
+        "default-src 'self'; frame-ancestors 'none'")
+    assert r.headers["Cache-Control"] == "no-store"
     assert get(gateway, "/open").status_code == 200
     assert get(gateway, "/app/", cookie=cookie).status_code == 503
     log = gateway.error_log()
