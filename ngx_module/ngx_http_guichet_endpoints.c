@@ -431,7 +431,6 @@ ngx_http_guichet_ep_read_body(ngx_http_request_t *r,
 {
     off_t         size;
     u_char       *p;
-    ssize_t       n;
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
@@ -462,15 +461,11 @@ ngx_http_guichet_ep_read_body(ngx_http_request_t *r,
         b = cl->buf;
 
         if (b->in_file) {
-            n = ngx_read_file(b->file, p, (size_t) (b->file_last
-                                                    - b->file_pos),
-                              b->file_pos);
-            if (n != b->file_last - b->file_pos) {
-                return NGX_ERROR;
-            }
-
-            p += n;
-            continue;
+            /* only "client_body_in_file_only" spools a body this small */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet endpoints refuse a request body written "
+                          "to a file (client_body_in_file_only?)");
+            return NGX_ERROR;
         }
 
         p = ngx_cpymem(p, b->pos, b->last - b->pos);
@@ -1564,6 +1559,7 @@ ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
 {
     ngx_str_t                     *pages, dir;
     ngx_uint_t                     i;
+    ngx_http_core_loc_conf_t     **clcfp;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_guichet_module);
@@ -1587,6 +1583,22 @@ ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
                       "\"guichet_endpoints\" needs \"guichet_threads\": "
                       "passwords are hashed in a thread pool");
         return NGX_ERROR;
+    }
+
+    /*
+     * Every body a route accepts fits in memory: nginx never spools it to
+     * a temporary file, which would be read back with blocking I/O and
+     * would leave passwords on disk.
+     */
+
+    clcfp = gmcf->endpoint_clcfs->elts;
+
+    for (i = 0; i < gmcf->endpoint_clcfs->nelts; i++) {
+        if (clcfp[i]->client_body_buffer_size
+            < NGX_HTTP_GUICHET_BODY_LARGE)
+        {
+            clcfp[i]->client_body_buffer_size = NGX_HTTP_GUICHET_BODY_LARGE;
+        }
     }
 
     dir = gmcf->templates;

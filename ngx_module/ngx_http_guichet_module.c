@@ -285,7 +285,7 @@ ngx_http_guichet_cleanup_config(void *data)
 static char *
 ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_core_loc_conf_t      *clcf, **clcfp;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -298,6 +298,21 @@ ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_guichet_module);
     gmcf->endpoints = 1;
+
+    if (gmcf->endpoint_clcfs == NULL) {
+        gmcf->endpoint_clcfs = ngx_array_create(cf->pool, 4,
+                                    sizeof(ngx_http_core_loc_conf_t *));
+        if (gmcf->endpoint_clcfs == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    clcfp = ngx_array_push(gmcf->endpoint_clcfs);
+    if (clcfp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *clcfp = clcf;
 
     return NGX_CONF_OK;
 }

@@ -20,6 +20,7 @@ typedef struct {
     ngx_thread_pool_t     *thread_pool;
 #endif
     ngx_uint_t             endpoints;        /* some location serves them */
+    ngx_array_t           *endpoint_clcfs;   /* their core loc confs */
     ngx_str_t              templates;        /* guichet_templates DIR */
     void                  *pages;            /* the endpoints' templates */
     ngx_uint_t             session_cache;    /* entries, 0: off */
