@@ -221,16 +221,7 @@ ctl_inv_partner(ctl_t *ctl, const char *partner, const char *base,
             goto failed;
         }
 
-        r = ctl_redis_run(ctl, &cmd);
-        if (r == NULL) {
-            goto failed;
-        }
-
-        rc = ac_reply_integer(r, &ttl);
-        freeReplyObject(r);
-
-        if (rc != AC_OK) {
-            ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+        if (ctl_redis_integer(ctl, &cmd, &ttl) != CTL_EXIT_OK) {
             goto failed;
         }
 

@@ -34,7 +34,6 @@ ctl_cmd_partner_add(ctl_t *ctl)
     int64_t            added;
     ac_cmd_t           cmd;
     ac_error_t         err;
-    redisReply        *r;
     const ctl_opt_t   *alg, *file;
     ac_partner_t      *p;
     char              *scratch;
@@ -99,17 +98,8 @@ ctl_cmd_partner_add(ctl_t *ctl)
         goto done;
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        status = CTL_EXIT_FAIL;
-        goto done;
-    }
-
-    rc = ac_reply_integer(r, &added);
-    freeReplyObject(r);
-
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+    status = ctl_redis_integer(ctl, &cmd, &added);
+    if (status != CTL_EXIT_OK) {
         goto done;
     }
 
@@ -369,7 +359,6 @@ ctl_cmd_partner_remove(ctl_t *ctl)
     int          rc, status;
     int64_t      removed;
     ac_cmd_t     cmd;
-    redisReply  *r;
     const char  *id;
 
     id = ctl->args.pos[0];
@@ -384,16 +373,9 @@ ctl_cmd_partner_remove(ctl_t *ctl)
         return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
-    rc = ac_reply_integer(r, &removed);
-    freeReplyObject(r);
-
-    if (rc != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+    status = ctl_redis_integer(ctl, &cmd, &removed);
+    if (status != CTL_EXIT_OK) {
+        return status;
     }
 
     if (removed != 1) {
@@ -511,17 +493,8 @@ ctl_cmd_partner_rotate(ctl_t *ctl)
         goto done;
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        status = CTL_EXIT_FAIL;
-        goto done;
-    }
-
-    rc = ac_reply_integer(r, &done);
-    freeReplyObject(r);
-
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+    status = ctl_redis_integer(ctl, &cmd, &done);
+    if (status != CTL_EXIT_OK) {
         goto done;
     }
 

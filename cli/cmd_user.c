@@ -9,7 +9,6 @@
 #include "guichetctl.h"
 
 
-static int ctl_user_count(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n);
 static int ctl_user_set(ctl_t *ctl, const ac_account_t *a,
     const char *field, const char *value);
 static int ctl_user_new_password(ctl_t *ctl, char phc[AC_PHC_MAX]);
@@ -24,7 +23,6 @@ ctl_cmd_user_add(ctl_t *ctl)
     int64_t              created;
     unsigned             roles, r;
     ac_cmd_t             cmd;
-    redisReply          *reply;
     const ctl_opt_t     *o;
     char                 email[AC_EMAIL_MAX + 1];
     char                 list[AC_ROLES_MAX];
@@ -80,17 +78,8 @@ ctl_cmd_user_add(ctl_t *ctl)
         goto done;
     }
 
-    reply = ctl_redis_run(ctl, &cmd);
-    if (reply == NULL) {
-        status = CTL_EXIT_FAIL;
-        goto done;
-    }
-
-    rc = ac_reply_integer(reply, &created);
-    freeReplyObject(reply);
-
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+    status = ctl_redis_integer(ctl, &cmd, &created);
+    if (status != CTL_EXIT_OK) {
         goto done;
     }
 
@@ -279,7 +268,7 @@ ctl_cmd_user_show(ctl_t *ctl)
         goto done;
     }
 
-    status = ctl_user_count(ctl, &cmd, &codes);
+    status = ctl_redis_integer(ctl, &cmd, &codes);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
@@ -290,7 +279,7 @@ ctl_cmd_user_show(ctl_t *ctl)
         goto done;
     }
 
-    status = ctl_user_count(ctl, &cmd, &sessions);
+    status = ctl_redis_integer(ctl, &cmd, &sessions);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
@@ -580,28 +569,6 @@ done:
     ac_cleanse(&a, sizeof(a));
 
     return status;
-}
-
-
-static int
-ctl_user_count(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n)
-{
-    int          rc;
-    redisReply  *r;
-
-    r = ctl_redis_run(ctl, cmd);
-    if (r == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
-    rc = ac_reply_integer(r, n);
-    freeReplyObject(r);
-
-    if (rc != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
-    }
-
-    return CTL_EXIT_OK;
 }
 
 

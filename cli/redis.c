@@ -281,6 +281,29 @@ ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd)
 }
 
 
+/* Runs a command whose reply is an integer. */
+int
+ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n)
+{
+    int          rc;
+    redisReply  *r;
+
+    r = ctl_redis_run(ctl, cmd);
+    if (r == NULL) {
+        return CTL_EXIT_FAIL;
+    }
+
+    rc = ac_reply_integer(r, n);
+    freeReplyObject(r);
+
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+    }
+
+    return CTL_EXIT_OK;
+}
+
+
 int
 ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a)
 {
