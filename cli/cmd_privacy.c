@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "guichetctl.h"
@@ -35,70 +34,14 @@ static int ctl_privacy_collect(const ac_idle_account_t *a, void *data);
 static int
 ctl_privacy_log_anon(ctl_t *ctl, ac_event_kind_t kind, const char *account)
 {
-    int             rc, i;
-    int64_t         now_ms;
-    uint64_t        seq;
-    ac_cmd_t        cmd;
-    ac_event_t      ev;
-    redisReply     *r;
-    struct timeval  tv;
-    unsigned char   hash[AC_MAC_LEN];
+    ac_event_t  ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = kind;
     ev.account = account;
     ev.account_len = strlen(account);
 
-    rc = ac_cmd_log_head(&cmd, ctl->cfg);
-    if (rc != AC_OK) {
-        goto failed;
-    }
-
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
-    rc = ac_log_head_parse(r, &seq, hash);
-    freeReplyObject(r);
-
-    if (rc != AC_OK) {
-        goto failed;
-    }
-
-    for (i = 0; i < AC_LOG_RETRIES; i++) {
-        gettimeofday(&tv, NULL);
-        now_ms = (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-
-        rc = ac_cmd_log_append(&cmd, ctl->cfg, ctl->keys, &ev, seq, hash,
-                               now_ms, NULL);
-        if (rc != AC_OK) {
-            goto failed;
-        }
-
-        r = ctl_redis_run(ctl, &cmd);
-        if (r == NULL) {
-            return CTL_EXIT_FAIL;
-        }
-
-        rc = ac_log_append_reply(r, &seq, hash);
-        freeReplyObject(r);
-
-        if (rc != AC_LOG_CONFLICT) {
-            break;
-        }
-    }
-
-    if (rc == AC_OK) {
-        return CTL_EXIT_OK;
-    }
-
-failed:
-
-    return ctl_fail(CTL_EXIT_FAIL, "done, but the connection log entry"
-                    " could not be written: %s",
-                    rc == AC_LOG_CONFLICT ? "the log is too busy"
-                                          : ac_strerror(rc));
+    return ctl_log_append(ctl, &ev);
 }
 
 

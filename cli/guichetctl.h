@@ -78,6 +78,7 @@ int ctl_sessions_end(ctl_t *ctl, const char *id, int64_t *ended);
 /* log.c */
 int ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
     const char *email, const char *partner);
+int ctl_log_append(ctl_t *ctl, const ac_event_t *ev);
 
 /* output.c */
 void ctl_time_text(int64_t t, char *out, size_t size);

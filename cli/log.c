@@ -27,14 +27,9 @@ int
 ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
     const char *email, const char *partner)
 {
-    int             rc, i;
-    int64_t         now_ms;
-    uint64_t        seq;
-    ac_cmd_t        cmd;
+    int             status;
     ac_event_t      ev;
-    redisReply     *r;
-    struct timeval  tv;
-    unsigned char   hash[AC_MAC_LEN], key[AC_LOG_KEY_LEN];
+    unsigned char   key[AC_LOG_KEY_LEN];
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = kind;
@@ -61,6 +56,26 @@ ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
         ev.partner_len = strlen(partner);
     }
 
+    status = ctl_log_append(ctl, &ev);
+
+    ac_cleanse(key, sizeof(key));
+
+    return status;
+}
+
+
+/* Appends a prepared event after the log's head, retrying on conflict. */
+int
+ctl_log_append(ctl_t *ctl, const ac_event_t *ev)
+{
+    int             rc, i;
+    int64_t         now_ms;
+    uint64_t        seq;
+    ac_cmd_t        cmd;
+    redisReply     *r;
+    struct timeval  tv;
+    unsigned char   hash[AC_MAC_LEN];
+
     rc = ac_cmd_log_head(&cmd, ctl->cfg);
     if (rc != AC_OK) {
         goto failed;
@@ -68,7 +83,6 @@ ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
 
     r = ctl_redis_run(ctl, &cmd);
     if (r == NULL) {
-        ac_cleanse(key, sizeof(key));
         return CTL_EXIT_FAIL;
     }
 
@@ -83,7 +97,7 @@ ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
         gettimeofday(&tv, NULL);
         now_ms = (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
 
-        rc = ac_cmd_log_append(&cmd, ctl->cfg, ctl->keys, &ev, seq, hash,
+        rc = ac_cmd_log_append(&cmd, ctl->cfg, ctl->keys, ev, seq, hash,
                                now_ms, NULL);
         if (rc != AC_OK) {
             goto failed;
@@ -91,7 +105,7 @@ ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
 
         r = ctl_redis_run(ctl, &cmd);
         if (r == NULL) {
-            ac_cleanse(key, sizeof(key));
+            ac_cleanse(&cmd, sizeof(cmd));
             return CTL_EXIT_FAIL;
         }
 
@@ -104,14 +118,12 @@ ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
     }
 
     if (rc == AC_OK) {
-        ac_cleanse(key, sizeof(key));
         ac_cleanse(&cmd, sizeof(cmd));
         return CTL_EXIT_OK;
     }
 
 failed:
 
-    ac_cleanse(key, sizeof(key));
     ac_cleanse(&cmd, sizeof(cmd));
 
     return ctl_fail(CTL_EXIT_FAIL, "done, but the connection log entry"
