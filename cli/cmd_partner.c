@@ -19,8 +19,7 @@
 
 
 static int ctl_partner_id_arg(const char *id);
-static int ctl_partner_read_key(const char *path, ac_alg_t alg, char *key,
-    size_t size, size_t *len);
+static int ctl_partner_read_key(const char *path, ac_partner_t *p);
 static void ctl_partner_fingerprint(const ac_partner_t *p,
     char out[CTL_FP_LEN + 1]);
 static void ctl_partner_json(ac_buf_t *b, const ac_partner_t *p);
@@ -33,7 +32,6 @@ ctl_cmd_partner_add(ctl_t *ctl)
     int                rc, status;
     int64_t            added;
     ac_cmd_t           cmd;
-    ac_error_t         err;
     const ctl_opt_t   *alg, *file;
     ac_partner_t      *p;
     char              *scratch;
@@ -71,19 +69,8 @@ ctl_cmd_partner_add(ctl_t *ctl)
 
     memcpy(p->id, ctl->args.pos[0], strlen(ctl->args.pos[0]) + 1);
 
-    status = ctl_partner_read_key(file->values[0], p->alg, p->key,
-                                  sizeof(p->key), &p->keylen);
+    status = ctl_partner_read_key(file->values[0], p);
     if (status != CTL_EXIT_OK) {
-        goto done;
-    }
-
-    memset(&err, 0, sizeof(err));
-
-    rc = ac_partner_key_check(p->alg, p->key, p->keylen, &err);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "key refused for %s: %s",
-                          ac_alg_name(p->alg),
-                          err.msg[0] ? err.msg : ac_strerror(rc));
         goto done;
     }
 
@@ -399,7 +386,6 @@ ctl_cmd_partner_rotate(ctl_t *ctl)
     int                rc, status;
     int64_t            done;
     ac_cmd_t           cmd;
-    ac_error_t         err;
     redisReply        *r;
     const ctl_opt_t   *alg, *file;
     ac_partner_t      *p;
@@ -470,19 +456,8 @@ ctl_cmd_partner_rotate(ctl_t *ctl)
 
     ac_cleanse(p->key, sizeof(p->key));
 
-    status = ctl_partner_read_key(file->values[0], p->alg, p->key,
-                                  sizeof(p->key), &p->keylen);
+    status = ctl_partner_read_key(file->values[0], p);
     if (status != CTL_EXIT_OK) {
-        goto done;
-    }
-
-    memset(&err, 0, sizeof(err));
-
-    rc = ac_partner_key_check(p->alg, p->key, p->keylen, &err);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "key refused for %s: %s",
-                          ac_alg_name(p->alg),
-                          err.msg[0] ? err.msg : ac_strerror(rc));
         goto done;
     }
 
@@ -541,16 +516,21 @@ ctl_partner_id_arg(const char *id)
 
 
 /*
- * Reads the key file whole. An HS256 secret loses its trailing line
- * ends, which editors and "echo" add but a partner does not sign with.
+ * Reads the key file whole and checks it is a key for p->alg. An HS256
+ * secret loses its trailing line ends, which editors and "echo" add but
+ * a partner does not sign with.
  */
 static int
-ctl_partner_read_key(const char *path, ac_alg_t alg, char *key, size_t size,
-    size_t *len)
+ctl_partner_read_key(const char *path, ac_partner_t *p)
 {
-    int      fd, status;
-    size_t   n;
-    ssize_t  got;
+    int          fd, rc, status;
+    char        *key;
+    size_t       n, size;
+    ssize_t      got;
+    ac_error_t   err;
+
+    key = p->key;
+    size = sizeof(p->key);
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
@@ -592,14 +572,23 @@ ctl_partner_read_key(const char *path, ac_alg_t alg, char *key, size_t size,
         return status;
     }
 
-    if (alg == AC_ALG_HS256) {
+    if (p->alg == AC_ALG_HS256) {
         while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r')) {
             n--;
         }
     }
 
     key[n] = '\0';
-    *len = n;
+    p->keylen = n;
+
+    memset(&err, 0, sizeof(err));
+
+    rc = ac_partner_key_check(p->alg, p->key, p->keylen, &err);
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "key refused for %s: %s",
+                        ac_alg_name(p->alg),
+                        err.msg[0] ? err.msg : ac_strerror(rc));
+    }
 
     return CTL_EXIT_OK;
 }
