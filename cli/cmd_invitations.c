@@ -132,17 +132,7 @@ ctl_cmd_invitations_list(ctl_t *ctl)
         }
     }
 
-    ac_buf_str(&b, "]");
-
-    if (ctl->json) {
-        status = ctl_print_buf(&b);
-
-    } else if (ctl_table_print(&t, stdout) != AC_OK) {
-        ctl_fail(CTL_EXIT_FAIL, "out of memory");
-
-    } else {
-        status = CTL_EXIT_OK;
-    }
+    status = ctl_list_print(ctl, &b, &t);
 
 failed:
 

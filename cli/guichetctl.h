@@ -100,6 +100,7 @@ int ctl_table_init(ctl_table_t *t, const char **head, size_t ncols);
 int ctl_table_row(ctl_table_t *t, const char **cells);
 int ctl_table_print(ctl_table_t *t, FILE *out);
 void ctl_table_free(ctl_table_t *t);
+int ctl_list_print(ctl_t *ctl, ac_buf_t *b, ctl_table_t *t);
 
 int ctl_qr_print(const char *text, FILE *out);
 

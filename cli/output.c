@@ -122,6 +122,27 @@ ctl_print_buf(ac_buf_t *b)
 }
 
 
+/*
+ * Ends a list command: the JSON array whose elements are in b, or the
+ * table, whichever was asked for.
+ */
+int
+ctl_list_print(ctl_t *ctl, ac_buf_t *b, ctl_table_t *t)
+{
+    ac_buf_str(b, "]");
+
+    if (ctl->json) {
+        return ctl_print_buf(b);
+    }
+
+    if (ctl_table_print(t, stdout) != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
+    }
+
+    return CTL_EXIT_OK;
+}
+
+
 int
 ctl_table_init(ctl_table_t *t, const char **head, size_t ncols)
 {
