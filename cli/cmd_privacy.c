@@ -140,12 +140,7 @@ ctl_cmd_user_export(ctl_t *ctl)
     redisReply        *replies[AC_EXPORT_NCMDS];
     char               email[AC_EMAIL_MAX + 1];
 
-    status = ctl_email_arg(ctl->args.pos[0], email);
-    if (status != CTL_EXIT_OK) {
-        return status;
-    }
-
-    status = ctl_account_find(ctl, email, &a);
+    status = ctl_account_arg(ctl, email, &a);
     if (status != CTL_EXIT_OK) {
         return status;
     }
@@ -237,12 +232,7 @@ ctl_privacy_restrict(ctl_t *ctl, int on)
     ac_account_t  a;
     char          email[AC_EMAIL_MAX + 1];
 
-    status = ctl_email_arg(ctl->args.pos[0], email);
-    if (status != CTL_EXIT_OK) {
-        return status;
-    }
-
-    status = ctl_account_find(ctl, email, &a);
+    status = ctl_account_arg(ctl, email, &a);
     if (status != CTL_EXIT_OK) {
         return status;
     }

@@ -22,12 +22,7 @@ ctl_cmd_totp_enroll(ctl_t *ctl)
     char           sealed[AC_SEALED_LEN(AC_TOTP_SECRET_LEN) + 1];
     char           email[AC_EMAIL_MAX + 1];
 
-    status = ctl_email_arg(ctl->args.pos[0], email);
-    if (status != CTL_EXIT_OK) {
-        return status;
-    }
-
-    status = ctl_account_find(ctl, email, &a);
+    status = ctl_account_arg(ctl, email, &a);
     if (status != CTL_EXIT_OK) {
         return status;
     }
@@ -124,12 +119,7 @@ ctl_cmd_totp_disable(ctl_t *ctl)
     ac_account_t  a;
     char          email[AC_EMAIL_MAX + 1], key[AC_KEY_MAX];
 
-    status = ctl_email_arg(ctl->args.pos[0], email);
-    if (status != CTL_EXIT_OK) {
-        return status;
-    }
-
-    status = ctl_account_find(ctl, email, &a);
+    status = ctl_account_arg(ctl, email, &a);
     if (status != CTL_EXIT_OK) {
         return status;
     }
@@ -192,12 +182,7 @@ ctl_cmd_recovery_codes(ctl_t *ctl)
     char          codes[AC_RECOVERY_COUNT][AC_RECOVERY_CODE_LEN + 1];
     char          digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1];
 
-    status = ctl_email_arg(ctl->args.pos[0], email);
-    if (status != CTL_EXIT_OK) {
-        return status;
-    }
-
-    status = ctl_account_find(ctl, email, &a);
+    status = ctl_account_arg(ctl, email, &a);
     if (status != CTL_EXIT_OK) {
         return status;
     }

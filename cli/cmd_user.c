@@ -242,12 +242,7 @@ ctl_cmd_user_show(ctl_t *ctl)
     char          email[AC_EMAIL_MAX + 1];
     char          roles[AC_ROLES_MAX], created[32], last[32], pwc[32];
 
-    status = ctl_email_arg(ctl->args.pos[0], email);
-    if (status != CTL_EXIT_OK) {
-        return status;
-    }
-
-    status = ctl_account_find(ctl, email, &a);
+    status = ctl_account_arg(ctl, email, &a);
     if (status != CTL_EXIT_OK) {
         return status;
     }
@@ -347,12 +342,7 @@ ctl_user_lock_set(ctl_t *ctl, int lock)
     ac_account_t  a;
     char          email[AC_EMAIL_MAX + 1], value[16];
 
-    status = ctl_email_arg(ctl->args.pos[0], email);
-    if (status != CTL_EXIT_OK) {
-        return status;
-    }
-
-    status = ctl_account_find(ctl, email, &a);
+    status = ctl_account_arg(ctl, email, &a);
     if (status != CTL_EXIT_OK) {
         return status;
     }

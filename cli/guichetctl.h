@@ -73,6 +73,8 @@ void ctl_redis_close(ctl_t *ctl);
 redisReply *ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd);
 int ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n);
 int ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a);
+int ctl_account_arg(ctl_t *ctl, char email[AC_EMAIL_MAX + 1],
+    ac_account_t *a);
 int ctl_sessions_end(ctl_t *ctl, const char *id, int64_t *ended);
 
 /* log.c */

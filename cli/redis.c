@@ -337,6 +337,21 @@ ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a)
 }
 
 
+/* The account named by the command's first argument. */
+int
+ctl_account_arg(ctl_t *ctl, char email[AC_EMAIL_MAX + 1], ac_account_t *a)
+{
+    int  status;
+
+    status = ctl_email_arg(ctl->args.pos[0], email);
+    if (status != CTL_EXIT_OK) {
+        return status;
+    }
+
+    return ctl_account_find(ctl, email, a);
+}
+
+
 int
 ctl_sessions_end(ctl_t *ctl, const char *id, int64_t *ended)
 {
