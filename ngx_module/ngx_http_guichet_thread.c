@@ -38,7 +38,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_guichet_hash_post(ngx_http_request_t *r,
-    ngx_thread_task_t *task);
+    const char *phc, char *out, const u_char *pw, size_t len,
+    ngx_http_guichet_hash_handler_pt handler, void *data);
 static void ngx_http_guichet_hash_thread(void *data, ngx_log_t *log);
 static void ngx_http_guichet_hash_done(ngx_event_t *ev);
 
@@ -47,6 +48,26 @@ ngx_int_t
 ngx_http_guichet_password_verify(ngx_http_request_t *r, const char *phc,
     const u_char *pw, size_t len, ngx_http_guichet_hash_handler_pt handler,
     void *data)
+{
+    return ngx_http_guichet_hash_post(r, phc, NULL, pw, len, handler, data);
+}
+
+
+ngx_int_t
+ngx_http_guichet_password_hash(ngx_http_request_t *r, const u_char *pw,
+    size_t len, char *phc, ngx_http_guichet_hash_handler_pt handler,
+    void *data)
+{
+    return ngx_http_guichet_hash_post(r, NULL, phc, pw, len, handler, data);
+}
+
+
+/* Verifies pw against phc, or with out set hashes pw into it. */
+
+static ngx_int_t
+ngx_http_guichet_hash_post(ngx_http_request_t *r, const char *phc,
+    char *out, const u_char *pw, size_t len,
+    ngx_http_guichet_hash_handler_pt handler, void *data)
 {
     size_t                         n;
     ngx_thread_task_t             *task;
@@ -69,8 +90,14 @@ ngx_http_guichet_password_verify(ngx_http_request_t *r, const char *phc,
 
     ac_argon2_params_from_config(gmcf->ac, &hc->params);
 
-    if (phc == NULL || phc[0] == '\0') {
+    if (out != NULL) {
+        hc->hash = 1;
+        hc->rc = AC_ERR_CRYPTO;
+        hc->out = out;
+
+    } else if (phc == NULL || phc[0] == '\0') {
         hc->dummy = 1;
+        hc->rc = AC_ERR_MISMATCH;
 
     } else {
         n = ngx_strlen(phc);
@@ -79,65 +106,14 @@ ngx_http_guichet_password_verify(ngx_http_request_t *r, const char *phc,
         }
 
         ngx_memcpy(hc->phc, phc, n + 1);
+        hc->rc = AC_ERR_MISMATCH;
     }
 
     ngx_memcpy(hc->pw, pw, len);
     hc->len = len;
-    hc->rc = AC_ERR_MISMATCH;
     hc->request = r;
     hc->handler = handler;
     hc->data = data;
-
-    return ngx_http_guichet_hash_post(r, task);
-}
-
-
-ngx_int_t
-ngx_http_guichet_password_hash(ngx_http_request_t *r, const u_char *pw,
-    size_t len, char *phc, ngx_http_guichet_hash_handler_pt handler,
-    void *data)
-{
-    ngx_thread_task_t             *task;
-    ngx_http_guichet_hash_ctx_t   *hc;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (gmcf->thread_pool == NULL || len > AC_PASSWORD_MAX) {
-        return NGX_ERROR;
-    }
-
-    task = ngx_thread_task_alloc(r->pool,
-                                 sizeof(ngx_http_guichet_hash_ctx_t));
-    if (task == NULL) {
-        return NGX_ERROR;
-    }
-
-    hc = task->ctx;
-
-    ac_argon2_params_from_config(gmcf->ac, &hc->params);
-
-    hc->hash = 1;
-    ngx_memcpy(hc->pw, pw, len);
-    hc->len = len;
-    hc->rc = AC_ERR_CRYPTO;
-    hc->out = phc;
-    hc->request = r;
-    hc->handler = handler;
-    hc->data = data;
-
-    return ngx_http_guichet_hash_post(r, task);
-}
-
-
-static ngx_int_t
-ngx_http_guichet_hash_post(ngx_http_request_t *r, ngx_thread_task_t *task)
-{
-    ngx_http_guichet_hash_ctx_t   *hc;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    hc = task->ctx;
 
     task->handler = ngx_http_guichet_hash_thread;
     task->event.handler = ngx_http_guichet_hash_done;
