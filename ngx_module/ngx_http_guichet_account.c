@@ -118,6 +118,8 @@ static void ngx_http_guichet_acct_throttle(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_ep_handler_pt next);
 static void ngx_http_guichet_acct_throttled(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_acct_verify(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_acct_failed(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a);
 static ngx_int_t ngx_http_guichet_totp_pending(ngx_http_request_t *r,
@@ -159,8 +161,6 @@ static ngx_int_t ngx_http_guichet_reauth_set(ngx_http_request_t *r,
     ngx_uint_t status, const char *error);
 static void ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_reauth_verify(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_totp_get_loaded(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_totp_shown(ngx_http_request_t *r,
@@ -178,8 +178,6 @@ static void ngx_http_guichet_recovery_loaded(ngx_http_request_t *r,
 static void ngx_http_guichet_recovery_done(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_password_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_password_check(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_password_checked(ngx_http_request_t *r,
     void *data, int rc);
@@ -987,6 +985,32 @@ ngx_http_guichet_acct_throttled(ngx_http_request_t *r, void *data,
 }
 
 
+/* The current password, checked for the reauth page or a new password. */
+
+static void
+ngx_http_guichet_acct_verify(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    if (ngx_http_guichet_password_verify(r,
+                                         a->account.pw[0] ? a->account.pw
+                                                          : NULL,
+                                         (u_char *) a->password,
+                                         a->password_len,
+                                         a->reauth
+                                         ? ngx_http_guichet_reauth_checked
+                                         : ngx_http_guichet_password_checked,
+                                         ctx)
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+    }
+}
+
+
 /* A wrong password or code: one more failure on the counters, logged. */
 
 static void
@@ -1286,29 +1310,7 @@ ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
     }
 
     a->reauth = 1;
-    ngx_http_guichet_acct_throttle(r, ctx, ngx_http_guichet_reauth_verify);
-}
-
-
-static void
-ngx_http_guichet_reauth_verify(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_http_guichet_acct_t  *a;
-
-    a = ctx->route_data;
-
-    if (ngx_http_guichet_password_verify(r,
-                                         a->account.pw[0] ? a->account.pw
-                                                          : NULL,
-                                         (u_char *) a->password,
-                                         a->password_len,
-                                         ngx_http_guichet_reauth_checked,
-                                         ctx)
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-    }
+    ngx_http_guichet_acct_throttle(r, ctx, ngx_http_guichet_acct_verify);
 }
 
 
@@ -2169,30 +2171,7 @@ ngx_http_guichet_password_loaded(ngx_http_request_t *r,
     }
 
     a->reauth = 0;
-    ngx_http_guichet_acct_throttle(r, ctx,
-                                   ngx_http_guichet_password_check);
-}
-
-
-static void
-ngx_http_guichet_password_check(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_http_guichet_acct_t  *a;
-
-    a = ctx->route_data;
-
-    if (ngx_http_guichet_password_verify(r,
-                                         a->account.pw[0] ? a->account.pw
-                                                          : NULL,
-                                         (u_char *) a->password,
-                                         a->password_len,
-                                         ngx_http_guichet_password_checked,
-                                         ctx)
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-    }
+    ngx_http_guichet_acct_throttle(r, ctx, ngx_http_guichet_acct_verify);
 }
 
 
