@@ -59,9 +59,7 @@ static void ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_2fa_checked(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_step(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_recovery(ngx_http_request_t *r,
+static void ngx_http_guichet_2fa_claimed(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_2fa_success(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
@@ -868,7 +866,7 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
         lc->method = "totp";
 
         (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                         ngx_http_guichet_2fa_step);
+                                         ngx_http_guichet_2fa_claimed);
         return;
     }
 
@@ -889,21 +887,29 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
     lc->method = "recovery";
 
     (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_2fa_recovery);
+                                     ngx_http_guichet_2fa_claimed);
 }
 
 
+/*
+ * A TOTP step or a recovery code, taken once: a step already taken is a
+ * replay, a recovery code not found a wrong code.
+ */
+
 static void
-ngx_http_guichet_2fa_step(ngx_http_request_t *r, void *data,
+ngx_http_guichet_2fa_claimed(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc)
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    int64_t  v;
+    int64_t                        v;
+    ngx_http_guichet_login_ctx_t  *lc;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
+
+    lc = ctx->route_data;
 
     if (ac_reply_integer(reply, &v) != AC_OK) {
         ngx_http_guichet_ep_unavailable(r, ctx);
@@ -911,33 +917,9 @@ ngx_http_guichet_2fa_step(ngx_http_request_t *r, void *data,
     }
 
     if (v != 1) {
-        ngx_http_guichet_2fa_failure(r, ctx, "replay");
-        return;
-    }
-
-    ngx_http_guichet_2fa_success(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_2fa_recovery(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int64_t  v;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    if (ac_reply_integer(reply, &v) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (v != 1) {
-        ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
+        ngx_http_guichet_2fa_failure(r, ctx,
+                                     ngx_strcmp(lc->method, "totp") == 0
+                                     ? "replay" : "bad_code");
         return;
     }
 
