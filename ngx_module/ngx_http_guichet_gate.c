@@ -48,7 +48,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_guichet_gate_headers(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_guichet_gate_forged(ngx_table_elt_t *h);
-static ngx_uint_t ngx_http_guichet_gate_browser(ngx_http_request_t *r);
 static ngx_int_t ngx_http_guichet_gate_cookie(ngx_http_request_t *r,
     ngx_str_t *value);
 static void ngx_http_guichet_gate_reply(ngx_http_request_t *r, void *data,
@@ -288,10 +287,10 @@ ngx_http_guichet_gate_forged(ngx_table_elt_t *h)
 }
 
 
-/* Only refusals need it: browsers are redirected, others get JSON. */
+/* Only refusals need it: browsers get a page or a redirect, others JSON. */
 
-static ngx_uint_t
-ngx_http_guichet_gate_browser(ngx_http_request_t *r)
+ngx_uint_t
+ngx_http_guichet_browser(ngx_http_request_t *r)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
@@ -460,7 +459,7 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
         return ngx_http_guichet_gate_pass(r, ctx);
 
     case NGX_HTTP_GUICHET_UNAUTHENTICATED:
-        if (ngx_http_guichet_gate_browser(r)) {
+        if (ngx_http_guichet_browser(r)) {
             return ngx_http_guichet_gate_redirect(r, "/guichet/login");
         }
 
@@ -476,7 +475,7 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_GUICHET_NEED_2FA:
-        if (ngx_http_guichet_gate_browser(r)) {
+        if (ngx_http_guichet_browser(r)) {
             return ngx_http_guichet_gate_redirect(r, "/guichet/2fa");
         }
 

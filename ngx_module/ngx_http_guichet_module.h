@@ -40,6 +40,8 @@ extern ngx_module_t  ngx_http_guichet_module;
 
 
 ngx_int_t ngx_http_guichet_gate_handler(ngx_http_request_t *r);
+/* a client that accepts text/html is sent pages, others JSON */
+ngx_uint_t ngx_http_guichet_browser(ngx_http_request_t *r);
 ngx_int_t ngx_http_guichet_endpoints_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_guichet_endpoints_init(ngx_conf_t *cf);
 

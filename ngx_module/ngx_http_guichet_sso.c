@@ -50,7 +50,6 @@ typedef struct {
 static ngx_http_guichet_sso_ctx_t *ngx_http_guichet_sso_data(
     ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_sso_cleanup(void *data);
-static ngx_uint_t ngx_http_guichet_sso_browser(ngx_http_request_t *r);
 static void ngx_http_guichet_sso_fail(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_assertion_reason_t reason,
     const char *code);
@@ -121,43 +120,6 @@ ngx_http_guichet_sso_cleanup(void *data)
 }
 
 
-static ngx_uint_t
-ngx_http_guichet_sso_browser(ngx_http_request_t *r)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Accept") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1) == 0
-            && ngx_strlcasestrn(h[i].value.data,
-                                h[i].value.data + h[i].value.len,
-                                (u_char *) "text/html",
-                                sizeof("text/html") - 2)
-               != NULL)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 /*
  * Every refusal: 400 for a token that is not an assertion, 401 else, a
  * generic answer (the reason goes to the connection log only; the API
@@ -206,7 +168,7 @@ ngx_http_guichet_sso_fail(ngx_http_request_t *r,
         ngx_http_guichet_ep_json_error(ctx, status, code,
                                        "The partner token was refused.");
 
-    } else if (ngx_http_guichet_sso_browser(r)) {
+    } else if (ngx_http_guichet_browser(r)) {
         ngx_http_guichet_ep_error(ctx, status, "Sign-in refused",
                                   "Your organisation's sign-in could not "
                                   "be accepted. Please go back to your "
