@@ -4,20 +4,13 @@
  * parsing of hostile replies.
  */
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include "authcore.h"
 #include "check.h"
+#include "redis_fixture.h"
 
 
 static const unsigned char  secret[32] = "0123456789abcdef0123456789abcdef";
@@ -305,98 +298,24 @@ TEST(test_parse)
 
 /* ------------------------------------------------- against real Redis */
 
-static pid_t  redis_pid = -1;
-static char   redis_dir[] = "/tmp/test_session.XXXXXX";
-
-
-static int
-free_port(void)
-{
-    int                 fd, port;
-    socklen_t           len;
-    struct sockaddr_in  sin;
-
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return -1;
-    }
-
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    len = sizeof(sin);
-
-    if (bind(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0
-        || getsockname(fd, (struct sockaddr *) &sin, &len) != 0)
-    {
-        close(fd);
-        return -1;
-    }
-
-    port = ntohs(sin.sin_port);
-    close(fd);
-
-    return port;
-}
+static redis_fixture_t  rf;
 
 
 static redisContext *
 start_redis(void)
 {
-    int            i, port;
-    char           portstr[16];
-    redisContext  *c;
-
-    port = free_port();
-    if (port < 0 || mkdtemp(redis_dir) == NULL) {
+    if (redis_fixture_start(&rf) != 0) {
         return NULL;
     }
 
-    snprintf(portstr, sizeof(portstr), "%d", port);
-
-    redis_pid = fork();
-    if (redis_pid == 0) {
-        int  null = open("/dev/null", O_WRONLY);
-
-        if (null >= 0) {
-            dup2(null, STDOUT_FILENO);
-        }
-
-        execl("/usr/bin/redis-server", "redis-server", "--bind", "127.0.0.1",
-              "--port", portstr, "--dir", redis_dir, "--save", "",
-              "--appendonly", "no", "--loglevel", "warning", (char *) NULL);
-        _exit(127);
-    }
-
-    for (i = 0; i < 100; i++) {
-        c = redisConnect("127.0.0.1", port);
-        if (c && !c->err) {
-            return c;
-        }
-        if (c) {
-            redisFree(c);
-        }
-        usleep(50000);
-    }
-
-    return NULL;
+    return redis_fixture_connect(&rf);
 }
 
 
 static void
 stop_redis(void)
 {
-    char  cmd[64];
-
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGTERM);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = -1;
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", redis_dir);
-        if (system(cmd) != 0) {
-            printf("    could not remove %s\n", redis_dir);
-        }
-    }
+    redis_fixture_stop(&rf);
 }
 
 
