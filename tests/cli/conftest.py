@@ -22,6 +22,23 @@ GUICHETCTL = os.path.abspath(os.environ.get(
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
+def build_helper(tmp_path_factory, name):
+    """Builds tests/cli/NAME.c against the library under test."""
+    build = os.path.dirname(GUICHETCTL)
+    out = str(tmp_path_factory.mktemp("helper") / name)
+    flags = []
+    if os.path.basename(build) == "asan":
+        flags = ["-fsanitize=address,undefined"]
+    subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", *flags,
+                    "-I", os.path.join(ROOT, "authcore", "include"),
+                    "-o", out, os.path.join(ROOT, "tests", "cli",
+                                            name + ".c"),
+                    os.path.join(build, "libauthcore.a"),
+                    "-lhiredis", "-loath", "-ljwt", "-ljansson", "-lssl",
+                    "-lcrypto", "-largon2", "-lqrencode"], check=True)
+    return out
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

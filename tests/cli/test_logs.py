@@ -3,32 +3,19 @@
 import csv
 import io
 import json
-import os
 import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import GUICHETCTL, ROOT
+from conftest import GUICHETCTL, build_helper
 
 
 @pytest.fixture(scope="session")
 def log_append(tmp_path_factory):
     """Builds tests/cli/log_append.c against the library under test."""
-    build = os.path.dirname(GUICHETCTL)
-    out = str(tmp_path_factory.mktemp("helper") / "log_append")
-    flags = []
-    if os.path.basename(build) == "asan":
-        flags = ["-fsanitize=address,undefined"]
-    subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", *flags,
-                    "-I", os.path.join(ROOT, "authcore", "include"),
-                    "-o", out, os.path.join(ROOT, "tests", "cli",
-                                            "log_append.c"),
-                    os.path.join(build, "libauthcore.a"),
-                    "-lhiredis", "-loath", "-ljwt", "-ljansson", "-lssl",
-                    "-lcrypto", "-largon2", "-lqrencode"], check=True)
-    return out
+    return build_helper(tmp_path_factory, "log_append")
 
 
 def append(ctl, helper, *events):

@@ -4,7 +4,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import struct
 import subprocess
@@ -13,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import GUICHETCTL, ROOT
+from conftest import build_helper
 
 
 def totp(secret, t, digits=6, step=30):
@@ -35,19 +34,7 @@ def test_python_totp_matches_rfc6238():
 @pytest.fixture(scope="session")
 def totp_check(tmp_path_factory):
     """Builds tests/cli/totp_check.c against the library under test."""
-    build = os.path.dirname(GUICHETCTL)
-    out = str(tmp_path_factory.mktemp("helper") / "totp_check")
-    flags = []
-    if os.path.basename(build) == "asan":
-        flags = ["-fsanitize=address,undefined"]
-    subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", *flags,
-                    "-I", os.path.join(ROOT, "authcore", "include"),
-                    "-o", out, os.path.join(ROOT, "tests", "cli",
-                                            "totp_check.c"),
-                    os.path.join(build, "libauthcore.a"),
-                    "-lhiredis", "-loath", "-ljwt", "-lssl", "-lcrypto",
-                    "-largon2", "-lqrencode"], check=True)
-    return out
+    return build_helper(tmp_path_factory, "totp_check")
 
 
 def enroll(ctl, email):
