@@ -19,12 +19,6 @@
 #define AC_EXPORT_SCAN    1000     /* log entries read per XREVRANGE */
 
 
-static int ac_acct_key(const ac_config_t *cfg, const char *name,
-    const char *arg, const char *suffix, char out[AC_KEY_MAX]);
-static int ac_acct_prefix(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *name);
-static int ac_acct_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *name, const char *arg, const char *suffix);
 static int ac_acct_email_digest(const ac_keys_t *keys, const char *email,
     char digest[AC_DIGEST_LEN + 1]);
 static int ac_acct_int(const redisReply *r, int64_t *v);
@@ -203,67 +197,6 @@ static const char  ac_lua_export_log[] =
     "return out\n";
 
 
-/* ---------------------------------------------------------------- keys */
-
-static int
-ac_acct_key(const ac_config_t *cfg, const char *name, const char *arg,
-    const char *suffix, char out[AC_KEY_MAX])
-{
-    int          n;
-    const char  *prefix;
-
-    prefix = (cfg != NULL && cfg->key_prefix != NULL) ? cfg->key_prefix
-                                                      : "guichet:";
-
-    n = snprintf(out, AC_KEY_MAX, "%s%s%s%s", prefix, name,
-                 arg ? arg : "", suffix ? suffix : "");
-
-    if (n < 0 || n >= AC_KEY_MAX) {
-        out[0] = '\0';
-        return AC_ERR_TOO_LONG;
-    }
-
-    return AC_OK;
-}
-
-
-/* A key prefix such as "P sess:", for a script to append an id to. */
-static int
-ac_acct_prefix(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name)
-{
-    int   rc;
-    char  key[AC_KEY_MAX];
-
-    rc = ac_acct_key(cfg, name, NULL, NULL, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return AC_OK;
-}
-
-
-/* "arg" has been checked by the caller (an id, a digest). */
-static int
-ac_acct_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name,
-    const char *arg, const char *suffix)
-{
-    int   rc;
-    char  key[AC_KEY_MAX];
-
-    rc = ac_acct_key(cfg, name, arg, suffix, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return AC_OK;
-}
-
-
 /* The email index digest; the email must already be normalised, since
  * it is also compared with the stored one. */
 static int
@@ -341,12 +274,12 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_arg(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1);
     ac_cmd_str(cmd, "7");
 
-    if (ac_acct_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "acct:", id, ":rc") != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "email:", digest, NULL) != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "accounts", NULL, NULL) != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "invby:", digest, NULL) != AC_OK)
+    if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "acct:", id, ":rc") != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "email:", digest, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "accounts", NULL, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "invby:", digest, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -356,8 +289,8 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_copy(cmd, id, strlen(id));
     ac_cmd_copy(cmd, email, strlen(email));
 
-    if (ac_acct_prefix(cmd, cfg, "sess:") != AC_OK
-        || ac_acct_prefix(cmd, cfg, "inv:") != AC_OK)
+    if (ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "inv:", NULL, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -365,7 +298,7 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
     ac_cmd_int(cmd, cutoff);
 
-    rc = ac_acct_key(cfg, "events", NULL, NULL, key);
+    rc = ac_key_build(cfg, "events", NULL, NULL, key);
     if (rc != AC_OK) {
         return rc;
     }
@@ -428,8 +361,8 @@ ac_cmd_retention_scan(ac_cmd_t *cmd, const ac_config_t *cfg,
                sizeof(ac_lua_retention_scan) - 1);
     ac_cmd_str(cmd, "1");
 
-    if (ac_acct_key_arg(cmd, cfg, "accounts", NULL, NULL) != AC_OK
-        || ac_acct_prefix(cmd, cfg, "acct:") != AC_OK)
+    if (ac_cmd_key_arg(cmd, cfg, "accounts", NULL, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -516,7 +449,7 @@ ac_cmd_account_restrict(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_arg(cmd, ac_lua_restrict, sizeof(ac_lua_restrict) - 1);
     ac_cmd_str(cmd, "1");
 
-    if (ac_acct_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK) {
+    if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
 
@@ -557,9 +490,9 @@ ac_cmd_account_rename(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_arg(cmd, ac_lua_rename, sizeof(ac_lua_rename) - 1);
     ac_cmd_str(cmd, "3");
 
-    if (ac_acct_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "email:", od, NULL) != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "email:", nd, NULL) != AC_OK)
+    if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "email:", od, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "email:", nd, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -568,8 +501,8 @@ ac_cmd_account_rename(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_copy(cmd, old_email, strlen(old_email));
     ac_cmd_copy(cmd, new_email, strlen(new_email));
 
-    if (ac_acct_prefix(cmd, cfg, "sess:") != AC_OK
-        || ac_acct_prefix(cmd, cfg, "events") != AC_OK)
+    if (ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "events", NULL, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -615,7 +548,7 @@ ac_cmd_partner_link(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
     ac_cmd_init(cmd);
     ac_cmd_str(cmd, "HSETNX");
 
-    if (ac_acct_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK) {
+    if (ac_cmd_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
 
@@ -667,8 +600,8 @@ ac_cmd_invitation_add(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_arg(cmd, ac_lua_invite, sizeof(ac_lua_invite) - 1);
     ac_cmd_str(cmd, "2");
 
-    if (ac_acct_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK
-        || ac_acct_key_arg(cmd, cfg, "invby:", digest, NULL) != AC_OK)
+    if (ac_cmd_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "invby:", digest, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -704,12 +637,12 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     c = &cmds[AC_EXPORT_ACCOUNT];
     ac_cmd_init(c);
     ac_cmd_str(c, "HGETALL");
-    rc = ac_acct_key_arg(c, cfg, "acct:", id, NULL);
+    rc = ac_cmd_key_arg(c, cfg, "acct:", id, NULL);
 
     c = &cmds[AC_EXPORT_RECOVERY];
     ac_cmd_init(c);
     ac_cmd_str(c, "SCARD");
-    rc |= ac_acct_key_arg(c, cfg, "acct:", id, ":rc");
+    rc |= ac_cmd_key_arg(c, cfg, "acct:", id, ":rc");
 
     c = &cmds[AC_EXPORT_SESSIONS];
     ac_cmd_init(c);
@@ -717,13 +650,13 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     ac_cmd_arg(c, ac_lua_export_sessions,
                sizeof(ac_lua_export_sessions) - 1);
     ac_cmd_str(c, "1");
-    rc |= ac_acct_key_arg(c, cfg, "acct:", id, NULL);
-    rc |= ac_acct_prefix(c, cfg, "sess:");
+    rc |= ac_cmd_key_arg(c, cfg, "acct:", id, NULL);
+    rc |= ac_cmd_key_arg(c, cfg, "sess:", NULL, NULL);
 
     c = &cmds[AC_EXPORT_PARTNERS];
     ac_cmd_init(c);
     ac_cmd_str(c, "HGETALL");
-    rc |= ac_acct_key_arg(c, cfg, "acct:", id, ":partners");
+    rc |= ac_cmd_key_arg(c, cfg, "acct:", id, ":partners");
 
     c = &cmds[AC_EXPORT_INVITATIONS];
     ac_cmd_init(c);
@@ -731,8 +664,8 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     ac_cmd_arg(c, ac_lua_export_invitations,
                sizeof(ac_lua_export_invitations) - 1);
     ac_cmd_str(c, "1");
-    rc |= ac_acct_key_arg(c, cfg, "invby:", digest, NULL);
-    rc |= ac_acct_prefix(c, cfg, "inv:");
+    rc |= ac_cmd_key_arg(c, cfg, "invby:", digest, NULL);
+    rc |= ac_cmd_key_arg(c, cfg, "inv:", NULL, NULL);
     ac_cmd_copy(c, digest, AC_DIGEST_LEN);
 
     c = &cmds[AC_EXPORT_LOG];
@@ -740,7 +673,7 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     ac_cmd_str(c, "EVAL");
     ac_cmd_arg(c, ac_lua_export_log, sizeof(ac_lua_export_log) - 1);
     ac_cmd_str(c, "1");
-    rc |= ac_acct_key_arg(c, cfg, "log", NULL, NULL);
+    rc |= ac_cmd_key_arg(c, cfg, "log", NULL, NULL);
     ac_cmd_copy(c, id, strlen(id));
     ac_cmd_int(c, AC_EXPORT_LOG_MAX);
     ac_cmd_int(c, AC_EXPORT_SCAN);

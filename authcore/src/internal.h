@@ -19,4 +19,15 @@ void ac_error_set(ac_error_t *err, int code, const char *fmt, ...)
  * recovery codes. */
 extern const char ac_base32_lower[33];
 
+/* Writes PREFIX + name + arg + suffix (arg and suffix may be NULL: a
+ * prefix such as "P sess:", for a script to append an id to);
+ * AC_ERR_TOO_LONG if it does not fit AC_KEY_MAX. "arg" has been checked
+ * by the caller (an id, a digest). */
+int ac_key_build(const ac_config_t *cfg, const char *name, const char *arg,
+    const char *suffix, char out[AC_KEY_MAX]);
+
+/* Appends that key to cmd as a copied argument. */
+int ac_cmd_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name,
+    const char *arg, const char *suffix);
+
 #endif /* AUTHCORE_INTERNAL_H */

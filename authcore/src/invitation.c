@@ -28,10 +28,6 @@ typedef struct {
 } ac_reg_list_t;
 
 
-static int ac_inv_key(const ac_config_t *cfg, const char *name,
-    const char *arg, const char *suffix, char out[AC_KEY_MAX]);
-static int ac_inv_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *name, const char *arg, const char *suffix);
 static int ac_regtok_key(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len);
 static int ac_inv_value_open(const ac_keys_t *keys, const char *partner,
@@ -97,46 +93,6 @@ static const char  ac_lua_partner_rotate[] =
     "return 1\n";
 
 
-static int
-ac_inv_key(const ac_config_t *cfg, const char *name, const char *arg,
-    const char *suffix, char out[AC_KEY_MAX])
-{
-    int          n;
-    const char  *prefix;
-
-    prefix = (cfg != NULL && cfg->key_prefix != NULL) ? cfg->key_prefix
-                                                      : "guichet:";
-
-    n = snprintf(out, AC_KEY_MAX, "%s%s%s%s", prefix, name,
-                 arg ? arg : "", suffix ? suffix : "");
-
-    if (n < 0 || n >= AC_KEY_MAX) {
-        out[0] = '\0';
-        return AC_ERR_TOO_LONG;
-    }
-
-    return AC_OK;
-}
-
-
-static int
-ac_inv_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name,
-    const char *arg, const char *suffix)
-{
-    int   rc;
-    char  key[AC_KEY_MAX];
-
-    rc = ac_inv_key(cfg, name, arg, suffix, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return AC_OK;
-}
-
-
 int
 ac_regtok_derive(const ac_keys_t *keys, const char *partner,
     const char *email, int64_t since, char token[AC_TOKEN_LEN + 1])
@@ -199,7 +155,7 @@ ac_regtok_key(ac_cmd_t *cmd, const ac_config_t *cfg, const ac_keys_t *keys,
         return rc;
     }
 
-    return ac_inv_key_arg(cmd, cfg, "regtok:", digest, NULL);
+    return ac_cmd_key_arg(cmd, cfg, "regtok:", digest, NULL);
 }
 
 
@@ -255,8 +211,8 @@ ac_cmd_invitation_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_arg(cmd, ac_lua_invite_create, sizeof(ac_lua_invite_create) - 1);
     ac_cmd_str(cmd, "3");
 
-    if (ac_inv_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK
-        || ac_inv_key_arg(cmd, cfg, "invby:", digest, NULL) != AC_OK)
+    if (ac_cmd_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "invby:", digest, NULL) != AC_OK)
     {
         ac_cleanse(token, sizeof(token));
         return AC_ERR_TOO_LONG;
@@ -275,8 +231,8 @@ ac_cmd_invitation_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_int(cmd, AC_REGTOK_TTL);
     ac_cmd_int(cmd, now);
 
-    if (ac_inv_key_arg(cmd, cfg, "email:", NULL, NULL) != AC_OK
-        || ac_inv_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK)
+    if (ac_cmd_key_arg(cmd, cfg, "email:", NULL, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -540,18 +496,18 @@ ac_cmd_registrations(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_arg(cmd, ac_lua_registrations, sizeof(ac_lua_registrations) - 1);
     ac_cmd_str(cmd, "1");
 
-    if (ac_inv_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK) {
+    if (ac_cmd_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
 
     ac_cmd_copy(cmd, partner, strlen(partner));
 
-    if (ac_inv_key(cfg, "email:", NULL, NULL, key) != AC_OK) {
+    if (ac_key_build(cfg, "email:", NULL, NULL, key) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
     ac_cmd_copy(cmd, key, strlen(key));
 
-    if (ac_inv_key(cfg, "acct:", NULL, NULL, key) != AC_OK) {
+    if (ac_key_build(cfg, "acct:", NULL, NULL, key) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
     ac_cmd_copy(cmd, key, strlen(key));

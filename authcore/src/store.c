@@ -14,8 +14,6 @@
 
 
 static int ac_key_arg_check(const char *arg);
-static int ac_key_build(const ac_config_t *cfg, const char *name,
-    const char *arg, const char *suffix, char out[AC_KEY_MAX]);
 static int ac_reply_int64(const char *s, size_t len, int64_t *v);
 static int ac_reply_copy(char *dst, size_t size, const char *s, size_t len);
 static int ac_reply_pairs(const redisReply *r, size_t *n);
@@ -128,7 +126,7 @@ ac_key_arg_check(const char *arg)
 }
 
 
-static int
+int
 ac_key_build(const ac_config_t *cfg, const char *name, const char *arg,
     const char *suffix, char out[AC_KEY_MAX])
 {
@@ -145,6 +143,24 @@ ac_key_build(const ac_config_t *cfg, const char *name, const char *arg,
         out[0] = '\0';
         return AC_ERR_TOO_LONG;
     }
+
+    return AC_OK;
+}
+
+
+int
+ac_cmd_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name,
+    const char *arg, const char *suffix)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    rc = ac_key_build(cfg, name, arg, suffix, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
 
     return AC_OK;
 }
@@ -359,11 +375,10 @@ ac_cmd_account_by_email(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
     ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key_build(cfg, "acct:", NULL, NULL, key);
+    rc = ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     return ac_cmd_status(cmd);
 }
@@ -557,17 +572,15 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_str(cmd, "1");
     ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key_build(cfg, "sess:", NULL, NULL, key);
+    rc = ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key_build(cfg, "events", NULL, NULL, key);
+    rc = ac_cmd_key_arg(cmd, cfg, "events", NULL, NULL);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, id, strlen(id));
 
     return ac_cmd_status(cmd);
