@@ -23,17 +23,15 @@ typedef struct {
 static int ctl_inv_collect(const ac_registration_t *reg, void *data);
 static int ctl_inv_partner(ctl_t *ctl, const char *partner,
     const char *base, ctl_table_t *t, ac_buf_t *b);
-static int ctl_inv_cmp(const void *a, const void *b);
 static int ctl_inv_reg_cmp(const void *a, const void *b);
 
 
 int
 ctl_cmd_invitations_list(ctl_t *ctl)
 {
-    int               rc, status;
+    int               status;
     size_t            i, n;
     ac_buf_t          b;
-    ac_cmd_t          cmd;
     ctl_table_t       t;
     redisReply       *ids;
     const char      **sorted, *base;
@@ -88,40 +86,18 @@ ctl_cmd_invitations_list(ctl_t *ctl)
         }
 
     } else {
-        rc = ac_cmd_partners_list(&cmd, ctl->cfg);
-        if (rc != AC_OK) {
-            ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-            goto failed;
-        }
-
-        ids = ctl_redis_run(ctl, &cmd);
-        if (ids == NULL) {
-            goto failed;
-        }
-
-        if (ids->type != REDIS_REPLY_ARRAY) {
-            ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+        if (ctl_partner_ids(ctl, &ids, &sorted) != CTL_EXIT_OK) {
             goto failed;
         }
 
         n = ids->elements;
-        sorted = calloc(n + 1, sizeof(char *));
-        if (sorted == NULL) {
-            ctl_fail(CTL_EXIT_FAIL, "out of memory");
-            goto failed;
-        }
 
         for (i = 0; i < n; i++) {
-            if (ids->element[i]->type != REDIS_REPLY_STRING
-                || ac_partner_id_check(ids->element[i]->str) != AC_OK)
-            {
+            if (ac_partner_id_check(sorted[i]) != AC_OK) {
                 ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
                 goto failed;
             }
-            sorted[i] = ids->element[i]->str;
         }
-
-        qsort(sorted, n, sizeof(char *), ctl_inv_cmp);
 
         for (i = 0; i < n; i++) {
             if (ctl_inv_partner(ctl, sorted[i], base, &t, &b)
@@ -299,13 +275,6 @@ ctl_inv_collect(const ac_registration_t *reg, void *data)
     l->regs[l->n++] = *reg;
 
     return AC_OK;
-}
-
-
-static int
-ctl_inv_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 

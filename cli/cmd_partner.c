@@ -136,19 +136,9 @@ ctl_cmd_partner_list(ctl_t *ctl)
         "KEY SHA-256"
     };
 
-    rc = ac_cmd_partners_list(&cmd, ctl->cfg);
-    if (rc != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-    }
-
-    ids = ctl_redis_run(ctl, &cmd);
-    if (ids == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
-    if (ids->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(ids);
-        return ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+    status = ctl_partner_ids(ctl, &ids, &sorted);
+    if (status != CTL_EXIT_OK) {
+        return status;
     }
 
     n = ids->elements;
@@ -156,23 +146,11 @@ ctl_cmd_partner_list(ctl_t *ctl)
     ac_buf_init(&b);
     ctl_table_init(&t, head, 6);
 
-    sorted = calloc(n + 1, sizeof(char *));
     p = calloc(1, sizeof(ac_partner_t));
-
-    if (sorted == NULL || p == NULL) {
+    if (p == NULL) {
         ctl_fail(CTL_EXIT_FAIL, "out of memory");
         goto failed;
     }
-
-    for (i = 0; i < n; i++) {
-        if (ids->element[i]->type != REDIS_REPLY_STRING) {
-            ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
-            goto failed;
-        }
-        sorted[i] = ids->element[i]->str;
-    }
-
-    qsort(sorted, n, sizeof(char *), ctl_partner_cmp);
 
     for (i = 0; i < n; i++) {
         rc = ac_cmd_partner_get(&cmd, ctl->cfg, sorted[i]);
@@ -666,6 +644,60 @@ ctl_partner_json(ac_buf_t *b, const ac_partner_t *p)
     ctl_json_key(b, "created", 0);
     ctl_time_json(b, p->created);
     ac_buf_str(b, "}");
+}
+
+
+/*
+ * The registered partners' ids, sorted; they point into *ids, which the
+ * caller frees with *sorted.
+ */
+int
+ctl_partner_ids(ctl_t *ctl, redisReply **ids, const char ***sorted)
+{
+    int           rc;
+    size_t        i, n;
+    ac_cmd_t      cmd;
+    redisReply   *r;
+    const char  **s;
+
+    rc = ac_cmd_partners_list(&cmd, ctl->cfg);
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+    }
+
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        return CTL_EXIT_FAIL;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+    }
+
+    n = r->elements;
+
+    s = calloc(n + 1, sizeof(char *));
+    if (s == NULL) {
+        freeReplyObject(r);
+        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
+    }
+
+    for (i = 0; i < n; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
+            free(s);
+            freeReplyObject(r);
+            return ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply");
+        }
+        s[i] = r->element[i]->str;
+    }
+
+    qsort(s, n, sizeof(char *), ctl_partner_cmp);
+
+    *ids = r;
+    *sorted = s;
+
+    return CTL_EXIT_OK;
 }
 
 

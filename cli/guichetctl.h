@@ -106,6 +106,9 @@ int ctl_list_print(ctl_t *ctl, ac_buf_t *b, ctl_table_t *t);
 
 int ctl_qr_print(const char *text, FILE *out);
 
+/* cmd_partner.c */
+int ctl_partner_ids(ctl_t *ctl, redisReply **ids, const char ***sorted);
+
 /* commands */
 int ctl_cmd_user_add(ctl_t *ctl);
 int ctl_cmd_user_list(ctl_t *ctl);
