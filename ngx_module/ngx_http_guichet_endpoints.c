@@ -44,6 +44,8 @@ static ngx_int_t ngx_http_guichet_ep_refuse(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status);
 static void ngx_http_guichet_ep_refusal(ngx_http_guichet_ep_ctx_t *ctx,
     ngx_uint_t status);
+static ngx_int_t ngx_http_guichet_ep_form(const char *data, size_t len,
+    const char *name, char *out, size_t outsize, size_t *outlen);
 static const char *ngx_http_guichet_ep_cookie_name(
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_cookie_e kind);
 static void ngx_http_guichet_ep_session_got(ngx_http_request_t *r,
@@ -513,23 +515,8 @@ ngx_int_t
 ngx_http_guichet_ep_field(ngx_http_guichet_ep_ctx_t *ctx, const char *name,
     char *out, size_t outsize, size_t *outlen)
 {
-    size_t  len;
-
-    if (ac_form_get(ctx->body, ctx->body_len, name, out, outsize, &len)
-        != AC_OK)
-    {
-        out[0] = '\0';
-        if (outlen) {
-            *outlen = 0;
-        }
-        return NGX_DECLINED;
-    }
-
-    if (outlen) {
-        *outlen = len;
-    }
-
-    return NGX_OK;
+    return ngx_http_guichet_ep_form(ctx->body, ctx->body_len, name, out,
+                                    outsize, outlen);
 }
 
 
@@ -537,25 +524,8 @@ ngx_int_t
 ngx_http_guichet_ep_arg(ngx_http_request_t *r, const char *name, char *out,
     size_t outsize, size_t *outlen)
 {
-    size_t  len;
-
-    if (r->args.len == 0
-        || ac_form_get((char *) r->args.data, r->args.len, name, out,
-                       outsize, &len)
-           != AC_OK)
-    {
-        out[0] = '\0';
-        if (outlen) {
-            *outlen = 0;
-        }
-        return NGX_DECLINED;
-    }
-
-    if (outlen) {
-        *outlen = len;
-    }
-
-    return NGX_OK;
+    return ngx_http_guichet_ep_form((char *) r->args.data, r->args.len, name,
+                                    out, outsize, outlen);
 }
 
 
@@ -569,6 +539,30 @@ ngx_http_guichet_ep_param(ngx_http_request_t *r,
     }
 
     return ngx_http_guichet_ep_arg(r, name, out, outsize, outlen);
+}
+
+
+static ngx_int_t
+ngx_http_guichet_ep_form(const char *data, size_t len, const char *name,
+    char *out, size_t outsize, size_t *outlen)
+{
+    size_t  n;
+
+    if (len == 0
+        || ac_form_get(data, len, name, out, outsize, &n) != AC_OK)
+    {
+        out[0] = '\0';
+        if (outlen) {
+            *outlen = 0;
+        }
+        return NGX_DECLINED;
+    }
+
+    if (outlen) {
+        *outlen = n;
+    }
+
+    return NGX_OK;
 }
 
 
