@@ -198,17 +198,7 @@ ngx_http_guichet_cache_init(ngx_cycle_t *cycle)
 
 failed:
 
-    if (cache->entries) {
-        ngx_free(cache->entries);
-        cache->entries = NULL;
-    }
-
-    if (cache->tags) {
-        ngx_free(cache->tags);
-        cache->tags = NULL;
-    }
-
-    cache->nbuckets = 0;
+    ngx_http_guichet_cache_done(cycle);
 
     return NGX_ERROR;
 }
