@@ -102,7 +102,6 @@ static void ngx_http_guichet_acct_render(ngx_http_request_t *r,
 static void ngx_http_guichet_acct_codes(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     const char *notice);
-static redisReply *ngx_http_guichet_acct_reply_copy(const redisReply *r);
 static ngx_int_t ngx_http_guichet_sess_cmd(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd, const char *field,
     const char *value);
@@ -284,14 +283,6 @@ static void
 ngx_http_guichet_acct_cleanup(void *data)
 {
     ngx_http_guichet_acct_t *a = data;
-
-    ngx_uint_t  i;
-
-    for (i = 0; i < a->nreplies; i++) {
-        if (a->replies[i]) {
-            freeReplyObject(a->replies[i]);
-        }
-    }
 
     ac_cleanse(a, sizeof(ngx_http_guichet_acct_t));
 }
@@ -1033,58 +1024,6 @@ ngx_http_guichet_acct_failed(ngx_http_request_t *r,
 }
 
 
-/* A deep copy that freeReplyObject() releases; NULL without memory. */
-
-static redisReply *
-ngx_http_guichet_acct_reply_copy(const redisReply *r)
-{
-    size_t       i;
-    redisReply  *c;
-
-    c = calloc(1, sizeof(redisReply));
-    if (c == NULL) {
-        return NULL;
-    }
-
-    c->type = r->type;
-    c->integer = r->integer;
-
-    if (r->str) {
-        c->str = malloc(r->len + 1);
-        if (c->str == NULL) {
-            goto failed;
-        }
-
-        ngx_memcpy(c->str, r->str, r->len);
-        c->str[r->len] = '\0';
-        c->len = r->len;
-    }
-
-    if (r->type == REDIS_REPLY_ARRAY && r->elements) {
-        c->element = calloc(r->elements, sizeof(redisReply *));
-        if (c->element == NULL) {
-            goto failed;
-        }
-
-        c->elements = r->elements;
-
-        for (i = 0; i < r->elements; i++) {
-            c->element[i] = ngx_http_guichet_acct_reply_copy(r->element[i]);
-            if (c->element[i] == NULL) {
-                goto failed;
-            }
-        }
-    }
-
-    return c;
-
-failed:
-
-    freeReplyObject(c);
-    return NULL;
-}
-
-
 /* ------------------------------------------------------- account page */
 
 void
@@ -1511,7 +1450,7 @@ ngx_http_guichet_export_reply(ngx_http_request_t *r, void *data,
     a = ctx->route_data;
 
     /* the reply belongs to the adapter: keep a copy of what is needed */
-    a->replies[a->nreplies] = ngx_http_guichet_acct_reply_copy(reply);
+    a->replies[a->nreplies] = ngx_http_guichet_redis_copy(r->pool, reply);
     if (a->replies[a->nreplies] == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;

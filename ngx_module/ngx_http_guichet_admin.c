@@ -92,8 +92,6 @@ static void ngx_http_guichet_admin_recent(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_admin_key(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
-static redisReply *ngx_http_guichet_admin_copy(ngx_pool_t *pool,
-    const redisReply *reply, ngx_uint_t depth);
 static ngx_int_t ngx_http_guichet_admin_collect(ngx_http_request_t *r,
     ngx_http_guichet_admin_t *ad, redisReply *range, ngx_array_t *ids);
 static int ngx_http_guichet_admin_cmp(const void *a, const void *b);
@@ -671,59 +669,6 @@ ngx_http_guichet_admin_ip_match(ngx_http_guichet_admin_t *ad,
 }
 
 
-/* hiredis frees a reply after its callback: the page needs it later */
-static redisReply *
-ngx_http_guichet_admin_copy(ngx_pool_t *pool, const redisReply *reply,
-    ngx_uint_t depth)
-{
-    size_t       i;
-    redisReply  *c;
-
-    if (depth > 4) {
-        return NULL;
-    }
-
-    c = ngx_pcalloc(pool, sizeof(redisReply));
-    if (c == NULL) {
-        return NULL;
-    }
-
-    c->type = reply->type;
-    c->integer = reply->integer;
-
-    if (reply->str != NULL) {
-        c->str = ngx_pnalloc(pool, reply->len + 1);
-        if (c->str == NULL) {
-            return NULL;
-        }
-
-        ngx_memcpy(c->str, reply->str, reply->len);
-        c->str[reply->len] = '\0';
-        c->len = reply->len;
-    }
-
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
-        c->element = ngx_palloc(pool, reply->elements * sizeof(redisReply *));
-        if (c->element == NULL) {
-            return NULL;
-        }
-
-        for (i = 0; i < reply->elements; i++) {
-            c->element[i] = ngx_http_guichet_admin_copy(pool,
-                                                        reply->element[i],
-                                                        depth + 1);
-            if (c->element[i] == NULL) {
-                return NULL;
-            }
-        }
-
-        c->elements = reply->elements;
-    }
-
-    return c;
-}
-
-
 static void
 ngx_http_guichet_admin_entries(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc)
@@ -737,7 +682,7 @@ ngx_http_guichet_admin_entries(ngx_http_request_t *r, void *data,
 
     ad = ctx->route_data;
 
-    ad->entries = ngx_http_guichet_admin_copy(r->pool, reply, 0);
+    ad->entries = ngx_http_guichet_redis_copy(r->pool, reply);
     if (ad->entries == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
@@ -768,7 +713,7 @@ ngx_http_guichet_admin_recent(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ad->recent = ngx_http_guichet_admin_copy(r->pool, reply, 0);
+    ad->recent = ngx_http_guichet_redis_copy(r->pool, reply);
 
     if (ad->recent == NULL
         || ngx_array_init(&ids, r->pool, 64, sizeof(char *)) != NGX_OK

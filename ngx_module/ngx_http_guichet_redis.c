@@ -105,6 +105,8 @@ static void ngx_http_guichet_redis_cleanup(void *privdata);
 static void ngx_http_guichet_redis_reply(redisAsyncContext *ctx, void *r,
     void *privdata);
 static void ngx_http_guichet_redis_timeout(ngx_event_t *ev);
+static redisReply *ngx_http_guichet_redis_copy_at(ngx_pool_t *pool,
+    const redisReply *reply, ngx_uint_t depth);
 static void ngx_http_guichet_redis_detach(void *data);
 static void ngx_http_guichet_redis_release(
     ngx_http_guichet_redis_waiter_t *w);
@@ -821,6 +823,65 @@ ngx_http_guichet_redis_send(ngx_http_request_t *r, const ac_cmd_t *cmd,
     ngx_add_timer(&w->timer, rd->ac->redis_timeout_ms);
 
     return NGX_OK;
+}
+
+
+redisReply *
+ngx_http_guichet_redis_copy(ngx_pool_t *pool, const redisReply *reply)
+{
+    return ngx_http_guichet_redis_copy_at(pool, reply, 0);
+}
+
+
+static redisReply *
+ngx_http_guichet_redis_copy_at(ngx_pool_t *pool, const redisReply *reply,
+    ngx_uint_t depth)
+{
+    size_t       i;
+    redisReply  *c;
+
+    if (depth > 4) {
+        return NULL;
+    }
+
+    c = ngx_pcalloc(pool, sizeof(redisReply));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->type = reply->type;
+    c->integer = reply->integer;
+
+    if (reply->str != NULL) {
+        c->str = ngx_pnalloc(pool, reply->len + 1);
+        if (c->str == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(c->str, reply->str, reply->len);
+        c->str[reply->len] = '\0';
+        c->len = reply->len;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
+        c->element = ngx_palloc(pool, reply->elements * sizeof(redisReply *));
+        if (c->element == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < reply->elements; i++) {
+            c->element[i] = ngx_http_guichet_redis_copy_at(pool,
+                                                           reply->element[i],
+                                                           depth + 1);
+            if (c->element[i] == NULL) {
+                return NULL;
+            }
+        }
+
+        c->elements = reply->elements;
+    }
+
+    return c;
 }
 
 

@@ -46,6 +46,13 @@ ngx_int_t ngx_http_guichet_redis_send(ngx_http_request_t *r,
     const ac_cmd_t *cmd, ngx_http_guichet_redis_handler_pt handler,
     void *data);
 
+/*
+ * A copy of a reply in pool, for a handler that needs it after returning
+ * (hiredis frees its own): NULL without memory or nested too deep.
+ */
+redisReply *ngx_http_guichet_redis_copy(ngx_pool_t *pool,
+    const redisReply *reply);
+
 /* 1 while the command connection is up (handshake done), else 0. */
 ngx_uint_t ngx_http_guichet_redis_ready(void);
 
