@@ -28,8 +28,8 @@ static void ac_export_strz(ac_buf_t *b, const char *s);
 static int ac_export_account(ac_buf_t *b, const ac_account_t *a,
     const redisReply *rc_reply);
 static int ac_export_sessions(ac_buf_t *b, const redisReply *r);
-static int ac_export_links(ac_buf_t *b, const redisReply *r);
-static int ac_export_invitations(ac_buf_t *b, const redisReply *r);
+static int ac_export_partners(ac_buf_t *b, const char *name,
+    const redisReply *r, int sealed);
 static int ac_export_log(ac_buf_t *b, const ac_keys_t *keys,
     const char *id, const redisReply *acct, const redisReply *r);
 
@@ -888,47 +888,11 @@ ac_export_sessions(ac_buf_t *b, const redisReply *r)
 }
 
 
+/* "name": [{"partner", "since"}...] from an HGETALL of partner -> SINCE,
+ * or of partner -> "SINCE SEALED" when "sealed" is set. */
 static int
-ac_export_links(ac_buf_t *b, const redisReply *r)
-{
-    size_t             i;
-    int64_t            since;
-    const redisReply  *p, *v;
-
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
-        return AC_ERR_REDIS;
-    }
-
-    ac_export_key(b, "partners", 0);
-    ac_buf_str(b, "[");
-
-    for (i = 0; i < r->elements; i += 2) {
-        p = r->element[i];
-        v = r->element[i + 1];
-
-        if (p->type != REDIS_REPLY_STRING
-            || ac_partner_id_check(p->str) != AC_OK
-            || ac_acct_int(v, &since) != AC_OK)
-        {
-            return AC_ERR_REDIS;
-        }
-
-        ac_buf_str(b, i ? ",{" : "{");
-        ac_export_key(b, "partner", 1);
-        ac_buf_json_str(b, p->str, p->len);
-        ac_export_key(b, "since", 0);
-        ac_export_time(b, since, 0);
-        ac_buf_str(b, "}");
-    }
-
-    ac_buf_str(b, "]");
-
-    return AC_OK;
-}
-
-
-static int
-ac_export_invitations(ac_buf_t *b, const redisReply *r)
+ac_export_partners(ac_buf_t *b, const char *name, const redisReply *r,
+    int sealed)
 {
     size_t             i;
     int64_t            since;
@@ -940,7 +904,7 @@ ac_export_invitations(ac_buf_t *b, const redisReply *r)
         return AC_ERR_REDIS;
     }
 
-    ac_export_key(b, "invitations", 0);
+    ac_export_key(b, name, 0);
     ac_buf_str(b, "[");
 
     for (i = 0; i < r->elements; i += 2) {
@@ -954,18 +918,21 @@ ac_export_invitations(ac_buf_t *b, const redisReply *r)
             return AC_ERR_REDIS;
         }
 
-        /* "SINCE SEALED": only the time is the account's to see here */
-        sp = memchr(v->str, ' ', v->len);
-        if (sp == NULL) {
-            return AC_ERR_REDIS;
+        if (sealed) {
+            /* only the time is the account's to see here */
+            sp = memchr(v->str, ' ', v->len);
+            if (sp == NULL) {
+                return AC_ERR_REDIS;
+            }
+
+            memset(&num, 0, sizeof(num));
+            num.type = REDIS_REPLY_STRING;
+            num.str = v->str;
+            num.len = (size_t) (sp - v->str);
+            v = &num;
         }
 
-        memset(&num, 0, sizeof(num));
-        num.type = REDIS_REPLY_STRING;
-        num.str = v->str;
-        num.len = (size_t) (sp - v->str);
-
-        if (ac_acct_int(&num, &since) != AC_OK) {
+        if (ac_acct_int(v, &since) != AC_OK) {
             return AC_ERR_REDIS;
         }
 
@@ -1102,11 +1069,13 @@ ac_account_export(const ac_keys_t *keys, const char *id,
     ac_cleanse(&a, sizeof(a));
 
     if (rc == AC_OK) {
-        rc = ac_export_links(out, replies[AC_EXPORT_PARTNERS]);
+        rc = ac_export_partners(out, "partners",
+                                replies[AC_EXPORT_PARTNERS], 0);
     }
 
     if (rc == AC_OK) {
-        rc = ac_export_invitations(out, replies[AC_EXPORT_INVITATIONS]);
+        rc = ac_export_partners(out, "invitations",
+                                replies[AC_EXPORT_INVITATIONS], 1);
     }
 
     if (rc == AC_OK) {
