@@ -138,6 +138,8 @@ static int ac_log_open(const unsigned char *key, const char *account,
     size_t *len);
 static int ac_log_keys(const ac_config_t *cfg, char log[AC_KEY_MAX],
     char aux[AC_KEY_MAX], const char *suffix);
+static int ac_log_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *suffix);
 static int ac_log_head_str(const char *s, size_t len, uint64_t *seq,
     unsigned char hash[AC_MAC_LEN]);
 static int ac_log_collect(const redisReply *entry, const redisReply **id,
@@ -376,13 +378,14 @@ ac_log_append_reply(const struct redisReply *r, uint64_t *seq,
 }
 
 
-int
-ac_cmd_log_head(ac_cmd_t *cmd, const ac_config_t *cfg)
+/* GET of the log's KEY + suffix. */
+static int
+ac_log_get(ac_cmd_t *cmd, const ac_config_t *cfg, const char *suffix)
 {
     int   rc;
     char  logkey[AC_KEY_MAX], key[AC_KEY_MAX];
 
-    rc = ac_log_keys(cfg, logkey, key, ":head");
+    rc = ac_log_keys(cfg, logkey, key, suffix);
     if (rc != AC_OK) {
         return rc;
     }
@@ -396,21 +399,16 @@ ac_cmd_log_head(ac_cmd_t *cmd, const ac_config_t *cfg)
 
 
 int
+ac_cmd_log_head(ac_cmd_t *cmd, const ac_config_t *cfg)
+{
+    return ac_log_get(cmd, cfg, ":head");
+}
+
+
+int
 ac_cmd_log_checkpoint(ac_cmd_t *cmd, const ac_config_t *cfg)
 {
-    int   rc;
-    char  logkey[AC_KEY_MAX], key[AC_KEY_MAX];
-
-    rc = ac_log_keys(cfg, logkey, key, ":checkpoint");
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "GET");
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return ac_cmd_status(cmd);
+    return ac_log_get(cmd, cfg, ":checkpoint");
 }
 
 
