@@ -30,4 +30,9 @@ int ac_key_build(const ac_config_t *cfg, const char *name, const char *arg,
 int ac_cmd_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name,
     const char *arg, const char *suffix);
 
+/* The value of "P inv:PARTNER" for an invited email: "SINCE SEALED", the
+ * email sealed to this partner. */
+int ac_inv_value_seal(const ac_keys_t *keys, const char *partner,
+    const char *email, int64_t now, char out[AC_INVITE_MAX]);
+
 #endif /* AUTHCORE_INTERNAL_H */

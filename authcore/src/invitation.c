@@ -164,10 +164,9 @@ ac_cmd_invitation_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *partner, const char *email,
     int64_t now, char scratch[AC_INVITE_MAX])
 {
-    int     rc, n;
-    size_t  len;
-    char    norm[AC_EMAIL_MAX + 1], digest[AC_DIGEST_LEN + 1];
-    char    token[AC_TOKEN_LEN + 1], aad[AC_PARTNER_ID_MAX + 8];
+    int   rc;
+    char  norm[AC_EMAIL_MAX + 1], digest[AC_DIGEST_LEN + 1];
+    char  token[AC_TOKEN_LEN + 1];
 
     if (ac_partner_id_check(partner) != AC_OK || now <= 0
         || scratch == NULL || email == NULL)
@@ -186,17 +185,7 @@ ac_cmd_invitation_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    /* the value of ac_cmd_invitation_add(): "SINCE SEALED_EMAIL" */
-    n = snprintf(scratch, AC_INVITE_MAX, "%" PRId64 " ", now);
-    if (n < 0 || n >= 24) {
-        return AC_ERR_INVALID;
-    }
-
-    snprintf(aad, sizeof(aad), "inv:%s", partner);
-    len = (size_t) n;
-
-    rc = ac_seal(keys, email, strlen(email), aad, scratch + len,
-                 AC_INVITE_MAX - len);
+    rc = ac_inv_value_seal(keys, partner, email, now, scratch);
     if (rc != AC_OK) {
         return rc;
     }
@@ -382,6 +371,29 @@ ac_cmd_regtok_ttl(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     return ac_cmd_status(cmd);
+}
+
+
+/* The partner reads its invitations back by email: the email is kept
+ * sealed, and bound to this partner's hash. */
+int
+ac_inv_value_seal(const ac_keys_t *keys, const char *partner,
+    const char *email, int64_t now, char out[AC_INVITE_MAX])
+{
+    int     n;
+    size_t  len;
+    char    aad[AC_PARTNER_ID_MAX + 8];
+
+    n = snprintf(out, AC_INVITE_MAX, "%" PRId64 " ", now);
+    if (n < 0 || n >= 24) {
+        return AC_ERR_INVALID;
+    }
+
+    snprintf(aad, sizeof(aad), "inv:%s", partner);
+    len = (size_t) n;
+
+    return ac_seal(keys, email, strlen(email), aad, out + len,
+                   AC_INVITE_MAX - len);
 }
 
 
