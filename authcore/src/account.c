@@ -269,10 +269,7 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1);
-    ac_cmd_str(cmd, "7");
+    ac_cmd_eval(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1, "7");
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "acct:", id, ":rc") != AC_OK
@@ -355,11 +352,8 @@ ac_cmd_retention_scan(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_retention_scan,
-               sizeof(ac_lua_retention_scan) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_retention_scan,
+                sizeof(ac_lua_retention_scan) - 1, "1");
 
     if (ac_cmd_key_arg(cmd, cfg, "accounts", NULL, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK)
@@ -444,10 +438,7 @@ ac_cmd_account_restrict(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_restrict, sizeof(ac_lua_restrict) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_restrict, sizeof(ac_lua_restrict) - 1, "1");
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
@@ -485,10 +476,7 @@ ac_cmd_account_rename(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_rename, sizeof(ac_lua_rename) - 1);
-    ac_cmd_str(cmd, "3");
+    ac_cmd_eval(cmd, ac_lua_rename, sizeof(ac_lua_rename) - 1, "3");
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "email:", od, NULL) != AC_OK
@@ -583,10 +571,7 @@ ac_cmd_invitation_add(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_invite, sizeof(ac_lua_invite) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_lua_invite, sizeof(ac_lua_invite) - 1, "2");
 
     if (ac_cmd_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "invby:", digest, NULL) != AC_OK)
@@ -633,11 +618,8 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     rc |= ac_cmd_key_arg(c, cfg, "acct:", id, ":rc");
 
     c = &cmds[AC_EXPORT_SESSIONS];
-    ac_cmd_init(c);
-    ac_cmd_str(c, "EVAL");
-    ac_cmd_arg(c, ac_lua_export_sessions,
-               sizeof(ac_lua_export_sessions) - 1);
-    ac_cmd_str(c, "1");
+    ac_cmd_eval(c, ac_lua_export_sessions,
+                sizeof(ac_lua_export_sessions) - 1, "1");
     rc |= ac_cmd_key_arg(c, cfg, "acct:", id, NULL);
     rc |= ac_cmd_key_arg(c, cfg, "sess:", NULL, NULL);
 
@@ -647,20 +629,14 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     rc |= ac_cmd_key_arg(c, cfg, "acct:", id, ":partners");
 
     c = &cmds[AC_EXPORT_INVITATIONS];
-    ac_cmd_init(c);
-    ac_cmd_str(c, "EVAL");
-    ac_cmd_arg(c, ac_lua_export_invitations,
-               sizeof(ac_lua_export_invitations) - 1);
-    ac_cmd_str(c, "1");
+    ac_cmd_eval(c, ac_lua_export_invitations,
+                sizeof(ac_lua_export_invitations) - 1, "1");
     rc |= ac_cmd_key_arg(c, cfg, "invby:", digest, NULL);
     rc |= ac_cmd_key_arg(c, cfg, "inv:", NULL, NULL);
     ac_cmd_copy(c, digest, AC_DIGEST_LEN);
 
     c = &cmds[AC_EXPORT_LOG];
-    ac_cmd_init(c);
-    ac_cmd_str(c, "EVAL");
-    ac_cmd_arg(c, ac_lua_export_log, sizeof(ac_lua_export_log) - 1);
-    ac_cmd_str(c, "1");
+    ac_cmd_eval(c, ac_lua_export_log, sizeof(ac_lua_export_log) - 1, "1");
     rc |= ac_cmd_key_arg(c, cfg, "log", NULL, NULL);
     ac_cmd_copy(c, id, strlen(id));
     ac_cmd_int(c, AC_EXPORT_LOG_MAX);

@@ -19,6 +19,10 @@ void ac_error_set(ac_error_t *err, int code, const char *fmt, ...)
  * recovery codes. */
 extern const char ac_base32_lower[33];
 
+/* Starts cmd as "EVAL script nkeys"; the script is referenced in place. */
+void ac_cmd_eval(ac_cmd_t *cmd, const char *script, size_t len,
+    const char *nkeys);
+
 /* Writes PREFIX + name + arg + suffix (arg and suffix may be NULL: a
  * prefix such as "P sess:", for a script to append an id to);
  * AC_ERR_TOO_LONG if it does not fit AC_KEY_MAX. "arg" has been checked

@@ -195,10 +195,8 @@ ac_cmd_invitation_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_invite_create, sizeof(ac_lua_invite_create) - 1);
-    ac_cmd_str(cmd, "3");
+    ac_cmd_eval(cmd, ac_lua_invite_create,
+                sizeof(ac_lua_invite_create) - 1, "3");
 
     if (ac_cmd_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "invby:", digest, NULL) != AC_OK)
@@ -341,11 +339,8 @@ ac_cmd_regtok_consume(ac_cmd_t *cmd, const ac_config_t *cfg,
 {
     int  rc;
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_regtok_consume,
-               sizeof(ac_lua_regtok_consume) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_regtok_consume,
+                sizeof(ac_lua_regtok_consume) - 1, "1");
 
     rc = ac_regtok_key(cmd, cfg, keys, token, len);
     if (rc != AC_OK) {
@@ -503,10 +498,8 @@ ac_cmd_registrations(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_registrations, sizeof(ac_lua_registrations) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_registrations,
+                sizeof(ac_lua_registrations) - 1, "1");
 
     if (ac_cmd_key_arg(cmd, cfg, "inv:", partner, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
@@ -741,11 +734,8 @@ ac_cmd_partner_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_partner_rotate,
-               sizeof(ac_lua_partner_rotate) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_partner_rotate,
+                sizeof(ac_lua_partner_rotate) - 1, "1");
 
     rc = ac_key(cfg, AC_K_PARTNER, p->id, key);
     if (rc != AC_OK) {

@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 
 #include "authcore.h"
+#include "internal.h"
 
 
 #define AC_LOG_NONCE_LEN   12
@@ -292,10 +293,7 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
         goto failed;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_log_append_lua, sizeof(ac_log_append_lua) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_log_append_lua, sizeof(ac_log_append_lua) - 1, "2");
     ac_cmd_copy(cmd, logkey, strlen(logkey));
     ac_cmd_copy(cmd, headkey, strlen(headkey));
 
@@ -451,10 +449,7 @@ ac_cmd_log_trim(ac_cmd_t *cmd, const ac_config_t *cfg, int64_t before_ms)
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_log_trim_lua, sizeof(ac_log_trim_lua) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_log_trim_lua, sizeof(ac_log_trim_lua) - 1, "2");
     ac_cmd_copy(cmd, logkey, strlen(logkey));
     ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, before_ms);
@@ -757,10 +752,7 @@ ac_cmd_log_key_init(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_log_key_init_lua, sizeof(ac_log_key_init_lua) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_log_key_init_lua, sizeof(ac_log_key_init_lua) - 1, "1");
     ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, sealed, strlen(sealed));
 

@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "authcore.h"
+#include "internal.h"
 
 
 /*
@@ -192,10 +193,8 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_session_create_lua, sizeof(ac_session_create_lua) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_session_create_lua,
+                sizeof(ac_session_create_lua) - 1, "2");
 
     rc = ac_session_keys(cmd, cfg, digest, s->account);
     if (rc != AC_OK) {
@@ -271,10 +270,7 @@ ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_session_get_lua, sizeof(ac_session_get_lua) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_session_get_lua, sizeof(ac_session_get_lua) - 1, "1");
 
     rc = ac_key(cfg, AC_K_SESSION, digest, key);
     if (rc != AC_OK) {
@@ -308,10 +304,8 @@ ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_session_touch_lua, sizeof(ac_session_touch_lua) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_session_touch_lua,
+                sizeof(ac_session_touch_lua) - 1, "1");
 
     rc = ac_key(cfg, AC_K_SESSION, digest, key);
     if (rc != AC_OK) {
@@ -337,11 +331,8 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_session_delete_lua,
-               sizeof(ac_session_delete_lua) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_session_delete_lua,
+                sizeof(ac_session_delete_lua) - 1, "2");
 
     rc = ac_session_keys(cmd, cfg, digest, account);
     if (rc != AC_OK) {

@@ -96,6 +96,16 @@ ac_cmd_status(const ac_cmd_t *cmd)
 }
 
 
+void
+ac_cmd_eval(ac_cmd_t *cmd, const char *script, size_t len, const char *nkeys)
+{
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "EVAL");
+    ac_cmd_arg(cmd, script, len);
+    ac_cmd_str(cmd, nkeys);
+}
+
+
 /* ---------------------------------------------------------------- keys */
 
 /* Key arguments are ids and digests: they never hold ':' or blanks, so
@@ -276,10 +286,8 @@ ac_cmd_account_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_roles_format(a->roles, roles);
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_account_create, sizeof(ac_lua_account_create) - 1);
-    ac_cmd_str(cmd, "3");
+    ac_cmd_eval(cmd, ac_lua_account_create,
+                sizeof(ac_lua_account_create) - 1, "3");
 
     rc = ac_key(cfg, AC_K_ACCOUNT, a->id, key);
     if (rc != AC_OK) {
@@ -363,11 +371,8 @@ ac_cmd_account_by_email(ac_cmd_t *cmd, const ac_config_t *cfg,
     int    rc;
     char   key[AC_KEY_MAX];
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_account_by_email,
-               sizeof(ac_lua_account_by_email) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_account_by_email,
+                sizeof(ac_lua_account_by_email) - 1, "1");
 
     rc = ac_key_email(cfg, keys, email, key);
     if (rc != AC_OK) {
@@ -512,10 +517,7 @@ ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_totp_step, sizeof(ac_lua_totp_step) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_totp_step, sizeof(ac_lua_totp_step) - 1, "1");
     ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, step);
 
@@ -565,11 +567,8 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_sessions_end_all,
-               sizeof(ac_lua_sessions_end_all) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_sessions_end_all,
+                sizeof(ac_lua_sessions_end_all) - 1, "1");
     ac_cmd_copy(cmd, key, strlen(key));
 
     rc = ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL);
@@ -599,11 +598,8 @@ ac_cmd_sessions_count(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_sessions_count,
-               sizeof(ac_lua_sessions_count) - 1);
-    ac_cmd_str(cmd, "1");
+    ac_cmd_eval(cmd, ac_lua_sessions_count,
+                sizeof(ac_lua_sessions_count) - 1, "1");
     ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, now);
 
@@ -863,11 +859,8 @@ ac_cmd_recovery_replace(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_recovery_replace,
-               sizeof(ac_lua_recovery_replace) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_lua_recovery_replace,
+                sizeof(ac_lua_recovery_replace) - 1, "2");
 
     rc = ac_key(cfg, AC_K_RECOVERY, id, key);
     if (rc != AC_OK) {
@@ -971,10 +964,7 @@ ac_cmd_partner_add(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_partner_add, sizeof(ac_lua_partner_add) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_lua_partner_add, sizeof(ac_lua_partner_add) - 1, "2");
 
     rc = ac_key(cfg, AC_K_PARTNER, p->id, key);
     if (rc != AC_OK) {
@@ -1057,11 +1047,8 @@ ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_lua_partner_remove,
-               sizeof(ac_lua_partner_remove) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_lua_partner_remove,
+                sizeof(ac_lua_partner_remove) - 1, "2");
 
     rc = ac_key(cfg, AC_K_PARTNER, id, key);
     if (rc != AC_OK) {

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "authcore.h"
+#include "internal.h"
 
 
 /* KEYS: id, ip; ARGV: now */
@@ -130,10 +131,8 @@ ac_cmd_throttle_check(ac_cmd_t *cmd, const ac_throttle_t *t, int64_t now)
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_throttle_check_lua, sizeof(ac_throttle_check_lua) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_throttle_check_lua,
+                sizeof(ac_throttle_check_lua) - 1, "2");
     ac_cmd_copy(cmd, t->id, strlen(t->id));
     ac_cmd_copy(cmd, t->ip, strlen(t->ip));
     ac_cmd_int(cmd, now);
@@ -155,10 +154,8 @@ ac_cmd_throttle_fail(ac_cmd_t *cmd, const ac_config_t *cfg,
     window = cfg->throttle_window > 0 ? cfg->throttle_window : 1;
     max_delay = cfg->throttle_max_delay > 0 ? cfg->throttle_max_delay : 1;
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ac_throttle_fail_lua, sizeof(ac_throttle_fail_lua) - 1);
-    ac_cmd_str(cmd, "2");
+    ac_cmd_eval(cmd, ac_throttle_fail_lua,
+                sizeof(ac_throttle_fail_lua) - 1, "2");
     ac_cmd_copy(cmd, t->id, strlen(t->id));
     ac_cmd_copy(cmd, t->ip, strlen(t->ip));
     ac_cmd_int(cmd, now);
