@@ -237,18 +237,36 @@ test_all() {
     [ "$TOTAL_FAILED" -eq 0 ]
 }
 
-# clang-format (nginx style, .clang-format) and cppcheck over Guichet's C.
+# The C code is written in nginx's style (../shared/STYLE.md): aligned
+# declarations, "|" without spaces in flag lists, tables laid out by hand,
+# which clang-format cannot reproduce. So lint fails on what is certain —
+# cppcheck findings, tabs, trailing blanks, lines over 80 columns — and
+# only reports how far clang-format (.clang-format, its nearest settings)
+# would move the code.
 lint() {
     deps
-    local files
+    local files bad status=0
     files=$(git ls-files '*.c' '*.h')
-    # shellcheck disable=SC2086
-    clang-format --dry-run -Werror $files
+
     # shellcheck disable=SC2086
     cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
         --inline-suppr --std=c11 -D__GNUC__ -Iauthcore/include -Iauthcore/src \
-        --suppress=missingIncludeSystem $files
-    say "lint: clean"
+        --suppress=missingIncludeSystem --suppress=missingInclude \
+        $(git ls-files 'authcore/*.c' 'cli/*.c' 'tests/*.c') || status=1
+
+    # shellcheck disable=SC2086
+    bad=$(grep -nE $'\t| +$' $files || true)
+    [ -z "$bad" ] || { say "tabs or trailing blanks:"; say "$bad"; status=1; }
+    # shellcheck disable=SC2086
+    bad=$(awk 'length > 80 { print FILENAME ":" FNR ": " length " columns" }' \
+          $files)
+    [ -z "$bad" ] || { say "lines over 80 columns:"; say "$bad"; status=1; }
+
+    # shellcheck disable=SC2086
+    say "clang-format would change $(clang-format --dry-run $files 2>&1 \
+         | grep -c 'warning:') lines (advisory: nginx style is kept)"
+    [ "$status" = 0 ] && say "lint: clean"
+    return $status
 }
 
 bench() {

@@ -957,7 +957,8 @@ ngx_http_guichet_admin_ms(int64_t ms, char *out, size_t size)
         return;
     }
 
-    ngx_snprintf((u_char *) out, size - 1, "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ%Z",
+    ngx_snprintf((u_char *) out, size - 1,
+                 "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ%Z",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min, tm.tm_sec, (int) (ms % 1000));
     out[size - 1] = '\0';

@@ -181,7 +181,8 @@ static void
 ngx_http_guichet_register_gone(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE, "Link no longer valid",
+    ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE,
+                              "Link no longer valid",
                               "This registration link has expired or was "
                               "already used. Ask the organisation that "
                               "invited you for a new one, or sign in if "
