@@ -22,7 +22,6 @@
 #include <jansson.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/decoder.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -141,38 +140,6 @@ ac_fingerprint(const ac_partner_t *p, unsigned char out[SHA256_DIGEST_LENGTH])
 }
 
 
-static EVP_PKEY *
-ac_key_pem_decode(const void *pem, size_t len, const char *type)
-{
-    BIO               *bio;
-    EVP_PKEY          *pkey;
-    OSSL_DECODER_CTX  *dctx;
-
-    pkey = NULL;
-
-    bio = BIO_new_mem_buf(pem, (int) len);
-    if (bio == NULL) {
-        return NULL;
-    }
-
-    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, type,
-                                         OSSL_KEYMGMT_SELECT_PUBLIC_KEY
-                                         | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS,
-                                         NULL, NULL);
-    if (dctx != NULL) {
-        if (!OSSL_DECODER_from_bio(dctx, bio)) {
-            pkey = NULL;
-        }
-
-        OSSL_DECODER_CTX_free(dctx);
-    }
-
-    BIO_free(bio);
-
-    return pkey;
-}
-
-
 int
 ac_partner_key_new(const ac_partner_t *p, ac_partner_key_t **k,
     ac_error_t *err)
@@ -225,8 +192,8 @@ ac_partner_key_new(const ac_partner_t *p, ac_partner_key_t **k,
         key->secretlen = p->keylen;
 
     } else {
-        key->pkey = ac_key_pem_decode(p->key, p->keylen,
-                                      p->alg == AC_ALG_ES256 ? "EC" : "RSA");
+        key->pkey = ac_pem_pubkey_decode(p->key, p->keylen,
+                                         p->alg == AC_ALG_ES256 ? "EC" : "RSA");
         if (key->pkey == NULL) {
             ac_error_set(err, AC_ERR_KEY, "%s key could not be decoded",
                          ac_alg_name(p->alg));

@@ -8,12 +8,18 @@
 
 #include <stdarg.h>
 
+#include <openssl/types.h>
+
 #include "authcore.h"
 
 /* Sets err->code and a printf-style err->msg (truncated to fit); does
  * nothing when err is NULL. */
 void ac_error_set(ac_error_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A PEM public key of this type ("EC", "RSA"), or NULL. */
+EVP_PKEY *ac_pem_pubkey_decode(const void *pem, size_t len,
+    const char *type);
 
 /* Lower-case RFC 4648 base32 alphabet, used for account ids and
  * recovery codes. */

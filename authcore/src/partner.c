@@ -136,17 +136,16 @@ ac_pem_label(const char *key, size_t len, const char *label)
 }
 
 
-static EVP_PKEY *
-ac_pubkey_decode(const void *key, size_t len, const char *type)
+EVP_PKEY *
+ac_pem_pubkey_decode(const void *pem, size_t len, const char *type)
 {
     BIO               *bio;
     EVP_PKEY          *pkey;
-    BIGNUM            *priv;
     OSSL_DECODER_CTX  *dctx;
 
     pkey = NULL;
 
-    bio = BIO_new_mem_buf(key, (int) len);
+    bio = BIO_new_mem_buf(pem, (int) len);
     if (bio == NULL) {
         return NULL;
     }
@@ -155,18 +154,27 @@ ac_pubkey_decode(const void *key, size_t len, const char *type)
                                          OSSL_KEYMGMT_SELECT_PUBLIC_KEY
                                          | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS,
                                          NULL, NULL);
-    if (dctx == NULL) {
-        BIO_free(bio);
-        return NULL;
+    if (dctx != NULL) {
+        if (!OSSL_DECODER_from_bio(dctx, bio)) {
+            pkey = NULL;
+        }
+
+        OSSL_DECODER_CTX_free(dctx);
     }
 
-    if (!OSSL_DECODER_from_bio(dctx, bio)) {
-        pkey = NULL;
-    }
-
-    OSSL_DECODER_CTX_free(dctx);
     BIO_free(bio);
 
+    return pkey;
+}
+
+
+static EVP_PKEY *
+ac_pubkey_decode(const void *key, size_t len, const char *type)
+{
+    EVP_PKEY  *pkey;
+    BIGNUM    *priv;
+
+    pkey = ac_pem_pubkey_decode(key, len, type);
     if (pkey == NULL) {
         return NULL;
     }
