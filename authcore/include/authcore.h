@@ -648,8 +648,11 @@ int ac_session_parse(const struct redisReply *r, ac_session_t *s);
  * Fields: n failures, u unix second before which attempts are refused.
  * Past throttle_free failures (per IP: AC_THROTTLE_IP_FACTOR times as
  * many, since one address may serve many people) each failure sets a
- * delay of 1, 2, 4... seconds, at most throttle_max_delay. A success
- * resets the identifier's counter only.
+ * delay of 1, 2, 4... seconds, at most throttle_max_delay; times being
+ * whole seconds, u is now + delay + 1, so that the delay is never cut
+ * short by a failure late in a second. The check and fail scripts reply
+ * the seconds left (Retry-After). A success resets the identifier's
+ * counter only.
  */
 #define AC_THROTTLE_IP_FACTOR  4
 

@@ -24,7 +24,11 @@ static const char  ac_throttle_check_lua[] =
     "end\n"
     "return wait\n";
 
-/* KEYS: id, ip; ARGV: now, window, free id, free ip, max delay */
+/*
+ * KEYS: id, ip; ARGV: now, window, free id, free ip, max delay.
+ * Times are whole seconds: the delay ends one second later than its
+ * length, so that a failure late in a second still waits the full delay.
+ */
 static const char  ac_throttle_fail_lua[] =
     "local now = tonumber(ARGV[1])\n"
     "local wait = 0\n"
@@ -35,7 +39,7 @@ static const char  ac_throttle_fail_lua[] =
     "  if n > free then\n"
     "    local e = n - free - 1\n"
     "    if e > 40 then e = 40 end\n"
-    "    d = math.min(2 ^ e, tonumber(ARGV[5]))\n"
+    "    d = math.min(2 ^ e, tonumber(ARGV[5])) + 1\n"
     "    redis.call('HSET', KEYS[i], 'u', string.format('%d', now + d))\n"
     "  end\n"
     "  redis.call('EXPIRE', KEYS[i], math.max(tonumber(ARGV[2]), d))\n"

@@ -162,19 +162,22 @@ TEST(test_identifier_delays_grow_and_lift)
         CHECK_INT(seconds(0, &t, T0), 0);
     }
 
-    CHECK_INT(seconds(1, &t, T0), 1);
-    CHECK_INT(seconds(0, &t, T0), 1);
-    CHECK_INT(seconds(0, &t, T0 + 1), 0);
+    /* a delay of d seconds ends at the start of second now + d + 1, so
+     * that it lasts d seconds at least, wherever in "now" it began */
+    CHECK_INT(seconds(1, &t, T0), 2);
+    CHECK_INT(seconds(0, &t, T0), 2);
+    CHECK_INT(seconds(0, &t, T0 + 1), 1);
+    CHECK_INT(seconds(0, &t, T0 + 2), 0);
 
-    CHECK_INT(seconds(1, &t, T0 + 1), 2);
-    CHECK_INT(seconds(0, &t, T0 + 2), 1);
-    CHECK_INT(seconds(1, &t, T0 + 3), 4);
-    CHECK_INT(seconds(1, &t, T0 + 7), 8);
+    CHECK_INT(seconds(1, &t, T0 + 2), 3);
+    CHECK_INT(seconds(0, &t, T0 + 3), 2);
+    CHECK_INT(seconds(1, &t, T0 + 5), 5);
+    CHECK_INT(seconds(1, &t, T0 + 10), 9);
 
     /* capped at throttle_max_delay = 10 */
-    CHECK_INT(seconds(1, &t, T0 + 15), 10);
-    CHECK_INT(seconds(1, &t, T0 + 25), 10);
-    CHECK_INT(seconds(0, &t, T0 + 30), 5);
+    CHECK_INT(seconds(1, &t, T0 + 19), 11);
+    CHECK_INT(seconds(1, &t, T0 + 30), 11);
+    CHECK_INT(seconds(0, &t, T0 + 36), 5);
 
     /* the counter lives throttle_window (60 s) after the last failure */
     r = redisCommand(rc, "TTL %s", t.id);
@@ -206,7 +209,7 @@ TEST(test_success_resets_identifier_only)
         (void) seconds(1, &t, T0);
     }
 
-    CHECK_INT(seconds(0, &t, T0), 1);
+    CHECK_INT(seconds(0, &t, T0), 2);
 
     CHECK_INT(ac_cmd_throttle_reset(&cmd, &t), AC_OK);
     r = run(&cmd);
@@ -238,8 +241,8 @@ TEST(test_success_resets_identifier_only)
     CHECK_INT(ac_throttle_keys(&cfg, keys, "fresh@example.com", 17,
                                "203.0.113.9", &other), AC_OK);
     CHECK_INT(seconds(0, &other, T0), 0);
-    CHECK_INT(seconds(1, &other, T0), 1);
-    CHECK_INT(seconds(0, &other, T0), 1);
+    CHECK_INT(seconds(1, &other, T0), 2);
+    CHECK_INT(seconds(0, &other, T0), 2);
 
     /* another address is not affected */
     CHECK_INT(ac_throttle_keys(&cfg, keys, "fresh@example.com", 17,
