@@ -17,6 +17,8 @@
 
 #include "ngx_http_guichet_module.h"
 
+#include <sched.h>
+
 
 #if (NGX_THREADS)
 
@@ -136,6 +138,22 @@ static void
 ngx_http_guichet_hash_thread(void *data, ngx_log_t *log)
 {
     ngx_http_guichet_hash_ctx_t  *hc = data;
+
+    static _Thread_local ngx_uint_t  lowered;
+
+    /*
+     * The pool's threads hash under SCHED_IDLE (this thread only): when
+     * CPUs are short, the workers' event loops go first, and gated
+     * requests keep their latency while logins wait in the queue.
+     */
+
+    if (!lowered) {
+        struct sched_param  sp;
+
+        ngx_memzero(&sp, sizeof(struct sched_param));
+        (void) sched_setscheduler(0, SCHED_IDLE, &sp);
+        lowered = 1;
+    }
 
     if (hc->hash) {
         hc->rc = ac_password_hash(&hc->params, (const char *) hc->pw,

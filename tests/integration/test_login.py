@@ -426,3 +426,23 @@ def test_endpoints_without_threads_is_a_config_error(tmp_path,
                        env=nginx_env(g.tmp))
     assert p.returncode != 0
     assert "guichet_threads" in p.stderr
+
+
+def test_hashing_threads_yield_to_the_event_loop(gw):
+    """argon2 runs in the pool's threads under SCHED_IDLE, the worker's
+    event loop under the normal policy, so that a CPU shared with hashing
+    still serves requests first."""
+    gw.add_user("ida@example.com", PASSWORD)
+    _, r = post_login(gw, "ida@example.com", PASSWORD)
+    assert r.status_code == 303
+
+    def policy(pid, tid):
+        with open("/proc/%d/task/%d/sched" % (pid, tid)) as f:
+            m = re.search(r"^policy\s*:\s*(\d+)", f.read(), re.M)
+        return int(m.group(1))
+
+    (worker,) = gw.workers()
+    tids = [int(t) for t in os.listdir("/proc/%d/task" % worker)]
+    policies = {tid: policy(worker, tid) for tid in tids}
+    assert policies.pop(worker) == 0            # SCHED_OTHER
+    assert 5 in policies.values()               # SCHED_IDLE: the hasher
