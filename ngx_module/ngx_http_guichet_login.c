@@ -77,6 +77,8 @@ static void ngx_http_guichet_logout_done(ngx_http_request_t *r,
 static ngx_int_t ngx_http_guichet_logout_answer(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
+static void ngx_http_guichet_json_words(ac_buf_t *b, const char *list,
+    char sep);
 static void ngx_http_guichet_session_got(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
@@ -1266,6 +1268,38 @@ ngx_http_guichet_logout_answer(ngx_http_request_t *r,
 }
 
 
+/* "user,security" as ["user","security"]: the lists of the session JSON */
+
+static void
+ngx_http_guichet_json_words(ac_buf_t *b, const char *list, char sep)
+{
+    ngx_uint_t   first;
+    const char  *p, *end;
+
+    ac_buf_str(b, "[");
+    first = 1;
+
+    for (p = list; *p; p = end) {
+        end = strchr(p, sep);
+        if (end == NULL) {
+            end = p + strlen(p);
+        }
+
+        if (end > p) {
+            ac_buf_str(b, first ? "" : ",");
+            ac_buf_json_str(b, p, end - p);
+            first = 0;
+        }
+
+        if (*end) {
+            end++;
+        }
+    }
+
+    ac_buf_str(b, "]");
+}
+
+
 /* ------------------------------------------------------------- session */
 
 void
@@ -1306,9 +1340,9 @@ ngx_http_guichet_session_got(ngx_http_request_t *r,
     ac_buf_str(b, ",\"email\":");
     ac_buf_json_str(b, s->email, ngx_strlen(s->email));
     ac_buf_str(b, ",\"roles\":");
-    ac_buf_json_str(b, roles, ngx_strlen(roles));
+    ngx_http_guichet_json_words(b, roles, ',');
     ac_buf_str(b, ",\"amr\":");
-    ac_buf_json_str(b, amr, ngx_strlen(amr));
+    ngx_http_guichet_json_words(b, amr, ' ');
     ac_buf_str(b, ",\"partner\":");
 
     if (s->partner[0]) {

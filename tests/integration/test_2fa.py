@@ -81,7 +81,7 @@ def test_totp_login_rotates_into_a_new_session(gw):
     strong = s.get(gw.url + "/strong/", timeout=5)
     assert strong.status_code == 200 and "amr=pwd otp" in strong.text
     assert s.get(gw.url + "/guichet/session", timeout=5).json()["amr"] \
-        == "pwd otp"
+        == ["pwd", "otp"]
 
     # the password step and the second factor are both in the log
     assert events(gw, "login.success")[0]["c"] == "2fa_required"

@@ -131,7 +131,7 @@ def test_session_json(gw):
     assert r.status_code == 303
     j = s.get(gw.url + "/guichet/session", timeout=5).json()
     assert j["user"] == account and j["email"] == "bob@example.com"
-    assert j["roles"] == "user,security" and j["amr"] == "pwd"
+    assert j["roles"] == ["user", "security"] and j["amr"] == ["pwd"]
     assert j["partner"] is None
     assert before <= j["created_at"] <= before + 5
     assert j["expires_at"] == j["created_at"] + 12 * 3600
