@@ -1745,11 +1745,13 @@ ctl_anom_print(ctl_t *ctl, ctl_anom_t *an, int64_t since, int64_t until,
         ac_buf_printf(b, "%zu", ac_anomaly_events(an->an));
         ctl_json_key(b, "thresholds", 0);
         ac_buf_printf(b, "{\"window_seconds\":%lld,\"ip_failures\":%u,"
-                      "\"account_failures\":%u,\"ip_accounts\":%u,"
+                      "\"account_failures\":%u,"
+                      "\"second_factor_failures\":%u,\"ip_accounts\":%u,"
                       "\"partner_failures\":%u}",
                       (long long) cfg->anomaly_window,
                       cfg->anomaly_ip_failures,
                       cfg->anomaly_account_failures,
+                      cfg->anomaly_second_factor_failures,
                       cfg->anomaly_ip_accounts,
                       cfg->anomaly_partner_failures);
         ctl_json_key(b, "anomalies", 0);

@@ -119,6 +119,8 @@ static void ngx_http_guichet_acct_throttled(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_acct_verify(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_acct_proved(ngx_http_request_t *r,
+    ngx_http_guichet_acct_t *a);
 static void ngx_http_guichet_acct_failed(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a);
 static ngx_int_t ngx_http_guichet_totp_pending(ngx_http_request_t *r,
@@ -893,7 +895,9 @@ ngx_http_guichet_acct_seq_reply(ngx_http_request_t *r, void *data,
 
 /*
  * Password proofs are throttled like logins, on the account's email and
- * the client address: next is called only when no delay is running.
+ * the client address, and a re-authentication's code on the account's
+ * second-factor counter: each attempt counted before the check, next
+ * called only when no delay is running.
  */
 
 static void
@@ -912,7 +916,13 @@ ngx_http_guichet_acct_throttle(ngx_http_request_t *r,
                          (char *) r->connection->addr_text.data,
                          &a->throttle)
         != AC_OK
-        || ac_cmd_throttle_check(&cmd, &a->throttle, ctx->now) != AC_OK)
+        || (a->reauth && a->account.totp[0]
+            && ac_throttle_add(gmcf->ac, gmcf->keys, &a->throttle,
+                               AC_THR_SECOND, a->account.id,
+                               ngx_strlen(a->account.id))
+               != AC_OK)
+        || ac_cmd_throttle_reserve(&cmd, gmcf->ac, &a->throttle, ctx->now)
+           != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -1002,23 +1012,29 @@ ngx_http_guichet_acct_verify(ngx_http_request_t *r,
 }
 
 
-/* A wrong password or code: one more failure on the counters, logged. */
+/* A proof that held: its counters are forgotten. */
 
 static void
-ngx_http_guichet_acct_failed(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a)
+ngx_http_guichet_acct_proved(ngx_http_request_t *r,
+    ngx_http_guichet_acct_t *a)
 {
     ac_cmd_t                       cmd;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (ac_cmd_throttle_fail(&cmd, gmcf->ac, &a->throttle, ctx->now)
-        == AC_OK)
-    {
+    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &a->throttle) == AC_OK) {
         ngx_http_guichet_ep_detached(r, &cmd);
     }
+}
 
+
+/* A wrong password or code, counted before the check: logged. */
+
+static void
+ngx_http_guichet_acct_failed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a)
+{
     ctx->event_session = ctx->digest;
     ngx_http_guichet_ep_log(r, ctx, AC_EV_LOGIN_FAILURE, "reauth", 1);
 }
@@ -1329,7 +1345,6 @@ ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int64_t                   ok;
-    ac_cmd_t                  cmd;
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
@@ -1354,9 +1369,7 @@ ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
         }
     }
 
-    if (ac_cmd_throttle_reset(&cmd, &a->throttle) == AC_OK) {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
+    ngx_http_guichet_acct_proved(r, a);
 
     *ngx_sprintf((u_char *) a->num, "%L", ctx->now) = '\0';
 
@@ -2119,7 +2132,6 @@ ngx_http_guichet_password_checked(ngx_http_request_t *r, void *data, int rc)
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    ac_cmd_t                  cmd;
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
@@ -2136,9 +2148,7 @@ ngx_http_guichet_password_checked(ngx_http_request_t *r, void *data, int rc)
         return;
     }
 
-    if (ac_cmd_throttle_reset(&cmd, &a->throttle) == AC_OK) {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
+    ngx_http_guichet_acct_proved(r, a);
 
     rc = ngx_http_guichet_password_hash(r, (u_char *) a->new_password,
                                         a->new_password_len, a->phc,

@@ -31,6 +31,7 @@ typedef struct {
     ac_throttle_t                throttle;
     ac_account_t                 account;
     const char                  *method;     /* "totp", "recovery" */
+    int64_t                      tries;      /* of the pending state */
     char                         partner[AC_PARTNER_ID_MAX + 1];  /* SSO */
 } ngx_http_guichet_login_ctx_t;
 
@@ -67,8 +68,6 @@ static void ngx_http_guichet_2fa_session(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
-static void ngx_http_guichet_2fa_counted(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
 
 static void ngx_http_guichet_logout_session(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
@@ -81,36 +80,6 @@ static void ngx_http_guichet_json_words(ac_buf_t *b, const char *list,
     char sep);
 static void ngx_http_guichet_session_got(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-
-
-/*
- * pending 2FA state: a account id, r return_to, n wrong codes, m the
- * first factor ("pwd", "sso"), p the partner of an SSO
- */
-
-/* KEYS: pending; ARGV: account, return_to, ttl, first factor, partner */
-static const char  ngx_http_guichet_pending_create_lua[] =
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('HSET', KEYS[1], 'a', ARGV[1], 'r', ARGV[2], 'n', '0',"
-    " 'm', ARGV[4])\n"
-    "if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[5]) end\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-    "return 1\n";
-
-/* KEYS: pending; ARGV: account key prefix ("P acct:") */
-static const char  ngx_http_guichet_pending_get_lua[] =
-    "local p = redis.call('HGETALL', KEYS[1])\n"
-    "local a\n"
-    "for i = 1, #p, 2 do if p[i] == 'a' then a = p[i + 1] end end\n"
-    "if not a then return {} end\n"
-    "return {p, redis.call('HGETALL', ARGV[1] .. a)}\n";
-
-/* KEYS: pending; ARGV: tries; replies the count, -1 when gone */
-static const char  ngx_http_guichet_pending_fail_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
-    "local n = redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
-    "if n >= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end\n"
-    "return n\n";
 
 
 static const char  ngx_http_guichet_bad_credentials[] =
@@ -238,11 +207,13 @@ ngx_http_guichet_login_post(ngx_http_request_t *r,
         lc->password_len = 0;
     }
 
+    /* the attempt is counted before the password is looked at */
     if (ac_throttle_keys(gmcf->ac, gmcf->keys, ctx->email, ctx->email_len,
                          (char *) r->connection->addr_text.data,
                          &lc->throttle)
         != AC_OK
-        || ac_cmd_throttle_check(&cmd, &lc->throttle, ctx->now) != AC_OK)
+        || ac_cmd_throttle_reserve(&cmd, gmcf->ac, &lc->throttle, ctx->now)
+           != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -395,12 +366,6 @@ ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
     }
 
     if (reason) {
-        if (ac_cmd_throttle_fail(&cmd, gmcf->ac, &lc->throttle, ctx->now)
-            == AC_OK)
-        {
-            ngx_http_guichet_ep_detached(r, &cmd);
-        }
-
         /* one page for every failure: nothing tells them apart */
         if (ngx_http_guichet_login_page(r, ctx, NGX_HTTP_UNAUTHORIZED,
                                         ngx_http_guichet_bad_credentials)
@@ -415,7 +380,8 @@ ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
         return;
     }
 
-    if (ac_cmd_throttle_reset(&cmd, &lc->throttle) == AC_OK) {
+    /* the password is proved, not the second factor: thr:2f stays */
+    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &lc->throttle) == AC_OK) {
         ngx_http_guichet_ep_detached(r, &cmd);
     }
 
@@ -444,37 +410,17 @@ ngx_http_guichet_pending_create(ngx_http_request_t *r,
     ngx_http_guichet_redis_handler_pt handler)
 {
     ac_cmd_t                       cmd;
-    char                           key[AC_KEY_MAX];
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (partner == NULL) {
-        partner = "";
-    }
-
     if (ac_token_new(token) != AC_OK
         || ac_session_digest(gmcf->keys, token, AC_TOKEN_LEN, ctx->digest)
            != AC_OK
-        || ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK)
+        || ac_cmd_pending_create(&cmd, gmcf->ac, ctx->digest, account,
+                                 return_to, partner)
+           != AC_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_ERROR;
-    }
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_pending_create_lua,
-               sizeof(ngx_http_guichet_pending_create_lua) - 1);
-    ac_cmd_str(&cmd, "1");
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_str(&cmd, account);
-    ac_cmd_str(&cmd, return_to);
-    ac_cmd_int(&cmd, gmcf->ac->pending_ttl);
-    ac_cmd_str(&cmd, partner[0] ? "sso" : "pwd");
-    ac_cmd_str(&cmd, partner);
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return NGX_ERROR;
     }
@@ -606,7 +552,6 @@ ngx_http_guichet_2fa_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
     ac_cmd_t                       cmd;
-    char                           key[AC_KEY_MAX], prefix[AC_KEY_MAX];
     ngx_http_guichet_login_ctx_t  *lc;
     ngx_http_guichet_main_conf_t  *gmcf;
 
@@ -637,25 +582,11 @@ ngx_http_guichet_2fa_post(ngx_http_request_t *r,
     (void) ngx_http_guichet_ep_field(ctx, "code", lc->code,
                                      sizeof(lc->code), &lc->code_len);
 
-    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK
-        || ac_key(gmcf->ac, AC_K_ACCOUNT, "x", prefix) != AC_OK)
+    /* a try of the pending state is taken before the code is looked at */
+    if (ac_cmd_pending_take(&cmd, gmcf->ac, ctx->digest,
+                            NGX_HTTP_GUICHET_2FA_TRIES)
+        != AC_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    /* "P acct:x" less its "x": the account key prefix */
-    prefix[ngx_strlen(prefix) - 1] = '\0';
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_pending_get_lua,
-               sizeof(ngx_http_guichet_pending_get_lua) - 1);
-    ac_cmd_str(&cmd, "1");
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_copy(&cmd, prefix, ngx_strlen(prefix));
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -686,8 +617,10 @@ ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     lc = ctx->route_data;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        /* expired or destroyed: sign in again */
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[2]->type != REDIS_REPLY_INTEGER)
+    {
+        /* expired, destroyed or stale: sign in again */
         p = ngx_http_guichet_ep_url(r, ctx, "login");
         if (p == NULL
             || ngx_http_guichet_ep_set_cookie(ctx,
@@ -756,13 +689,24 @@ ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
     }
 
     ngx_http_guichet_ep_account(ctx, lc->account.id, lc->account.email);
+    lc->tries = reply->element[2]->integer;
 
-    if (ac_throttle_keys(gmcf->ac, gmcf->keys, lc->account.email,
-                         ngx_strlen(lc->account.email),
-                         (char *) r->connection->addr_text.data,
-                         &lc->throttle)
+    /*
+     * Codes are counted on the account, whatever the sign-in or address
+     * they come with (a correct password resets nothing here), and on
+     * the address; before they are checked.
+     */
+    ngx_memzero(&lc->throttle, sizeof(ac_throttle_t));
+
+    if (ac_throttle_add(gmcf->ac, gmcf->keys, &lc->throttle, AC_THR_SECOND,
+                        lc->account.id, ngx_strlen(lc->account.id))
         != AC_OK
-        || ac_cmd_throttle_check(&cmd, &lc->throttle, ctx->now) != AC_OK)
+        || ac_throttle_add(gmcf->ac, gmcf->keys, &lc->throttle, AC_THR_IP,
+                           (char *) r->connection->addr_text.data,
+                           r->connection->addr_text.len)
+           != AC_OK
+        || ac_cmd_throttle_reserve(&cmd, gmcf->ac, &lc->throttle, ctx->now)
+           != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -816,6 +760,12 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (lc->account.status != AC_STATUS_ACTIVE) {
+        /* locked since the password step */
+        ngx_http_guichet_2fa_failure(r, ctx, "locked");
+        return;
+    }
 
     digits = (lc->code_len == AC_TOTP_DIGITS);
 
@@ -948,7 +898,8 @@ ngx_http_guichet_2fa_success(ngx_http_request_t *r,
         ngx_http_guichet_ep_detached(r, &cmd);
     }
 
-    if (ac_cmd_throttle_reset(&cmd, &lc->throttle) == AC_OK) {
+    /* only a correct second factor forgets the account's failures */
+    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &lc->throttle) == AC_OK) {
         ngx_http_guichet_ep_detached(r, &cmd);
     }
 
@@ -990,70 +941,22 @@ ngx_http_guichet_2fa_session(ngx_http_request_t *r, void *data,
 }
 
 
+/*
+ * The try was taken and the code counted before the check: a failure
+ * only answers. The last try of the pending state deleted it.
+ */
+
 static void
 ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *reason)
 {
-    ac_cmd_t                       cmd;
-    char                           key[AC_KEY_MAX];
     ngx_http_guichet_login_ctx_t  *lc;
-    ngx_http_guichet_main_conf_t  *gmcf;
 
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     lc = ctx->route_data;
 
-    if (ac_cmd_throttle_fail(&cmd, gmcf->ac, &lc->throttle, ctx->now)
-        == AC_OK)
+    if (lc->tries >= NGX_HTTP_GUICHET_2FA_TRIES
+        || lc->account.status != AC_STATUS_ACTIVE)
     {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-
-    lc->method = reason;
-
-    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_pending_fail_lua,
-               sizeof(ngx_http_guichet_pending_fail_lua) - 1);
-    ac_cmd_str(&cmd, "1");
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_int(&cmd, NGX_HTTP_GUICHET_2FA_TRIES);
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
-                                     ngx_http_guichet_2fa_counted);
-}
-
-
-static void
-ngx_http_guichet_2fa_counted(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int64_t                        n;
-    ngx_http_guichet_login_ctx_t  *lc;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    lc = ctx->route_data;
-
-    if (ac_reply_integer(reply, &n) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (n < 0 || n >= NGX_HTTP_GUICHET_2FA_TRIES) {
         /* the pending state is gone: back to the password */
         if (ngx_http_guichet_ep_set_cookie(ctx,
                                            NGX_HTTP_GUICHET_COOKIE_PENDING,
@@ -1061,6 +964,15 @@ ngx_http_guichet_2fa_counted(ngx_http_request_t *r, void *data,
             != NGX_OK)
         {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        if (lc->account.status != AC_STATUS_ACTIVE) {
+            ngx_http_guichet_ep_error(ctx, NGX_HTTP_UNAUTHORIZED,
+                                      "Sign in again",
+                                      "This sign-in can no longer go on. "
+                                      "Please sign in again.");
+            ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, reason, 1);
             return;
         }
 
@@ -1072,6 +984,8 @@ ngx_http_guichet_2fa_counted(ngx_http_request_t *r, void *data,
         return;
     }
 
+    lc->method = reason;
+
     if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_UNAUTHORIZED,
                                   "That code is not valid. Please try "
                                   "again.")
@@ -1081,7 +995,7 @@ ngx_http_guichet_2fa_counted(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, lc->method, 1);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, reason, 1);
 }
 
 

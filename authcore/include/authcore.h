@@ -144,6 +144,7 @@ typedef struct {
     int64_t         anomaly_window;        /* seconds, 10m */
     uint32_t        anomaly_ip_failures;   /* 20 */
     uint32_t        anomaly_account_failures; /* 5 */
+    uint32_t        anomaly_second_factor_failures; /* 3 */
     uint32_t        anomaly_ip_accounts;   /* 5 */
     uint32_t        anomaly_partner_failures; /* 10 */
 } ac_config_t;
@@ -379,7 +380,7 @@ int ac_partner_key_check(ac_alg_t alg, const void *key, size_t len,
  *   P pending:DIGEST   hash    password ok, 2FA pending        pending_ttl
  *   P partner:ID       hash    partner                         no TTL
  *   P partners         set     partner ids                     no TTL
- *   P thr:KIND:DIGEST  string  failure counter                 throttle_window
+ *   P thr:KIND:DIGEST  hash    attempts (id, 2f, tk, ip)       throttle_window
  *   P jti:PARTNER:JTI  string  used assertion id               until exp
  *   P log              stream  connection log                  trimmed
  */
@@ -487,7 +488,8 @@ int ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, int64_t step);
 
 /* EVAL that ends every session of an account (session keys and the
- * account's "s:" fields); replies the number ended. */
+ * account's "s:" fields) and raises its generation "g", which ends its
+ * pending second-factor states; replies the number ended. */
 int ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id);
 
@@ -628,6 +630,22 @@ int ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
 
+/* EVAL that makes the pending second-factor state of "digest" (the
+ * pending cookie's): account, return_to, the partner of an SSO ("" or
+ * NULL for a password), and the account's generation, for pending_ttl.
+ * Replies 1. */
+int ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account, const char *return_to,
+    const char *partner);
+
+/* EVAL that takes one of "tries" tries of a pending state before its
+ * code is checked (the last try deletes it). Replies an empty array when
+ * the state is gone, or stale (the account's generation moved on: lock,
+ * password change, logout everywhere; or the account was erased), else
+ * [pending HGETALL, account HGETALL, tries taken]. */
+int ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, unsigned tries);
+
 /* Fills "s" from an ac_cmd_session_get() or HGETALL reply (array or
  * map). AC_ERR_NOT_FOUND for an empty reply; AC_ERR_REDIS for an error
  * reply, a malformed one, or a session missing a, x or m. The caller
@@ -638,30 +656,54 @@ int ac_session_parse(const struct redisReply *r, ac_session_t *s);
 /* (throttle.c: failure counters and growing delays) */
 
 /*
- * Two failure counters per attempt, hashes in Redis with TTL
- * throttle_window renewed at each failure:
- *   P thr:id:DIGEST  DIGEST = ac_digest(AC_PURPOSE_THROTTLE) of the
- *                    normalised email (of the bytes as typed when they
+ * Failure counters, hashes in Redis, one per thing an attempt names:
+ *   P thr:id:DIGEST  the normalised email (the bytes as typed when they
  *                    are not an email): the same whether or not an
- *                    account exists;
- *   P thr:ip:DIGEST  of the client address, which is never stored.
- * Fields: n failures, u unix second before which attempts are refused.
- * Past throttle_free failures (per IP: AC_THROTTLE_IP_FACTOR times as
- * many, since one address may serve many people) each failure sets a
- * delay of 1, 2, 4... seconds, at most throttle_max_delay; times being
- * whole seconds, u is now + delay + 1, so that the delay is never cut
- * short by a failure late in a second. The check and fail scripts reply
- * the seconds left (Retry-After). A success resets the identifier's
- * counter only.
+ *                    account exists (password, re-authentication);
+ *   P thr:2f:DIGEST  the account id: second-factor codes, whatever the
+ *                    sign-in or address they come with;
+ *   P thr:tk:DIGEST  a registration token;
+ *   P thr:ip:DIGEST  the client address, which is never stored.
+ * DIGEST = ac_digest(AC_PURPOSE_THROTTLE). Fields: n attempts counted,
+ * u unix second before which attempts are refused. A key lives
+ * throttle_window after its last attempt (a day at least for thr:2f).
+ *
+ * An attempt is counted before it is checked: ac_cmd_throttle_reserve()
+ * refuses it while a delay runs on any of its counters, else counts it
+ * on all of them at once, in one script, so that parallel attempts get
+ * no more checks than sequential ones. Past throttle_free attempts (per
+ * IP: AC_THROTTLE_IP_FACTOR times as many, since one address may serve
+ * many people) each one sets a delay of 1, 2, 4... seconds, at most
+ * throttle_max_delay; times being whole seconds, u is now + delay + 1.
+ * A success calls ac_cmd_throttle_release(): the counters of what was
+ * proved are deleted, the address gets its attempt back. So a correct
+ * password resets thr:id, never thr:2f: only a correct code does.
  */
-#define AC_THROTTLE_IP_FACTOR  4
+#define AC_THROTTLE_IP_FACTOR      4
+#define AC_THROTTLE_SECOND_WINDOW  86400
+#define AC_THROTTLE_MAX            3
+
+typedef enum {
+    AC_THR_EMAIL = 0,
+    AC_THR_SECOND,
+    AC_THR_TOKEN,
+    AC_THR_IP
+} ac_throttle_kind_t;
 
 typedef struct {
-    char  id[AC_KEY_MAX];
-    char  ip[AC_KEY_MAX];
+    char                key[AC_THROTTLE_MAX][AC_KEY_MAX];
+    ac_throttle_kind_t  kind[AC_THROTTLE_MAX];
+    size_t              n;
 } ac_throttle_t;
 
-/* Builds both keys; "ident" as the user typed it, "ip" as text. */
+/* Adds one counter to "t" (zeroed by the caller first): the key of
+ * "ident" of that kind. AC_ERR_TOO_LONG past AC_THROTTLE_MAX. */
+int ac_throttle_add(const ac_config_t *cfg, const ac_keys_t *keys,
+    ac_throttle_t *t, ac_throttle_kind_t kind, const char *ident,
+    size_t identlen);
+
+/* A fresh "t" with the counters of a password attempt: the email as
+ * typed ("ident") and the address "ip" as text. */
 int ac_throttle_keys(const ac_config_t *cfg, const ac_keys_t *keys,
     const char *ident, size_t identlen, const char *ip, ac_throttle_t *t);
 
@@ -670,20 +712,18 @@ int ac_throttle_keys(const ac_config_t *cfg, const ac_keys_t *keys,
 int64_t ac_throttle_delay(int64_t failures, int64_t free,
     int64_t max_delay);
 
-/* EVAL that replies the seconds left before an attempt is allowed on
- * either counter (0: go on). Reads only. */
-int ac_cmd_throttle_check(ac_cmd_t *cmd, const ac_throttle_t *t,
-    int64_t now);
-
-/* EVAL that counts one failure on both counters and replies the seconds
- * to wait before the next attempt (0: none yet). */
-int ac_cmd_throttle_fail(ac_cmd_t *cmd, const ac_config_t *cfg,
+/* EVAL that replies the seconds left before an attempt is allowed (the
+ * attempt is not counted), or 0: the attempt is counted on every
+ * counter of "t" and may be checked. */
+int ac_cmd_throttle_reserve(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_throttle_t *t, int64_t now);
 
-/* DEL of the identifier's counter, after a success. */
-int ac_cmd_throttle_reset(ac_cmd_t *cmd, const ac_throttle_t *t);
+/* EVAL after a success: deletes every counter of "t" but the address's,
+ * which gets the attempt back. Replies 0. */
+int ac_cmd_throttle_release(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_throttle_t *t);
 
-/* The seconds replied by the check and fail scripts (>= 0). */
+/* The seconds replied by the scripts (>= 0). */
 int ac_throttle_parse(const struct redisReply *r, int64_t *seconds);
 
 /* -------------------------------------------------- accounts: privacy */
@@ -972,6 +1012,8 @@ int ac_qr_svg(const char *text, ac_buf_t *out);
  *   ip_failures           failed attempts from one IP (details: accounts)
  *   account_failures      failed attempts on one account or typed email
  *                         (details: IPs)
+ *   second_factor_burst   wrong second-factor codes for one account, the
+ *                         password being known (details: IPs)
  *   credential_stuffing   distinct accounts tried from one IP
  *   partner_sso_failures  SSO failures of one partner (details: IPs)
  *   throttled             one IP was throttled at least once

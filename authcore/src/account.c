@@ -37,8 +37,9 @@ static int ac_export_log(ac_buf_t *b, const ac_keys_t *keys,
 /* ------------------------------------------------------------- scripts */
 
 /*
- * KEYS: acct, rc, email index, accounts, partner links, invby, throttle
- * id counter. ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff,
+ * KEYS: acct, rc, email index, accounts, partner links, invby, the email
+ * and second-factor throttle counters.
+ * ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff,
  * "P events". The sessions are the account's "s:DIGEST" fields.
  */
 static const char  ac_lua_erase[] =
@@ -68,7 +69,8 @@ static const char  ac_lua_erase[] =
     "for _, p in ipairs(redis.call('SMEMBERS', KEYS[6])) do\n"
     "  redis.call('HDEL', ARGV[4] .. p, ARGV[5])\n"
     "end\n"
-    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7])\n"
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7],"
+    " KEYS[8])\n"
     "redis.call('ZREM', KEYS[4], ARGV[1])\n"
     "for _, d in ipairs(ids) do\n"
     "  redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"
@@ -265,11 +267,15 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     rc = ac_throttle_keys(cfg, keys, email, strlen(email), "", &t);
+    if (rc == AC_OK) {
+        rc = ac_throttle_add(cfg, keys, &t, AC_THR_SECOND, id, strlen(id));
+    }
+
     if (rc != AC_OK) {
         return rc;
     }
 
-    ac_cmd_eval(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1, "7");
+    ac_cmd_eval(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1, "8");
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "acct:", id, ":rc") != AC_OK
@@ -281,7 +287,8 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_TOO_LONG;
     }
 
-    ac_cmd_copy(cmd, t.id, strlen(t.id));
+    ac_cmd_copy(cmd, t.key[0], strlen(t.key[0]));     /* email */
+    ac_cmd_copy(cmd, t.key[2], strlen(t.key[2]));     /* second factor */
 
     ac_cmd_copy(cmd, id, strlen(id));
     ac_cmd_copy(cmd, email, strlen(email));

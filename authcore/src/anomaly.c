@@ -1,6 +1,6 @@
 /*
  * Anomaly rules over connection log entries: bursts of failures per IP,
- * per account and per partner, many accounts from one IP, throttling,
+ * per account and per partner, of second-factor failures per account, many accounts from one IP, throttling,
  * and successes from a new IP or device (docs/SECURITY-TEAM.md).
  *
  * Entries are reduced to small events whose strings are interned to
@@ -18,7 +18,7 @@
 #define AC_AF_TARGET   1
 #define AC_AF_PARTNER  2
 
-#define AC_ANOM_RULES  5
+#define AC_ANOM_RULES  6
 
 
 /* Strings interned to small ids (0: none). */
@@ -211,6 +211,13 @@ ac_arule_sso_fail(const ac_aev_t *ev)
 
 
 static int
+ac_arule_second_factor(const ac_aev_t *ev)
+{
+    return ev->kind == AC_EV_2FA_FAILURE;
+}
+
+
+static int
 ac_arule_throttled(const ac_aev_t *ev)
 {
     return ev->kind == AC_EV_THROTTLED;
@@ -251,6 +258,10 @@ ac_anomaly_new(const ac_config_t *cfg, ac_anomaly_t **out)
                                   ac_arule_sso_fail };
     an->rules[4] = (ac_arule_t) { "throttled", AC_AF_IP, AC_AF_TARGET, 0, 1,
                                   ac_arule_throttled };
+    an->rules[5] = (ac_arule_t) { "second_factor_burst", AC_AF_TARGET,
+                                  AC_AF_IP, 0,
+                                  cfg->anomaly_second_factor_failures,
+                                  ac_arule_second_factor };
 
     *out = an;
 

@@ -136,6 +136,8 @@ static const ac_conf_key_t  ac_conf_keys[] = {
       2, 1000000 },
     { "anomaly_account_failures", ac_conf_set_u32,
       AC_OFF(anomaly_account_failures), 2, 1000000 },
+    { "anomaly_second_factor_failures", ac_conf_set_u32,
+      AC_OFF(anomaly_second_factor_failures), 2, 1000000 },
     { "anomaly_ip_accounts", ac_conf_set_u32, AC_OFF(anomaly_ip_accounts),
       2, 1000000 },
     { "anomaly_partner_failures", ac_conf_set_u32,
@@ -200,6 +202,7 @@ ac_config_defaults(ac_config_t *cfg, const char *path)
     cfg->anomaly_window = 10 * AC_MIN;
     cfg->anomaly_ip_failures = 20;
     cfg->anomaly_account_failures = 5;
+    cfg->anomaly_second_factor_failures = 3;
     cfg->anomaly_ip_accounts = 5;
     cfg->anomaly_partner_failures = 10;
 

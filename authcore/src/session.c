@@ -173,6 +173,49 @@ ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
 }
 
 
+/*
+ * A pending second-factor state: a account id, r return_to, n tries
+ * taken, m the first factor ("pwd", "sso"), p the partner of an SSO,
+ * g the account's generation when it was made. Lock, password change
+ * and logout everywhere raise the generation (ac_cmd_sessions_end_all),
+ * which kills the pending states made before.
+ *
+ * KEYS: pending; ARGV: account, return_to, ttl, first factor, partner,
+ * account key.
+ */
+static const char  ac_pending_create_lua[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "local g = redis.call('HGET', ARGV[6], 'g') or '0'\n"
+    "redis.call('HSET', KEYS[1], 'a', ARGV[1], 'r', ARGV[2], 'n', '0',"
+    " 'm', ARGV[4], 'g', g)\n"
+    "if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[5]) end\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+    "return 1\n";
+
+/*
+ * KEYS: pending; ARGV: "P acct:", tries. Takes one try before the code
+ * is checked; the last one deletes the state. Replies {} when the state
+ * is gone or stale, else {pending, account, tries taken}.
+ */
+static const char  ac_pending_take_lua[] =
+    "local p = redis.call('HGETALL', KEYS[1])\n"
+    "local a, g\n"
+    "for i = 1, #p, 2 do\n"
+    "  if p[i] == 'a' then a = p[i + 1] end\n"
+    "  if p[i] == 'g' then g = p[i + 1] end\n"
+    "end\n"
+    "if not a then return {} end\n"
+    "local acct = redis.call('HGETALL', ARGV[1] .. a)\n"
+    "local now = redis.call('HGET', ARGV[1] .. a, 'g') or '0'\n"
+    "if #acct == 0 or now ~= (g or '0') then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  return {}\n"
+    "end\n"
+    "local n = redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
+    "if n >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) end\n"
+    "return {p, acct, n}\n";
+
+
 int
 ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const ac_session_t *s)
@@ -347,6 +390,78 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_copy(cmd, key, strlen(key));
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account, const char *return_to,
+    const char *partner)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (cfg == NULL || digest == NULL || account == NULL
+        || account[0] == '\0' || return_to == NULL)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    if (partner == NULL) {
+        partner = "";
+    }
+
+    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_pending_create_lua,
+                sizeof(ac_pending_create_lua) - 1, "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, account, strlen(account));
+    ac_cmd_copy(cmd, return_to, strlen(return_to));
+    ac_cmd_int(cmd, cfg->pending_ttl > 0 ? cfg->pending_ttl : 300);
+    ac_cmd_str(cmd, partner[0] ? "sso" : "pwd");
+    ac_cmd_copy(cmd, partner, strlen(partner));
+
+    rc = ac_cmd_key_arg(cmd, cfg, "acct:", account, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, unsigned tries)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (cfg == NULL || digest == NULL || tries == 0) {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_pending_take_lua, sizeof(ac_pending_take_lua) - 1,
+                "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_int(cmd, tries);
 
     return ac_cmd_status(cmd);
 }

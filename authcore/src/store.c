@@ -526,7 +526,8 @@ ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
 
 
 /* KEYS: account; ARGV: "P sess:", "P events", account id. Per-worker
- * caches drop each ended session, then every session of the account. */
+ * caches drop each ended session, then every session of the account;
+ * the generation "g" moves on, so pending second-factor states die. */
 static const char  ac_lua_sessions_end_all[] =
     "local h = redis.call('HGETALL', KEYS[1])\n"
     "local n = 0\n"
@@ -537,6 +538,9 @@ static const char  ac_lua_sessions_end_all[] =
     "    redis.call('HDEL', KEYS[1], h[i])\n"
     "    redis.call('PUBLISH', ARGV[2], 'revoke ' .. d)\n"
     "  end\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  redis.call('HINCRBY', KEYS[1], 'g', 1)\n"
     "end\n"
     "redis.call('PUBLISH', ARGV[2], 'account ' .. ARGV[3])\n"
     "return n\n";

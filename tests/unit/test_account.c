@@ -421,10 +421,12 @@ seed_alice(const char *id, const char *id2)
               scratch), AC_OK);
     CHECK_INT(run_int(&cmd), 1);
 
-    /* a throttle counter of the email */
+    /* throttle counters of the email and of the second factor */
     CHECK_INT(ac_throttle_keys(&cfg, keys, EMAIL, strlen(EMAIL), IP, &t),
               AC_OK);
-    CHECK_INT(ac_cmd_throttle_fail(&cmd, &cfg, &t, time(NULL)), AC_OK);
+    CHECK_INT(ac_throttle_add(&cfg, keys, &t, AC_THR_SECOND, id,
+                              strlen(id)), AC_OK);
+    CHECK_INT(ac_cmd_throttle_reserve(&cmd, &cfg, &t, time(NULL)), AC_OK);
     freeReplyObject(run(&cmd));
 
     log_event(id, AC_EV_LOGIN_SUCCESS, EMAIL);
@@ -483,6 +485,15 @@ TEST(test_erase_leaves_nothing_readable)
      * her sessions; bob's session shares it, so look for it in the
      * stream only through the entries' plain fields) */
     CHECK_INT(scan_for(id, EMAIL, NULL, 1), 0);
+
+    /* her counters go with her: the address's stays */
+    r = redisCommand(rc, "EVAL %s 0", "return #redis.call('KEYS', "
+                     "'t:thr:id:*') + #redis.call('KEYS', 't:thr:2f:*')");
+    CHECK_INT(r->integer, 0);
+    freeReplyObject(r);
+    r = redisCommand(rc, "KEYS t:thr:ip:*");
+    CHECK_INT(r->elements, 1);
+    freeReplyObject(r);
 
     /* her log entries keep only the pseudonymous id, sealed fields are
      * unreadable; the chain verifies */

@@ -1,6 +1,6 @@
 /*
- * Throttling: the delay schedule, the counter keys, and the check / fail
- * / reset scripts run against a real redis-server with an injected
+ * Throttling: the delay schedule, the counter keys, and the reserve /
+ * release scripts run against a real redis-server with an injected
  * clock.
  */
 
@@ -32,21 +32,17 @@ run(ac_cmd_t *cmd)
 }
 
 
-/* Runs a check or fail script at "now"; -1 on any error. */
+/* Reserves an attempt at "now": 0 (counted) or the seconds to wait;
+ * -1 on any error. */
 
 static int64_t
-seconds(int fail, const ac_throttle_t *t, int64_t now)
+reserve(const ac_throttle_t *t, int64_t now)
 {
     int64_t      s;
     ac_cmd_t     cmd;
     redisReply  *r;
 
-    if (fail) {
-        if (ac_cmd_throttle_fail(&cmd, &cfg, t, now) != AC_OK) {
-            return -1;
-        }
-
-    } else if (ac_cmd_throttle_check(&cmd, t, now) != AC_OK) {
+    if (ac_cmd_throttle_reserve(&cmd, &cfg, t, now) != AC_OK) {
         return -1;
     }
 
@@ -62,6 +58,52 @@ seconds(int fail, const ac_throttle_t *t, int64_t now)
     freeReplyObject(r);
 
     return s;
+}
+
+
+static int64_t
+release(const ac_throttle_t *t)
+{
+    int64_t      s;
+    ac_cmd_t     cmd;
+    redisReply  *r;
+
+    if (ac_cmd_throttle_release(&cmd, &cfg, t) != AC_OK) {
+        return -1;
+    }
+
+    r = run(&cmd);
+    if (r == NULL) {
+        return -1;
+    }
+
+    if (ac_throttle_parse(r, &s) != AC_OK) {
+        s = -1;
+    }
+
+    freeReplyObject(r);
+
+    return s;
+}
+
+
+static char *
+field(const char *key, const char *name)
+{
+    static char  value[32];
+    redisReply  *r;
+
+    value[0] = '\0';
+    r = redisCommand(rc, "HGET %s %s", key, name);
+    if (r != NULL && r->type == REDIS_REPLY_STRING && r->len < 32) {
+        memcpy(value, r->str, r->len + 1);
+    }
+
+    if (r) {
+        freeReplyObject(r);
+    }
+
+    return value;
 }
 
 
@@ -100,29 +142,49 @@ TEST(test_keys)
                                "192.0.2.1", &a), AC_OK);
     CHECK_INT(ac_throttle_keys(&cfg, keys, "alice@example.com", 17,
                                "192.0.2.2", &b), AC_OK);
+    CHECK_INT(a.n, 2);
+    CHECK_INT(a.kind[0], AC_THR_EMAIL);
+    CHECK_INT(a.kind[1], AC_THR_IP);
 
     /* one identifier, however typed; one counter per address */
-    CHECK_STR(a.id, b.id);
-    CHECK(strcmp(a.ip, b.ip) != 0);
-    CHECK(strncmp(a.id, "tt:thr:id:", 10) == 0);
-    CHECK(strncmp(a.ip, "tt:thr:ip:", 10) == 0);
-    CHECK_INT(strlen(a.id), 10 + AC_DIGEST_LEN);
+    CHECK_STR(a.key[0], b.key[0]);
+    CHECK(strcmp(a.key[1], b.key[1]) != 0);
+    CHECK(strncmp(a.key[0], "tt:thr:id:", 10) == 0);
+    CHECK(strncmp(a.key[1], "tt:thr:ip:", 10) == 0);
+    CHECK_INT(strlen(a.key[0]), 10 + AC_DIGEST_LEN);
 
     /* neither the email nor the address appears in a key */
-    CHECK(strstr(a.id, "alice") == NULL);
-    CHECK(strstr(a.ip, "192") == NULL);
+    CHECK(strstr(a.key[0], "alice") == NULL);
+    CHECK(strstr(a.key[1], "192") == NULL);
+
+    /* an account's second factor: a key of its own kind */
+    CHECK_INT(ac_throttle_add(&cfg, keys, &a, AC_THR_SECOND,
+                              "aaaaaaaaaaaaaaaa", 16), AC_OK);
+    CHECK(strncmp(a.key[2], "tt:thr:2f:", 10) == 0);
+    CHECK_INT(ac_throttle_add(&cfg, keys, &a, AC_THR_TOKEN, "x", 1),
+              AC_ERR_TOO_LONG);
+    CHECK_INT(a.n, 3);
 
     /* not an email: counted under the bytes as typed */
     CHECK_INT(ac_throttle_keys(&cfg, keys, "not an email", 12, "192.0.2.1",
                                &c), AC_OK);
-    CHECK(strcmp(c.id, a.id) != 0);
+    CHECK(strcmp(c.key[0], a.key[0]) != 0);
     CHECK_INT(ac_throttle_keys(&cfg, keys, "", 0, "192.0.2.1", &d), AC_OK);
-    CHECK(strcmp(d.id, c.id) != 0);
+    CHECK(strcmp(d.key[0], c.key[0]) != 0);
+
+    /* the same bytes, another kind: another counter */
+    memset(&d, 0, sizeof(d));
+    CHECK_INT(ac_throttle_add(&cfg, keys, &d, AC_THR_TOKEN,
+                              "not an email", 12), AC_OK);
+    CHECK(strncmp(d.key[0], "tt:thr:tk:", 10) == 0);
+    CHECK(strcmp(d.key[0] + 10, c.key[0] + 10) == 0);
 
     CHECK_INT(ac_throttle_keys(&cfg, keys, NULL, 0, "192.0.2.1", &d),
               AC_ERR_INVALID);
     CHECK_INT(ac_throttle_keys(&cfg, keys, "a@b.c", 5, NULL, &d),
               AC_ERR_INVALID);
+    CHECK_INT(ac_throttle_add(&cfg, keys, &d, (ac_throttle_kind_t) 9,
+                              "a", 1), AC_ERR_INVALID);
 }
 
 
@@ -132,14 +194,15 @@ TEST(test_bad_arguments)
     ac_throttle_t  t;
 
     memset(&t, 0, sizeof(t));
-    CHECK_INT(ac_cmd_throttle_check(&cmd, &t, T0), AC_ERR_INVALID);
-    CHECK_INT(ac_cmd_throttle_fail(&cmd, &cfg, &t, T0), AC_ERR_INVALID);
-    CHECK_INT(ac_cmd_throttle_reset(&cmd, &t), AC_ERR_INVALID);
-    CHECK_INT(ac_cmd_throttle_check(&cmd, NULL, T0), AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_throttle_reserve(&cmd, &cfg, &t, T0), AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_throttle_release(&cmd, &cfg, &t), AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_throttle_reserve(&cmd, &cfg, NULL, T0),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_throttle_release(&cmd, NULL, &t), AC_ERR_INVALID);
 }
 
 
-TEST(test_identifier_delays_grow_and_lift)
+TEST(test_attempts_are_counted_before_the_check)
 {
     int            i;
     ac_throttle_t  t;
@@ -154,33 +217,38 @@ TEST(test_identifier_delays_grow_and_lift)
     CHECK_INT(ac_throttle_keys(&cfg, keys, "bob@example.com", 15,
                                "198.51.100.7", &t), AC_OK);
 
-    CHECK_INT(seconds(0, &t, T0), 0);
-
-    /* throttle_free = 3 failures cost nothing */
+    /* throttle_free = 3 attempts cost nothing, each one counted */
     for (i = 0; i < 3; i++) {
-        CHECK_INT(seconds(1, &t, T0), 0);
-        CHECK_INT(seconds(0, &t, T0), 0);
+        CHECK_INT(reserve(&t, T0), 0);
     }
 
-    /* a delay of d seconds ends at the start of second now + d + 1, so
-     * that it lasts d seconds at least, wherever in "now" it began */
-    CHECK_INT(seconds(1, &t, T0), 2);
-    CHECK_INT(seconds(0, &t, T0), 2);
-    CHECK_INT(seconds(0, &t, T0 + 1), 1);
-    CHECK_INT(seconds(0, &t, T0 + 2), 0);
+    CHECK_STR(field(t.key[0], "n"), "3");
+    CHECK_STR(field(t.key[1], "n"), "3");
 
-    CHECK_INT(seconds(1, &t, T0 + 2), 3);
-    CHECK_INT(seconds(0, &t, T0 + 3), 2);
-    CHECK_INT(seconds(1, &t, T0 + 5), 5);
-    CHECK_INT(seconds(1, &t, T0 + 10), 9);
+    /* the 4th goes on and sets a delay: d seconds ending at the start of
+     * second now + d + 1, so that it lasts d seconds at least */
+    CHECK_INT(reserve(&t, T0), 0);
+
+    /* a refused attempt is not counted */
+    CHECK_INT(reserve(&t, T0), 2);
+    CHECK_INT(reserve(&t, T0 + 1), 1);
+    CHECK_STR(field(t.key[0], "n"), "4");
+
+    CHECK_INT(reserve(&t, T0 + 2), 0);
+    CHECK_INT(reserve(&t, T0 + 3), 2);
+    CHECK_INT(reserve(&t, T0 + 5), 0);
+    CHECK_INT(reserve(&t, T0 + 6), 4);
+    CHECK_INT(reserve(&t, T0 + 10), 0);
+    CHECK_INT(reserve(&t, T0 + 10), 9);
 
     /* capped at throttle_max_delay = 10 */
-    CHECK_INT(seconds(1, &t, T0 + 19), 11);
-    CHECK_INT(seconds(1, &t, T0 + 30), 11);
-    CHECK_INT(seconds(0, &t, T0 + 36), 5);
+    CHECK_INT(reserve(&t, T0 + 19), 0);
+    CHECK_INT(reserve(&t, T0 + 19), 11);
+    CHECK_INT(reserve(&t, T0 + 30), 0);
+    CHECK_INT(reserve(&t, T0 + 36), 5);
 
-    /* the counter lives throttle_window (60 s) after the last failure */
-    r = redisCommand(rc, "TTL %s", t.id);
+    /* the counter lives throttle_window (60 s) after the last attempt */
+    r = redisCommand(rc, "TTL %s", t.key[0]);
     CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER
           && r->integer > 50 && r->integer <= 60);
     if (r) {
@@ -189,12 +257,10 @@ TEST(test_identifier_delays_grow_and_lift)
 }
 
 
-TEST(test_success_resets_identifier_only)
+TEST(test_release_forgets_what_was_proved)
 {
     int            i;
-    ac_cmd_t       cmd;
     ac_throttle_t  t, other;
-    redisReply    *r;
 
     if (!have_redis) {
         CHECK(!"redis-server did not start");
@@ -206,50 +272,89 @@ TEST(test_success_resets_identifier_only)
                                "203.0.113.9", &t), AC_OK);
 
     for (i = 0; i < 4; i++) {
-        (void) seconds(1, &t, T0);
+        CHECK_INT(reserve(&t, T0), 0);
     }
 
-    CHECK_INT(seconds(0, &t, T0), 2);
+    CHECK_INT(reserve(&t, T0), 2);
 
-    CHECK_INT(ac_cmd_throttle_reset(&cmd, &t), AC_OK);
-    r = run(&cmd);
-    CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
-    if (r) {
-        freeReplyObject(r);
-    }
-
-    CHECK_INT(seconds(0, &t, T0), 0);
-
-    /* the address keeps its 4 failures: 8 more reach its limit (12) */
-    r = redisCommand(rc, "HGET %s n", t.ip);
-    CHECK(r != NULL && r->type == REDIS_REPLY_STRING
-          && strcmp(r->str, "4") == 0);
-    if (r) {
-        freeReplyObject(r);
-    }
+    /* a success: the identifier is forgotten, the address gets the
+     * successful attempt back (3 failures left of its 12) */
+    CHECK_INT(release(&t), 0);
+    CHECK_STR(field(t.key[0], "n"), "");
+    CHECK_STR(field(t.key[1], "n"), "3");
+    CHECK_STR(field(t.key[1], "u"), "");
+    CHECK_INT(reserve(&t, T0), 0);
+    CHECK_INT(release(&t), 0);
 
     /* many identifiers from one address: the IP counter stops them */
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < 9; i++) {
         char  email[32];
 
         snprintf(email, sizeof(email), "user%d@example.com", i);
         CHECK_INT(ac_throttle_keys(&cfg, keys, email, strlen(email),
                                    "203.0.113.9", &other), AC_OK);
-        CHECK_INT(seconds(1, &other, T0), 0);
+        CHECK_INT(reserve(&other, T0), 0);
     }
 
+    /* the 13th attempt from the address goes on and sets its delay */
     CHECK_INT(ac_throttle_keys(&cfg, keys, "fresh@example.com", 17,
                                "203.0.113.9", &other), AC_OK);
-    CHECK_INT(seconds(0, &other, T0), 0);
-    CHECK_INT(seconds(1, &other, T0), 2);
-    CHECK_INT(seconds(0, &other, T0), 2);
+    CHECK_INT(reserve(&other, T0), 0);
+    CHECK_INT(ac_throttle_keys(&cfg, keys, "fresh2@example.com", 18,
+                               "203.0.113.9", &other), AC_OK);
+    CHECK_INT(reserve(&other, T0), 2);
+    CHECK_STR(field(other.key[0], "n"), "");
 
     /* another address is not affected */
-    CHECK_INT(ac_throttle_keys(&cfg, keys, "fresh@example.com", 17,
-                               "203.0.113.10", &t), AC_OK);
     CHECK_INT(ac_throttle_keys(&cfg, keys, "dave@example.com", 16,
                                "203.0.113.10", &t), AC_OK);
-    CHECK_INT(seconds(0, &t, T0), 0);
+    CHECK_INT(reserve(&t, T0), 0);
+}
+
+
+TEST(test_second_factor_outlives_passwords)
+{
+    int            i;
+    ac_throttle_t  pw, code;
+
+    if (!have_redis) {
+        CHECK(!"redis-server did not start");
+        return;
+    }
+
+    flush();
+
+    memset(&code, 0, sizeof(code));
+    CHECK_INT(ac_throttle_add(&cfg, keys, &code, AC_THR_SECOND,
+                              "aaaaaaaaaaaaaaaa", 16), AC_OK);
+    CHECK_INT(ac_throttle_add(&cfg, keys, &code, AC_THR_IP, "192.0.2.9",
+                              9), AC_OK);
+
+    for (i = 0; i < 4; i++) {
+        /* a correct password each time, then a wrong code */
+        CHECK_INT(ac_throttle_keys(&cfg, keys, "gus@example.com", 15,
+                                   "192.0.2.9", &pw), AC_OK);
+        CHECK_INT(reserve(&pw, T0), 0);
+        CHECK_INT(release(&pw), 0);
+        CHECK_INT(reserve(&code, T0), 0);
+    }
+
+    CHECK_INT(reserve(&code, T0), 2);
+
+    /* remembered a day at least, whatever throttle_window says */
+    {
+        redisReply  *r = redisCommand(rc, "TTL %s", code.key[0]);
+
+        CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER
+              && r->integer > AC_THROTTLE_SECOND_WINDOW - 10);
+        if (r) {
+            freeReplyObject(r);
+        }
+    }
+
+    /* only a correct code forgets */
+    CHECK_INT(release(&code), 0);
+    CHECK_INT(reserve(&code, T0), 0);
 }
 
 
@@ -268,13 +373,13 @@ TEST(test_tampered_counter)
                                "192.0.2.50", &t), AC_OK);
 
     /* a key of another type makes the script fail: no silent pass */
-    r = redisCommand(rc, "SET %s x", t.id);
+    r = redisCommand(rc, "SET %s x", t.key[0]);
     if (r) {
         freeReplyObject(r);
     }
 
-    CHECK_INT(seconds(0, &t, T0), -1);
-    CHECK_INT(seconds(1, &t, T0), -1);
+    CHECK_INT(reserve(&t, T0), -1);
+    CHECK_STR(field(t.key[1], "n"), "");
 }
 
 
@@ -302,8 +407,9 @@ main(void)
     RUN(test_delay_schedule);
     RUN(test_keys);
     RUN(test_bad_arguments);
-    RUN(test_identifier_delays_grow_and_lift);
-    RUN(test_success_resets_identifier_only);
+    RUN(test_attempts_are_counted_before_the_check);
+    RUN(test_release_forgets_what_was_proved);
+    RUN(test_second_factor_outlives_passwords);
     RUN(test_tampered_counter);
 
     if (rc) {
