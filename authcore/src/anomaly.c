@@ -1,7 +1,8 @@
 /*
  * Anomaly rules over connection log entries: bursts of failures per IP,
- * per account and per partner, of second-factor failures per account, many accounts from one IP, throttling,
- * and successes from a new IP or device (docs/SECURITY-TEAM.md).
+ * per account and per partner, of second-factor failures per account,
+ * many accounts from one IP, throttling, and successes from a new IP or
+ * device (docs/SECURITY-TEAM.md).
  *
  * Entries are reduced to small events whose strings are interned to
  * 32-bit ids; each windowed rule groups the events it matches by one

@@ -1,8 +1,8 @@
 /*
  * Throttling: attempt counters in Redis (per email, account, token and
- * IP) with growing delays, counted before the check. The scripts take the time from the caller, so that
- * every node of a cluster judges with the same arithmetic and tests can
- * move the clock.
+ * IP) with growing delays, counted before the check. The scripts take
+ * the time from the caller, so that every node of a cluster judges with
+ * the same arithmetic and tests can move the clock.
  */
 
 #include <stdio.h>
