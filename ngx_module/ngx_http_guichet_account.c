@@ -105,6 +105,9 @@ static void ngx_http_guichet_acct_codes(ngx_http_request_t *r,
 static ngx_int_t ngx_http_guichet_sess_cmd(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd, const char *field,
     const char *value);
+static ngx_int_t ngx_http_guichet_sess_rotate_cmd(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd, const char *field,
+    const char *value);
 static ngx_int_t ngx_http_guichet_sess_set(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *field, const char *value,
     ngx_http_guichet_redis_handler_pt handler);
@@ -822,6 +825,49 @@ ngx_http_guichet_sess_cmd(ngx_http_request_t *r,
 }
 
 
+/*
+ * A privilege change (a fresh proof, a second factor enrolled): the
+ * session goes on under a new id, with "field" set on the way; the new
+ * cookie is sent with the answer and ctx->digest names the new id, so
+ * that the forms of the answer are bound to it.
+ */
+
+static ngx_int_t
+ngx_http_guichet_sess_rotate_cmd(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd, const char *field,
+    const char *value)
+{
+    ngx_int_t                      rc;
+    char                           token[AC_TOKEN_LEN + 1];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    rc = NGX_ERROR;
+
+    if (ac_token_new(token) == AC_OK
+        && ac_session_digest(gmcf->keys, token, AC_TOKEN_LEN,
+                             ctx->new_digest)
+           == AC_OK
+        && ac_cmd_session_rotate(cmd, gmcf->ac, ctx->digest,
+                                 ctx->session.account, ctx->new_digest,
+                                 field, value)
+           == AC_OK
+        && ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_SESSION,
+                                          token, -1)
+           == NGX_OK)
+    {
+        ngx_memcpy(ctx->digest, ctx->new_digest, AC_DIGEST_LEN + 1);
+        rc = NGX_OK;
+    }
+
+    ac_cleanse(token, sizeof(token));
+
+    return rc;
+}
+
+
 static ngx_int_t
 ngx_http_guichet_sess_set(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *field, const char *value,
@@ -1345,6 +1391,7 @@ ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int64_t                   ok;
+    ac_cmd_t                  cmd;
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
@@ -1373,7 +1420,15 @@ ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
 
     *ngx_sprintf((u_char *) a->num, "%L", ctx->now) = '\0';
 
-    (void) ngx_http_guichet_sess_set(r, ctx, "f", a->num,
+    /* a fresh proof is a privilege change: a new session id */
+    if (ngx_http_guichet_sess_rotate_cmd(r, ctx, &cmd, "f", a->num)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
                                      ngx_http_guichet_reauth_done);
 }
 
@@ -1942,7 +1997,8 @@ ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
         || ac_cmd_recovery_replace(&a->cmds[2], gmcf->ac, a->account.id,
                                    a->rdigests)
            != AC_OK
-        || ngx_http_guichet_sess_cmd(r, ctx, &a->cmds[3], "k", "") != NGX_OK)
+        || ngx_http_guichet_sess_rotate_cmd(r, ctx, &a->cmds[3], "k", "")
+           != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;

@@ -630,6 +630,14 @@ int ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
 
+/* EVAL that moves a session to a new id "new_digest" (privilege change:
+ * a fresh proof, a second factor enrolled), setting "field" to "value"
+ * on the way ("" deletes it); the old id is revoked in every cache.
+ * Replies 1, or 0 when the session is gone. */
+int ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account, const char *new_digest,
+    const char *field, const char *value);
+
 /* EVAL that makes the pending second-factor state of "digest" (the
  * pending cookie's): account, return_to, the partner of an SSO ("" or
  * NULL for a password), and the account's generation, for pending_ttl.

@@ -90,6 +90,23 @@ static const char  ac_session_delete_lua[] =
     "return n\n";
 
 
+/*
+ * KEYS: session, account, new session; ARGV: digest, events channel, new
+ * digest, field, value ("" deletes the field). The session goes on under
+ * a new id (its TTL kept), the old id is dropped by every cache.
+ */
+static const char  ac_session_rotate_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('RENAME', KEYS[1], KEYS[3])\n"
+    "if ARGV[5] == '' then redis.call('HDEL', KEYS[3], ARGV[4])\n"
+    "else redis.call('HSET', KEYS[3], ARGV[4], ARGV[5]) end\n"
+    "local x = redis.call('HGET', KEYS[2], 's:' .. ARGV[1])\n"
+    "redis.call('HDEL', KEYS[2], 's:' .. ARGV[1])\n"
+    "if x then redis.call('HSET', KEYS[2], 's:' .. ARGV[3], x) end\n"
+    "redis.call('PUBLISH', ARGV[2], 'revoke ' .. ARGV[1])\n"
+    "return 1\n";
+
+
 static int ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
 static int ac_session_events(const ac_config_t *cfg, char key[AC_KEY_MAX]);
@@ -390,6 +407,51 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_copy(cmd, key, strlen(key));
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account, const char *new_digest,
+    const char *field, const char *value)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (cfg == NULL || account == NULL || account[0] == '\0'
+        || field == NULL || value == NULL
+        || ac_digest_check(new_digest) != AC_OK)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_eval(cmd, ac_session_rotate_lua,
+                sizeof(ac_session_rotate_lua) - 1, "3");
+
+    rc = ac_session_keys(cmd, cfg, digest, account);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    rc = ac_key(cfg, AC_K_SESSION, new_digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
+
+    rc = ac_session_events(cfg, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, new_digest, AC_DIGEST_LEN);
+    ac_cmd_copy(cmd, field, strlen(field));
+    ac_cmd_copy(cmd, value, strlen(value));
 
     return ac_cmd_status(cmd);
 }

@@ -2,6 +2,7 @@
 forms of the account page, re-authentication, and a scan of everything
 Redis holds."""
 
+import base64
 import re
 
 import requests
@@ -66,6 +67,16 @@ def reauth(gw, s, password=PASSWORD, secret=None, return_to=None):
     if secret is not None:
         data["code"] = totp(secret)
     return post(gw, s, "account/reauth", data)
+
+
+def enrol_start(gw, s):
+    """Starts a TOTP enrolment: (secret, csrf token of the form)."""
+    r = page(gw, s, "account/totp")
+    assert r.status_code == 200, r.status_code
+    m = re.search(r'id="totp-secret">([A-Z2-7 =]+)<', r.text)
+    assert m, r.text
+    secret = base64.b32decode(m.group(1).replace(" ", ""))
+    return secret, hidden(r.text, "csrf")
 
 
 def session_keys(gw):

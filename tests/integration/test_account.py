@@ -10,9 +10,9 @@ import time
 import pytest
 import requests
 
-from account_helpers import (EMAIL, PASSWORD, cookie_of, csrf, events,
-                             everything, form, login, page, post, reauth,
-                             session_keys, session_of)
+from account_helpers import (EMAIL, PASSWORD, cookie_of, csrf, enrol_start,
+                             events, everything, form, login, page, post,
+                             reauth, session_keys, session_of)
 from login_helpers import (PREFIX, gw, hidden, post_code, post_login,  # noqa
                            set_cookies, totp)
 
@@ -176,15 +176,6 @@ def test_reauth_with_totp_needs_the_code(gw):
 
 
 # ---------------------------------------------------------------- TOTP
-
-def enrol_start(gw, s):
-    r = page(gw, s, "account/totp")
-    assert r.status_code == 200, r.status_code
-    m = re.search(r'id="totp-secret">([A-Z2-7 =]+)<', r.text)
-    assert m, r.text
-    secret = base64.b32decode(m.group(1).replace(" ", ""))
-    return secret, hidden(r.text, "csrf")
-
 
 def test_totp_enrolment(gw):
     uid = account_id(gw)
