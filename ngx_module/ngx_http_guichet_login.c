@@ -28,6 +28,7 @@ typedef struct {
     char                         return_to[AC_RETURN_TO_MAX + 1];
     ngx_uint_t                   all;
     char                         token[AC_TOKEN_LEN + 1];  /* pending */
+    char                         phc[AC_PHC_MAX];          /* rehash */
     ac_throttle_t                throttle;
     ac_account_t                 account;
     const char                  *method;     /* "totp", "recovery" */
@@ -49,6 +50,10 @@ static void ngx_http_guichet_login_hash(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_login_hashed(ngx_http_request_t *r,
     void *data, int rc);
+static void ngx_http_guichet_login_rehashed(ngx_http_request_t *r,
+    void *data, int rc);
+static void ngx_http_guichet_login_proved(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_login_pending(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_login_session(ngx_http_request_t *r,
@@ -111,6 +116,7 @@ ngx_http_guichet_login_cleanup(void *data)
 
     ac_cleanse(lc->password, sizeof(lc->password));
     ac_cleanse(lc->token, sizeof(lc->token));
+    ac_cleanse(lc->phc, sizeof(lc->phc));
     ac_cleanse(&lc->account, sizeof(ac_account_t));
 }
 
@@ -326,11 +332,12 @@ ngx_http_guichet_login_hash(ngx_http_request_t *r,
                                           lc->password_len,
                                           ngx_http_guichet_login_hashed, ctx);
 
-    ac_cleanse(lc->password, sizeof(lc->password));
-
+    /* kept until the answer, in case the hash needs new parameters */
     if (rc == NGX_OK) {
         return;
     }
+
+    ac_cleanse(lc->password, sizeof(lc->password));
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "guichet: password hashing %s, answering 503",
@@ -366,6 +373,8 @@ ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
     }
 
     if (reason) {
+        ac_cleanse(lc->password, sizeof(lc->password));
+
         /* one page for every failure: nothing tells them apart */
         if (ngx_http_guichet_login_page(r, ctx, NGX_HTTP_UNAUTHORIZED,
                                         ngx_http_guichet_bad_credentials)
@@ -384,6 +393,72 @@ ngx_http_guichet_login_hashed(ngx_http_request_t *r, void *data, int rc)
     if (ac_cmd_throttle_release(&cmd, gmcf->ac, &lc->throttle) == AC_OK) {
         ngx_http_guichet_ep_detached(r, &cmd);
     }
+
+    if (rc == AC_REHASH) {
+        /* made with older argon2 parameters: hashed again, off the loop */
+        rc = ngx_http_guichet_password_hash(r, (u_char *) lc->password,
+                                            lc->password_len, lc->phc,
+                                            ngx_http_guichet_login_rehashed,
+                                            ctx);
+        ac_cleanse(lc->password, sizeof(lc->password));
+
+        if (rc == NGX_OK) {
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "guichet: password of account %s not rehashed: "
+                      "hashing %s", lc->account.id,
+                      rc == NGX_DECLINED ? "queue is full"
+                                         : "failed to start");
+    }
+
+    ac_cleanse(lc->password, sizeof(lc->password));
+    ngx_http_guichet_login_proved(r, ctx);
+}
+
+
+/* A new hash, stored only if the account still holds the old one. */
+
+static void
+ngx_http_guichet_login_rehashed(ngx_http_request_t *r, void *data, int rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_login_ctx_t  *lc;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    lc = ctx->route_data;
+
+    if (rc == AC_OK
+        && ac_cmd_account_rehash(&cmd, gmcf->ac, lc->account.id,
+                                 lc->account.pw, lc->phc)
+           == AC_OK)
+    {
+        ngx_http_guichet_ep_detached(r, &cmd);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "guichet: password of account %s not rehashed: %s",
+                      lc->account.id, ac_strerror(rc));
+    }
+
+    ac_cleanse(lc->phc, sizeof(lc->phc));
+    ngx_http_guichet_login_proved(r, ctx);
+}
+
+
+/* The password held: a session, or the second factor first. */
+
+static void
+ngx_http_guichet_login_proved(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_login_ctx_t  *lc;
+
+    lc = ctx->route_data;
 
     if (lc->account.totp[0] == '\0') {
         (void) ngx_http_guichet_ep_session_create(r, ctx, lc->account.id,

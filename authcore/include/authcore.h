@@ -478,6 +478,13 @@ int ac_cmd_account_get(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_account_set(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *field, const char *value);
 
+/* EVAL that replaces the password hash "old_phc", just verified, by
+ * "new_phc" made with the current argon2 parameters, only if the account
+ * still holds old_phc (a password changed meanwhile is kept). Replies 1,
+ * or 0 when nothing was replaced. */
+int ac_cmd_account_rehash(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *old_phc, const char *new_phc);
+
 /* HSET of the TOTP secret and reset of the accepted step. */
 int ac_cmd_account_set_totp(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *sealed);

@@ -467,6 +467,41 @@ ac_cmd_account_set(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
 }
 
 
+/* KEYS: account; ARGV: the hash verified, the new one */
+static const char  ac_lua_account_rehash[] =
+    "if redis.call('HGET', KEYS[1], 'pw') ~= ARGV[1] then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'pw', ARGV[2])\n"
+    "return 1\n";
+
+
+int
+ac_cmd_account_rehash(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *old_phc, const char *new_phc)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (old_phc == NULL || new_phc == NULL || old_phc[0] == '\0'
+        || strncmp(new_phc, "$argon2id$", 10) != 0)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_account_rehash,
+                sizeof(ac_lua_account_rehash) - 1, "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, old_phc, strlen(old_phc));
+    ac_cmd_copy(cmd, new_phc, strlen(new_phc));
+
+    return ac_cmd_status(cmd);
+}
+
+
 int
 ac_cmd_account_set_totp(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *sealed)

@@ -499,6 +499,40 @@ TEST(test_redis_totp_step)
 }
 
 
+TEST(test_redis_rehash)
+{
+    redisReply    *r;
+    ac_cmd_t       cmd;
+    ac_account_t   a;
+    const char    *id = "hhhhhhhhhhhhhhhh";
+    const char    *newer = "$argon2id$v=19$m=8192,t=2,p=1$c2FsdA$aGFzaA";
+
+    make_account(&a, id, "rehash@example.com");
+    CHECK_INT(ac_cmd_account_create(&cmd, &cfg, keys, &a), AC_OK);
+    CHECK_INT(run_int(&cmd), 1);
+
+    /* a hash that is no longer the account's: the newer one stays */
+    CHECK_INT(ac_cmd_account_rehash(&cmd, &cfg, id, "$argon2id$other",
+                                    newer), AC_OK);
+    CHECK_INT(run_int(&cmd), 0);
+
+    CHECK_INT(ac_cmd_account_rehash(&cmd, &cfg, id, a.pw, newer), AC_OK);
+    CHECK_INT(run_int(&cmd), 1);
+
+    r = raw("HGET %s pw", "test:acct:hhhhhhhhhhhhhhhh");
+    CHECK(r != NULL && r->type == REDIS_REPLY_STRING
+          && strcmp(r->str, newer) == 0);
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+
+    CHECK_INT(ac_cmd_account_rehash(&cmd, &cfg, id, a.pw, "plain"),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_account_rehash(&cmd, &cfg, id, "", newer),
+              AC_ERR_INVALID);
+}
+
+
 TEST(test_redis_sessions_end_all)
 {
     redisReply  *r;
@@ -528,9 +562,18 @@ TEST(test_redis_sessions_end_all)
         freeReplyObject(r);
     }
 
-    /* the index fields are gone, the account and its other fields stay */
+    /* the index fields are gone, the account and its other fields stay;
+     * its generation moved on, once per call (pending second-factor
+     * states die) */
     r = redisCommand(rc_ctx, "HKEYS test:acct:%s", id);
-    CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+
+    r = redisCommand(rc_ctx, "HGET test:acct:%s g", id);
+    CHECK(r != NULL && r->type == REDIS_REPLY_STRING
+          && strcmp(r->str, "2") == 0);
     if (r != NULL) {
         freeReplyObject(r);
     }
@@ -817,6 +860,7 @@ main(void)
         } else {
             RUN(test_redis_accounts);
             RUN(test_redis_totp_step);
+            RUN(test_redis_rehash);
             RUN(test_redis_sessions_end_all);
             RUN(test_redis_recovery);
             RUN(test_redis_partners);
