@@ -25,6 +25,12 @@
                                          + AC_SEALED_LEN(AC_TOTP_SECRET_LEN))
 
 
+/* what a throttled proof is: its counters, its page, its log reason */
+#define NGX_HTTP_GUICHET_PROOF_PASSWORD  0   /* password change */
+#define NGX_HTTP_GUICHET_PROOF_REAUTH    1   /* password (+ code) */
+#define NGX_HTTP_GUICHET_PROOF_ENROL     2   /* a new TOTP's first code */
+
+
 typedef struct {
     char                         digest[AC_DIGEST_LEN + 1];
     char                         handle[AC_DIGEST_LEN + 1];
@@ -62,7 +68,7 @@ typedef struct {
     char                             new_password[AC_PASSWORD_MAX + 1];
     size_t                           new_password_len;
     char                             phc[AC_PHC_MAX];
-    ngx_uint_t                       reauth;      /* throttled page */
+    ngx_uint_t                       reauth;      /* NGX_HTTP_GUICHET_PROOF_* */
     ac_throttle_t                    throttle;
     const char                      *notice;
     char                             code[NGX_HTTP_GUICHET_CODE_MAX];
@@ -172,6 +178,8 @@ static void ngx_http_guichet_totp_shown(ngx_http_request_t *r,
 static void ngx_http_guichet_totp_qr_loaded(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_totp_confirm(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_totp_enabled(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
@@ -950,6 +958,7 @@ static void
 ngx_http_guichet_acct_throttle(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_ep_handler_pt next)
 {
+    int                            rc;
     ac_cmd_t                       cmd;
     ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
@@ -957,16 +966,29 @@ ngx_http_guichet_acct_throttle(ngx_http_request_t *r,
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (ac_throttle_keys(gmcf->ac, gmcf->keys, a->account.email,
-                         ngx_strlen(a->account.email),
-                         (char *) r->connection->addr_text.data,
-                         &a->throttle)
-        != AC_OK
-        || (a->reauth && a->account.totp[0]
-            && ac_throttle_add(gmcf->ac, gmcf->keys, &a->throttle,
-                               AC_THR_SECOND, a->account.id,
-                               ngx_strlen(a->account.id))
-               != AC_OK)
+    if (a->reauth == NGX_HTTP_GUICHET_PROOF_ENROL) {
+        ngx_memzero(&a->throttle, sizeof(ac_throttle_t));
+
+        rc = ac_throttle_add(gmcf->ac, gmcf->keys, &a->throttle, AC_THR_IP,
+                             (char *) r->connection->addr_text.data,
+                             r->connection->addr_text.len);
+
+    } else {
+        rc = ac_throttle_keys(gmcf->ac, gmcf->keys, a->account.email,
+                              ngx_strlen(a->account.email),
+                              (char *) r->connection->addr_text.data,
+                              &a->throttle);
+    }
+
+    if (rc == AC_OK && a->reauth != NGX_HTTP_GUICHET_PROOF_PASSWORD
+        && (a->account.totp[0] || a->reauth == NGX_HTTP_GUICHET_PROOF_ENROL))
+    {
+        rc = ac_throttle_add(gmcf->ac, gmcf->keys, &a->throttle,
+                             AC_THR_SECOND, a->account.id,
+                             ngx_strlen(a->account.id));
+    }
+
+    if (rc != AC_OK
         || ac_cmd_throttle_reserve(&cmd, gmcf->ac, &a->throttle, ctx->now)
            != AC_OK)
     {
@@ -1009,7 +1031,7 @@ ngx_http_guichet_acct_throttled(ngx_http_request_t *r, void *data,
     ac_cleanse(a->password, sizeof(a->password));
     ac_cleanse(a->new_password, sizeof(a->new_password));
 
-    if (a->reauth) {
+    if (a->reauth == NGX_HTTP_GUICHET_PROOF_REAUTH) {
         if (ngx_http_guichet_reauth_set(r, ctx, a,
                                         NGX_HTTP_TOO_MANY_REQUESTS,
                                         "Too many failed attempts. Please "
@@ -1028,7 +1050,9 @@ ngx_http_guichet_acct_throttled(ngx_http_request_t *r, void *data,
     }
 
     ctx->retry_after = wait;
-    ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "reauth", 1);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED,
+                            a->reauth == NGX_HTTP_GUICHET_PROOF_ENROL
+                            ? "totp_enrol" : "reauth", 1);
 }
 
 
@@ -1310,7 +1334,7 @@ ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
         return;
     }
 
-    a->reauth = 1;
+    a->reauth = NGX_HTTP_GUICHET_PROOF_REAUTH;
     ngx_http_guichet_acct_throttle(r, ctx, ngx_http_guichet_acct_verify);
 }
 
@@ -1886,7 +1910,6 @@ static void
 ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    int                            vrc;
     char                          *p, *q;
     size_t                         len;
     char                           action[16];
@@ -1969,6 +1992,23 @@ ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
     *q = '\0';
     a->code_len = q - a->code;
 
+    /* the code is counted before it is checked, like every proof */
+    a->reauth = NGX_HTTP_GUICHET_PROOF_ENROL;
+    ngx_http_guichet_acct_throttle(r, ctx, ngx_http_guichet_totp_confirm);
+}
+
+
+static void
+ngx_http_guichet_totp_confirm(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    int                            vrc;
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
     vrc = ac_totp_verify(a->secret, AC_TOTP_SECRET_LEN, a->code,
                          a->code_len, (time_t) ctx->now, AC_TOTP_WINDOW, 0,
                          &a->step);
@@ -1984,6 +2024,8 @@ ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
                                      "Check the app and try again.");
         return;
     }
+
+    ngx_http_guichet_acct_proved(r, a);
 
     if (ac_seal(gmcf->keys, a->secret, AC_TOTP_SECRET_LEN, a->account.id,
                 a->sealed, sizeof(a->sealed))
@@ -2178,7 +2220,7 @@ ngx_http_guichet_password_loaded(ngx_http_request_t *r,
         return;
     }
 
-    a->reauth = 0;
+    a->reauth = NGX_HTTP_GUICHET_PROOF_PASSWORD;
     ngx_http_guichet_acct_throttle(r, ctx, ngx_http_guichet_acct_verify);
 }
 

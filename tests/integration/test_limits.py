@@ -251,3 +251,30 @@ def test_anomalies_report_second_factor_burst(gw):
     p = gw.ctl("logs", "anomalies", "--json")
     assert p.returncode == 0, p.stderr
     assert re.search(r'"rule":\s*"second_factor_burst"', p.stdout), p.stdout
+
+
+def test_parallel_enrolment_codes_are_reserved(tmp_path, redis_server):
+    from account_helpers import enrol_start, login, reauth
+    g = make_gateway(tmp_path, redis_server, SLOW)
+    try:
+        g.add_user("alice@example.com", PASSWORD)
+        s = login(g)
+        assert reauth(g, s).status_code == 303
+        secret, token = enrol_start(g, s)
+        jar = s.cookies.get_dict()
+        wrong = wrong_code(secret)
+
+        def attempt(i):
+            r = requests.post(g.url + "/guichet/account/totp", cookies=jar,
+                              data={"csrf": token, "action": "enable",
+                                    "code": wrong},
+                              allow_redirects=False, timeout=30)
+            return r.status_code
+
+        statuses = parallel(12, attempt)
+        assert set(statuses) <= {401, 429}, statuses
+        assert statuses.count(401) <= FREE + 1, statuses
+        assert any(e["v"] == "throttled" and e["c"] == "totp_enrol"
+                   for e in g.log_entries())
+    finally:
+        stop_gateway(g)
