@@ -77,6 +77,7 @@ typedef struct {
     char                             csrf[AC_CSRF_TOKEN_MAX + 1];
     char                             csrf_logout[AC_CSRF_TOKEN_MAX + 1];
     char                             num[NGX_INT64_LEN + 1];
+    char                             last_login[32];
 
     ac_cmd_t                         cmds[AC_EXPORT_NCMDS];
     redisReply                      *replies[AC_EXPORT_NCMDS];
@@ -683,7 +684,8 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     const char *notice)
 {
-    ac_tvar_t                        vars[12];
+    ngx_tm_t                         tm;
+    ac_tvar_t                        vars[16];
     ngx_http_guichet_main_conf_t    *gmcf;
     ngx_http_guichet_acct_rowdata_t  d;
 
@@ -714,12 +716,22 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
     ngx_http_guichet_acct_tvar(&vars[4], "recovery_left", a->num);
     ngx_http_guichet_acct_tvar(&vars[5], "csrf", a->csrf);
     ngx_http_guichet_acct_tvar(&vars[6], "csrf_logout", a->csrf_logout);
+    ngx_http_guichet_acct_tvar(&vars[7], "last_login", NULL);
+
+    if (a->account.last_login > 0) {
+        ngx_gmtime((time_t) a->account.last_login, &tm);
+        *ngx_snprintf((u_char *) a->last_login, sizeof(a->last_login) - 1,
+                      "%4d-%02d-%02d %02d:%02d UTC", tm.ngx_tm_year,
+                      tm.ngx_tm_mon, tm.ngx_tm_mday, tm.ngx_tm_hour,
+                      tm.ngx_tm_min) = '\0';
+        ngx_http_guichet_acct_tvar(&vars[7], "last_login", a->last_login);
+    }
 
     d.ctx = ctx;
     d.acct = a;
 
     if (ngx_http_guichet_acct_rows(r, ctx, "account.html", "session", vars,
-                                   7, 5, ngx_http_guichet_acct_session_row,
+                                   8, 5, ngx_http_guichet_acct_session_row,
                                    &d, a->nsessions)
         != NGX_OK)
     {

@@ -165,8 +165,8 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
 
     { "account.html", "text/html; charset=utf-8",
       { "base", "email", "notice", "totp", "recovery_left", "csrf",
-        "csrf_logout", "device", "ip", "when", "current", "handle",
-        NULL } },
+        "csrf_logout", "last_login", "device", "ip", "when", "current",
+        "handle", NULL } },
 
     { "totp.html", "text/html; charset=utf-8",
       { "base", "error", "csrf", "email", "secret", NULL } },

@@ -52,7 +52,7 @@
 
 #define NGX_HTTP_GUICHET_BODY_MAX     8192
 #define NGX_HTTP_GUICHET_COOKIES      3      /* Set-Cookie lines */
-#define NGX_HTTP_GUICHET_TVARS        12     /* variables of one page */
+#define NGX_HTTP_GUICHET_TVARS        16     /* variables of one page */
 
 /* route flags */
 #define NGX_HTTP_GUICHET_EP_BODY      0x01   /* read the body first */

@@ -16,7 +16,8 @@
  * KEYS: session, account; ARGV: idle, expires, digest, now, max,
  * "P sess:", "P events", fields... The account's index is its "s:DIGEST"
  * fields (absolute expiry): past ones are dropped, and beyond "max" the
- * oldest sessions end, so that the hash stays small.
+ * oldest sessions end, so that the hash stays small. Every sign-in, of
+ * any kind, makes a session: it is the account's "last_login".
  */
 static const char  ac_session_create_lua[] =
     "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
@@ -50,7 +51,8 @@ static const char  ac_session_create_lua[] =
     "end\n"
     "redis.call('HSET', KEYS[1], unpack(ARGV, 8))\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
-    "redis.call('HSET', KEYS[2], 's:' .. ARGV[3], ARGV[2])\n"
+    "redis.call('HSET', KEYS[2], 's:' .. ARGV[3], ARGV[2],"
+    " 'last_login', ARGV[4])\n"
     "return 1\n";
 
 /* KEYS: session; ARGV: account key prefix ("P acct:") */
