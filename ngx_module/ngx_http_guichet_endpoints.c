@@ -876,6 +876,7 @@ ngx_http_guichet_ep_session_create(ngx_http_request_t *r,
     s->created = ctx->now;
     s->expires = ctx->now + gmcf->ac->session_max;
     s->last_seen = ctx->now;
+    s->fresh = ctx->fresh_proof ? ctx->now : 0;
     s->account_status = -1;
 
     len = ngx_min(r->connection->addr_text.len, sizeof(s->ip) - 1);

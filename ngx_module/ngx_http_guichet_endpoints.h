@@ -111,6 +111,7 @@ struct ngx_http_guichet_ep_ctx_s {
     char                             new_digest[AC_DIGEST_LEN + 1];
     ngx_uint_t                       session_found;
     ngx_uint_t                       session_valid;
+    ngx_uint_t                       fresh_proof;  /* every factor given */
     ac_session_t                     session;
 
     /* who the events are about */

@@ -461,6 +461,9 @@ ngx_http_guichet_login_proved(ngx_http_request_t *r,
     lc = ctx->route_data;
 
     if (lc->account.totp[0] == '\0') {
+        /* every factor the account has: a proof of identity (SPEC 8) */
+        ctx->fresh_proof = 1;
+
         (void) ngx_http_guichet_ep_session_create(r, ctx, lc->account.id,
                                           lc->account.email,
                                           lc->account.roles, AC_AMR_PWD,
@@ -985,6 +988,9 @@ ngx_http_guichet_2fa_success(ngx_http_request_t *r,
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+
+    /* a password and a code: every factor the account has */
+    ctx->fresh_proof = (lc->partner[0] == '\0');
 
     (void) ngx_http_guichet_ep_session_create(r, ctx, lc->account.id,
                                               lc->account.email,

@@ -594,6 +594,7 @@ typedef struct {
     int64_t   created;
     int64_t   expires;                        /* absolute expiry */
     int64_t   last_seen;
+    int64_t   fresh;            /* last proof of identity (field f), 0 */
     char      ip[AC_IP_MAX];
     char      device[AC_DEVICE_MAX + 1];
     int       account_status;   /* AC_STATUS_*, -1 when not fetched */

@@ -307,6 +307,11 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_str(cmd, "t");
     ac_cmd_int(cmd, s->last_seen);
 
+    if (s->fresh > 0) {
+        ac_cmd_str(cmd, "f");
+        ac_cmd_int(cmd, s->fresh);
+    }
+
     if (s->ip[0] != '\0') {
         ac_cmd_str(cmd, "i");
         ac_cmd_arg(cmd, s->ip, strnlen(s->ip, AC_IP_MAX - 1));
@@ -628,6 +633,12 @@ ac_session_parse(const struct redisReply *r, ac_session_t *s)
 
         case 't':
             if (ac_session_int(v->str, v->len, &s->last_seen) != AC_OK) {
+                goto failed;
+            }
+            break;
+
+        case 'f':
+            if (ac_session_int(v->str, v->len, &s->fresh) != AC_OK) {
                 goto failed;
             }
             break;

@@ -1,11 +1,11 @@
-// A person turns on two-step verification from the account page: the
-// page asks for the password again, shows a QR code and the key next to
-// it; the key goes into an "app" (computed here), its first code turns
+// A person turns on two-step verification from the account page right
+// after signing in (the sign-in is the proof of identity, nothing is
+// asked again): the page shows a QR code and the key next to it; the key goes into an "app" (computed here), its first code turns
 // the second factor on and shows the recovery codes. Signing out and in
 // again then asks for a code.
 
 import { scenario, screenshot, check } from "./browser.mjs";
-import { base32Decode, confirmPassword, signIn, totp } from "./account_common.mjs";
+import { base32Decode, signIn, totp } from "./account_common.mjs";
 
 await scenario(async (page, { url, email, password }) => {
     await signIn(page, url, email, password, "/guichet/account");
@@ -13,12 +13,9 @@ await scenario(async (page, { url, email, password }) => {
     const before = await page.textContent("#totp-state");
     await screenshot(page, "account-page");
 
-    await page.getByRole("link", { name: /set up an authenticator/i }).click();
-    await page.waitForURL(/\/guichet\/account\/reauth/);
-    await screenshot(page, "account-reauth");
     await Promise.all([
         page.waitForURL(/\/guichet\/account\/totp$/),
-        confirmPassword(page, password),
+        page.getByRole("link", { name: /set up an authenticator/i }).click(),
     ]);
 
     const qr = await page.locator("p.qr img").evaluate(

@@ -26,6 +26,13 @@ def login(gw, email=EMAIL, password=PASSWORD, secret=None, ua=None):
     return s
 
 
+def stale_proof(gw, s):
+    """Forgets the session's proof of identity, as if the sign-in was
+    longer ago than reauth_window."""
+    gw.redis.client().hdel(PREFIX + "sess:" + gw.digest(cookie_of(s)), "f")
+    return s
+
+
 def cookie_of(s):
     return s.cookies.get("guichet")
 

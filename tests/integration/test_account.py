@@ -12,7 +12,7 @@ import requests
 
 from account_helpers import (EMAIL, PASSWORD, cookie_of, csrf, enrol_start,
                              events, everything, form, login, page, post,
-                             reauth, session_keys, session_of)
+                             reauth, session_keys, session_of, stale_proof)
 from login_helpers import (PREFIX, gw, hidden, post_code, post_login,  # noqa
                            set_cookies, totp)
 
@@ -124,7 +124,7 @@ def test_revoke_all_others(gw):
 
 def test_stale_proof_asks_for_reauth(gw):
     account_id(gw)
-    s = login(gw)
+    s = stale_proof(gw, login(gw))
     r = post(gw, s, "account/delete", {"csrf": csrf(gw, s), "confirm": "1"})
     assert r.status_code == 303
     assert r.headers["Location"].startswith("/guichet/account/reauth?")
@@ -179,7 +179,7 @@ def test_reauth_with_totp_needs_the_code(gw):
 
 def test_totp_enrolment(gw):
     uid = account_id(gw)
-    s = login(gw)
+    s = stale_proof(gw, login(gw))
     assert page(gw, s, "account/totp").status_code == 303   # stale proof
     assert reauth(gw, s).status_code == 303
     secret, token = enrol_start(gw, s)
@@ -394,7 +394,7 @@ def test_hostile_input(gw):
 
 def test_failed_proofs_are_throttled_like_logins(gw):
     uid = account_id(gw)
-    s = login(gw)
+    s = stale_proof(gw, login(gw))
     statuses = [reauth(gw, s, password="wrong password!").status_code
                 for _ in range(3)]
     assert statuses == [401, 401, 401]
