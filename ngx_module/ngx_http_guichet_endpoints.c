@@ -1409,9 +1409,12 @@ ngx_http_guichet_ep_log_then(ngx_http_request_t *r,
     if (ngx_http_guichet_log_event(r, ev, ngx_http_guichet_ep_logged, ctx)
         != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: %s event not logged, answering 503",
-                      ac_event_name(kind));
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: %s event not logged, answering 503",
+                          ac_event_name(kind));
+        }
+
         ngx_http_guichet_ep_unavailable(r, ctx);
     }
 }
@@ -1447,8 +1450,10 @@ ngx_http_guichet_ep_redis(ngx_http_request_t *r,
     ngx_http_guichet_redis_handler_pt handler)
 {
     if (ngx_http_guichet_redis_send(r, cmd, handler, ctx) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis unavailable, answering 503");
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis unavailable, answering 503");
+        }
         ngx_http_guichet_ep_unavailable(r, ctx);
         return NGX_ERROR;
     }
@@ -1462,16 +1467,21 @@ ngx_http_guichet_ep_reply(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc)
 {
     if (rc != NGX_OK || reply == NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis did not answer, answering 503");
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis did not answer, answering 503");
+        }
         ngx_http_guichet_ep_unavailable(r, ctx);
         return NGX_ERROR;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis error \"%*s\", answering 503",
-                      (size_t) ngx_min(reply->len, 200), reply->str);
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis error \"%*s\", answering 503",
+                          (size_t) ngx_min(reply->len, 200), reply->str);
+        }
+
         ngx_http_guichet_ep_unavailable(r, ctx);
         return NGX_ERROR;
     }

@@ -173,8 +173,11 @@ ngx_http_guichet_gate_handler(ngx_http_request_t *r)
                                     ctx)
         != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis unavailable, answering 503");
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis unavailable, answering 503");
+        }
+
         ctx->verdict = NGX_HTTP_GUICHET_UNAVAILABLE;
         return ngx_http_guichet_gate_finish(r, ctx);
     }
@@ -287,15 +290,19 @@ ngx_http_guichet_gate_judge(ngx_http_request_t *r,
     ac_session_t  *s;
 
     if (rc != NGX_OK || reply == NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis did not answer, answering 503");
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis did not answer, answering 503");
+        }
         return NGX_HTTP_GUICHET_UNAVAILABLE;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis error \"%*s\", answering 503",
-                      (int) ngx_min(reply->len, 200), reply->str);
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis error \"%*s\", answering 503",
+                          (int) ngx_min(reply->len, 200), reply->str);
+        }
         return NGX_HTTP_GUICHET_UNAVAILABLE;
     }
 

@@ -217,7 +217,13 @@ def test_redis_outage_is_logged_once_not_per_request(gateway):
     cookie = gateway.session()
     assert gate(gateway, ["guichet=" + cookie]) == 200
     gateway.redis.stop()
-    assert wait_until(lambda: gate(gateway, ["guichet=" + cookie]) == 503)
+    polls = []
+
+    def down():
+        polls.append(1)
+        return gate(gateway, ["guichet=" + cookie]) == 503
+
+    assert wait_until(down)
     start = len(gateway.error_log())
 
     n = 300
@@ -239,7 +245,8 @@ def test_redis_outage_is_logged_once_not_per_request(gateway):
     assert wait_until(lambda: counted()[0] >= n, timeout=10), \
         "\n".join(counted()[1])
     total, lines, more = counted()
-    assert total == n
+    # (the refusals of the polls above may be summed up with them)
+    assert n <= total <= n + len(polls)
     others = [x for x in lines if "more requests refused" not in x]
     assert len(others) <= 10, "\n".join(lines)
     assert len(more) <= 20, "\n".join(lines)
