@@ -46,8 +46,6 @@ static void ngx_http_guichet_ep_refusal(ngx_http_guichet_ep_ctx_t *ctx,
     ngx_uint_t status);
 static ngx_int_t ngx_http_guichet_ep_form(const char *data, size_t len,
     const char *name, char *out, size_t outsize, size_t *outlen);
-static const char *ngx_http_guichet_ep_cookie_name(
-    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_cookie_e kind);
 static void ngx_http_guichet_ep_session_got(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static ngx_int_t ngx_http_guichet_ep_send(ngx_http_request_t *r,
@@ -568,70 +566,19 @@ ngx_http_guichet_ep_form(const char *data, size_t len, const char *name,
 
 /* ------------------------------------------------------------- cookies */
 
-/*
- * Looks for the cookie in every Cookie header: absent, empty, malformed
- * or present twice (a cookie planted by a sibling site) all give
- * NGX_DECLINED.
- */
+/* The module's one cookie reader (ngx_http_guichet_input.c). */
 
 ngx_int_t
 ngx_http_guichet_ep_cookie(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_cookie_e kind,
     char *out, size_t outsize)
 {
-    int                rc;
-    size_t             len;
-    ngx_uint_t         i, found;
-    const char        *name;
-    ngx_table_elt_t  **h;
-    char               tmp[AC_COOKIE_VALUE_MAX + 1];
-
-    name = ngx_http_guichet_ep_cookie_name(ctx, kind);
-    found = 0;
-    out[0] = '\0';
-    h = r->headers_in.cookies.elts;
-
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        rc = ac_cookie_get((char *) h[i]->value.data, h[i]->value.len, name,
-                           tmp, sizeof(tmp), &len);
-
-        if (rc == AC_ERR_NOT_FOUND) {
-            continue;
-        }
-
-        if (rc != AC_OK || found || len >= outsize) {
-            ac_cleanse(tmp, sizeof(tmp));
-            out[0] = '\0';
-            return NGX_DECLINED;
-        }
-
-        ngx_memcpy(out, tmp, len + 1);
-        found = 1;
+    if (ngx_http_guichet_cookie(r, kind, out, outsize, NULL) != NGX_OK) {
+        out[0] = '\0';
+        return NGX_DECLINED;
     }
 
-    ac_cleanse(tmp, sizeof(tmp));
-
-    return found ? NGX_OK : NGX_DECLINED;
-}
-
-
-/* "__Host-" names over TLS: no other site of the domain can set them */
-
-static const char *
-ngx_http_guichet_ep_cookie_name(ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_cookie_e kind)
-{
-    switch (kind) {
-
-    case NGX_HTTP_GUICHET_COOKIE_SESSION:
-        return ctx->secure ? "__Host-guichet" : "guichet";
-
-    case NGX_HTTP_GUICHET_COOKIE_PENDING:
-        return ctx->secure ? "__Host-guichet_pending" : "guichet_pending";
-
-    default: /* NGX_HTTP_GUICHET_COOKIE_CSRF */
-        return ctx->secure ? "__Host-guichet_csrf" : "guichet_csrf";
-    }
+    return NGX_OK;
 }
 
 
@@ -643,8 +590,8 @@ ngx_http_guichet_ep_set_cookie(ngx_http_guichet_ep_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (ac_cookie_format(ngx_http_guichet_ep_cookie_name(ctx, kind), value,
-                         max_age, (int) ctx->secure,
+    if (ac_cookie_format(ngx_http_guichet_cookie_name(ctx->secure, kind),
+                         value, max_age, (int) ctx->secure,
                          ctx->set_cookie[ctx->ncookies], AC_SET_COOKIE_MAX)
         != AC_OK)
     {
@@ -1463,9 +1410,12 @@ ngx_http_guichet_ep_log_then(ngx_http_request_t *r,
     if (ngx_http_guichet_log_event(r, ev, ngx_http_guichet_ep_logged, ctx)
         != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: %s event not logged, answering 503",
-                      ac_event_name(kind));
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: %s event not logged, answering 503",
+                          ac_event_name(kind));
+        }
+
         ngx_http_guichet_ep_unavailable(r, ctx);
     }
 }
@@ -1501,8 +1451,10 @@ ngx_http_guichet_ep_redis(ngx_http_request_t *r,
     ngx_http_guichet_redis_handler_pt handler)
 {
     if (ngx_http_guichet_redis_send(r, cmd, handler, ctx) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis unavailable, answering 503");
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis unavailable, answering 503");
+        }
         ngx_http_guichet_ep_unavailable(r, ctx);
         return NGX_ERROR;
     }
@@ -1516,16 +1468,21 @@ ngx_http_guichet_ep_reply(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc)
 {
     if (rc != NGX_OK || reply == NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis did not answer, answering 503");
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis did not answer, answering 503");
+        }
         ngx_http_guichet_ep_unavailable(r, ctx);
         return NGX_ERROR;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis error \"%*s\", answering 503",
-                      (size_t) ngx_min(reply->len, 200), reply->str);
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis error \"%*s\", answering 503",
+                          (size_t) ngx_min(reply->len, 200), reply->str);
+        }
+
         ngx_http_guichet_ep_unavailable(r, ctx);
         return NGX_ERROR;
     }

@@ -67,13 +67,6 @@
 
 
 typedef enum {
-    NGX_HTTP_GUICHET_COOKIE_SESSION = 0,     /* guichet */
-    NGX_HTTP_GUICHET_COOKIE_PENDING,         /* guichet_pending: 2FA due */
-    NGX_HTTP_GUICHET_COOKIE_CSRF             /* guichet_csrf */
-} ngx_http_guichet_cookie_e;
-
-
-typedef enum {
     NGX_HTTP_GUICHET_ANSWER_NONE = 0,        /* headers only (redirect) */
     NGX_HTTP_GUICHET_ANSWER_PAGE,            /* a template */
     NGX_HTTP_GUICHET_ANSWER_JSON,            /* ctx->json */

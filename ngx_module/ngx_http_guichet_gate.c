@@ -33,7 +33,8 @@ typedef struct {
     ngx_http_guichet_verdict_e   verdict;
     ngx_uint_t                   epoch;      /* of the cache, at sending */
     ngx_msec_t                   sent;
-    ngx_str_t                    cookie;     /* in the request's headers */
+    ngx_str_t                    cookie;     /* in token */
+    u_char                       token[AC_TOKEN_LEN + 1];
     char                         digest[AC_DIGEST_LEN + 1];
     ac_session_t                 session;    /* the identity headers' */
 } ngx_http_guichet_gate_ctx_t;
@@ -46,10 +47,8 @@ typedef struct {
 } ngx_http_guichet_gate_header_t;
 
 
-static ngx_int_t ngx_http_guichet_gate_headers(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_guichet_gate_forged(ngx_table_elt_t *h);
 static ngx_int_t ngx_http_guichet_gate_cookie(ngx_http_request_t *r,
-    ngx_str_t *value);
+    ngx_http_guichet_gate_ctx_t *ctx);
 static void ngx_http_guichet_gate_reply(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static ngx_http_guichet_verdict_e ngx_http_guichet_gate_judge(
@@ -116,19 +115,32 @@ ngx_http_guichet_gate_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_guichet_module);
 
-    if (ngx_http_guichet_gate_headers(r) != NGX_OK) {
+    /*
+     * The post-read phase removed the client's copies; after an internal
+     * redirect this removes those an earlier pass of the gate set.
+     */
+    if (ngx_http_guichet_identity_remove(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->done = 1;
     ctx->verdict = NGX_HTTP_GUICHET_UNAUTHENTICATED;
 
-    if (ngx_http_guichet_gate_cookie(r, &ctx->cookie) != NGX_OK) {
+    switch (ngx_http_guichet_gate_cookie(r, ctx)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
         return ngx_http_guichet_gate_finish(r, ctx);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /*
-     * A hit needs no digest: the cache is keyed by the cookie value.
+     * A hit needs no digest: the cache is keyed by the cookie value, the
+     * canonical one that the endpoints read too (exact name, one copy).
      * Fail closed: no cached pass while Redis is known to be down.
      */
 
@@ -161,8 +173,11 @@ ngx_http_guichet_gate_handler(ngx_http_request_t *r)
                                     ctx)
         != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis unavailable, answering 503");
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis unavailable, answering 503");
+        }
+
         ctx->verdict = NGX_HTTP_GUICHET_UNAVAILABLE;
         return ngx_http_guichet_gate_finish(r, ctx);
     }
@@ -173,117 +188,6 @@ ngx_http_guichet_gate_handler(ngx_http_request_t *r)
     r->read_event_handler = ngx_http_test_reading;
 
     return NGX_AGAIN;
-}
-
-
-/* Removes every client-sent X-Guichet-* header: only the gate sets them. */
-
-static ngx_int_t
-ngx_http_guichet_gate_headers(ngx_http_request_t *r)
-{
-    ngx_uint_t        i, forged;
-    ngx_list_part_t  *part, first;
-    ngx_table_elt_t  *h, *nh;
-
-    forged = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_guichet_gate_forged(&h[i])) {
-            forged = 1;
-            break;
-        }
-    }
-
-    if (!forged) {
-        return NGX_OK;
-    }
-
-    /* the list's first part lives inside it: keep a copy to walk */
-    first = r->headers_in.headers.part;
-
-    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    part = &first;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_guichet_gate_forged(&h[i])) {
-            continue;
-        }
-
-        nh = ngx_list_push(&r->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nh = h[i];
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_uint_t
-ngx_http_guichet_gate_forged(ngx_table_elt_t *h)
-{
-    ngx_uint_t   i;
-    u_char       c, *p;
-
-    static u_char  prefix[] = "x-guichet-";
-
-    /*
-     * "X_Guichet_User" too: with underscores_in_headers on, a CGI or PHP
-     * backend reads it as HTTP_X_GUICHET_USER, the same as ours.
-     */
-
-    if (h->key.len < sizeof(prefix) - 1) {
-        return 0;
-    }
-
-    p = h->key.data;
-
-    for (i = 0; i < sizeof(prefix) - 1; i++) {
-        c = ngx_tolower(p[i]);
-
-        if (c == '_') {
-            c = '-';
-        }
-
-        if (c != prefix[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
@@ -329,29 +233,32 @@ ngx_http_guichet_browser(ngx_http_request_t *r)
 }
 
 
+/* Only a token of the right length can name a session. */
+
 static ngx_int_t
-ngx_http_guichet_gate_cookie(ngx_http_request_t *r, ngx_str_t *value)
+ngx_http_guichet_gate_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_gate_ctx_t *ctx)
 {
-    ngx_str_t  name;
+    size_t     len;
+    ngx_int_t  rc;
+    char       value[AC_COOKIE_VALUE_MAX + 1];
 
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
-        ngx_str_set(&name, "__Host-guichet");
+    rc = ngx_http_guichet_cookie(r, NGX_HTTP_GUICHET_COOKIE_SESSION, value,
+                                 sizeof(value), &len);
 
-    } else
-#endif
-    {
-        ngx_str_set(&name, "guichet");
+    if (rc == NGX_OK && len != AC_TOKEN_LEN) {
+        rc = NGX_DECLINED;
     }
 
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
-                                          value)
-        == NGX_DECLINED)
-    {
-        return NGX_DECLINED;
+    if (rc == NGX_OK) {
+        ngx_memcpy(ctx->token, value, AC_TOKEN_LEN + 1);
+        ctx->cookie.data = ctx->token;
+        ctx->cookie.len = AC_TOKEN_LEN;
     }
 
-    return NGX_OK;
+    ngx_explicit_memzero(value, sizeof(value));
+
+    return rc;
 }
 
 
@@ -383,15 +290,19 @@ ngx_http_guichet_gate_judge(ngx_http_request_t *r,
     ac_session_t  *s;
 
     if (rc != NGX_OK || reply == NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis did not answer, answering 503");
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis did not answer, answering 503");
+        }
         return NGX_HTTP_GUICHET_UNAVAILABLE;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: redis error \"%*s\", answering 503",
-                      (int) ngx_min(reply->len, 200), reply->str);
+        if (ngx_http_guichet_redis_refusal()) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "guichet: redis error \"%*s\", answering 503",
+                          (int) ngx_min(reply->len, 200), reply->str);
+        }
         return NGX_HTTP_GUICHET_UNAVAILABLE;
     }
 

@@ -329,7 +329,7 @@ ngx_http_guichet_log_done(ngx_http_request_t *r,
     ngx_explicit_memzero(lc->key, sizeof(lc->key));
     lc->ev.log_key = NULL;
 
-    if (rc != NGX_OK) {
+    if (rc != NGX_OK && ngx_http_guichet_redis_refusal()) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "guichet: %s event not logged, answering 503",
                       ac_event_name(lc->ev.kind));

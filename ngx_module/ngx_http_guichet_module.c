@@ -14,9 +14,12 @@
 
 
 static void *ngx_http_guichet_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_guichet_create_srv_conf(ngx_conf_t *cf);
 static void *ngx_http_guichet_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_guichet_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_flag_t ngx_http_guichet_directive_set(
+    ngx_http_guichet_loc_conf_t *glcf);
 static char *ngx_http_guichet_config(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -102,7 +105,7 @@ static ngx_http_module_t  ngx_http_guichet_module_ctx = {
     ngx_http_guichet_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
 
-    NULL,                                  /* create server configuration */
+    ngx_http_guichet_create_srv_conf,      /* create server configuration */
     NULL,                                  /* merge server configuration */
 
     ngx_http_guichet_create_loc_conf,      /* create location configuration */
@@ -151,6 +154,26 @@ ngx_http_guichet_create_main_conf(ngx_conf_t *cf)
 
 
 static void *
+ngx_http_guichet_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_guichet_srv_conf_t  *gscf;
+
+    gscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_guichet_srv_conf_t));
+    if (gscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     gscf->strip_identity = 0;
+     */
+
+    return gscf;
+}
+
+
+static void *
 ngx_http_guichet_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_guichet_loc_conf_t  *glcf;
@@ -163,6 +186,7 @@ ngx_http_guichet_create_loc_conf(ngx_conf_t *cf)
     glcf->enable = NGX_CONF_UNSET;
     glcf->require_2fa = NGX_CONF_UNSET;
     glcf->role = NGX_CONF_UNSET_UINT;
+    glcf->used = NGX_CONF_UNSET;
 
     return glcf;
 }
@@ -175,13 +199,39 @@ ngx_http_guichet_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_guichet_loc_conf_t *conf = child;
 
     ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_guichet_srv_conf_t   *gscf;
     ngx_http_guichet_main_conf_t  *gmcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /*
+     * A server uses Guichet when one of its places, or the server or the
+     * http block above them, has a directive of the module: all its
+     * requests then lose their client-sent identity headers. The http
+     * block's conf is never merged itself: its "used" is worked out here.
+     */
+
+    if (prev->used == NGX_CONF_UNSET) {
+        prev->used = ngx_http_guichet_directive_set(prev);
+    }
+
+    if (ngx_http_guichet_directive_set(conf)
+        || clcf->handler == ngx_http_guichet_endpoints_handler)
+    {
+        conf->used = 1;
+    }
+
+    ngx_conf_merge_value(conf->used, prev->used, 0);
+
+    if (conf->used) {
+        gscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_guichet_module);
+        gscf->strip_identity = 1;
+    }
 
     /*
      * The endpoints check sessions themselves: a "guichet on" inherited
      * from the server would gate the login page and loop on it.
      */
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
     if (conf->enable == NGX_CONF_UNSET
         && clcf->handler == ngx_http_guichet_endpoints_handler)
@@ -203,6 +253,17 @@ ngx_http_guichet_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* Before the merge: a directive of the module is written at this level. */
+
+static ngx_flag_t
+ngx_http_guichet_directive_set(ngx_http_guichet_loc_conf_t *glcf)
+{
+    return glcf->enable != NGX_CONF_UNSET
+           || glcf->require_2fa != NGX_CONF_UNSET
+           || glcf->role != NGX_CONF_UNSET_UINT;
 }
 
 
@@ -412,6 +473,13 @@ ngx_http_guichet_init(ngx_conf_t *cf)
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_guichet_identity_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {

@@ -30,9 +30,15 @@ typedef struct {
 
 
 typedef struct {
+    ngx_flag_t             strip_identity;   /* some place uses Guichet */
+} ngx_http_guichet_srv_conf_t;
+
+
+typedef struct {
     ngx_flag_t             enable;
     ngx_flag_t             require_2fa;
     ngx_uint_t             role;             /* AC_ROLE_* bit, 0: any */
+    ngx_flag_t             used;             /* a directive here or above */
 } ngx_http_guichet_loc_conf_t;
 
 
@@ -44,6 +50,29 @@ ngx_int_t ngx_http_guichet_gate_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_guichet_browser(ngx_http_request_t *r);
 ngx_int_t ngx_http_guichet_endpoints_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_guichet_endpoints_init(ngx_conf_t *cf);
+
+
+/* ngx_http_guichet_input.c: cookies and identity headers */
+typedef enum {
+    NGX_HTTP_GUICHET_COOKIE_SESSION = 0,     /* guichet */
+    NGX_HTTP_GUICHET_COOKIE_PENDING,         /* guichet_pending: 2FA due */
+    NGX_HTTP_GUICHET_COOKIE_CSRF             /* guichet_csrf */
+} ngx_http_guichet_cookie_e;
+
+const char *ngx_http_guichet_cookie_name(ngx_uint_t secure,
+    ngx_http_guichet_cookie_e kind);
+/*
+ * The one cookie reader: the cookie's value from all the Cookie lines of
+ * r, read as one list by ac_cookie_get(). NGX_DECLINED when it is absent,
+ * empty, malformed, too long for out or present twice; NGX_ERROR without
+ * memory.
+ */
+ngx_int_t ngx_http_guichet_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_cookie_e kind, char *out, size_t outsize,
+    size_t *outlen);
+/* post-read phase: removes client-sent X-Guichet-* headers */
+ngx_int_t ngx_http_guichet_identity_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_guichet_identity_remove(ngx_http_request_t *r);
 
 
 /* ngx_http_guichet_thread.c: argon2 in the guichet_threads pool */

@@ -33,6 +33,7 @@
 
 #define NGX_HTTP_GUICHET_REDIS_BACKOFF_MIN  100
 #define NGX_HTTP_GUICHET_REDIS_BACKOFF_MAX  3000
+#define NGX_HTTP_GUICHET_REDIS_REFUSALS     1000     /* summed up every */
 
 
 typedef enum {
@@ -108,6 +109,7 @@ static void ngx_http_guichet_redis_timeout(ngx_event_t *ev);
 static redisReply *ngx_http_guichet_redis_copy_at(ngx_pool_t *pool,
     const redisReply *reply, ngx_uint_t depth);
 static void ngx_http_guichet_redis_detach(void *data);
+static void ngx_http_guichet_redis_refusals_handler(ngx_event_t *ev);
 static void ngx_http_guichet_redis_release(
     ngx_http_guichet_redis_waiter_t *w);
 
@@ -115,6 +117,10 @@ static void ngx_http_guichet_redis_release(
 /* one of each per worker process: commands, and the events subscriber */
 static ngx_http_guichet_redis_t  ngx_http_guichet_redis;
 static ngx_http_guichet_redis_t  ngx_http_guichet_redis_sub;
+
+/* requests refused since the last line about them, and its timer */
+static ngx_uint_t                ngx_http_guichet_redis_refused;
+static ngx_event_t               ngx_http_guichet_redis_refusals;
 
 
 ngx_int_t
@@ -126,6 +132,13 @@ ngx_http_guichet_redis_init(ngx_cycle_t *cycle, ac_config_t *ac)
 
     rd->name = "redis";
     rd->level = NGX_LOG_CRIT;
+
+    ngx_memzero(&ngx_http_guichet_redis_refusals, sizeof(ngx_event_t));
+    ngx_http_guichet_redis_refusals.handler =
+        ngx_http_guichet_redis_refusals_handler;
+    ngx_http_guichet_redis_refusals.log = cycle->log;
+    ngx_http_guichet_redis_refusals.cancelable = 1;
+    ngx_http_guichet_redis_refused = 0;
 
     ngx_http_guichet_redis_start(rd, cycle, ac);
 
@@ -189,6 +202,12 @@ ngx_http_guichet_redis_start(ngx_http_guichet_redis_t *rd,
 void
 ngx_http_guichet_redis_done(ngx_cycle_t *cycle)
 {
+    if (ngx_http_guichet_redis_refusals.timer_set) {
+        ngx_del_timer(&ngx_http_guichet_redis_refusals);
+        ngx_http_guichet_redis_refusals_handler(
+            &ngx_http_guichet_redis_refusals);
+    }
+
     ngx_http_guichet_redis_stop(&ngx_http_guichet_redis_sub);
     ngx_http_guichet_redis_stop(&ngx_http_guichet_redis);
 }
@@ -527,7 +546,8 @@ ngx_http_guichet_redis_handshake(redisAsyncContext *ctx, void *r,
     }
 
     if (rd->lost) {
-        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+        /* as visible as the loss, with the default error_log level */
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "guichet: %s connection is back", rd->name);
         ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_REDIS_RECONNECT);
         rd->lost = 0;
@@ -971,6 +991,51 @@ ngx_http_guichet_redis_timeout(ngx_event_t *ev)
      * this waiter with a NULL reply while freeing the context.
      */
     ngx_http_guichet_redis_drop(rd, "command timed out");
+}
+
+
+ngx_uint_t
+ngx_http_guichet_redis_refusal(void)
+{
+    ngx_event_t  *ev = &ngx_http_guichet_redis_refusals;
+
+    if (ev->handler == NULL) {
+        /* no Redis in this worker: nothing to count */
+        return 1;
+    }
+
+    if (ev->timer_set) {
+        ngx_http_guichet_redis_refused++;
+        return 0;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_GUICHET_REDIS_REFUSALS);
+
+    return 1;
+}
+
+
+/*
+ * Sums up the refusals of the last second, and waits for those of the
+ * next one; after a quiet second the next refusal is logged at once.
+ */
+
+static void
+ngx_http_guichet_redis_refusals_handler(ngx_event_t *ev)
+{
+    if (ngx_http_guichet_redis_refused == 0) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                  "guichet: redis failing, %ui more requests refused "
+                  "in the last second", ngx_http_guichet_redis_refused);
+
+    ngx_http_guichet_redis_refused = 0;
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_add_timer(ev, NGX_HTTP_GUICHET_REDIS_REFUSALS);
+    }
 }
 
 

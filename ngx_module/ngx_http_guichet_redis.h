@@ -56,6 +56,16 @@ redisReply *ngx_http_guichet_redis_copy(ngx_pool_t *pool,
 /* 1 while the command connection is up (handshake done), else 0. */
 ngx_uint_t ngx_http_guichet_redis_ready(void);
 
+/*
+ * Call before logging a request refused because Redis failed (503): 1
+ * when the line should be written. The first refusal is logged, those
+ * that follow within a second are counted and summed up by one line a
+ * second later ("N more requests refused in the last second"), so that
+ * an outage under load writes a few lines per worker, not one per
+ * request. The connection's own changes (lost, back) are logged once.
+ */
+ngx_uint_t ngx_http_guichet_redis_refusal(void);
+
 /* Sends a command whose reply nobody waits for (e.g. a session touch). */
 ngx_int_t ngx_http_guichet_redis_send_detached(ngx_log_t *log,
     const ac_cmd_t *cmd);
