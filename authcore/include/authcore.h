@@ -1260,7 +1260,7 @@ int ac_cookie_get(const char *header, size_t len, const char *name,
  *                            n wrong passwords              pending_ttl
  * (DIGEST = ac_session_digest() of the pending cookie's token). The
  * sessions a partner opened are indexed by partner:
- *   P partner:ID:sess  zset  "SESSION_DIGEST ACCOUNT" -> absolute expiry
+ *   P partner:ID:sess  zset  session digest -> absolute expiry
  * so that removing the partner or unlinking an account ends them, and
  * publishes "revoke DIGEST" on "P events" for the per-worker caches.
  */

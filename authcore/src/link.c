@@ -17,18 +17,19 @@
 
 /*
  * KEYS: partner, partners, partner's session index; ARGV: id, "P sess:",
- * "P acct:", "P events". The index holds "DIGEST ACCOUNT" members; a
- * session is ended only if it still names the partner.
+ * "P acct:", "P events". The index holds session digests; a session
+ * ends only if it still names the partner, and its account comes from
+ * the session itself.
  */
 static const char  ac_lua_partner_remove[] =
     "local n = redis.call('DEL', KEYS[1])\n"
     "redis.call('SREM', KEYS[2], ARGV[1])\n"
     "local e = 0\n"
-    "for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do\n"
-    "  local d, a = string.match(m, '^(%S+) (%S+)$')\n"
-    "  if d and redis.call('HGET', ARGV[2] .. d, 'p') == ARGV[1] then\n"
+    "for _, d in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do\n"
+    "  local s = redis.call('HMGET', ARGV[2] .. d, 'p', 'a')\n"
+    "  if s[1] == ARGV[1] and s[2] then\n"
     "    e = e + redis.call('DEL', ARGV[2] .. d)\n"
-    "    redis.call('HDEL', ARGV[3] .. a, 's:' .. d)\n"
+    "    redis.call('HDEL', ARGV[3] .. s[2], 's:' .. d)\n"
     "    redis.call('PUBLISH', ARGV[4], 'revoke ' .. d)\n"
     "  end\n"
     "end\n"
@@ -37,8 +38,8 @@ static const char  ac_lua_partner_remove[] =
 
 /*
  * KEYS: the account's links, the account, the partner's session index;
- * ARGV: partner, "P sess:", "P events", account id. The account's
- * sessions are its "s:DIGEST" fields; those of the partner end.
+ * ARGV: partner, "P sess:", "P events". The account's sessions are its
+ * "s:DIGEST" fields; those of the partner end.
  */
 static const char  ac_lua_partner_unlink[] =
     "local had = redis.call('HDEL', KEYS[1], ARGV[1])\n"
@@ -50,7 +51,7 @@ static const char  ac_lua_partner_unlink[] =
     "    if redis.call('HGET', ARGV[2] .. d, 'p') == ARGV[1] then\n"
     "      n = n + redis.call('DEL', ARGV[2] .. d)\n"
     "      redis.call('HDEL', KEYS[2], h[i])\n"
-    "      redis.call('ZREM', KEYS[3], d .. ' ' .. ARGV[4])\n"
+    "      redis.call('ZREM', KEYS[3], d)\n"
     "      redis.call('PUBLISH', ARGV[3], 'revoke ' .. d)\n"
     "    end\n"
     "  end\n"
@@ -216,8 +217,6 @@ ac_cmd_partner_unlink(ac_cmd_t *cmd, const ac_config_t *cfg,
     {
         return AC_ERR_TOO_LONG;
     }
-
-    ac_cmd_copy(cmd, id, strlen(id));
 
     return ac_cmd_status(cmd);
 }

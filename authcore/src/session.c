@@ -59,9 +59,10 @@ static const char  ac_session_create_lua[] =
 
 /*
  * An SSO session: KEYS add the partner, the account's partner links and
- * the partner's session index; ARGV[8] is the partner id, ARGV[9] the
- * account id. Checked in the same step as the write, so that a partner
- * removed or an account unlinked meanwhile opens nothing.
+ * the partner's session index (session digests, no account id, so that
+ * an erasure leaves nothing readable there); ARGV[8] is the partner id.
+ * Checked in the same step as the write, so that a partner removed or an
+ * account unlinked meanwhile opens nothing.
  */
 static const char  ac_session_create_sso_lua[] =
     "if redis.call('EXISTS', KEYS[3]) == 0 then\n"
@@ -70,9 +71,9 @@ static const char  ac_session_create_sso_lua[] =
     "if redis.call('HEXISTS', KEYS[4], ARGV[8]) == 0 then\n"
     "  return redis.error_reply('ERR account not linked to the partner')\n"
     "end\n"
-    AC_SESSION_CREATE_LUA("10")
+    AC_SESSION_CREATE_LUA("9")
     "redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[4])\n"
-    "redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3] .. ' ' .. ARGV[9])\n"
+    "redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3])\n"
     "return 1\n";
 
 /* KEYS: session; ARGV: account key prefix ("P acct:") */
@@ -268,7 +269,6 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     if (sso) {
         ac_cmd_str(cmd, s->partner);
-        ac_cmd_str(cmd, s->account);
     }
 
     /* a partner vouches for a person, never for their rights */
