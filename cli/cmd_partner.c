@@ -312,8 +312,9 @@ int
 ctl_cmd_partner_remove(ctl_t *ctl)
 {
     int          rc, status;
-    int64_t      removed;
+    int64_t      ended;
     ac_cmd_t     cmd;
+    redisReply  *r;
     const char  *id;
 
     id = ctl->args.pos[0];
@@ -323,21 +324,31 @@ ctl_cmd_partner_remove(ctl_t *ctl)
         return status;
     }
 
+    /* the sessions it opened end with it, in the same step */
     rc = ac_cmd_partner_remove(&cmd, ctl->cfg, id);
     if (rc != AC_OK) {
         return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
     }
 
-    status = ctl_redis_integer(ctl, &cmd, &removed);
-    if (status != CTL_EXIT_OK) {
-        return status;
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        return CTL_EXIT_FAIL;
     }
 
-    if (removed != 1) {
+    rc = ac_partner_remove_reply(r, &ended);
+    freeReplyObject(r);
+
+    if (rc == AC_ERR_NOT_FOUND) {
         return ctl_fail(CTL_EXIT_FAIL, "no partner %s", id);
     }
 
-    printf("removed partner %s\n", id);
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "unexpected reply: %s",
+                        ac_strerror(rc));
+    }
+
+    printf("removed partner %s; %lld session(s) ended\n", id,
+           (long long) ended);
 
     return ctl_log_event(ctl, AC_EV_PARTNER_REMOVED, NULL, NULL, id);
 }

@@ -1,5 +1,5 @@
 /*
- * guichetctl user add|list|show|lock|unlock|passwd|role
+ * guichetctl user add|list|show|lock|unlock|passwd|role|unlink
  */
 
 #include <stdlib.h>
@@ -543,6 +543,77 @@ ctl_cmd_user_role(ctl_t *ctl)
     }
 
     status = ctl_log_event(ctl, AC_EV_ROLE_CHANGED, a.id, email, NULL);
+
+done:
+
+    ac_cleanse(&a, sizeof(a));
+
+    return status;
+}
+
+
+/*
+ * Withdraws a partner's right to open the account (SPEC 6): the link and
+ * the sessions that partner opened go in one step, and the per-worker
+ * caches drop those sessions within a second. The partner's next
+ * assertion for the account leads to the link page again.
+ */
+int
+ctl_cmd_user_unlink(ctl_t *ctl)
+{
+    int           rc, status;
+    int64_t       ended;
+    ac_cmd_t      cmd;
+    redisReply   *r;
+    ac_account_t  a;
+    const char   *partner;
+    char          email[AC_EMAIL_MAX + 1];
+
+    partner = ctl->args.pos[1];
+
+    if (ac_partner_id_check(partner) != AC_OK) {
+        return ctl_fail(CTL_EXIT_USAGE, "bad partner id (lower-case"
+                        " letters, digits, '.', '_', '-')");
+    }
+
+    status = ctl_account_arg(ctl, email, &a);
+    if (status != CTL_EXIT_OK) {
+        return status;
+    }
+
+    rc = ac_cmd_partner_unlink(&cmd, ctl->cfg, a.id, partner);
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+        goto done;
+    }
+
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        status = CTL_EXIT_FAIL;
+        goto done;
+    }
+
+    rc = ac_partner_unlink_reply(r, &ended);
+    freeReplyObject(r);
+
+    if (rc == AC_ERR_NOT_FOUND) {
+        status = ctl_fail(CTL_EXIT_FAIL, "%s is not linked to partner %s"
+                          " (%lld session(s) of it ended)", email, partner,
+                          (long long) ended);
+        goto done;
+    }
+
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "unexpected reply: %s",
+                          ac_strerror(rc));
+        goto done;
+    }
+
+    printf("unlinked %s from partner %s; %lld session(s) ended\n", email,
+           partner, (long long) ended);
+
+    status = ctl_log_event(ctl, AC_EV_PARTNER_UNLINKED, a.id, email,
+                           partner);
 
 done:
 

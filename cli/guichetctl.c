@@ -126,6 +126,8 @@ static const ctl_command_t  ctl_commands[] = {
     { "user", "role",
       "user role EMAIL [--add ROLE] [--remove ROLE] [--set ROLE,ROLE]",
       ctl_opts_role, 1, KR, ctl_cmd_user_role },
+    { "user", "unlink", "user unlink EMAIL PARTNER",
+      ctl_opts_none, 2, KR, ctl_cmd_user_unlink },
     { "user", "erase", "user erase EMAIL --yes",
       ctl_opts_erase, 1, KR, ctl_cmd_user_erase },
     { "user", "export", "user export EMAIL",

@@ -117,6 +117,7 @@ int ctl_cmd_user_lock(ctl_t *ctl);
 int ctl_cmd_user_unlock(ctl_t *ctl);
 int ctl_cmd_user_passwd(ctl_t *ctl);
 int ctl_cmd_user_role(ctl_t *ctl);
+int ctl_cmd_user_unlink(ctl_t *ctl);
 int ctl_cmd_totp_enroll(ctl_t *ctl);
 int ctl_cmd_totp_disable(ctl_t *ctl);
 int ctl_cmd_recovery_codes(ctl_t *ctl);

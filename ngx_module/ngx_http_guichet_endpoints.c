@@ -130,6 +130,10 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       ngx_http_guichet_register_get },
     { ngx_string("register"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
       ngx_http_guichet_register_post },
+    { ngx_string("link"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_link_get },
+    { ngx_string("link"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_link_post },
 
     { ngx_null_string, 0, 0, NULL }
 };
@@ -179,6 +183,9 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
 
     { "register.html", "text/html; charset=utf-8",
       { "base", "error", "csrf", "token", "email", NULL } },
+
+    { "link.html", "text/html; charset=utf-8",
+      { "base", "error", "csrf", "partner", "email", NULL } },
 
     { "guichet.css", "text/css", { NULL } },
 

@@ -363,4 +363,21 @@ void ngx_http_guichet_register_get(ngx_http_request_t *r,
 void ngx_http_guichet_register_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
+/* ngx_http_guichet_link.c: linking an existing account to a partner */
+void ngx_http_guichet_link_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_link_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+/* From /guichet/sso: stores a pending link of account to partner, sets
+ * the pending cookie, answers 303 to "link" and logs sso.failure
+ * "not_linked". */
+void ngx_http_guichet_link_start(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *account, const char *partner,
+    const char *return_to);
+/* Makes the link once the owner's proof is complete, logs
+ * partner.linked, then calls next(r, ctx). */
+void ngx_http_guichet_link_confirm(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *account, const char *partner,
+    ngx_http_guichet_ep_handler_pt next);
+
 #endif /* NGX_HTTP_GUICHET_ENDPOINTS_H_INCLUDED_ */

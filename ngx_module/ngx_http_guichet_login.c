@@ -34,6 +34,7 @@ typedef struct {
     const char                  *method;     /* "totp", "recovery" */
     int64_t                      tries;      /* of the pending state */
     char                         partner[AC_PARTNER_ID_MAX + 1];  /* SSO */
+    ngx_uint_t                   link;       /* success links partner */
 } ngx_http_guichet_login_ctx_t;
 
 
@@ -748,6 +749,10 @@ ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
                 lc->partner[pending->element[i + 1]->len] = '\0';
                 ngx_memcpy(ctx->partner, lc->partner,
                            pending->element[i + 1]->len + 1);
+
+            } else if (e->str[0] == 'l') {
+                /* set by the link page (ngx_http_guichet_link.c) */
+                lc->link = 1;
             }
         }
     }
@@ -968,6 +973,17 @@ ngx_http_guichet_2fa_success(ngx_http_request_t *r,
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     lc = ctx->route_data;
+
+    /*
+     * The second factor completed the proof of a partner link
+     * (ngx_http_guichet_link.c): make the link, then come back here.
+     */
+    if (lc->link && lc->partner[0]) {
+        lc->link = 0;
+        ngx_http_guichet_link_confirm(r, ctx, lc->account.id, lc->partner,
+                                      ngx_http_guichet_2fa_success);
+        return;
+    }
 
     if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) == AC_OK) {
         ac_cmd_init(&cmd);

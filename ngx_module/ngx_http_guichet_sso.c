@@ -57,6 +57,7 @@ static void ngx_http_guichet_sso_start(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static ngx_http_guichet_partner_t *ngx_http_guichet_partner_find(
     const char *id);
+static void ngx_http_guichet_partner_forget(const char *id);
 static void ngx_http_guichet_sso_partner(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_sso_verify(ngx_http_request_t *r,
@@ -69,10 +70,14 @@ static void ngx_http_guichet_sso_account(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_sso_created(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_trusted(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_sso_link(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_sso_linked(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_sso_open(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_sso_pending(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_sso_session(ngx_http_request_t *r, void *data,
@@ -312,6 +317,20 @@ ngx_http_guichet_partner_find(const char *id)
 
 
 static void
+ngx_http_guichet_partner_forget(const char *id)
+{
+    ngx_http_guichet_partner_t  *p;
+
+    p = ngx_http_guichet_partner_find(id);
+
+    if (p != NULL) {
+        ac_partner_key_free(p->key);
+        ngx_memzero(p, sizeof(ngx_http_guichet_partner_t));
+    }
+}
+
+
+static void
 ngx_http_guichet_sso_partner(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc)
 {
@@ -345,11 +364,8 @@ ngx_http_guichet_sso_partner(ngx_http_request_t *r, void *data,
     arc = ac_partner_parse(reply, gmcf->keys, sc->iss, partner);
 
     if (arc == AC_ERR_NOT_FOUND) {
-        if (p != NULL) {
-            /* removed: forget it at once */
-            ac_partner_key_free(p->key);
-            ngx_memzero(p, sizeof(ngx_http_guichet_partner_t));
-        }
+        /* removed: forget it at once */
+        ngx_http_guichet_partner_forget(sc->iss);
 
         ac_cleanse(partner, sizeof(ac_partner_t));
         ngx_http_guichet_sso_fail(r, ctx, AC_AR_UNKNOWN_PARTNER, NULL);
@@ -557,7 +573,17 @@ ngx_http_guichet_sso_account(ngx_http_request_t *r, void *data,
             return;
         }
 
-        ngx_http_guichet_sso_link(r, ctx);
+        /* a partner vouches only for the accounts linked to it */
+        if (ac_cmd_partner_linked(&cmd, gmcf->ac, sc->account.id,
+                                  sc->assertion.partner)
+            != AC_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                         ngx_http_guichet_sso_trusted);
         return;
     }
 
@@ -629,6 +655,54 @@ ngx_http_guichet_sso_created(ngx_http_request_t *r, void *data,
 }
 
 
+/*
+ * An existing account: opened only when linked to this partner. One that
+ * is not is linked only once its owner proved it on the link page
+ * (ngx_http_guichet_link.c); an account without a password (another
+ * partner's SSO-only account) has nothing to prove it with: refused.
+ */
+static void
+ngx_http_guichet_sso_trusted(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                      linked;
+    ngx_http_guichet_sso_ctx_t  *sc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    sc = ctx->route_data;
+
+    if (ac_reply_integer(reply, &linked) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (linked == -1) {
+        /* removed meanwhile: the cached key goes at once */
+        ngx_http_guichet_partner_forget(sc->assertion.partner);
+        ngx_http_guichet_sso_fail(r, ctx, AC_AR_UNKNOWN_PARTNER, NULL);
+        return;
+    }
+
+    if (linked == 1) {
+        ngx_http_guichet_sso_open(r, ctx);
+        return;
+    }
+
+    if (sc->account.pw[0] == '\0') {
+        ngx_http_guichet_sso_fail(r, ctx, AC_AR_COUNT, "not_linked");
+        return;
+    }
+
+    ngx_http_guichet_link_start(r, ctx, sc->account.id,
+                                sc->assertion.partner, sc->return_to);
+}
+
+
 static void
 ngx_http_guichet_sso_link(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
@@ -661,25 +735,38 @@ ngx_http_guichet_sso_linked(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    ngx_http_guichet_sso_ctx_t  *sc;
-
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
 
+    ngx_http_guichet_sso_open(r, ctx);
+}
+
+
+/*
+ * A linked account: an enrolled second factor is always asked after the
+ * assertion (amr "sso otp"), whatever the partner's policy; the session
+ * never carries the roles security or admin (a partner vouches for a
+ * person, not for their rights).
+ */
+static void
+ngx_http_guichet_sso_open(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_sso_ctx_t  *sc;
+
     sc = ctx->route_data;
 
-    if (!sc->require_2fa || sc->account.totp[0] == '\0') {
+    if (sc->account.totp[0] == '\0') {
         (void) ngx_http_guichet_ep_session_create(r, ctx, sc->account.id,
                                                   sc->account.email,
-                                                  sc->account.roles,
+                                                  sc->account.roles
+                                                  & ~AC_ROLES_SSO_DENIED,
                                                   AC_AMR_SSO,
                                                   sc->assertion.partner,
                                               ngx_http_guichet_sso_session);
         return;
     }
-
-    /* the partner requires the Guichet second factor */
 
     (void) ngx_http_guichet_pending_create(r, ctx, sc->pending,
                                            sc->account.id, sc->return_to,

@@ -382,6 +382,7 @@ int ac_partner_key_check(ac_alg_t alg, const void *key, size_t len,
  *   P partners         set     partner ids                     no TTL
  *   P thr:KIND:DIGEST  hash    attempts (id, 2f, tk, ip)       throttle_window
  *   P jti:PARTNER:JTI  string  used assertion id               until exp
+ *   P link:DIGEST      hash    account link pending a proof    pending_ttl
  *   P log              stream  connection log                  trimmed
  */
 
@@ -399,7 +400,8 @@ typedef enum {
     AC_K_PENDING,          /* arg: pending digest */
     AC_K_PARTNER,          /* arg: partner id */
     AC_K_PARTNERS,         /* arg: none */
-    AC_K_LOG               /* arg: none */
+    AC_K_LOG,              /* arg: none */
+    AC_K_LINK              /* arg: pending link digest */
 } ac_key_kind_t;
 
 /* Writes PREFIX + the kind's name + arg; AC_ERR_TOO_LONG if it does not
@@ -548,7 +550,8 @@ int ac_cmd_partner_add(ac_cmd_t *cmd, const ac_config_t *cfg,
     size_t scratchsize);
 int ac_cmd_partner_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id);
-/* EVAL that removes a partner: replies 1, or 0 when it did not exist. */
+/* EVAL that removes a partner and ends the sessions it opened (see
+ * "Partner trust" below); parse with ac_partner_remove_reply(). */
 int ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id);
 int ac_cmd_partners_list(ac_cmd_t *cmd, const ac_config_t *cfg);
@@ -617,7 +620,13 @@ int ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
  * amr, created, expires, last_seen; ip, device and partner may be empty.
  * Replies 1, or an error reply without writing anything when the
  * account does not exist (erased meanwhile). Strings are referenced
- * from "s", which must outlive the command's hand-over to hiredis. */
+ * from "s", which must outlive the command's hand-over to hiredis.
+ * A session with a partner (SSO) is written only if that partner still
+ * exists and the account is linked to it (else an error reply), and is
+ * indexed in "P partner:ID:sess" so that removing the partner or
+ * unlinking the account ends it. A session whose amr holds AC_AMR_SSO
+ * never carries AC_ROLE_SECURITY or AC_ROLE_ADMIN: they are dropped
+ * here, and again by ac_session_parse(). */
 int ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const ac_session_t *s);
 
@@ -665,7 +674,9 @@ int ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
 /* Fills "s" from an ac_cmd_session_get() or HGETALL reply (array or
  * map). AC_ERR_NOT_FOUND for an empty reply; AC_ERR_REDIS for an error
  * reply, a malformed one, or a session missing a, x or m. The caller
- * still checks s->expires, s->account_status, the amr and the roles. */
+ * still checks s->expires, s->account_status, the amr and the roles.
+ * An SSO session's roles never hold AC_ROLES_SSO_DENIED, even when a
+ * session written before that rule holds them. */
 int ac_session_parse(const struct redisReply *r, ac_session_t *s);
 
 /* --------------------------------------------------------- throttling */
@@ -1293,6 +1304,85 @@ int ac_cookie_format(const char *name, const char *value, int64_t max_age,
 int ac_cookie_get(const char *header, size_t len, const char *name,
     char *out, size_t outsize, size_t *outlen);
 
+/* ------------------------------------------------------- partner trust */
+/* (link.c: SPEC 6, "a partner vouches only for its own people";
+ * docs/PARTNERS.md "Which accounts a partner may open") */
+
+/*
+ * An assertion opens an account only when the account is linked to the
+ * asserting partner ("P acct:ID:partners", above): provisioned by its
+ * SSO, registered through its invitation, or linked after the person
+ * proved ownership once (password, then the second factor when
+ * enrolled) while a pending link waited:
+ *   P link:DIGEST      hash  a account, p partner, r return_to,
+ *                            n wrong passwords              pending_ttl
+ * (DIGEST = ac_session_digest() of the pending cookie's token). The
+ * sessions a partner opened are indexed by partner:
+ *   P partner:ID:sess  zset  session digest -> absolute expiry
+ * so that removing the partner or unlinking an account ends them, and
+ * publishes "revoke DIGEST" on "P events" for the per-worker caches.
+ */
+#define AC_ROLES_SSO_DENIED  (AC_ROLE_SECURITY | AC_ROLE_ADMIN)
+
+/* EVAL that replies 1 when the account is linked to the partner, 0
+ * when not, -1 when the partner no longer exists (removed while a
+ * gateway still had its key cached). */
+int ac_cmd_partner_linked(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *partner);
+
+/* Parses the reply of ac_cmd_partner_remove(): AC_OK (removed; *ended,
+ * may be NULL, gets the sessions ended), AC_ERR_NOT_FOUND (no such
+ * partner), AC_ERR_REDIS. */
+int ac_partner_remove_reply(const struct redisReply *r, int64_t *ended);
+
+/* EVAL that removes the link between account "id" and "partner" and
+ * ends the account's sessions that partner opened, in one step; parse
+ * with ac_partner_unlink_reply(). */
+int ac_cmd_partner_unlink(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *partner);
+/* AC_OK (unlinked; *ended may be NULL), AC_ERR_NOT_FOUND (it was not
+ * linked; sessions of the partner were ended all the same),
+ * AC_ERR_REDIS. */
+int ac_partner_unlink_reply(const struct redisReply *r, int64_t *ended);
+
+/* EVAL that stores a pending link (replacing one with the same digest)
+ * with TTL pending_ttl; replies 1. */
+int ac_cmd_link_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account, const char *partner,
+    const char *return_to);
+
+/* EVAL that replies [pending link hash, account hash] in one round trip,
+ * an empty array when the pending link is gone. */
+int ac_cmd_link_pending_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest);
+
+typedef struct {
+    ac_account_t  account;
+    char          partner[AC_PARTNER_ID_MAX + 1];
+    char          return_to[AC_RETURN_TO_MAX + 1];  /* check it again */
+    int64_t       failures;
+} ac_link_pending_t;
+
+/* AC_OK; AC_ERR_NOT_FOUND when the pending link or its account is gone;
+ * AC_ERR_REDIS for a malformed reply. */
+int ac_link_pending_parse(const struct redisReply *r,
+    ac_link_pending_t *lp);
+
+/* EVAL that counts a wrong password: replies the count, and deletes
+ * the pending link once it reaches "tries" (-1 when already gone). */
+int ac_cmd_link_pending_fail(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, int64_t tries);
+
+/* DEL of the pending link: it is good for one proof. */
+int ac_cmd_link_pending_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest);
+
+/* EVAL that marks the pending 2FA state "P pending:DIGEST" (field
+ * "l"): on success, its second factor also creates the link to its
+ * partner ("p"). Replies 1, or 0 when that state is gone. */
+int ac_cmd_pending_link_mark(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest);
+
 /* ----------------------------------------------------- connection log */
 /* (log.c: events, hash chain, append, verify) */
 
@@ -1348,6 +1438,8 @@ typedef enum {
     AC_EV_ACCOUNT_RESTRICTED,
     AC_EV_ACCOUNT_UNRESTRICTED,
     AC_EV_PARTNER_ROTATED,
+    AC_EV_PARTNER_LINKED,
+    AC_EV_PARTNER_UNLINKED,
     AC_EV_COUNT
 } ac_event_kind_t;
 

@@ -116,6 +116,8 @@ static const struct {
     { "account.restricted", 0 },
     { "account.unrestricted", 0 },
     { "partner.rotated", 0 },
+    { "partner.linked", 0 },
+    { "partner.unlinked", 0 },
 };
 
 

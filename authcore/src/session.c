@@ -17,42 +17,65 @@
  * "P sess:", "P events", fields... The account's index is its "s:DIGEST"
  * fields (absolute expiry): past ones are dropped, and beyond "max" the
  * oldest sessions end, so that the hash stays small. Every sign-in, of
- * any kind, makes a session: it is the account's "last_login".
+ * any kind, makes a session: it is the account's "last_login". "first"
+ * is the ARGV index of the first field.
  */
-static const char  ac_session_create_lua[] =
-    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
-    "  return redis.error_reply('ERR no such account')\n"
-    "end\n"
-    "local now = tonumber(ARGV[4])\n"
-    "local h = redis.call('HGETALL', KEYS[2])\n"
-    "local live = {}\n"
-    "for i = 1, #h, 2 do\n"
-    "  if string.sub(h[i], 1, 2) == 's:' then\n"
-    "    local x = tonumber(h[i + 1])\n"
-    "    if not x or x < now then\n"
-    "      redis.call('HDEL', KEYS[2], h[i])\n"
-    "    elseif h[i] ~= 's:' .. ARGV[3] then\n"
-    "      live[#live + 1] = {x, string.sub(h[i], 3)}\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "local over = #live + 1 - tonumber(ARGV[5])\n"
-    "if over > 0 then\n"
-    "  table.sort(live, function(p, q)\n"
-    "    if p[1] ~= q[1] then return p[1] < q[1] end\n"
-    "    return p[2] < q[2]\n"
-    "  end)\n"
-    "  for i = 1, over do\n"
-    "    local d = live[i][2]\n"
-    "    redis.call('DEL', ARGV[6] .. d)\n"
-    "    redis.call('HDEL', KEYS[2], 's:' .. d)\n"
-    "    redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"
-    "  end\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], unpack(ARGV, 8))\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
-    "redis.call('HSET', KEYS[2], 's:' .. ARGV[3], ARGV[2],"
+#define AC_SESSION_CREATE_LUA(first)                                         \
+    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"                           \
+    "  return redis.error_reply('ERR no such account')\n"                    \
+    "end\n"                                                                  \
+    "local now = tonumber(ARGV[4])\n"                                        \
+    "local h = redis.call('HGETALL', KEYS[2])\n"                             \
+    "local live = {}\n"                                                      \
+    "for i = 1, #h, 2 do\n"                                                  \
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"                             \
+    "    local x = tonumber(h[i + 1])\n"                                     \
+    "    if not x or x < now then\n"                                         \
+    "      redis.call('HDEL', KEYS[2], h[i])\n"                              \
+    "    elseif h[i] ~= 's:' .. ARGV[3] then\n"                              \
+    "      live[#live + 1] = {x, string.sub(h[i], 3)}\n"                     \
+    "    end\n"                                                              \
+    "  end\n"                                                                \
+    "end\n"                                                                  \
+    "local over = #live + 1 - tonumber(ARGV[5])\n"                           \
+    "if over > 0 then\n"                                                     \
+    "  table.sort(live, function(p, q)\n"                                    \
+    "    if p[1] ~= q[1] then return p[1] < q[1] end\n"                      \
+    "    return p[2] < q[2]\n"                                               \
+    "  end)\n"                                                               \
+    "  for i = 1, over do\n"                                                 \
+    "    local d = live[i][2]\n"                                             \
+    "    redis.call('DEL', ARGV[6] .. d)\n"                                  \
+    "    redis.call('HDEL', KEYS[2], 's:' .. d)\n"                           \
+    "    redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"                   \
+    "  end\n"                                                                \
+    "end\n"                                                                  \
+    "redis.call('HSET', KEYS[1], unpack(ARGV, " first "))\n"                 \
+    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"                               \
+    "redis.call('HSET', KEYS[2], 's:' .. ARGV[3], ARGV[2],"                  \
     " 'last_login', ARGV[4])\n"
+
+static const char  ac_session_create_lua[] =
+    AC_SESSION_CREATE_LUA("8")
+    "return 1\n";
+
+/*
+ * An SSO session: KEYS add the partner, the account's partner links and
+ * the partner's session index (session digests, no account id, so that
+ * an erasure leaves nothing readable there); ARGV[8] is the partner id.
+ * Checked in the same step as the write, so that a partner removed or an
+ * account unlinked meanwhile opens nothing.
+ */
+static const char  ac_session_create_sso_lua[] =
+    "if redis.call('EXISTS', KEYS[3]) == 0 then\n"
+    "  return redis.error_reply('ERR no such partner')\n"
+    "end\n"
+    "if redis.call('HEXISTS', KEYS[4], ARGV[8]) == 0 then\n"
+    "  return redis.error_reply('ERR account not linked to the partner')\n"
+    "end\n"
+    AC_SESSION_CREATE_LUA("9")
+    "redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[4])\n"
+    "redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3])\n"
     "return 1\n";
 
 /* KEYS: session; ARGV: account key prefix ("P acct:") */
@@ -239,7 +262,7 @@ int
 ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const ac_session_t *s)
 {
-    int          rc;
+    int          rc, sso;
     const char  *amr;
     char         roles[AC_ROLES_MAX], key[AC_KEY_MAX];
 
@@ -255,12 +278,34 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_eval(cmd, ac_session_create_lua,
-                sizeof(ac_session_create_lua) - 1, "2");
+    sso = (s->partner[0] != '\0');
+
+    if (sso) {
+        if (ac_partner_id_check(s->partner) != AC_OK) {
+            return AC_ERR_INVALID;
+        }
+
+        ac_cmd_eval(cmd, ac_session_create_sso_lua,
+                    sizeof(ac_session_create_sso_lua) - 1, "5");
+
+    } else {
+        ac_cmd_eval(cmd, ac_session_create_lua,
+                    sizeof(ac_session_create_lua) - 1, "2");
+    }
 
     rc = ac_session_keys(cmd, cfg, digest, s->account);
     if (rc != AC_OK) {
         return rc;
+    }
+
+    if (sso
+        && (ac_cmd_key_arg(cmd, cfg, "partner:", s->partner, NULL) != AC_OK
+            || ac_cmd_key_arg(cmd, cfg, "acct:", s->account, ":partners")
+               != AC_OK
+            || ac_cmd_key_arg(cmd, cfg, "partner:", s->partner, ":sess")
+               != AC_OK))
+    {
+        return AC_ERR_TOO_LONG;
     }
 
     ac_cmd_int(cmd, cfg->session_idle);
@@ -284,7 +329,14 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_cmd_copy(cmd, key, strlen(key));
 
-    ac_roles_format(s->roles, roles);
+    if (sso) {
+        ac_cmd_str(cmd, s->partner);
+    }
+
+    /* a partner vouches for a person, never for their rights */
+    ac_roles_format((s->amr & AC_AMR_SSO) ? s->roles & ~AC_ROLES_SSO_DENIED
+                                          : s->roles,
+                    roles);
 
     ac_cmd_str(cmd, "a");
     ac_cmd_str(cmd, s->account);
@@ -680,6 +732,11 @@ ac_session_parse(const struct redisReply *r, ac_session_t *s)
 
     if (!have_a || !have_m || !have_x) {
         goto failed;
+    }
+
+    /* also for a session written before that rule */
+    if (s->amr & AC_AMR_SSO) {
+        s->roles &= ~AC_ROLES_SSO_DENIED;
     }
 
     return AC_OK;

@@ -208,6 +208,9 @@ ac_key(const ac_config_t *cfg, ac_key_kind_t kind, const char *arg,
     case AC_K_PENDING:
         name = "pending:";
         break;
+    case AC_K_LINK:
+        name = "link:";
+        break;
     case AC_K_PARTNER:
         name = "partner:";
         break;
@@ -1066,44 +1069,6 @@ ac_cmd_partner_get(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id)
     }
 
     return ac_cmd_key(cmd, "HGETALL", cfg, AC_K_PARTNER, id);
-}
-
-
-static const char  ac_lua_partner_remove[] =
-    "local n = redis.call('DEL', KEYS[1])\n"
-    "redis.call('SREM', KEYS[2], ARGV[1])\n"
-    "return n\n";
-
-
-int
-ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *id)
-{
-    int    rc;
-    char   key[AC_KEY_MAX];
-
-    if (ac_partner_id_check(id) != AC_OK) {
-        return AC_ERR_INVALID;
-    }
-
-    ac_cmd_eval(cmd, ac_lua_partner_remove,
-                sizeof(ac_lua_partner_remove) - 1, "2");
-
-    rc = ac_key(cfg, AC_K_PARTNER, id, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    rc = ac_key(cfg, AC_K_PARTNERS, NULL, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    ac_cmd_str(cmd, id);
-
-    return ac_cmd_status(cmd);
 }
 
 

@@ -93,7 +93,11 @@ def test_scripted_mix_is_fully_visible_and_verifiable(g):
     assert 429 in statuses
     assert int(r.headers.get("Retry-After", "0")) >= 1
 
-    # a partner signs alice in; a stale assertion is refused
+    # a partner signs alice in (her account is linked to it, as after
+    # its invitation: a partner opens only its own people's accounts);
+    # a stale assertion is refused
+    g.redis.client().hset(PREFIX + "acct:%s:partners" % alice, "acme",
+                          int(time.time()))
     r = g.sso(acme.token("alice@example.com"))
     assert r.status_code == 303
     old = int(time.time()) - 600

@@ -23,6 +23,12 @@ def sso(tmp_path, redis_server):
     stop_gateway(g)
 
 
+def link_account(g, account, partner):
+    """As a link made before (provisioning, invitation, link page)."""
+    g.redis.client().hset(PREFIX + "acct:%s:partners" % account, partner,
+                          int(time.time()))
+
+
 def session_cookie(r):
     return [c for c in set_cookies(r)
             if c.startswith("guichet=") and not c.startswith("guichet=;")]
@@ -79,8 +85,12 @@ def test_get_with_query_and_bad_return_to(sso):
 
 
 def test_same_account_second_partner(sso):
+    # a partner vouches only for its own people: bob's account, made by
+    # acme's SSO, has no password to prove a link to hs.org with
     assert sso.sso(sso.acme.token("bob@example.org")).status_code == 303
-    assert sso.sso(sso.hs.token("BOB@example.org")).status_code == 303
+    r = sso.sso(sso.hs.token("BOB@example.org"))
+    assert r.status_code == 401 and not session_cookie(r)
+    assert [e["c"] for e in sso.events("sso.failure")] == ["not_linked"]
     assert len(sso.events("account.created")) == 1
 
 
@@ -151,8 +161,12 @@ def test_provisioning_off(tmp_path, redis_server):
         token = p.token("nobody@example.org")
         r = g.sso(token)
         assert_refused(g, r, "provisioning_disabled", token)
+        # an existing account not linked to the partner: the link page,
+        # nothing opened (test_partner_trust.py)
         g.add_user("known@example.org", "a good password 1")
-        assert g.sso(p.token("known@example.org")).status_code == 303
+        r = g.sso(p.token("known@example.org"))
+        assert r.status_code == 303 and not session_cookie(r)
+        assert r.headers["Location"].endswith("/guichet/link")
     finally:
         stop_gateway(g)
 
@@ -168,8 +182,9 @@ def test_partner_requiring_2fa(tmp_path, redis_server):
     g = start_gateway(tmp_path, redis_server)
     try:
         p = g.add_partner(Partner("strict", "ES256"), "--require-2fa")
-        g.add_user("carol@example.org", "a good password 1")
+        carol = g.add_user("carol@example.org", "a good password 1")
         secret = g.enroll_totp("carol@example.org")
+        link_account(g, carol, "strict")
         s = requests.Session()
         r = s.post(g.url + "/guichet/sso",
                    data={"assertion": p.token("carol@example.org"),
@@ -204,7 +219,8 @@ def test_partner_requiring_2fa(tmp_path, redis_server):
         done = g.events("2fa.success")
         assert len(done) == 1 and done[0].get("p") == "strict", done
         # without TOTP enrolled, the partner's word is enough
-        g.add_user("dave@example.org", "a good password 1")
+        dave = g.add_user("dave@example.org", "a good password 1")
+        link_account(g, dave, "strict")
         assert session_cookie(g.sso(p.token("dave@example.org")))
     finally:
         stop_gateway(g)

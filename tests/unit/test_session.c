@@ -244,7 +244,8 @@ TEST(test_parse)
     CHECK_INT(ac_session_parse(fake_reply(ok, 24), &s), AC_OK);
     CHECK_STR(s.account, "abcdefghijklmnop");
     CHECK_STR(s.email, "alice@example.com");
-    CHECK_INT(s.roles, AC_ROLE_USER | AC_ROLE_ADMIN);
+    /* stored "user,admin", but an SSO session never carries admin */
+    CHECK_INT(s.roles, AC_ROLE_USER);
     CHECK_INT(s.amr, AC_AMR_SSO | AC_AMR_OTP);
     CHECK_STR(s.partner, "acme");
     CHECK_INT(s.created, 1700000000);

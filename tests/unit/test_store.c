@@ -703,6 +703,7 @@ TEST(test_redis_partners)
 {
     char          *pem;
     char           scratch[AC_SEALED_LEN(AC_PARTNER_KEY_MAX) + 1];
+    int64_t        n;
     redisReply    *r;
     ac_cmd_t       cmd;
     ac_partner_t   p, q;
@@ -801,8 +802,17 @@ TEST(test_redis_partners)
     }
 
     CHECK_INT(ac_cmd_partner_remove(&cmd, &cfg, "acme"), AC_OK);
-    CHECK_INT(run_int(&cmd), 1);
-    CHECK_INT(run_int(&cmd), 0);
+    r = run(&cmd);
+    CHECK_INT(ac_partner_remove_reply(r, &n), AC_OK);
+    CHECK_INT(n, 0);
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+    r = run(&cmd);
+    CHECK_INT(ac_partner_remove_reply(r, NULL), AC_ERR_NOT_FOUND);
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
 
     CHECK_INT(ac_cmd_partner_get(&cmd, &cfg, "acme"), AC_OK);
     r = run(&cmd);
