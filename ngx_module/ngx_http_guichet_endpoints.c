@@ -629,6 +629,9 @@ ngx_http_guichet_ep_cookie_name(ngx_http_guichet_ep_ctx_t *ctx,
     case NGX_HTTP_GUICHET_COOKIE_PENDING:
         return ctx->secure ? "__Host-guichet_pending" : "guichet_pending";
 
+    case NGX_HTTP_GUICHET_COOKIE_REGISTER:
+        return ctx->secure ? "__Host-guichet_register" : "guichet_register";
+
     default: /* NGX_HTTP_GUICHET_COOKIE_CSRF */
         return ctx->secure ? "__Host-guichet_csrf" : "guichet_csrf";
     }
