@@ -40,6 +40,9 @@ ngx_http_guichet_cookie_name(ngx_uint_t secure,
     case NGX_HTTP_GUICHET_COOKIE_PENDING:
         return secure ? "__Host-guichet_pending" : "guichet_pending";
 
+    case NGX_HTTP_GUICHET_COOKIE_REGISTER:
+        return secure ? "__Host-guichet_register" : "guichet_register";
+
     default: /* NGX_HTTP_GUICHET_COOKIE_CSRF */
         return secure ? "__Host-guichet_csrf" : "guichet_csrf";
     }

@@ -56,7 +56,8 @@ ngx_int_t ngx_http_guichet_endpoints_init(ngx_conf_t *cf);
 typedef enum {
     NGX_HTTP_GUICHET_COOKIE_SESSION = 0,     /* guichet */
     NGX_HTTP_GUICHET_COOKIE_PENDING,         /* guichet_pending: 2FA due */
-    NGX_HTTP_GUICHET_COOKIE_CSRF             /* guichet_csrf */
+    NGX_HTTP_GUICHET_COOKIE_CSRF,            /* guichet_csrf */
+    NGX_HTTP_GUICHET_COOKIE_REGISTER         /* guichet_register: a link */
 } ngx_http_guichet_cookie_e;
 
 const char *ngx_http_guichet_cookie_name(ngx_uint_t secure,

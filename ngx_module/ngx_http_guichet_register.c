@@ -1,11 +1,15 @@
 /*
  * Guichet nginx module: /guichet/register?token=..., the link a
- * partner's invitation sends. GET shows the set-password form; POST
- * checks the password policy, hashes it in the thread pool, uses the
- * registration token up, then creates the account of the invited email
- * (or gives a password to its SSO-only account), links it to the
- * inviting partner and sends the person to the login page.
- * docs/PARTNERS.md describes the link.
+ * partner's invitation sends. The link trades its token for a
+ * short-lived cookie and a 303 to the bare /guichet/register, so that
+ * no URL an access log, a history or a Referer keeps can be redeemed;
+ * from then on the token is only ever read from that cookie. GET shows
+ * the set-password form; POST checks the password policy, hashes it in
+ * the thread pool, uses the registration token up, then creates the
+ * account of the invited email (or gives a password to its SSO-only
+ * account), links it to the inviting partner and sends the person to
+ * the login page. Every look at a token is throttled, counted before
+ * it is made. docs/PARTNERS.md describes the link.
  */
 
 #include <ngx_config.h>
@@ -15,7 +19,8 @@
 #include "ngx_http_guichet_endpoints.h"
 
 
-#define NGX_HTTP_GUICHET_GONE   410      /* nginx names no such status */
+#define NGX_HTTP_GUICHET_GONE          410  /* nginx has no name for it */
+#define NGX_HTTP_GUICHET_REGISTER_AGE  900  /* the link's cookie: 15 min */
 
 typedef struct {
     char                 token[AC_TOKEN_LEN + 2];
@@ -26,16 +31,31 @@ typedef struct {
     ac_regtok_t          regtok;
     ac_account_t         account;
     ngx_uint_t           exists;       /* an SSO-only account */
+    ngx_uint_t           cookie;       /* the request sent one */
+    ac_throttle_t        throttle;
     ac_cmd_t             cmd;
+
+    /* the token's lookup once the attempt is counted */
+    ngx_http_guichet_redis_handler_pt  next;
 } ngx_http_guichet_register_t;
 
 
 static ngx_http_guichet_register_t *ngx_http_guichet_register_data(
     ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_register_cleanup(void *data);
+static ngx_uint_t ngx_http_guichet_register_shape(const char *token,
+    size_t len);
+static void ngx_http_guichet_register_link(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_register_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_register_lookup(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx,
     ngx_http_guichet_redis_handler_pt handler);
+static void ngx_http_guichet_register_reserved(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_register_release(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_register_gone(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static ngx_int_t ngx_http_guichet_register_page(ngx_http_request_t *r,
@@ -91,8 +111,12 @@ ngx_http_guichet_register_get(ngx_http_request_t *r,
         return;
     }
 
-    (void) ngx_http_guichet_ep_arg(r, "token", rg->token, sizeof(rg->token),
-                                   &rg->token_len);
+    if (r->args.len != 0) {
+        ngx_http_guichet_register_link(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_register_cookie(r, ctx);
 
     if (ngx_http_guichet_ep_csrf_cookie(r, ctx, 1) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -116,13 +140,8 @@ ngx_http_guichet_register_post(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_guichet_ep_field(ctx, "token", rg->token,
-                                  sizeof(rg->token), &rg->token_len)
-        != NGX_OK)
-    {
-        (void) ngx_http_guichet_ep_arg(r, "token", rg->token,
-                                       sizeof(rg->token), &rg->token_len);
-    }
+    /* never a token of the body or the query: URLs end up in logs */
+    ngx_http_guichet_register_cookie(r, ctx);
 
     (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
 
@@ -151,7 +170,101 @@ ngx_http_guichet_register_post(ngx_http_request_t *r,
 }
 
 
-/* the token's invitation, without using it up */
+/* AC_TOKEN_LEN base64url characters, as every link is made */
+static ngx_uint_t
+ngx_http_guichet_register_shape(const char *token, size_t len)
+{
+    size_t  i;
+    u_char  c;
+
+    if (len != AC_TOKEN_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = (u_char) token[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * GET with a query: the link of the invitation. Only the token's shape
+ * is checked here; it moves to the cookie and the browser to the bare
+ * URL, so the token is in the access log of this request only.
+ */
+static void
+ngx_http_guichet_register_link(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    u_char                       *p;
+    ngx_http_guichet_register_t  *rg;
+
+    rg = ctx->route_data;
+
+    if (ngx_http_guichet_ep_arg(r, "token", rg->token, sizeof(rg->token),
+                                &rg->token_len)
+        != NGX_OK
+        || !ngx_http_guichet_register_shape(rg->token, rg->token_len))
+    {
+        /* not a link of ours: no cookie */
+        ngx_http_guichet_register_gone(r, ctx);
+        return;
+    }
+
+    p = ngx_http_guichet_ep_url(r, ctx, "register");
+
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_REGISTER,
+                                          rg->token,
+                                          NGX_HTTP_GUICHET_REGISTER_AGE)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+/* the token of the link's cookie, the only place it is read from */
+static void
+ngx_http_guichet_register_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_register_t  *rg;
+
+    rg = ctx->route_data;
+
+    if (ngx_http_guichet_ep_cookie(r, ctx, NGX_HTTP_GUICHET_COOKIE_REGISTER,
+                                   rg->token, sizeof(rg->token))
+        == NGX_OK)
+    {
+        rg->cookie = 1;
+        rg->token_len = ngx_strlen(rg->token);
+        return;
+    }
+
+    rg->token[0] = '\0';
+    rg->token_len = 0;
+}
+
+
+/*
+ * The token's invitation, without using it up. The attempt is counted
+ * first, on the token and on the client's address, whatever follows;
+ * a token that is not even of the right shape is never looked up.
+ */
 static void
 ngx_http_guichet_register_lookup(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx,
@@ -163,24 +276,117 @@ ngx_http_guichet_register_lookup(ngx_http_request_t *r,
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rg = ctx->route_data;
 
-    if (rg->token_len != AC_TOKEN_LEN
-        || ac_cmd_regtok_get(&rg->cmd, gmcf->ac, gmcf->keys, rg->token,
-                             rg->token_len)
+    if (!ngx_http_guichet_register_shape(rg->token, rg->token_len)) {
+        ngx_http_guichet_register_gone(r, ctx);
+        return;
+    }
+
+    rg->next = handler;
+    ngx_memzero(&rg->throttle, sizeof(ac_throttle_t));
+
+    if (ac_throttle_add(gmcf->ac, gmcf->keys, &rg->throttle, AC_THR_TOKEN,
+                        rg->token, rg->token_len)
+        != AC_OK
+        || ac_throttle_add(gmcf->ac, gmcf->keys, &rg->throttle, AC_THR_IP,
+                           (char *) r->connection->addr_text.data,
+                           r->connection->addr_text.len)
+           != AC_OK
+        || ac_cmd_throttle_reserve(&rg->cmd, gmcf->ac, &rg->throttle,
+                                   ctx->now)
            != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rg->cmd,
+                                     ngx_http_guichet_register_reserved);
+}
+
+
+static void
+ngx_http_guichet_register_reserved(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                        wait;
+    ngx_http_guichet_register_t   *rg;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rg = ctx->route_data;
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait > 0) {
+        /* the token is not even looked up */
+        ac_cleanse(rg->password, sizeof(rg->password));
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                  "Too many attempts",
+                                  "Too many registration links were tried "
+                                  "from here. Please wait before trying "
+                                  "again.");
+        ctx->retry_after = wait;
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "register", 0);
+        return;
+    }
+
+    if (ac_cmd_regtok_get(&rg->cmd, gmcf->ac, gmcf->keys, rg->token,
+                          rg->token_len)
+        != AC_OK)
     {
         ngx_http_guichet_register_gone(r, ctx);
         return;
     }
 
-    (void) ngx_http_guichet_ep_redis(r, ctx, &rg->cmd, handler);
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rg->cmd, rg->next);
 }
 
 
-/* unknown, used or expired: the same page for all */
+/* the token proved good: its counter goes, the address gets its attempt
+ * back; an unknown or used token stays counted */
+static void
+ngx_http_guichet_register_release(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_register_t   *rg;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rg = ctx->route_data;
+
+    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &rg->throttle) == AC_OK) {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+}
+
+
+/* unknown, used or expired: the same page for all, the cookie cleared */
 static void
 ngx_http_guichet_register_gone(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
+    ngx_http_guichet_register_t  *rg;
+
+    rg = ctx->route_data;
+    ac_cleanse(rg->password, sizeof(rg->password));
+
+    /* at worst the cookie lives out its 15 minutes */
+    if (rg->cookie) {
+        (void) ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_REGISTER,
+                                          "", 0);
+    }
+
     ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE,
                               "Link no longer valid",
                               "This registration link has expired or was "
@@ -207,7 +413,6 @@ ngx_http_guichet_register_page(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ngx_http_guichet_ep_var(ctx, "token", rg->token);
     ngx_http_guichet_ep_var(ctx, "email", rg->regtok.email);
     ngx_http_guichet_ep_var(ctx, "error", error);
 
@@ -260,6 +465,8 @@ ngx_http_guichet_register_shown(ngx_http_request_t *r, void *data,
         return;
     }
 
+    ngx_http_guichet_register_release(r, ctx);
+
     if (ngx_http_guichet_register_page(r, ctx, NGX_HTTP_OK, NULL)
         != NGX_OK)
     {
@@ -283,6 +490,8 @@ ngx_http_guichet_register_checked(ngx_http_request_t *r, void *data,
     if (ngx_http_guichet_register_token(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
+
+    ngx_http_guichet_register_release(r, ctx);
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rg = ctx->route_data;
@@ -487,6 +696,9 @@ ngx_http_guichet_register_stored(ngx_http_request_t *r, void *data,
         && (ac_reply_integer(reply, &n) != AC_OK || n != 1))
     {
         /* the address got an account in between (an SSO): sign in */
+        (void) ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_REGISTER,
+                                          "", 0);
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_CONFLICT,
                                   "Account already set up",
                                   "An account already exists for this "
@@ -528,7 +740,14 @@ ngx_http_guichet_register_linked(ngx_http_request_t *r, void *data,
     rg = ctx->route_data;
 
     p = ngx_http_guichet_ep_url(r, ctx, "login");
-    if (p == NULL) {
+
+    /* the link is used up: so is its cookie */
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx,
+                                          NGX_HTTP_GUICHET_COOKIE_REGISTER,
+                                          "", 0)
+           != NGX_OK)
+    {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
