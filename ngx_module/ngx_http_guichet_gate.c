@@ -397,8 +397,9 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
 
     case NGX_HTTP_GUICHET_NO_ROLE:
         rc = ngx_http_guichet_gate_json(r, NGX_HTTP_FORBIDDEN, "forbidden",
-                                        "this account lacks the role "
-                                        "this place needs");
+                                        "this session lacks the role "
+                                        "this place needs (a role given "
+                                        "since it began: sign in again)");
         break;
 
     case NGX_HTTP_GUICHET_UNAVAILABLE:

@@ -111,3 +111,32 @@ def test_totp_enrolment_moves_the_session_to_a_new_id(gw):
     r = requests.get(gw.url + "/guichet/session",
                      cookies={"guichet": old}, timeout=5)
     assert r.status_code == 401
+
+
+def test_removed_role_ends_its_sessions_at_once(gw):
+    gw.add_user(EMAIL, PASSWORD)
+    assert gw.ctl("user", "role", EMAIL, "--add", "security").returncode == 0
+    s = login(gw)
+    r = s.get(gw.url + "/security/logs", timeout=5, allow_redirects=False)
+    assert r.status_code == 200
+    p = gw.ctl("user", "role", EMAIL, "--remove", "security")
+    assert p.returncode == 0, p.stderr
+    # in force on every worker within a second (the cache's bound)
+    assert wait_until(lambda: s.get(gw.url + "/security/logs", timeout=5,
+                                    allow_redirects=False).status_code
+                      in (302, 401), timeout=1.5)
+
+
+def test_added_role_asks_to_sign_in_again(gw):
+    gw.add_user(EMAIL, PASSWORD)
+    s = login(gw)
+    p = gw.ctl("user", "role", EMAIL, "--add", "security")
+    assert p.returncode == 0, p.stderr
+    r = s.get(gw.url + "/security/logs", timeout=5, allow_redirects=False,
+              headers={"Accept": "application/json"})
+    assert r.status_code == 403
+    assert r.json()["error"] == "forbidden"
+    assert "sign in again" in r.json()["message"]
+    s = login(gw)
+    r = s.get(gw.url + "/security/logs", timeout=5, allow_redirects=False)
+    assert r.status_code == 200
