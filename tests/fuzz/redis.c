@@ -139,32 +139,45 @@ fuzz_one(const redisReply *r)
 
 
 /*
- * hiredis 0.14's reader allocates the element vector of "*N" before any
- * element arrives (newer versions cap N): inputs announcing arrays
- * larger than any reply authcore reads are skipped, not to measure
- * hiredis's appetite instead of authcore.
+ * hiredis 0.14's reader allocates an array's element vector as soon as
+ * it reads "*N" (newer versions cap N), and reads N without checking
+ * its digits: arrays larger than any reply authcore reads are refused
+ * here, as an allocation failure, not to measure hiredis's appetite
+ * instead of authcore.
  */
-static int
-fuzz_huge_array(const uint8_t *data, size_t size)
+static redisReplyObjectFunctions  fuzz_fn, fuzz_hiredis_fn;
+
+
+static void *
+fuzz_create_array(const redisReadTask *task, int elements)
 {
-    size_t    i, n;
-
-    for (i = 0; i < size; i++) {
-        if (data[i] != '*' || (i != 0 && data[i - 1] != '\n')) {
-            continue;
-        }
-
-        n = 0;
-
-        while (++i < size && data[i] >= '0' && data[i] <= '9') {
-            n = n * 10 + (data[i] - '0');
-            if (n > FUZZ_ELEMENTS) {
-                return 1;
-            }
-        }
+    if (elements < 0 || elements > FUZZ_ELEMENTS) {
+        return NULL;
     }
 
-    return 0;
+    return fuzz_hiredis_fn.createArray(task, elements);
+}
+
+
+static redisReader *
+fuzz_reader(void)
+{
+    redisReader  *rd;
+
+    rd = redisReaderCreate();
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    if (fuzz_fn.createArray == NULL) {
+        fuzz_hiredis_fn = *rd->fn;
+        fuzz_fn = fuzz_hiredis_fn;
+        fuzz_fn.createArray = fuzz_create_array;
+    }
+
+    rd->fn = &fuzz_fn;
+
+    return rd;
 }
 
 
@@ -177,11 +190,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     redisReader       *rd;
     const redisReply  *ex[AC_EXPORT_NCMDS];
 
-    if (fuzz_huge_array(data, size)) {
-        return 0;
-    }
-
-    rd = redisReaderCreate();
+    rd = fuzz_reader();
     if (rd == NULL) {
         return 0;
     }
