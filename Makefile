@@ -3,6 +3,8 @@
 #
 #   make                 build/libauthcore.a build/guichetctl, unit tests
 #   make SANITIZE=1      the same with ASan + UBSan, under build/asan/
+#   make fuzz            libFuzzer targets of tests/fuzz under build/fuzz/,
+#                        authcore built with clang, ASan and UBSan
 
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
@@ -51,10 +53,37 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libauthcore.a
 	$(CC) $(CFLAGS) -Iauthcore/src -Itests/unit $(LDFLAGS) -o $@ $< \
 	    $(BUILD)/libauthcore.a $(LIBS)
 
+# Fuzzing: clang only (libFuzzer), authcore built again with the same
+# sanitizers so that an overflow or UB inside it stops the run.
+FUZZ_CC     ?= clang
+FUZZ_DIR     = build/fuzz
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+FUZZ_CFLAGS  = -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_SAN) \
+               -Iauthcore/include -Iauthcore/src
+FUZZ_SRC     = $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_BIN     = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_AC_OBJ  = $(AC_SRC:%.c=$(FUZZ_DIR)/%.o)
+
+fuzz: $(FUZZ_BIN)
+
+$(FUZZ_DIR)/authcore/%.o: authcore/%.c authcore/include/authcore.h \
+                          $(wildcard authcore/src/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libauthcore.a: $(FUZZ_AC_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libauthcore.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_DIR)/libauthcore.a $(LIBS)
+
 unit: all
 	@for t in $(UT_BIN); do $$t || exit 1; done
 
 clean:
 	rm -rf build
 
-.PHONY: all unit clean
+.PHONY: all unit fuzz clean

@@ -8,10 +8,13 @@
 #   ./build.sh test    install, build and run every test suite
 #   ./build.sh bench   run the benchmarks
 #   ./build.sh lint    clang-format and cppcheck
+#   ./build.sh fuzz    build the libFuzzer targets (tests/fuzz), replay their
+#                      regression inputs, then fuzz each for FUZZ_SECONDS
 #   ./build.sh build   only build
 #
 # Environment: GUICHET_PORT (8080), GUICHET_REDIS_PORT (6390),
-# GUICHET_RUN_DIR (./run), SANITIZE=1 (ASan + UBSan build under build/asan).
+# GUICHET_RUN_DIR (./run), SANITIZE=1 (ASan + UBSan build under build/asan),
+# FUZZ_SECONDS (60, per fuzz target).
 
 set -euo pipefail
 
@@ -38,7 +41,7 @@ DEPS=(
     redis-server redis-tools wrk
     python3 python3-pytest python3-requests python3-redis python3-jwt
     python3-cryptography
-    clang-format cppcheck
+    clang clang-format cppcheck
     chromium fonts-dejavu-core
 )
 
@@ -275,6 +278,50 @@ bench() {
     BUILD="$BUILD" bench/run.sh
 }
 
+# Each target of tests/fuzz first replays its crash reproducers
+# (tests/fuzz/regress/TARGET), then runs FUZZ_SECONDS from its seed corpus
+# (tests/fuzz/corpus/TARGET); what it learns goes to build/fuzz/corpus,
+# a crash to build/fuzz/crashes/TARGET/. Any crash fails the command.
+fuzz() {
+    local secs=${FUZZ_SECONDS:-60} t name failed=() files targets=()
+    deps
+    make -j"$(nproc)" fuzz
+    for t in tests/fuzz/*.c; do
+        targets+=("$(basename "$t" .c)")
+    done
+    for name in "${targets[@]}"; do
+        [ -d "tests/fuzz/regress/$name" ] || continue
+        mapfile -t files < <(find "tests/fuzz/regress/$name" -type f | sort)
+        [ ${#files[@]} -gt 0 ] || continue
+        say "== fuzz $name: ${#files[@]} regression inputs"
+        if ! "build/fuzz/$name" "${files[@]}" \
+             > "build/fuzz/$name.regress.log" 2>&1; then
+            say "   FAILED (build/fuzz/$name.regress.log)"
+            failed+=("$name")
+        fi
+    done
+    for name in "${targets[@]}"; do
+        say "== fuzz $name: ${secs}s"
+        mkdir -p "build/fuzz/corpus/$name" "build/fuzz/crashes/$name"
+        if ! "build/fuzz/$name" "build/fuzz/corpus/$name" \
+             "tests/fuzz/corpus/$name" -max_total_time="$secs" \
+             -timeout=10 -print_final_stats=1 \
+             -artifact_prefix="build/fuzz/crashes/$name/" \
+             > "build/fuzz/$name.log" 2>&1; then
+            grep -aE 'ERROR|runtime error|SUMMARY' "build/fuzz/$name.log" \
+                | head -5 || true
+            say "   FAILED (build/fuzz/$name.log, build/fuzz/crashes/$name/)"
+            failed+=("$name")
+            continue
+        fi
+        grep -a '^stat::number_of_executed_units' "build/fuzz/$name.log" \
+            | sed 's/^stat::number_of_executed_units: */   executions: /' \
+            || true
+    done
+    [ ${#failed[@]} -eq 0 ] || die "fuzz targets failed: ${failed[*]}"
+    say "fuzz: no crash"
+}
+
 case "${1:-}" in
     build) build ;;
     run)   run ;;
@@ -282,5 +329,6 @@ case "${1:-}" in
     test)  test_all ;;
     bench) bench ;;
     lint)  lint ;;
-    *)     say "usage: $0 run|stop|test|bench|lint|build"; exit 2 ;;
+    fuzz)  fuzz ;;
+    *)     say "usage: $0 run|stop|test|bench|lint|build|fuzz"; exit 2 ;;
 esac

@@ -134,7 +134,7 @@ ac_form_get(const char *body, size_t len, const char *name, char *out,
     found = 0;
     vlen = 0;
     p = body;
-    end = body + len;
+    end = (body != NULL) ? body + len : body;
 
     while (p < end) {
         pe = memchr(p, '&', end - p);

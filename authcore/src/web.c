@@ -562,7 +562,7 @@ ac_tpl_run(const char *tpl, size_t len, const char *const *names,
     }
 
     p = tpl;
-    end = tpl + len;
+    end = (tpl != NULL) ? tpl + len : tpl;
     lit = p;
     depth = 0;
     hidden = 0;
@@ -655,7 +655,7 @@ ac_tpl_run(const char *tpl, size_t len, const char *const *names,
         }
 
         if (kind == 0) {
-            if (out != NULL && !hidden) {
+            if (out != NULL && !hidden && vlen != 0) {
                 ac_buf_html(out, value, vlen);
             }
 

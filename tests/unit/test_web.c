@@ -771,6 +771,35 @@ TEST(template_render)
 }
 
 
+TEST(template_null_value)
+{
+    ac_buf_t   b;
+    ac_tvar_t  vars[] = {
+        { "x", NULL, 0 },
+        { "y", NULL, 5 },
+    };
+
+    /* NULL counts as empty, whatever len says; under UBSan a NULL that
+     * reached ac_buf_html() was "applying zero offset to null pointer" */
+    ac_buf_init(&b);
+
+    CHECK_INT(render("{{x}}", vars, 2, &b), AC_OK);
+    CHECK_INT(b.len, 0);
+    CHECK_INT(render("<{{x}}|{{y}}>", vars, 2, &b), AC_OK);
+    CHECK_STR(b.data, "<|>");
+    CHECK_INT(render("{{#y}}no{{/y}}{{^y}}yes{{/y}}", vars, 2, &b), AC_OK);
+    CHECK_STR(b.data, "yes");
+
+    /* and so does a NULL template of length 0 */
+    ac_buf_reset(&b);
+    CHECK_INT(ac_template_render(NULL, 0, vars, 2, &b), AC_OK);
+    CHECK_INT(b.len, 0);
+    CHECK_INT(ac_template_check(NULL, 0, NULL, 0, NULL), AC_OK);
+
+    ac_buf_free(&b);
+}
+
+
 TEST(template_escapes)
 {
     ac_buf_t     b;
@@ -824,8 +853,8 @@ TEST(template_errors)
         "{{#c}}{{/c}}", "{{#a}}", "{{/a}}", "{{#a}}{{/b}}",
         "{{#a}}{{#b}}{{/a}}{{/b}}", "{{^a}}x", "{{#a}}{{/a}}{{/a}}",
         "{{a\n}}", "{{aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}",
-        "{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}"
-        "{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}",
+        ("{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}"
+         "{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}"),
     };
     size_t       i;
 
@@ -1071,6 +1100,7 @@ main(void)
     RUN(csrf_cookie);
     RUN(csrf_token);
     RUN(template_render);
+    RUN(template_null_value);
     RUN(template_escapes);
     RUN(template_errors);
     RUN(template_files);
