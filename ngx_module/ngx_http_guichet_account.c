@@ -78,6 +78,7 @@ typedef struct {
     char                             csrf_logout[AC_CSRF_TOKEN_MAX + 1];
     char                             num[NGX_INT64_LEN + 1];
     char                             last_login[32];
+    ngx_uint_t                       download;    /* start the export */
 
     ac_cmd_t                         cmds[AC_EXPORT_NCMDS];
     redisReply                      *replies[AC_EXPORT_NCMDS];
@@ -167,6 +168,7 @@ static void ngx_http_guichet_reauth_get_loaded(ngx_http_request_t *r,
 static void ngx_http_guichet_reauth_page(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     ngx_uint_t status, const char *error);
+static const char *ngx_http_guichet_reauth_why(const char *return_to);
 static ngx_int_t ngx_http_guichet_reauth_set(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     ngx_uint_t status, const char *error);
@@ -717,6 +719,8 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
     ngx_http_guichet_acct_tvar(&vars[5], "csrf", a->csrf);
     ngx_http_guichet_acct_tvar(&vars[6], "csrf_logout", a->csrf_logout);
     ngx_http_guichet_acct_tvar(&vars[7], "last_login", NULL);
+    ngx_http_guichet_acct_tvar(&vars[8], "download",
+                               a->download ? "1" : NULL);
 
     if (a->account.last_login > 0) {
         ngx_gmtime((time_t) a->account.last_login, &tm);
@@ -731,7 +735,7 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
     d.acct = a;
 
     if (ngx_http_guichet_acct_rows(r, ctx, "account.html", "session", vars,
-                                   8, 5, ngx_http_guichet_acct_session_row,
+                                   9, 5, ngx_http_guichet_acct_session_row,
                                    &d, a->nsessions)
         != NGX_OK)
     {
@@ -1137,7 +1141,24 @@ static void
 ngx_http_guichet_acct_get_loaded(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_http_guichet_acct_render(r, ctx, ctx->route_data, NULL);
+    char                      value[4];
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    /* after a proof asked for a download: it starts from this page */
+    if (ngx_http_guichet_ep_arg(r, "download", value, sizeof(value), NULL)
+        == NGX_OK
+        && ngx_strcmp(value, "1") == 0)
+    {
+        a->download = 1;
+        ngx_http_guichet_acct_render(r, ctx, a,
+                                     "Confirmed. The download of your "
+                                     "data starts now.");
+        return;
+    }
+
+    ngx_http_guichet_acct_render(r, ctx, a, NULL);
 }
 
 
@@ -1289,6 +1310,40 @@ ngx_http_guichet_reauth_page(ngx_http_request_t *r,
 }
 
 
+/* What the proof is asked for, in words that fit the action. */
+
+static const char *
+ngx_http_guichet_reauth_why(const char *return_to)
+{
+    static const struct {
+        const char  *route;
+        const char  *why;
+    } whys[] = {
+        { "account/export", "Downloading your data" },
+        { "account/delete", "Deleting your account" },
+        { "account/totp", "Changing two-step verification" },
+        { "account/recovery", "Making new recovery codes" },
+        { "account/password", "Changing your password" },
+    };
+
+    size_t       i, len, n;
+
+    len = ngx_strlen(return_to);
+
+    for (i = 0; i < sizeof(whys) / sizeof(whys[0]); i++) {
+        n = ngx_strlen(whys[i].route);
+
+        if (len >= n
+            && ngx_strncmp(return_to + len - n, whys[i].route, n) == 0)
+        {
+            return whys[i].why;
+        }
+    }
+
+    return "This";
+}
+
+
 static ngx_int_t
 ngx_http_guichet_reauth_set(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
@@ -1303,6 +1358,8 @@ ngx_http_guichet_reauth_set(ngx_http_request_t *r,
     }
 
     ngx_http_guichet_ep_var(ctx, "error", error);
+    ngx_http_guichet_ep_var(ctx, "why",
+                            ngx_http_guichet_reauth_why(a->return_to));
     ngx_http_guichet_ep_var(ctx, "return_to", a->return_to);
     ngx_http_guichet_ep_var(ctx, "email", a->account.email);
     ngx_http_guichet_ep_var(ctx, "totp", a->account.totp[0] ? "1" : NULL);
@@ -1359,11 +1416,13 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
     int                            vrc;
     size_t                         len;
     ac_cmd_t                       cmd;
+    const char                    *error;
     unsigned char                  secret[64];
     ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     a = ctx->route_data;
+    error = "Incorrect password or code.";
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
     ac_cleanse(a->password, sizeof(a->password));
@@ -1393,6 +1452,11 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
                          a->account.totp_step, &a->step);
     ac_cleanse(secret, sizeof(secret));
 
+    if (vrc == AC_ERR_REPLAY) {
+        error = ngx_http_guichet_code_used;
+        goto failed;
+    }
+
     if (vrc != AC_OK) {
         goto failed;
     }
@@ -1408,8 +1472,7 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
 
 failed:
 
-    if (ngx_http_guichet_reauth_set(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
-                                    "Incorrect password or code.")
+    if (ngx_http_guichet_reauth_set(r, ctx, a, NGX_HTTP_UNAUTHORIZED, error)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -1440,7 +1503,7 @@ ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
         if (ac_reply_integer(reply, &ok) != AC_OK || ok != 1) {
             /* a replayed code */
             if (ngx_http_guichet_reauth_set(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
-                                            "Incorrect password or code.")
+                                            ngx_http_guichet_code_used)
                 != NGX_OK)
             {
                 ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -1475,6 +1538,7 @@ ngx_http_guichet_reauth_done(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
+    u_char                   *p;
     ngx_http_guichet_acct_t  *a;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
@@ -1483,9 +1547,22 @@ ngx_http_guichet_reauth_done(ngx_http_request_t *r, void *data,
 
     a = ctx->route_data;
 
-    if (ngx_http_guichet_ep_redirect_return_to(r, ctx, a->return_to,
-                                               ngx_strlen(a->return_to))
-        != NGX_OK)
+    if (ngx_strcmp(ngx_http_guichet_reauth_why(a->return_to),
+                   "Downloading your data")
+        == 0)
+    {
+        /* back on the account page, which starts the download */
+        p = ngx_http_guichet_ep_url(r, ctx, "account?download=1");
+        if (p == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_redirect(ctx, (char *) p);
+
+    } else if (ngx_http_guichet_ep_redirect_return_to(r, ctx, a->return_to,
+                                                      ngx_strlen(a->return_to))
+               != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;

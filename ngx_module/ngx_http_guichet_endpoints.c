@@ -167,8 +167,8 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
 
     { "account.html", "text/html; charset=utf-8",
       { "base", "email", "notice", "totp", "recovery_left", "csrf",
-        "csrf_logout", "last_login", "device", "ip", "when", "current",
-        "handle", NULL } },
+        "csrf_logout", "last_login", "download", "device", "ip", "when",
+        "current", "handle", NULL } },
 
     { "totp.html", "text/html; charset=utf-8",
       { "base", "error", "csrf", "email", "secret", NULL } },
@@ -177,7 +177,8 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
       { "base", "notice", "code", NULL } },
 
     { "reauth.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "return_to", "email", "totp", NULL } },
+      { "base", "error", "why", "csrf", "return_to", "email", "totp",
+        NULL } },
 
     { "goodbye.html", "text/html; charset=utf-8", { "base", NULL } },
 

@@ -314,6 +314,8 @@ ngx_int_t ngx_http_guichet_pending_create(ngx_http_request_t *r,
     ngx_http_guichet_redis_handler_pt handler);
 ngx_int_t ngx_http_guichet_pending_answer(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *token);
+/* the words for a TOTP code whose time step was already used */
+extern const char  ngx_http_guichet_code_used[];
 
 
 /* ngx_http_guichet_admin.c: the security team's log page */

@@ -88,6 +88,10 @@ static void ngx_http_guichet_session_got(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
 
+const char  ngx_http_guichet_code_used[] =
+    "That code was already used. Wait for the next code from your app, "
+    "then enter it.";
+
 static const char  ngx_http_guichet_bad_credentials[] =
     "Incorrect email address or password.";
 
@@ -1084,8 +1088,10 @@ ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
     lc->method = reason;
 
     if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_UNAUTHORIZED,
-                                  "That code is not valid. Please try "
-                                  "again.")
+                                  ngx_strcmp(reason, "replay") == 0
+                                  ? ngx_http_guichet_code_used
+                                  : "That code is not valid. Please try "
+                                    "again.")
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
