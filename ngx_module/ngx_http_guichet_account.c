@@ -1642,6 +1642,9 @@ ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
+    char                           pseudo[AC_LOG_PSEUDO_LEN + 1];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
@@ -1651,8 +1654,16 @@ ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
         return;
     }
 
-    /* the account's log key is gone: only its id is recorded */
-    ngx_http_guichet_ep_account(ctx, ctx->account, "");
+    /* the account's log key is gone: only its pseudonym is recorded (an
+     * id without key the log leaves out) */
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    if (ac_account_erase_pseudonym(gmcf->keys, ctx->account, reply, pseudo)
+        != AC_OK)
+    {
+        ngx_cpystrn((u_char *) pseudo, (u_char *) ctx->account,
+                    sizeof(pseudo));
+    }
+    ngx_http_guichet_ep_account(ctx, pseudo, "");
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_ACCOUNT_ERASED, NULL, 1,
                                  ngx_http_guichet_delete_logged);
 }
