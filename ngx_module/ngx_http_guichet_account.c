@@ -2071,8 +2071,9 @@ ngx_http_guichet_totp_enabled(ngx_http_request_t *r,
     a->notice = "Two-step verification is on. Keep these recovery codes.";
     ctx->event_session = ctx->digest;
 
+    /* then recovery.generated for the codes it made, as guichetctl */
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_TOTP_ENROLLED, NULL, 1,
-                                 ngx_http_guichet_codes_logged);
+                                 ngx_http_guichet_recovery_done);
 }
 
 
@@ -2153,7 +2154,9 @@ ngx_http_guichet_recovery_done(ngx_http_request_t *r,
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
-    a->notice = "Your new recovery codes replace the earlier ones.";
+    if (a->notice == NULL) {
+        a->notice = "Your new recovery codes replace the earlier ones.";
+    }
     ctx->event_session = ctx->digest;
 
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_RECOVERY_GENERATED, NULL, 1,

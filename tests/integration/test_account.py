@@ -212,7 +212,14 @@ def test_totp_enrolment(gw):
     assert acct["totp"].startswith("v1.")
     assert gw.redis.client().scard(PREFIX + "acct:%s:rc" % uid) == 10
     assert "k" not in session_of(gw, s)
-    assert ("totp.enrolled", "ok", uid) in events(gw)
+    # the codes made with the second factor are logged, as guichetctl
+    # logs them: right after totp.enrolled, for the account, sealed
+    ev = events(gw)
+    assert ev[-2:] == [("totp.enrolled", "ok", uid),
+                       ("recovery.generated", "ok", uid)]
+    last = gw.log_entries()[-1]
+    assert "x" in last and not set(last) & {"e", "i", "u", "c"}
+    assert last["d"] == gw.log_entries()[-2]["d"]
 
     # the next login asks for the second factor, and a recovery code works
     s2, r = post_login(gw, EMAIL, PASSWORD)
