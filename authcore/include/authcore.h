@@ -762,7 +762,9 @@ int ac_throttle_parse(const struct redisReply *r, int64_t *seconds);
  * "lk", which leaves its past log entries unreadable, and the "s:"
  * session index), email index, sessions, recovery codes, partner links, the
  * invitations of its email, and its "P accounts" entry; then publishes
- * the ended sessions on "P events". "email" must be the account's
+ * the ended sessions on "P events". Its log pseudonym ("lp" and its
+ * "P log:pseudo" entry) goes too; the reply carries the destroyed log
+ * key for ac_account_erase_pseudonym(). "email" must be the account's
  * (normalised) email. Parse the reply with ac_account_erase_reply().
  */
 int ac_cmd_account_erase(ac_cmd_t *cmd, const ac_config_t *cfg,
