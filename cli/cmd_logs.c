@@ -29,27 +29,10 @@
 #define CTL_LOGS_TIME_MAX  32
 #define CTL_ANOM_SINCE     (24 * 3600)
 
-#define CTL_LK_PENDING     0
-#define CTL_LK_KEY         1
-#define CTL_LK_NONE        2
-
 #define CTL_FMT_TABLE      0
 #define CTL_FMT_JSON       1
 #define CTL_FMT_CSV        2
 
-
-typedef struct {
-    char           account[AC_ID_LEN + 1];
-    int            state;
-    unsigned char  key[AC_LOG_KEY_LEN];
-} ctl_lk_t;
-
-/* account id -> log key, open addressing */
-typedef struct {
-    ctl_lk_t      *slots;
-    size_t         size;
-    size_t         used;
-} ctl_lk_cache_t;
 
 typedef int (*ctl_logs_each_pt)(ctl_t *ctl, void *data,
     const redisReply *entry);
@@ -113,16 +96,8 @@ static const size_t  ctl_logs_follow_width[CTL_LOGS_COLS] = {
 
 
 static int ctl_logs_walk(ctl_t *ctl, int reverse, const char *lo,
-    const char *hi, ctl_lk_cache_t *cache, const char *only,
-    ctl_logs_each_pt each, void *data);
-static int ctl_lk_prefetch(ctl_t *ctl, ctl_lk_cache_t *cache,
-    const redisReply *batch, const char *only);
-static ctl_lk_t *ctl_lk_slot(ctl_lk_cache_t *cache, const char *account);
-static int ctl_lk_grow(ctl_lk_cache_t *cache, size_t more);
-static const unsigned char *ctl_lk_get(ctl_lk_cache_t *cache,
-    const char *account);
-static void ctl_lk_free(ctl_lk_cache_t *cache);
-static const redisReply *ctl_logs_field(const redisReply *entry, char name);
+    const char *hi, ctl_lk_cache_t *cache, ctl_logs_each_pt each,
+    void *data);
 static int ctl_logs_time(const char *s, int64_t now_ms, int64_t *ms);
 static int64_t ctl_now_ms(void);
 static void ctl_time_ms(int64_t ms, char *out, size_t size);
@@ -159,8 +134,7 @@ static int ctl_verify_get(ctl_t *ctl, int checkpoint, uint64_t *seq,
  */
 static int
 ctl_logs_walk(ctl_t *ctl, int reverse, const char *lo, const char *hi,
-    ctl_lk_cache_t *cache, const char *only, ctl_logs_each_pt each,
-    void *data)
+    ctl_lk_cache_t *cache, ctl_logs_each_pt each, void *data)
 {
     int                rc;
     size_t             i, n;
@@ -196,7 +170,7 @@ ctl_logs_walk(ctl_t *ctl, int reverse, const char *lo, const char *hi,
                             " log");
         }
 
-        if (cache != NULL && ctl_lk_prefetch(ctl, cache, r, only) != 0) {
+        if (cache != NULL && ctl_lk_prefetch(ctl, cache, r) != 0) {
             freeReplyObject(r);
             return CTL_EXIT_FAIL;
         }
@@ -234,237 +208,6 @@ ctl_logs_walk(ctl_t *ctl, int reverse, const char *lo, const char *hi,
 
         freeReplyObject(r);
     }
-}
-
-
-/* A field of a stream entry, or NULL. */
-static const redisReply *
-ctl_logs_field(const redisReply *entry, char name)
-{
-    size_t             i;
-    const redisReply  *list, *k;
-
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
-        || entry->element[1]->type != REDIS_REPLY_ARRAY)
-    {
-        return NULL;
-    }
-
-    list = entry->element[1];
-
-    for (i = 0; i + 1 < list->elements; i += 2) {
-        k = list->element[i];
-
-        if (k->type == REDIS_REPLY_STRING && k->len == 1 && k->str[0] == name
-            && list->element[i + 1]->type == REDIS_REPLY_STRING)
-        {
-            return list->element[i + 1];
-        }
-    }
-
-    return NULL;
-}
-
-
-/*
- * Fetches, in one pipelined round trip, the log keys of the accounts of
- * this batch's sealed entries that are not cached yet ("only": of that
- * account alone).
- */
-static int
-ctl_lk_prefetch(ctl_t *ctl, ctl_lk_cache_t *cache, const redisReply *batch,
-    const char *only)
-{
-    int                rc;
-    size_t             i, n;
-    void              *reply;
-    ac_cmd_t           cmd;
-    ctl_lk_t          *lk;
-    redisReply        *r;
-    const redisReply  *a;
-    static char        pending[CTL_LOGS_BATCH][AC_ID_LEN + 1];
-
-    if (ctl_lk_grow(cache, batch->elements) != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
-    }
-
-    n = 0;
-
-    for (i = 0; i < batch->elements && n < CTL_LOGS_BATCH; i++) {
-        a = ctl_logs_field(batch->element[i], 'a');
-
-        if (a == NULL || a->len == 0 || a->len > AC_ID_LEN
-            || ctl_logs_field(batch->element[i], 'x') == NULL)
-        {
-            continue;
-        }
-
-        memcpy(pending[n], a->str, a->len);
-        pending[n][a->len] = '\0';
-
-        if (strlen(pending[n]) != a->len
-            || (only != NULL && strcmp(only, pending[n]) != 0))
-        {
-            continue;
-        }
-
-        lk = ctl_lk_slot(cache, pending[n]);
-        if (lk->account[0] != '\0') {
-            continue;
-        }
-
-        memcpy(lk->account, pending[n], a->len + 1);
-        lk->state = CTL_LK_NONE;
-        cache->used++;
-
-        if (ac_cmd_log_key_get(&cmd, ctl->cfg, pending[n]) != AC_OK) {
-            continue;
-        }
-
-        lk->state = CTL_LK_PENDING;
-
-        if (redisAppendCommandArgv(ctl->redis, cmd.argc, cmd.argv,
-                                   cmd.argvlen)
-            != REDIS_OK)
-        {
-            return ctl_fail(CTL_EXIT_FAIL, "out of memory");
-        }
-
-        n++;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (redisGetReply(ctl->redis, &reply) != REDIS_OK) {
-            return ctl_fail(CTL_EXIT_FAIL, "Redis: %s", ctl->redis->errstr);
-        }
-
-        r = reply;
-        lk = ctl_lk_slot(cache, pending[i]);
-        lk->state = CTL_LK_NONE;
-
-        /* nil: erased (or never had a key); the entries read [erased] */
-        if (r->type == REDIS_REPLY_STRING) {
-            rc = ac_log_key_unseal(ctl->keys, pending[i], r->str, r->len,
-                                   lk->key);
-            if (rc == AC_OK) {
-                lk->state = CTL_LK_KEY;
-            }
-
-        } else if (r->type != REDIS_REPLY_NIL) {
-            freeReplyObject(r);
-            return ctl_fail(CTL_EXIT_FAIL, "unexpected reply for a log key");
-        }
-
-        freeReplyObject(r);
-    }
-
-    return 0;
-}
-
-
-static size_t
-ctl_hash_str(const char *s)
-{
-    size_t  h;
-
-    /* FNV-1a */
-    h = 2166136261u;
-
-    while (*s != '\0') {
-        h = (h ^ (unsigned char) *s++) * 16777619u;
-    }
-
-    return h;
-}
-
-
-/* The account's slot, or the empty one where it would go. */
-static ctl_lk_t *
-ctl_lk_slot(ctl_lk_cache_t *cache, const char *account)
-{
-    size_t  i;
-
-    i = ctl_hash_str(account) & (cache->size - 1);
-
-    while (cache->slots[i].account[0] != '\0'
-           && strcmp(cache->slots[i].account, account) != 0)
-    {
-        i = (i + 1) & (cache->size - 1);
-    }
-
-    return &cache->slots[i];
-}
-
-
-/* Room for "more" insertions at most half full. */
-static int
-ctl_lk_grow(ctl_lk_cache_t *cache, size_t more)
-{
-    size_t     i, size;
-    ctl_lk_t  *old, *lk;
-    size_t     oldsize;
-
-    if ((cache->used + more) * 2 < cache->size) {
-        return AC_OK;
-    }
-
-    size = cache->size ? cache->size : 1024;
-
-    while ((cache->used + more) * 2 >= size) {
-        size *= 2;
-    }
-
-    old = cache->slots;
-    oldsize = cache->size;
-
-    cache->slots = calloc(size, sizeof(ctl_lk_t));
-    if (cache->slots == NULL) {
-        cache->slots = old;
-        return AC_ERR_NOMEM;
-    }
-
-    cache->size = size;
-
-    for (i = 0; i < oldsize; i++) {
-        if (old[i].account[0] != '\0') {
-            lk = ctl_lk_slot(cache, old[i].account);
-            *lk = old[i];
-        }
-    }
-
-    if (old != NULL) {
-        ac_cleanse(old, oldsize * sizeof(ctl_lk_t));
-        free(old);
-    }
-
-    return AC_OK;
-}
-
-
-static const unsigned char *
-ctl_lk_get(ctl_lk_cache_t *cache, const char *account)
-{
-    ctl_lk_t  *lk;
-
-    if (cache->size == 0 || account[0] == '\0') {
-        return NULL;
-    }
-
-    lk = ctl_lk_slot(cache, account);
-
-    return lk->state == CTL_LK_KEY ? lk->key : NULL;
-}
-
-
-static void
-ctl_lk_free(ctl_lk_cache_t *cache)
-{
-    if (cache->slots != NULL) {
-        ac_cleanse(cache->slots, cache->size * sizeof(ctl_lk_t));
-        free(cache->slots);
-    }
-
-    memset(cache, 0, sizeof(*cache));
 }
 
 
@@ -830,9 +573,16 @@ ctl_logs_options(ctl_t *ctl, ctl_logs_t *lg)
         } else {
             if (strlen(o->values[0]) != AC_ID_LEN) {
                 return ctl_fail(CTL_EXIT_USAGE, "--account takes an account"
-                                " id or an email");
+                                " id, a log pseudonym or an email");
             }
             memcpy(f->account_id, o->values[0], AC_ID_LEN + 1);
+        }
+
+        /* its entries name its pseudonym: resolved to the id */
+        if (ctl_lk_account(ctl, &lg->cache, f->account_id, f->account_id)
+            != CTL_EXIT_OK)
+        {
+            return CTL_EXIT_FAIL;
         }
 
         f->account = f->account_id;
@@ -875,13 +625,12 @@ ctl_logs_match(const ctl_logs_filter_t *f, const ac_log_entry_t *e,
 static int
 ctl_logs_each(ctl_t *ctl, void *data, const redisReply *entry)
 {
-    int                   rc;
-    ctl_logs_t           *lg;
-    const unsigned char  *key;
+    int          rc;
+    ctl_logs_t  *lg;
 
     lg = data;
 
-    rc = ac_log_entry_parse(entry, NULL, &lg->e);
+    rc = ctl_lk_parse(&lg->cache, entry, &lg->e);
     if (rc == AC_ERR_REDIS) {
         lg->malformed++;
         return 0;
@@ -891,18 +640,9 @@ ctl_logs_each(ctl_t *ctl, void *data, const redisReply *entry)
         memcpy(lg->last_id, lg->e.id, sizeof(lg->last_id));
     }
 
-    if (!ctl_logs_match(&lg->f, &lg->e, 0)) {
-        return 0;
-    }
-
-    if (lg->e.sealed) {
-        key = ctl_lk_get(&lg->cache, lg->e.account);
-        if (key != NULL) {
-            (void) ac_log_entry_parse(entry, key, &lg->e);
-        }
-    }
-
-    if (!ctl_logs_match(&lg->f, &lg->e, 1)) {
+    if (!ctl_logs_match(&lg->f, &lg->e, 0)
+        || !ctl_logs_match(&lg->f, &lg->e, 1))
+    {
         return 0;
     }
 
@@ -1301,7 +1041,7 @@ ctl_logs_follow(ctl_t *ctl, ctl_logs_t *lg)
 
         entries = r->element[0]->element[1];
 
-        if (ctl_lk_prefetch(ctl, &lg->cache, entries, lg->f.account) != 0) {
+        if (ctl_lk_prefetch(ctl, &lg->cache, entries) != 0) {
             freeReplyObject(r);
             return CTL_EXIT_FAIL;
         }
@@ -1405,8 +1145,8 @@ ctl_cmd_logs(ctl_t *ctl)
             freeReplyObject(r);
 
         } else {
-            rc = ctl_logs_walk(ctl, 0, lo, "+", &lg->cache, lg->f.account,
-                               ctl_logs_each, lg);
+            rc = ctl_logs_walk(ctl, 0, lo, "+", &lg->cache, ctl_logs_each,
+                               lg);
             if (rc != CTL_EXIT_OK) {
                 goto done;
             }
@@ -1416,8 +1156,7 @@ ctl_cmd_logs(ctl_t *ctl)
         goto done;
     }
 
-    rc = ctl_logs_walk(ctl, 1, lo, hi, &lg->cache, lg->f.account,
-                       ctl_logs_each, lg);
+    rc = ctl_logs_walk(ctl, 1, lo, hi, &lg->cache, ctl_logs_each, lg);
     if (rc != CTL_EXIT_OK) {
         goto done;
     }
@@ -1570,7 +1309,7 @@ ctl_cmd_logs_verify(ctl_t *ctl)
         v.head_ok = CRYPTO_memcmp(cp, v.head, AC_MAC_LEN) == 0;
     }
 
-    rc = ctl_logs_walk(ctl, 0, "-", "+", NULL, NULL, ctl_verify_each, &v);
+    rc = ctl_logs_walk(ctl, 0, "-", "+", NULL, ctl_verify_each, &v);
     if (rc != CTL_EXIT_OK) {
         return rc;
     }
@@ -1679,22 +1418,14 @@ typedef struct {
 static int
 ctl_anom_each(ctl_t *ctl, void *data, const redisReply *entry)
 {
-    ctl_anom_t           *an;
-    ac_log_entry_t       *e;
-    const unsigned char  *key;
+    ctl_anom_t      *an;
+    ac_log_entry_t  *e;
 
     an = data;
     e = &an->e;
 
-    if (ac_log_entry_parse(entry, NULL, e) != AC_OK) {
+    if (ctl_lk_parse(&an->cache, entry, e) != AC_OK) {
         return 0;
-    }
-
-    if (e->sealed) {
-        key = ctl_lk_get(&an->cache, e->account);
-        if (key != NULL) {
-            (void) ac_log_entry_parse(entry, key, e);
-        }
     }
 
     if (ac_anomaly_add(an->an, e) != AC_OK) {
@@ -1901,7 +1632,7 @@ ctl_cmd_logs_anomalies(ctl_t *ctl)
 
     snprintf(lo, sizeof(lo), "%lld", (long long) since);
 
-    rc = ctl_logs_walk(ctl, 0, lo, "+", &an->cache, NULL, ctl_anom_each, an);
+    rc = ctl_logs_walk(ctl, 0, lo, "+", &an->cache, ctl_anom_each, an);
     if (rc != CTL_EXIT_OK) {
         goto done;
     }

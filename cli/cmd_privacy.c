@@ -28,8 +28,9 @@ static int ctl_privacy_collect(const ac_idle_account_t *a, void *data);
 
 
 /*
- * An entry that names the account but holds no personal field: after
- * erasure there is no log key left to seal them under.
+ * An entry that names the account by its pseudonym ("" when it never had
+ * a log key: nobody) and holds no personal field: after erasure there is
+ * no log key left to seal them under, nor to link the pseudonym back.
  */
 static int
 ctl_privacy_log_anon(ctl_t *ctl, ac_event_kind_t kind, const char *account)
@@ -54,6 +55,7 @@ ctl_privacy_erase(ctl_t *ctl, const char *id, const char *email,
     int          rc;
     ac_cmd_t     cmd;
     redisReply  *r;
+    char         pseudo[AC_LOG_PSEUDO_LEN + 1];
 
     rc = ac_cmd_account_erase_idle(&cmd, ctl->cfg, ctl->keys, id, email,
                                    cutoff);
@@ -70,11 +72,18 @@ ctl_privacy_erase(ctl_t *ctl, const char *id, const char *email,
     }
 
     rc = ac_account_erase_reply(r, sessions);
+
+    if (rc == AC_OK
+        && ac_account_erase_pseudonym(ctl->keys, id, r, pseudo) != AC_OK)
+    {
+        pseudo[0] = '\0';
+    }
+
     freeReplyObject(r);
 
     switch (rc) {
     case AC_OK:
-        return ctl_privacy_log_anon(ctl, AC_EV_ACCOUNT_ERASED, id);
+        return ctl_privacy_log_anon(ctl, AC_EV_ACCOUNT_ERASED, pseudo);
     case AC_ERR_EXISTS:
         *sessions = -1;
         return CTL_EXIT_OK;

@@ -82,6 +82,40 @@ int ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
     const char *email, const char *partner);
 int ctl_log_append(ctl_t *ctl, const ac_event_t *ev);
 
+/*
+ * logkeys.c: the log's account references (pseudonyms, or the ids of
+ * entries written before them) resolved once per run to the living
+ * account's id and log key.
+ */
+typedef struct {
+    char           a[AC_LOG_PSEUDO_LEN + 1];    /* as the entry has it */
+    char           id[AC_ID_LEN + 1];
+    int            state;
+    unsigned char  key[AC_LOG_KEY_LEN];
+} ctl_lk_t;
+
+typedef struct {
+    ctl_lk_t      *slots;
+    size_t         size;
+    size_t         used;
+    int            only;        /* the one account of ctl_lk_account() */
+} ctl_lk_cache_t;
+
+/* Resolves, in one pipelined round trip, the references of a batch of
+ * entries not resolved yet (none when "only" is set). */
+int ctl_lk_prefetch(ctl_t *ctl, ctl_lk_cache_t *cache,
+    const redisReply *batch);
+/* For --account: resolves "ref" (an account id or a pseudonym) and keeps
+ * only that account; "filter" receives what its entries will name: the
+ * id of a living account, else ref itself. */
+int ctl_lk_account(ctl_t *ctl, ctl_lk_cache_t *cache, const char *ref,
+    char filter[AC_ID_LEN + 1]);
+/* ac_log_entry_parse() with the entry's account key, and its account
+ * named by its id when it resolved to a living account. */
+int ctl_lk_parse(ctl_lk_cache_t *cache, const redisReply *entry,
+    ac_log_entry_t *e);
+void ctl_lk_free(ctl_lk_cache_t *cache);
+
 /* output.c */
 void ctl_time_text(int64_t t, char *out, size_t size);
 void ctl_time_json(ac_buf_t *b, int64_t t);

@@ -1731,6 +1731,9 @@ ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
+    char                           pseudo[AC_LOG_PSEUDO_LEN + 1];
+    ngx_http_guichet_main_conf_t  *gmcf;
+
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
@@ -1740,8 +1743,16 @@ ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
         return;
     }
 
-    /* the account's log key is gone: only its id is recorded */
-    ngx_http_guichet_ep_account(ctx, ctx->account, "");
+    /* the account's log key is gone: only its pseudonym is recorded (an
+     * id without key the log leaves out) */
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    if (ac_account_erase_pseudonym(gmcf->keys, ctx->account, reply, pseudo)
+        != AC_OK)
+    {
+        ngx_cpystrn((u_char *) pseudo, (u_char *) ctx->account,
+                    sizeof(pseudo));
+    }
+    ngx_http_guichet_ep_account(ctx, pseudo, "");
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_ACCOUNT_ERASED, NULL, 1,
                                  ngx_http_guichet_delete_logged);
 }
@@ -2149,8 +2160,9 @@ ngx_http_guichet_totp_enabled(ngx_http_request_t *r,
     a->notice = "Two-step verification is on. Keep these recovery codes.";
     ctx->event_session = ctx->digest;
 
+    /* then recovery.generated for the codes it made, as guichetctl */
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_TOTP_ENROLLED, NULL, 1,
-                                 ngx_http_guichet_codes_logged);
+                                 ngx_http_guichet_recovery_done);
 }
 
 
@@ -2231,7 +2243,9 @@ ngx_http_guichet_recovery_done(ngx_http_request_t *r,
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
-    a->notice = "Your new recovery codes replace the earlier ones.";
+    if (a->notice == NULL) {
+        a->notice = "Your new recovery codes replace the earlier ones.";
+    }
     ctx->event_session = ctx->digest;
 
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_RECOVERY_GENERATED, NULL, 1,

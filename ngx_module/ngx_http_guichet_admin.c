@@ -33,8 +33,11 @@
 #define NGX_HTTP_GUICHET_ADMIN_TPL_MAX    (256 * 1024)
 
 
+/* an account reference of the log (a pseudonym, or an older entry's id)
+ * and, when a living account has it, that account's id and log key */
 typedef struct {
-    char                 id[AC_ID_LEN + 1];
+    char                 id[AC_LOG_PSEUDO_LEN + 1];
+    char                 account[AC_ID_LEN + 1];
     ngx_uint_t           has_key;
     unsigned char        key[AC_LOG_KEY_LEN];
 } ngx_http_guichet_admin_key_t;
@@ -95,7 +98,7 @@ static void ngx_http_guichet_admin_key(ngx_http_request_t *r,
 static ngx_int_t ngx_http_guichet_admin_collect(ngx_http_request_t *r,
     ngx_http_guichet_admin_t *ad, redisReply *range, ngx_array_t *ids);
 static int ngx_http_guichet_admin_cmp(const void *a, const void *b);
-static const unsigned char *ngx_http_guichet_admin_lookup(
+static ngx_http_guichet_admin_key_t *ngx_http_guichet_admin_lookup(
     ngx_http_guichet_admin_t *ad, const char *account);
 static ngx_int_t ngx_http_guichet_admin_parse(ngx_http_guichet_admin_t *ad,
     const redisReply *entry);
@@ -724,7 +727,8 @@ ngx_http_guichet_admin_recent(ngx_http_request_t *r, void *data,
         goto failed;
     }
 
-    /* each account once: its log key, fetched once for the page */
+    /* each account once: resolved to its id and log key once for the
+     * page */
 
     id = ids.elts;
     ngx_qsort(id, ids.nelts, sizeof(char *), ngx_http_guichet_admin_cmp);
@@ -743,7 +747,7 @@ ngx_http_guichet_admin_recent(ngx_http_request_t *r, void *data,
         }
 
         ngx_cpystrn((u_char *) ad->keys[n].id, (u_char *) id[i],
-                    AC_ID_LEN + 1);
+                    AC_LOG_PSEUDO_LEN + 1);
         n++;
     }
 
@@ -757,7 +761,7 @@ ngx_http_guichet_admin_recent(ngx_http_request_t *r, void *data,
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
     for (i = 0; i < n; i++) {
-        if (ac_cmd_log_key_get(&cmd, gmcf->ac, ad->keys[i].id) != AC_OK) {
+        if (ac_cmd_log_resolve(&cmd, gmcf->ac, ad->keys[i].id) != AC_OK) {
             goto failed;
         }
 
@@ -779,7 +783,7 @@ failed:
 }
 
 
-/* The account ids of the sealed entries of a range. */
+/* The account references (pseudonyms, ids) of the entries of a range. */
 static ngx_int_t
 ngx_http_guichet_admin_collect(ngx_http_request_t *r,
     ngx_http_guichet_admin_t *ad, redisReply *range, ngx_array_t *ids)
@@ -793,7 +797,7 @@ ngx_http_guichet_admin_collect(ngx_http_request_t *r,
 
     for (i = 0; i < range->elements; i++) {
         if (ac_log_entry_parse(range->element[i], NULL, &ad->e) != AC_OK
-            || !ad->e.sealed || ad->e.account[0] == '\0')
+            || ad->e.account[0] == '\0')
         {
             continue;
         }
@@ -803,12 +807,13 @@ ngx_http_guichet_admin_collect(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        *id = ngx_pnalloc(r->pool, AC_ID_LEN + 1);
+        *id = ngx_pnalloc(r->pool, AC_LOG_PSEUDO_LEN + 1);
         if (*id == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_cpystrn((u_char *) *id, (u_char *) ad->e.account, AC_ID_LEN + 1);
+        ngx_cpystrn((u_char *) *id, (u_char *) ad->e.account,
+                    AC_LOG_PSEUDO_LEN + 1);
     }
 
     return NGX_OK;
@@ -842,10 +847,9 @@ ngx_http_guichet_admin_key(ngx_http_request_t *r, void *data,
     /* one connection answers in order */
     k = &ad->keys[ad->next_key++];
 
-    if (reply->type == REDIS_REPLY_STRING
-        && ac_log_key_unseal(gmcf->keys, k->id, reply->str, reply->len,
-                             k->key)
-           == AC_OK)
+    /* nil: erased (or never had a key), its entries stay anonymous */
+    if (ac_log_resolve_reply(gmcf->keys, k->id, reply, k->account, k->key)
+        == AC_OK)
     {
         k->has_key = 1;
     }
@@ -856,7 +860,7 @@ ngx_http_guichet_admin_key(ngx_http_request_t *r, void *data,
 }
 
 
-static const unsigned char *
+static ngx_http_guichet_admin_key_t *
 ngx_http_guichet_admin_lookup(ngx_http_guichet_admin_t *ad,
     const char *account)
 {
@@ -871,7 +875,7 @@ ngx_http_guichet_admin_lookup(ngx_http_guichet_admin_t *ad,
         c = ngx_strcmp(ad->keys[mid].id, account);
 
         if (c == 0) {
-            return ad->keys[mid].has_key ? ad->keys[mid].key : NULL;
+            return ad->keys[mid].has_key ? &ad->keys[mid] : NULL;
         }
 
         if (c < 0) {
@@ -886,22 +890,27 @@ ngx_http_guichet_admin_lookup(ngx_http_guichet_admin_t *ad,
 }
 
 
-/* ad->e from an entry, opened with its account's key when there is one */
+/* ad->e from an entry, opened with its account's key when there is one,
+ * and a living account named by its id */
 static ngx_int_t
 ngx_http_guichet_admin_parse(ngx_http_guichet_admin_t *ad,
     const redisReply *entry)
 {
-    const unsigned char  *key;
+    ngx_http_guichet_admin_key_t  *k;
 
     if (ac_log_entry_parse(entry, NULL, &ad->e) != AC_OK) {
         return NGX_DECLINED;
     }
 
-    if (ad->e.sealed) {
-        key = ngx_http_guichet_admin_lookup(ad, ad->e.account);
-        if (key != NULL) {
-            (void) ac_log_entry_parse(entry, key, &ad->e);
+    k = ngx_http_guichet_admin_lookup(ad, ad->e.account);
+
+    if (k != NULL) {
+        if (ad->e.sealed) {
+            (void) ac_log_entry_parse(entry, k->key, &ad->e);
         }
+
+        ngx_cpystrn((u_char *) ad->e.account, (u_char *) k->account,
+                    sizeof(ad->e.account));
     }
 
     return NGX_OK;

@@ -3,8 +3,9 @@
  * the Redis adapter, and only then calls the caller back, so that every
  * answer about an authentication follows its log entry.
  *
- * Events about an account carry its personal fields sealed under the
- * account's log key: it is read (or created) first. The append is a
+ * Events about an account name it by its pseudonym and carry its
+ * personal fields sealed under the account's log key: it is read (or
+ * created) first. The append is a
  * compare-and-set on the log head; this worker remembers the last head
  * it saw and, when another writer moved it, takes the head returned by
  * the refused append and tries again.
@@ -81,7 +82,10 @@ ngx_http_guichet_log_event(ngx_http_request_t *r, const ac_event_t *ev,
     lc->handler = handler;
     lc->data = data;
 
-    if (ev->account == NULL || ev->account_len == 0) {
+    /* no account, or the pseudonym of one erased: no key to fetch */
+    if (ev->account == NULL || ev->account_len == 0
+        || ac_log_pseudonym_check(ev->account, ev->account_len) == AC_OK)
+    {
         return ngx_http_guichet_log_send(r, lc);
     }
 

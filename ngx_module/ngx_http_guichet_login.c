@@ -266,9 +266,9 @@ ngx_http_guichet_login_checked(ngx_http_request_t *r, void *data,
             return;
         }
 
+        /* logged by login_hash, once the account is looked up: the
+         * same answer and round trips whether it exists or not */
         ctx->retry_after = wait;
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "login", 0);
-        return;
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
@@ -330,6 +330,11 @@ ngx_http_guichet_login_hash(ngx_http_request_t *r,
     ngx_http_guichet_login_ctx_t  *lc;
 
     lc = ctx->route_data;
+
+    if (ctx->retry_after > 0) {
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "login", 1);
+        return;
+    }
 
     phc = (ctx->has_account && lc->account.pw[0]) ? lc->account.pw : NULL;
 

@@ -384,6 +384,7 @@ int ac_partner_key_check(ac_alg_t alg, const void *key, size_t len,
  *   P jti:PARTNER:JTI  string  used assertion id               until exp
  *   P link:DIGEST      hash    account link pending a proof    pending_ttl
  *   P log              stream  connection log                  trimmed
+ *   P log:pseudo       hash    log pseudonym -> account id     no TTL
  */
 
 #define AC_KEY_MAX         192
@@ -773,7 +774,9 @@ int ac_throttle_parse(const struct redisReply *r, int64_t *seconds);
  * "lk", which leaves its past log entries unreadable, and the "s:"
  * session index), email index, sessions, recovery codes, partner links, the
  * invitations of its email, and its "P accounts" entry; then publishes
- * the ended sessions on "P events". "email" must be the account's
+ * the ended sessions on "P events". Its log pseudonym ("lp" and its
+ * "P log:pseudo" entry) goes too; the reply carries the destroyed log
+ * key for ac_account_erase_pseudonym(). "email" must be the account's
  * (normalised) email. Parse the reply with ac_account_erase_reply().
  */
 int ac_cmd_account_erase(ac_cmd_t *cmd, const ac_config_t *cfg,
@@ -1390,7 +1393,8 @@ int ac_cmd_pending_link_mark(ac_cmd_t *cmd, const ac_config_t *cfg,
  * The connection log is the stream "P log"; docs/LOG.md describes it.
  * Each entry holds short fields:
  *   s seq (1, 2, ...)   t time (unix ms)   v event   r "ok" | "fail"
- *   c reason code   a account id   p partner id   d session digest prefix
+ *   c reason code   a account pseudonym (ac_log_pseudonym())
+ *   p partner id   d session digest prefix
  *   e email   i IP   u user agent   (plain: entries without an account)
  *   x e, i, u sealed under the account's log key (entries with one)
  *   h chain hash: base64url(HMAC(AC_PURPOSE_LOG, h[n-1] | canonical
@@ -1460,10 +1464,13 @@ int ac_event_parse(const char *name, size_t len, ac_event_kind_t *kind);
  * The result is "fail" for the *.failure events and "throttled", and
  * for any event whose "failed" is set; "ok" otherwise.
  *
- * With an account, the email, IP and user agent are sealed under
- * log_key (AC_LOG_KEY_LEN bytes, see ac_log_key_unseal()); without
- * log_key they are not recorded at all. Without an account they are
- * stored in plain text.
+ * With an account, the entry names it by its pseudonym under log_key
+ * (AC_LOG_KEY_LEN bytes, see ac_log_key_unseal() and ac_log_pseudonym())
+ * and seals the email, IP and user agent under that key. Without log_key
+ * (the account is gone) the entry records neither the account nor them.
+ * "account" may also be a pseudonym (an account already erased, see
+ * ac_account_erase_pseudonym()): it is recorded as is, without personal
+ * fields. Without an account they are stored in plain text.
  */
 typedef struct {
     ac_event_kind_t       kind;
@@ -1565,6 +1572,9 @@ typedef struct ac_log_entry_s {
 int ac_log_entry_parse(const struct redisReply *entry,
     const unsigned char *log_key, ac_log_entry_t *e);
 
+/* -------------------------------------- log keys and pseudonyms */
+/* (logkey.c) */
+
 /*
  * Per-account log keys: 32 random bytes, stored sealed (bound to the
  * account id) as field "lk" of the account hash. Erasure destroys the
@@ -1582,6 +1592,48 @@ int ac_cmd_log_key_init(ac_cmd_t *cmd, const ac_config_t *cfg,
 /* HGET of the account's "lk" (nil: none, e.g. erased). */
 int ac_cmd_log_key_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *account);
+
+/*
+ * Log entries name an account by its pseudonym (field "a"), never by its
+ * id: AC_LOG_PSEUDO_LEN characters of upper-case base32 of the first 80
+ * bits of HMAC-SHA256(log key, "guichet-log-pseudonym-1:" || id). Only
+ * the account's log key links it back to the account, so erasure, which
+ * destroys the key, leaves no way to recompute it. Entries written before
+ * pseudonyms hold the (lower-case) account id itself.
+ *
+ * Index (built only here): "P acct:ID" field "lp" holds the pseudonym
+ * and the hash "P log:pseudo" maps it back to ID, both written by the
+ * append of an event of a living account and deleted by erasure.
+ */
+#define AC_LOG_PSEUDO_LEN     16
+
+int ac_log_pseudonym(const unsigned char key[AC_LOG_KEY_LEN],
+    const char *account, char out[AC_LOG_PSEUDO_LEN + 1]);
+/* AC_OK when s is shaped like a pseudonym, else AC_ERR_INVALID. */
+int ac_log_pseudonym_check(const char *s, size_t len);
+
+/*
+ * EVAL that resolves the account reference "a" of an entry (a pseudonym,
+ * or the account id of an entry written before pseudonyms) to a living
+ * account: replies [id, sealed log key], or nil.
+ * ac_log_resolve_reply(): AC_OK, id and key set, once checked that the
+ * key's pseudonym of id is "a" (or "a" is id); AC_ERR_NOT_FOUND when no
+ * living account has it (erased, or an index that does not check out);
+ * AC_ERR_REDIS for a malformed reply.
+ */
+int ac_cmd_log_resolve(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *a);
+int ac_log_resolve_reply(const ac_keys_t *keys, const char *a,
+    const struct redisReply *r, char id[AC_ID_LEN + 1],
+    unsigned char key[AC_LOG_KEY_LEN]);
+
+/*
+ * The pseudonym of an account just erased, from the reply of its erasure
+ * (which carries its last log key): for the "account.erased" entry.
+ * AC_ERR_NOT_FOUND when the account had no log key.
+ */
+int ac_account_erase_pseudonym(const ac_keys_t *keys, const char *id,
+    const struct redisReply *r, char out[AC_LOG_PSEUDO_LEN + 1]);
 
 #ifdef __cplusplus
 }

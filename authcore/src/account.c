@@ -38,9 +38,11 @@ static int ac_export_log(ac_buf_t *b, const ac_keys_t *keys,
 
 /*
  * KEYS: acct, rc, email index, accounts, partner links, invby, the email
- * and second-factor throttle counters.
+ * and second-factor throttle counters, the log pseudonym index.
  * ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff,
- * "P events". The sessions are the account's "s:DIGEST" fields.
+ * "P events". The sessions are the account's "s:DIGEST" fields. Replies
+ * {1, sessions, the log key "lk" just destroyed (or nil)}, for the
+ * "account.erased" entry to name the account by its pseudonym.
  */
 static const char  ac_lua_erase[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
@@ -69,6 +71,11 @@ static const char  ac_lua_erase[] =
     "for _, p in ipairs(redis.call('SMEMBERS', KEYS[6])) do\n"
     "  redis.call('HDEL', ARGV[4] .. p, ARGV[5])\n"
     "end\n"
+    "local lk = redis.call('HGET', KEYS[1], 'lk')\n"
+    "local lp = redis.call('HGET', KEYS[1], 'lp')\n"
+    "if lp and redis.call('HGET', KEYS[9], lp) == ARGV[1] then\n"
+    "  redis.call('HDEL', KEYS[9], lp)\n"
+    "end\n"
     "redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7],"
     " KEYS[8])\n"
     "redis.call('ZREM', KEYS[4], ARGV[1])\n"
@@ -76,7 +83,7 @@ static const char  ac_lua_erase[] =
     "  redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"
     "end\n"
     "redis.call('PUBLISH', ARGV[7], 'account ' .. ARGV[1])\n"
-    "return {1, n}\n";
+    "return {1, n, lk or false}\n";
 
 
 /* KEYS: accounts; ARGV: "P acct:", cutoff, offset, count */
@@ -174,10 +181,12 @@ static const char  ac_lua_export_invitations[] =
     "return out\n";
 
 
-/* KEYS: log; ARGV: id, max, batch. Newest first; the log has no index
- * by account, so this walks it in batches. */
+/* KEYS: log, acct; ARGV: id, max, batch. Newest first; the log has no
+ * index by account, so this walks it in batches. Entries name the
+ * account by its pseudonym ("lp"), older ones by its id. */
 static const char  ac_lua_export_log[] =
     "local out = {}\n"
+    "local p = redis.call('HGET', KEYS[2], 'lp')\n"
     "local max = tonumber(ARGV[2])\n"
     "local k = tonumber(ARGV[3])\n"
     "local last = '+'\n"
@@ -187,8 +196,8 @@ static const char  ac_lua_export_log[] =
     "    local f = e[2]\n"
     "    for i = 1, #f, 2 do\n"
     "      if f[i] == 'a' then\n"
-    "        if f[i + 1] == ARGV[1] and #out < max then"
-    " out[#out + 1] = e end\n"
+    "        if (f[i + 1] == ARGV[1] or f[i + 1] == p) and #out < max"
+    " then out[#out + 1] = e end\n"
     "        break\n"
     "      end\n"
     "    end\n"
@@ -275,7 +284,7 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_eval(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1, "8");
+    ac_cmd_eval(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1, "9");
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "acct:", id, ":rc") != AC_OK
@@ -289,6 +298,10 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_cmd_copy(cmd, t.key[0], strlen(t.key[0]));     /* email */
     ac_cmd_copy(cmd, t.key[2], strlen(t.key[2]));     /* second factor */
+
+    if (ac_cmd_key_arg(cmd, cfg, "log:pseudo", NULL, NULL) != AC_OK) {
+        return AC_ERR_TOO_LONG;
+    }
 
     ac_cmd_copy(cmd, id, strlen(id));
     ac_cmd_copy(cmd, email, strlen(email));
@@ -332,7 +345,8 @@ ac_account_erase_reply(const struct redisReply *r, int64_t *sessions)
         }
     }
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+    /* {1, sessions} or {1, sessions, log key} */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->elements > 3
         || r->element[0]->type != REDIS_REPLY_INTEGER
         || r->element[0]->integer != 1
         || r->element[1]->type != REDIS_REPLY_INTEGER
@@ -643,8 +657,9 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     ac_cmd_copy(c, digest, AC_DIGEST_LEN);
 
     c = &cmds[AC_EXPORT_LOG];
-    ac_cmd_eval(c, ac_lua_export_log, sizeof(ac_lua_export_log) - 1, "1");
+    ac_cmd_eval(c, ac_lua_export_log, sizeof(ac_lua_export_log) - 1, "2");
     rc |= ac_cmd_key_arg(c, cfg, "log", NULL, NULL);
+    rc |= ac_cmd_key_arg(c, cfg, "acct:", id, NULL);
     ac_cmd_copy(c, id, strlen(id));
     ac_cmd_int(c, AC_EXPORT_LOG_MAX);
     ac_cmd_int(c, AC_EXPORT_SCAN);
@@ -927,6 +942,7 @@ ac_export_log(ac_buf_t *b, const ac_keys_t *keys, const char *id,
 {
     int              rc, have_key;
     size_t           i, n;
+    char             pseudo[AC_LOG_PSEUDO_LEN + 1];
     unsigned char    key[AC_LOG_KEY_LEN];
     ac_log_entry_t   e;
     const redisReply *f, *v;
@@ -936,6 +952,7 @@ ac_export_log(ac_buf_t *b, const ac_keys_t *keys, const char *id,
     }
 
     have_key = 0;
+    pseudo[0] = '\0';
 
     for (i = 0; i + 1 < acct->elements; i += 2) {
         f = acct->element[i];
@@ -943,6 +960,9 @@ ac_export_log(ac_buf_t *b, const ac_keys_t *keys, const char *id,
 
         if (f->len == 2 && memcmp(f->str, "lk", 2) == 0) {
             rc = ac_log_key_unseal(keys, id, v->str, v->len, key);
+            if (rc == AC_OK) {
+                rc = ac_log_pseudonym(key, id, pseudo);
+            }
             if (rc != AC_OK) {
                 ac_cleanse(key, sizeof(key));
                 return AC_ERR_REDIS;
@@ -966,7 +986,10 @@ ac_export_log(ac_buf_t *b, const ac_keys_t *keys, const char *id,
 
         rc = AC_OK;
 
-        if (strcmp(e.account, id) != 0) {
+        /* the script's match, checked: "lp" is only an index */
+        if (strcmp(e.account, id) != 0
+            && (!have_key || strcmp(e.account, pseudo) != 0))
+        {
             rc = AC_ERR_REDIS;
             break;
         }

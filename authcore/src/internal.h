@@ -45,4 +45,8 @@ int ac_cmd_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name,
 int ac_inv_value_seal(const ac_keys_t *keys, const char *partner,
     const char *email, int64_t now, char out[AC_INVITE_MAX]);
 
+/* AC_OK for an account id as the log takes it: base32 lower-case, 1 to
+ * AC_ID_LEN characters (log.c). */
+int ac_log_account_check(const char *s, size_t len);
+
 #endif /* AUTHCORE_INTERNAL_H */

@@ -45,9 +45,11 @@ typedef struct {
 
 
 /*
- * KEYS: log, head; ARGV: expected head, new head, field, value, ...
- * A missing head is the genesis, unless entries exist: then the head was
- * lost and appending would start a second chain.
+ * KEYS: log, head [, account, pseudonym index]; ARGV: expected head, new
+ * head [, pseudonym, id], field, value, ... A missing head is the
+ * genesis, unless entries exist: then the head was lost and appending
+ * would start a second chain. With an account (still there), its
+ * pseudonym is indexed both ways (field "lp", "P log:pseudo").
  */
 static const char  ac_log_append_lua[] =
     "local cur = redis.call('GET', KEYS[2])\n"
@@ -58,7 +60,16 @@ static const char  ac_log_append_lua[] =
     "  cur = '0 ' .. string.rep('A', 43)\n"
     "end\n"
     "if cur ~= ARGV[1] then return {0, cur} end\n"
-    "redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))\n"
+    "local f = 3\n"
+    "if #KEYS == 4 then\n"
+    "  f = 5\n"
+    "  if redis.call('EXISTS', KEYS[3]) == 1\n"
+    "     and redis.call('HGET', KEYS[3], 'lp') ~= ARGV[3] then\n"
+    "    redis.call('HSET', KEYS[3], 'lp', ARGV[3])\n"
+    "    redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])\n"
+    "  end\n"
+    "end\n"
+    "redis.call('XADD', KEYS[1], '*', unpack(ARGV, f))\n"
     "redis.call('SET', KEYS[2], ARGV[2])\n"
     "return {1, ARGV[2]}\n";
 
@@ -78,13 +89,6 @@ static const char  ac_log_trim_lua[] =
     "end\n"
     "redis.call('SET', KEYS[2], s .. ' ' .. h)\n"
     "return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])\n";
-
-/* KEYS: account; ARGV: sealed log key */
-static const char  ac_log_key_init_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return false end\n"
-    "redis.call('HSETNX', KEYS[1], 'lk', ARGV[1])\n"
-    "return redis.call('HGET', KEYS[1], 'lk')\n";
-
 
 static const struct {
     const char  *name;
@@ -121,7 +125,6 @@ static const struct {
 };
 
 
-static int ac_log_account_check(const char *s, size_t len);
 static int ac_log_partner_check(const char *s, size_t len);
 static int ac_log_b64url_check(const char *s, size_t len);
 static size_t ac_log_clean(char *dst, size_t max, const char *s,
@@ -147,7 +150,6 @@ static int ac_log_head_str(const char *s, size_t len, uint64_t *seq,
     unsigned char hash[AC_MAC_LEN]);
 static int ac_log_collect(const redisReply *entry, const redisReply **id,
     ac_log_fields_t *f);
-static int ac_log_lk_aad(const char *account, char *out, size_t size);
 
 
 const char *
@@ -189,7 +191,7 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
     const unsigned char prev_hash[AC_MAC_LEN], int64_t now_ms,
     unsigned char new_hash[AC_MAC_LEN])
 {
-    int              rc, i, fail;
+    int              rc, i, fail, indexed;
     char             logkey[AC_KEY_MAX], headkey[AC_KEY_MAX];
     char             seq[AC_LOG_SEQ_MAX + 1], tms[AC_LOG_SEQ_MAX + 1];
     char             reason[AC_LOG_REASON_MAX + 1];
@@ -198,6 +200,7 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
     char             blob[AC_LOG_BLOB_MAX + 1];
     char             hash[AC_LOG_HASH_LEN + 1];
     char             head[AC_LOG_HEAD_MAX + 1];
+    char             id[AC_ID_LEN + 1], acct[AC_LOG_PSEUDO_LEN + 1];
     unsigned char    plain[AC_LOG_PLAIN_MAX], *p;
     size_t           n, elen, ilen, ulen, plen;
     ac_log_fields_t  f;
@@ -210,7 +213,8 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     if ((ev->account_len > 0
-         && ac_log_account_check(ev->account, ev->account_len) != AC_OK)
+         && ac_log_account_check(ev->account, ev->account_len) != AC_OK
+         && ac_log_pseudonym_check(ev->account, ev->account_len) != AC_OK)
         || (ev->partner_len > 0
             && ac_log_partner_check(ev->partner, ev->partner_len) != AC_OK)
         || (ev->session_len > 0
@@ -242,8 +246,37 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
     f.len[AC_F_REASON] = ac_log_clean(reason, AC_LOG_REASON_MAX, ev->reason,
                                       ev->reason_len);
     f.v[AC_F_REASON] = reason;
-    f.v[AC_F_ACCOUNT] = ev->account;
-    f.len[AC_F_ACCOUNT] = ev->account_len;
+    /* an account is named by its pseudonym, never by its id */
+    indexed = 0;
+
+    if (ev->account_len == 0) {
+        acct[0] = '\0';
+
+    } else if (ev->account_len == AC_LOG_PSEUDO_LEN
+               && ac_log_pseudonym_check(ev->account, ev->account_len)
+                  == AC_OK)
+    {
+        memcpy(acct, ev->account, AC_LOG_PSEUDO_LEN);
+        acct[AC_LOG_PSEUDO_LEN] = '\0';
+
+    } else if (ev->log_key != NULL) {
+        memcpy(id, ev->account, ev->account_len);
+        id[ev->account_len] = '\0';
+
+        rc = ac_log_pseudonym(ev->log_key, id, acct);
+        if (rc != AC_OK) {
+            return rc;
+        }
+
+        indexed = 1;
+
+    } else {
+        /* the account is gone with its key: nothing left to name it */
+        acct[0] = '\0';
+    }
+
+    f.v[AC_F_ACCOUNT] = acct;
+    f.len[AC_F_ACCOUNT] = strlen(acct);
     f.v[AC_F_PARTNER] = ev->partner;
     f.len[AC_F_PARTNER] = ev->partner_len;
     f.v[AC_F_SESSION] = ev->session;
@@ -264,7 +297,7 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
         f.v[AC_F_UA] = ua;
         f.len[AC_F_UA] = ulen;
 
-    } else if (ev->log_key != NULL && elen + ilen + ulen > 0) {
+    } else if (indexed && elen + ilen + ulen > 0) {
         p = plain;
         *p++ = (unsigned char) (elen >> 8);
         *p++ = (unsigned char) elen;
@@ -280,8 +313,8 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
         p += ulen;
         plen = (size_t) (p - plain);
 
-        rc = ac_log_seal(ev->log_key, ev->account, ev->account_len, plain,
-                         plen, blob, &n);
+        rc = ac_log_seal(ev->log_key, acct, AC_LOG_PSEUDO_LEN, plain, plen,
+                         blob, &n);
         if (rc != AC_OK) {
             goto failed;
         }
@@ -295,9 +328,18 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
         goto failed;
     }
 
-    ac_cmd_eval(cmd, ac_log_append_lua, sizeof(ac_log_append_lua) - 1, "2");
+    ac_cmd_eval(cmd, ac_log_append_lua, sizeof(ac_log_append_lua) - 1,
+                indexed ? "4" : "2");
     ac_cmd_copy(cmd, logkey, strlen(logkey));
     ac_cmd_copy(cmd, headkey, strlen(headkey));
+
+    if (indexed
+        && (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
+            || ac_cmd_key_arg(cmd, cfg, "log:pseudo", NULL, NULL) != AC_OK))
+    {
+        rc = AC_ERR_TOO_LONG;
+        goto failed;
+    }
 
     n = ac_log_u64(prev_seq, head);
     head[n++] = ' ';
@@ -308,6 +350,11 @@ ac_cmd_log_append(ac_cmd_t *cmd, const ac_config_t *cfg,
     head[n++] = ' ';
     memcpy(head + n, hash, AC_LOG_HASH_LEN);
     ac_cmd_copy(cmd, head, n + AC_LOG_HASH_LEN);
+
+    if (indexed) {
+        ac_cmd_copy(cmd, acct, AC_LOG_PSEUDO_LEN);
+        ac_cmd_copy(cmd, id, strlen(id));
+    }
 
     for (i = 0; i < AC_F_CHAINED; i++) {
         if (f.len[i] == 0) {
@@ -669,129 +716,9 @@ failed:
 }
 
 
-int
-ac_log_key_new(const ac_keys_t *keys, const char *account,
-    unsigned char key[AC_LOG_KEY_LEN], char sealed[AC_LOG_KEY_SEALED_MAX])
-{
-    int   rc;
-    char  aad[AC_ID_LEN + 8];
-
-    if (keys == NULL || key == NULL || sealed == NULL
-        || ac_log_lk_aad(account, aad, sizeof(aad)) != AC_OK)
-    {
-        return AC_ERR_INVALID;
-    }
-
-    rc = ac_random(key, AC_LOG_KEY_LEN);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    rc = ac_seal(keys, key, AC_LOG_KEY_LEN, aad, sealed,
-                 AC_LOG_KEY_SEALED_MAX);
-    if (rc != AC_OK) {
-        ac_cleanse(key, AC_LOG_KEY_LEN);
-        sealed[0] = '\0';
-    }
-
-    return rc;
-}
-
-
-int
-ac_log_key_unseal(const ac_keys_t *keys, const char *account,
-    const char *sealed, size_t len, unsigned char key[AC_LOG_KEY_LEN])
-{
-    int            rc;
-    size_t         n;
-    char           aad[AC_ID_LEN + 8], buf[AC_LOG_KEY_SEALED_MAX];
-    unsigned char  out[AC_LOG_KEY_LEN + 16];
-
-    if (keys == NULL || sealed == NULL || key == NULL
-        || ac_log_lk_aad(account, aad, sizeof(aad)) != AC_OK)
-    {
-        return AC_ERR_INVALID;
-    }
-
-    if (len == 0 || len >= sizeof(buf) || memchr(sealed, '\0', len)) {
-        return AC_ERR_KEY;
-    }
-
-    memcpy(buf, sealed, len);
-    buf[len] = '\0';
-
-    rc = ac_unseal(keys, buf, aad, out, sizeof(out), &n);
-
-    if (rc == AC_OK && n != AC_LOG_KEY_LEN) {
-        rc = AC_ERR_KEY;
-    }
-
-    if (rc == AC_OK) {
-        memcpy(key, out, AC_LOG_KEY_LEN);
-    }
-
-    ac_cleanse(out, sizeof(out));
-
-    return rc;
-}
-
-
-int
-ac_cmd_log_key_init(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *account, const char *sealed)
-{
-    int   rc;
-    char  key[AC_KEY_MAX];
-
-    if (account == NULL || sealed == NULL || sealed[0] == '\0'
-        || ac_log_account_check(account, strlen(account)) != AC_OK)
-    {
-        return AC_ERR_INVALID;
-    }
-
-    rc = ac_key(cfg, AC_K_ACCOUNT, account, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_eval(cmd, ac_log_key_init_lua, sizeof(ac_log_key_init_lua) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
-    ac_cmd_copy(cmd, sealed, strlen(sealed));
-
-    return ac_cmd_status(cmd);
-}
-
-
-int
-ac_cmd_log_key_get(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *account)
-{
-    int   rc;
-    char  key[AC_KEY_MAX];
-
-    if (account == NULL
-        || ac_log_account_check(account, strlen(account)) != AC_OK)
-    {
-        return AC_ERR_INVALID;
-    }
-
-    rc = ac_key(cfg, AC_K_ACCOUNT, account, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "HGET");
-    ac_cmd_copy(cmd, key, strlen(key));
-    ac_cmd_str(cmd, "lk");
-
-    return ac_cmd_status(cmd);
-}
-
-
 /* Account ids are base32 lower-case, at most AC_ID_LEN characters. */
 
-static int
+int
 ac_log_account_check(const char *s, size_t len)
 {
     size_t  i;
@@ -1245,26 +1172,4 @@ ac_log_collect(const redisReply *entry, const redisReply **id,
     }
 
     return rc;
-}
-
-
-static int
-ac_log_lk_aad(const char *account, char *out, size_t size)
-{
-    size_t  len;
-
-    if (account == NULL) {
-        return AC_ERR_INVALID;
-    }
-
-    len = strlen(account);
-
-    if (ac_log_account_check(account, len) != AC_OK || len + 4 > size) {
-        return AC_ERR_INVALID;
-    }
-
-    memcpy(out, "lk:", 3);
-    memcpy(out + 3, account, len + 1);
-
-    return AC_OK;
 }

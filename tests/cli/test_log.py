@@ -37,8 +37,10 @@ def test_admin_actions_are_logged_in_a_chain(ctl, tmp_path):
     assert len(set(events)) == 10
     assert [int(e["s"]) for e in log] == list(range(1, 11))
     uid = ctl.account_id("alice@example.com")
+    pseudo = ctl.redis.hget(ctl.key("acct:" + uid), "lp")
     for e in log[:8]:
-        assert e["a"] == uid
+        # named by the pseudonym only its log key links to the account
+        assert e["a"] == pseudo != uid
         assert e["r"] == "ok"
         # personal data of an account's entries is sealed, never plain
         assert "alice@example.com" not in json.dumps(e)

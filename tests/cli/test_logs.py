@@ -108,9 +108,14 @@ def test_erased_account_reads_erased(ctl, log_append):
     ctl.add_user("alice@example.com")
     uid = ctl.account_id("alice@example.com")
     append(ctl, log_append, ok(uid, "alice@example.com", "10.1.1.1"))
+    pseudo = ctl.redis.hget(ctl.key("acct:" + uid), "lp")
     ctl.redis.hdel(ctl.key("acct:" + uid), "lk")
-    log = lines(ctl.ok("logs", "--json", "--account", uid))
+    # without the key the id no longer leads to the entries, the
+    # pseudonym they hold does
+    assert lines(ctl.ok("logs", "--json", "--account", uid)) == []
+    log = lines(ctl.ok("logs", "--json", "--account", pseudo))
     assert log and all(e["erased"] and e["ip"] == "[erased]" for e in log)
+    assert all(e["account"] == pseudo for e in log)
     assert lines(ctl.ok("logs", "--json", "--ip", "10.1.1.1")) == []
     assert "10.1.1.1" not in ctl.ok("logs").stdout
 

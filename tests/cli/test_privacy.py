@@ -35,12 +35,27 @@ def everything(ctl):
             out.append(r.get(k))
         elif t == "stream":
             for _, fields in r.xrange(k):
-                out += [v for f, v in fields.items() if f != "a"]
+                for f, v in fields.items():
+                    out += [f, v]
     return "\n".join(out)
 
 
+def log_fields_holding(ctl, needle):
+    """(seq, field) of every stream entry field whose value holds needle."""
+    return [(fields.get("s"), f) for _, fields in
+            ctl.redis.xrange(ctl.key("log"))
+            for f, v in fields.items() if needle in v]
+
+
+def json_rows(p):
+    return [json.loads(line) for line in p.stdout.splitlines() if line]
+
+
 def log_events(ctl):
-    return [(f.get("v"), f.get("a")) for _, f in
+    """(event, account id) of the entries: living accounts' pseudonyms
+    resolved through the index."""
+    index = ctl.redis.hgetall(ctl.key("log:pseudo"))
+    return [(f.get("v"), index.get(f.get("a"), f.get("a"))) for _, f in
             ctl.redis.xrange(ctl.key("log"))]
 
 
@@ -61,6 +76,9 @@ def test_erase_leaves_nothing_readable(ctl):
     ctl.ok("recovery-codes", "alice@example.com")
     ctl.ok("user", "lock", "alice@example.com")
     assert "alice@example.com" in everything(ctl)
+    pseudo = ctl.redis.hget(ctl.key("acct:" + uid), "lp")
+    assert pseudo and pseudo != uid
+    assert ctl.redis.hget(ctl.key("log:pseudo"), pseudo) == uid
 
     p = ctl.ok("user", "erase", "ALICE@example.com", "--yes")
     assert uid in p.stdout
@@ -74,19 +92,65 @@ def test_erase_leaves_nothing_readable(ctl):
     ctl.fails(1, "user", "show", "alice@example.com")
     assert ctl.account_id("bob@example.com")
 
-    # the erasure is logged with the id only, no personal field
+    # the erasure is logged under her pseudonym only, no personal field
     last = ctl.redis.xrevrange(ctl.key("log"), count=1)[0][1]
-    assert last["v"] == "account.erased" and last["a"] == uid
+    assert last["v"] == "account.erased" and last["a"] == pseudo
     assert not set(last) & {"e", "i", "u", "x"}
 
-    # her earlier entries are there but unreadable
-    p = ctl.ok("logs", "--account", uid, "--json")
-    rows = [json.loads(line) for line in p.stdout.splitlines() if line]
-    assert len(rows) >= 3
+    # her earlier entries are there, under the pseudonym, unreadable; her
+    # id finds nothing any more
+    assert json_rows(ctl.ok("logs", "--account", uid, "--json")) == []
+    rows = json_rows(ctl.ok("logs", "--account", pseudo, "--json"))
+    assert len(rows) >= 4
+    assert all(row["account"] == pseudo for row in rows)
     assert all("alice" not in json.dumps(row) for row in rows)
     ctl.ok("logs", "verify")
 
     ctl.fails(1, "user", "erase", "alice@example.com", "--yes")
+
+
+def test_erase_leaves_no_clear_id_in_the_log(ctl):
+    """Once erased, no log entry holds the account id in any field (the
+    gated application knows it from X-Guichet-User); a living account's
+    entries are still found by id and exported; the chain verifies."""
+    ctl.add_user("alice@example.com")
+    ctl.add_user("bob@example.com")
+    uid = ctl.account_id("alice@example.com")
+    bob = ctl.account_id("bob@example.com")
+    ctl.ok("recovery-codes", "alice@example.com")
+    ctl.ok("user", "lock", "bob@example.com")
+    ctl.ok("user", "unlock", "bob@example.com")
+
+    assert len(json_rows(ctl.ok("logs", "--account", uid, "--json"))) == 2
+
+    ctl.ok("user", "erase", "alice@example.com", "--yes")
+
+    assert log_fields_holding(ctl, uid) == []
+    assert uid not in everything(ctl)
+    ctl.ok("logs", "verify")
+
+    # bob lives: his entries are found by his id or email, named by his
+    # id, opened, and they are in his export
+    rows = json_rows(ctl.ok("logs", "--account", bob, "--json"))
+    assert [r["event"] for r in rows] == ["account.unlocked",
+                                         "account.locked",
+                                         "account.created"]
+    assert all(r["account"] == bob for r in rows)
+    assert all(r["email"] == "bob@example.com" for r in rows)
+    by_email = json_rows(ctl.ok("logs", "--account", "bob@example.com",
+                                "--json"))
+    assert by_email == rows
+    assert bob not in [r["account"] for r in
+                       json_rows(ctl.ok("logs", "--account", uid, "--json"))]
+    doc = json.loads(ctl.ok("user", "export", "bob@example.com").stdout)
+    assert [e["event"] for e in doc["log"]] == ["account.created",
+                                                "account.locked",
+                                                "account.unlocked"]
+    assert all(e["email"] == "bob@example.com" for e in doc["log"])
+
+    # the unfiltered view names bob by his id and alice by a pseudonym
+    accounts = {r["account"] for r in json_rows(ctl.ok("logs", "--json"))}
+    assert bob in accounts and uid not in accounts
 
 
 # ----------------------------------------------------------- export
@@ -194,6 +258,7 @@ def test_retention(ctl):
     as_of = time.strftime("%Y-%m-%d", time.gmtime(later + 2 * 86400))
     before = everything(ctl)
     nlog = ctl.redis.xlen(ctl.key("log"))
+    idle_pseudo = ctl.redis.hget(ctl.key("acct:" + idle), "lp")
 
     p = ctl.ok("retention", "run", "--as-of", as_of, "--dry-run", "--json")
     rep = json.loads(p.stdout)
@@ -214,7 +279,9 @@ def test_retention(ctl):
     assert ctl.account_id("active@example.com") == active
     assert ctl.account_id("kept@example.com")
     assert "idle@example.com" not in everything(ctl)
-    assert ("account.erased", idle) in log_events(ctl)
+    # logged under its pseudonym, which nothing links to it any more
+    assert ("account.erased", idle_pseudo) in log_events(ctl)
+    assert idle not in everything(ctl)
     ctl.ok("logs", "verify")
 
     # nothing is due now

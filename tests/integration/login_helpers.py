@@ -68,6 +68,14 @@ class LoginGateway(Gateway):
         r = self.redis.client()
         return [fields for _, fields in r.xrange(PREFIX + "log")]
 
+    def account_of(self, entry):
+        """The account id an entry names: its pseudonym ("a") resolved
+        through the index of living accounts; None without one."""
+        a = entry.get("a")
+        if not a:
+            return None
+        return self.redis.client().hget(PREFIX + "log:pseudo", a) or a
+
 
 def make_gateway(tmp_path, redis_server, extra=DEFAULT_EXTRA):
     g = LoginGateway(str(tmp_path), redis_server, extra)

@@ -212,7 +212,14 @@ def test_totp_enrolment(gw):
     assert acct["totp"].startswith("v1.")
     assert gw.redis.client().scard(PREFIX + "acct:%s:rc" % uid) == 10
     assert "k" not in session_of(gw, s)
-    assert ("totp.enrolled", "ok", uid) in events(gw)
+    # the codes made with the second factor are logged, as guichetctl
+    # logs them: right after totp.enrolled, for the account, sealed
+    ev = events(gw)
+    assert ev[-2:] == [("totp.enrolled", "ok", uid),
+                       ("recovery.generated", "ok", uid)]
+    last = gw.log_entries()[-1]
+    assert "x" in last and not set(last) & {"e", "i", "u", "c"}
+    assert last["d"] == gw.log_entries()[-2]["d"]
 
     # the next login asks for the second factor, and a recovery code works
     s2, r = post_login(gw, EMAIL, PASSWORD)
@@ -311,6 +318,9 @@ def test_export(gw):
     assert "$argon2" not in text
     assert gw.digest(cookie_of(s)) not in text
     assert cookie_of(s) not in text
+    # the log part: the account's entries, named and opened
+    assert "login.success" in [e["event"] for e in doc["log"]]
+    assert all(e["email"] == EMAIL for e in doc["log"])
     assert ("export", "ok", uid) in events(gw)
 
 
@@ -326,6 +336,8 @@ def test_delete_erases_everything(gw):
     time.sleep(30 - time.time() % 30 + 0.5)
     assert reauth(gw, s, secret=secret).status_code == 303
 
+    pseudo = gw.redis.client().hget(PREFIX + "acct:" + uid, "lp")
+    assert pseudo and pseudo != uid
     token = csrf(gw, s)
     r = post(gw, s, "account/delete", {"csrf": token})
     assert r.status_code == 400                  # not confirmed
@@ -344,8 +356,13 @@ def test_delete_erases_everything(gw):
     assert gw.ctl("user", "show", EMAIL).returncode != 0
     assert gw.ctl("user", "show", "bob@example.com").returncode == 0
 
+    # no entry names her id: the erasure is logged under her pseudonym,
+    # which nothing links back to her any more
+    assert not [(e["s"], f) for e in gw.log_entries()
+                for f, v in e.items() if uid in v]
+    assert not gw.redis.client().hexists(PREFIX + "log:pseudo", pseudo)
     last = gw.log_entries()[-1]
-    assert last["v"] == "account.erased" and last["a"] == uid
+    assert last["v"] == "account.erased" and last["a"] == pseudo
     assert not set(last) & {"e", "i", "u", "x"}
     p = gw.ctl("logs", "verify")
     assert p.returncode == 0, p.stdout + p.stderr

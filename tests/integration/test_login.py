@@ -2,6 +2,7 @@
 Redis: statuses, pages, cookies, CSRF, redirects, throttling, what Redis
 holds and what the connection log records."""
 
+import json
 import os
 import re
 import subprocess
@@ -114,7 +115,8 @@ def test_login_success_without_totp(gw):
     assert "user=%s" % account in app.text and "amr=pwd" in app.text
 
     ev = events(gw, "login.success")
-    assert len(ev) == 1 and ev[0]["r"] == "ok" and ev[0]["a"] == account
+    assert len(ev) == 1 and ev[0]["r"] == "ok"
+    assert gw.account_of(ev[0]) == account != ev[0]["a"]
     assert ev[0]["d"] == digest[:8]
 
 
@@ -216,7 +218,7 @@ def test_open_redirects_become_root(gw):
 
 
 def test_throttling_kicks_in_and_lifts(gw):
-    gw.add_user("gina@example.com", PASSWORD)
+    gina = gw.add_user("gina@example.com", PASSWORD)
     s = requests.Session()
     # throttle_free = 3: the 4th failure sets a 1 s delay
     for _ in range(4):
@@ -240,7 +242,9 @@ def test_throttling_kicks_in_and_lifts(gw):
 
     th = events(gw, "throttled")
     assert len(th) == 3 and th[0]["r"] == "fail"
-    assert th[0]["e"] == "gina@example.com"
+    # a known address's entries name its account, its email sealed
+    assert gw.account_of(th[0]) == gw.account_of(th[1]) == gina
+    assert th[2]["e"] == "ghost@example.com"
 
     time.sleep(wait + 0.2)
     _, r = post_login(gw, "gina@example.com", PASSWORD, session=s)
@@ -254,6 +258,40 @@ def test_throttling_kicks_in_and_lifts(gw):
     assert len(thr) == 2         # ghost's identifier, the IP
     text = "".join(thr + [str(rd.hgetall(k)) for k in thr])
     assert "127.0.0.1" not in text and "ghost" not in text
+
+
+def test_throttled_entries_name_the_account(gw):
+    """A throttled login attempt on a known address is logged for its
+    account (guichetctl logs --account finds it), while the answer is
+    the same as for an unknown address."""
+    hana = gw.add_user("hana@example.com", PASSWORD)
+    answers = {}
+    for email in ("hana@example.com", "nobody@example.com"):
+        s = requests.Session()
+        for _ in range(4):
+            _, r = post_login(gw, email, "wrong password", session=s)
+            assert r.status_code == 401
+        _, r = post_login(gw, email, PASSWORD, session=s)
+        assert r.status_code == 429
+        body = re.sub(r'name="csrf" value="[^"]*"', "", r.text)
+        answers[email] = (r.status_code, "Retry-After" in r.headers,
+                          body.replace(email, "E"), session_cookie(r))
+    assert answers["hana@example.com"] == answers["nobody@example.com"]
+
+    th = events(gw, "throttled")
+    assert [e["c"] for e in th] == ["login", "login"]
+    # hana's names her account (her email sealed with it); the unknown
+    # address is kept as typed, as before
+    assert gw.account_of(th[0]) == hana
+    assert "x" in th[0] and "e" not in th[0]
+    assert "a" not in th[1] and th[1]["e"] == "nobody@example.com"
+
+    p = gw.ctl("logs", "--account", "hana@example.com", "--event",
+               "throttled", "--json")
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    assert len(rows) == 1 and rows[0]["account"] == hana
+    assert rows[0]["email"] == "hana@example.com"
 
 
 def test_oversized_body_413(gw):
@@ -348,7 +386,7 @@ def test_logout_one_and_all(gw):
 
     lo = events(gw, "logout")
     assert [e.get("c", "") for e in lo] == ["", "all"]
-    assert all(e["a"] == account for e in lo)
+    assert all(gw.account_of(e) == account for e in lo)
 
     # without a session, logout only clears the cookie
     r = requests.post(gw.url + "/guichet/logout", allow_redirects=False,

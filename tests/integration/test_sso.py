@@ -70,7 +70,7 @@ def test_valid_assertion_logs_in(sso, which):
     ok = sso.events("sso.success")
     assert len(ok) == 1 and ok[0]["p"] == partner.id
     # provisioned, linked to the partner, no password
-    acct = ok[0]["a"]
+    acct = sso.account_of(ok[0])
     r2 = sso.redis.client()
     assert r2.hget(PREFIX + "acct:" + acct, "pw") in (None, "")
     assert r2.hexists(PREFIX + "acct:%s:partners" % acct, partner.id)
