@@ -101,7 +101,7 @@ def test_totp_replay_is_refused(gw):
     r = post_code(gw, s2, code)
     assert r.status_code == 401
     assert cookie_value(r, "guichet") == (None, None)
-    assert "not valid" in r.text
+    assert "already used" in r.text
     assert events(gw, "2fa.failure")[-1]["c"] == "replay"
 
 

@@ -138,9 +138,11 @@ def test_stale_proof_asks_for_reauth(gw):
     assert r.status_code == 401
     assert "f" not in session_of(gw, s)
 
+    # a proof for the export comes back to the account page, which starts
+    # the download
     r = reauth(gw, s, return_to="/guichet/account/export")
     assert r.status_code == 303
-    assert r.headers["Location"] == "/guichet/account/export"
+    assert r.headers["Location"] == "/guichet/account?download=1"
     assert abs(int(session_of(gw, s)["f"]) - time.time()) < 5
     assert page(gw, s, "account/export").status_code == 200
 

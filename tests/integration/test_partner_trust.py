@@ -81,7 +81,7 @@ def test_unlinked_admin_with_totp_gets_the_link_page(g):
     assert not linked(g, acct, "acme")
     fail = g.events("sso.failure")
     assert [e.get("c") for e in fail] == ["not_linked"], fail
-    assert fail[0].get("p") == "acme" and fail[0].get("a") == acct
+    assert fail[0].get("p") == "acme" and g.account_of(fail[0]) == acct
     assert g.events("sso.success") == []
     # the page says who asks; the pending state opens nothing
     page = s.get(g.url + "/guichet/link", timeout=5)
@@ -180,7 +180,7 @@ def test_link_flow_with_password(g):
     assert body["partner"] == "acme" and words(body["amr"]) == ["sso"]
     ev = g.events("partner.linked")
     assert len(ev) == 1 and ev[0].get("p") == "acme" \
-        and ev[0].get("a") == acct
+        and g.account_of(ev[0]) == acct
     # the link state is used up
     assert s.get(g.url + "/guichet/link", allow_redirects=False,
                  timeout=5).status_code != 200
