@@ -63,7 +63,7 @@ static ngx_int_t ngx_http_guichet_gate_pass(ngx_http_request_t *r,
 static ngx_int_t ngx_http_guichet_gate_set(ngx_http_request_t *r,
     ngx_http_guichet_gate_header_t *hd, u_char *value, size_t len);
 static ngx_int_t ngx_http_guichet_gate_redirect(ngx_http_request_t *r,
-    const char *path);
+    const char *route);
 static ngx_int_t ngx_http_guichet_gate_json(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 static ngx_int_t ngx_http_guichet_gate_security_headers(
@@ -371,7 +371,7 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
 
     case NGX_HTTP_GUICHET_UNAUTHENTICATED:
         if (ngx_http_guichet_browser(r)) {
-            return ngx_http_guichet_gate_redirect(r, "/guichet/login");
+            return ngx_http_guichet_gate_redirect(r, "login");
         }
 
         rc = ngx_http_guichet_gate_json(r, NGX_HTTP_UNAUTHORIZED,
@@ -387,7 +387,7 @@ ngx_http_guichet_gate_finish(ngx_http_request_t *r,
 
     case NGX_HTTP_GUICHET_NEED_2FA:
         if (ngx_http_guichet_browser(r)) {
-            return ngx_http_guichet_gate_redirect(r, "/guichet/2fa");
+            return ngx_http_guichet_gate_redirect(r, "2fa");
         }
 
         rc = ngx_http_guichet_gate_json(r, NGX_HTTP_FORBIDDEN,
@@ -496,19 +496,22 @@ ngx_http_guichet_gate_set(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_guichet_gate_redirect(ngx_http_request_t *r, const char *path)
+ngx_http_guichet_gate_redirect(ngx_http_request_t *r, const char *route)
 {
     u_char           *p;
     size_t            len;
+    ngx_str_t         base;
     uintptr_t         escape;
     ngx_table_elt_t  *location;
 
     ngx_http_guichet_metric_gate(NGX_HTTP_MOVED_TEMPORARILY);
 
+    ngx_http_guichet_endpoints_base(r, &base);
+
     escape = 2 * ngx_escape_uri(NULL, r->unparsed_uri.data,
                                 r->unparsed_uri.len, NGX_ESCAPE_ARGS);
 
-    len = ngx_strlen(path) + sizeof("?return_to=") - 1
+    len = base.len + ngx_strlen(route) + sizeof("?return_to=") - 1
           + r->unparsed_uri.len + escape;
 
     p = ngx_pnalloc(r->pool, len);
@@ -525,7 +528,8 @@ ngx_http_guichet_gate_redirect(ngx_http_request_t *r, const char *path)
     ngx_str_set(&location->key, "Location");
     location->value.data = p;
 
-    p = ngx_cpymem(p, path, ngx_strlen(path));
+    p = ngx_cpymem(p, base.data, base.len);
+    p = ngx_cpymem(p, route, ngx_strlen(route));
     p = ngx_cpymem(p, "?return_to=", sizeof("?return_to=") - 1);
 
     if (escape) {
@@ -546,6 +550,30 @@ ngx_http_guichet_gate_redirect(ngx_http_request_t *r, const char *path)
     }
 
     return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+void
+ngx_http_guichet_endpoints_base(ngx_http_request_t *r, ngx_str_t *base)
+{
+    ngx_http_guichet_srv_conf_t   *gscf;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gscf = ngx_http_get_module_srv_conf(r, ngx_http_guichet_module);
+
+    if (gscf->endpoints_base.len) {
+        *base = gscf->endpoints_base;
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (gmcf->endpoints_base.len) {
+        *base = gmcf->endpoints_base;
+        return;
+    }
+
+    ngx_str_set(base, "/guichet/");
 }
 
 

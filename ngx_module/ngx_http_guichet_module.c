@@ -167,6 +167,7 @@ ngx_http_guichet_create_srv_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     gscf->strip_identity = 0;
+     *     gscf->endpoints_base = { 0, NULL };
      */
 
     return gscf;
@@ -347,6 +348,7 @@ static char *
 ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_core_loc_conf_t      *clcf, **clcfp;
+    ngx_http_guichet_srv_conf_t   *gscf;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -359,6 +361,22 @@ ngx_http_guichet_endpoints(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_guichet_module);
     gmcf->endpoints = 1;
+
+    /* recorded for the gate's redirects to the login page */
+    if (clcf->name.len > 0 && clcf->name.data[0] == '/'
+        && clcf->name.data[clcf->name.len - 1] == '/')
+    {
+        gscf = ngx_http_conf_get_module_srv_conf(cf,
+                                                 ngx_http_guichet_module);
+
+        if (gscf->endpoints_base.len == 0) {
+            gscf->endpoints_base = clcf->name;
+        }
+
+        if (gmcf->endpoints_base.len == 0) {
+            gmcf->endpoints_base = clcf->name;
+        }
+    }
 
     if (gmcf->endpoint_clcfs == NULL) {
         gmcf->endpoint_clcfs = ngx_array_create(cf->pool, 4,

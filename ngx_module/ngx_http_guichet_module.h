@@ -20,6 +20,7 @@ typedef struct {
     ngx_thread_pool_t     *thread_pool;
 #endif
     ngx_uint_t             endpoints;        /* some location serves them */
+    ngx_str_t              endpoints_base;   /* the first such location */
     ngx_array_t           *endpoint_clcfs;   /* their core loc confs */
     ngx_str_t              templates;        /* guichet_templates DIR */
     void                  *pages;            /* the endpoints' templates */
@@ -31,6 +32,7 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t             strip_identity;   /* some place uses Guichet */
+    ngx_str_t              endpoints_base;   /* "/guichet/" of this server */
 } ngx_http_guichet_srv_conf_t;
 
 
@@ -46,6 +48,9 @@ extern ngx_module_t  ngx_http_guichet_module;
 
 
 ngx_int_t ngx_http_guichet_gate_handler(ngx_http_request_t *r);
+/* where the gate sends browsers: the location serving the endpoints in
+ * this server, else the first one of the http block, else "/guichet/" */
+void ngx_http_guichet_endpoints_base(ngx_http_request_t *r, ngx_str_t *base);
 /* a client that accepts text/html is sent pages, others JSON */
 ngx_uint_t ngx_http_guichet_browser(ngx_http_request_t *r);
 ngx_int_t ngx_http_guichet_endpoints_handler(ngx_http_request_t *r);

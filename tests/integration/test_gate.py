@@ -483,3 +483,24 @@ def test_redis_unix_socket(make_gateway):
     r = get(gw, "/app/", cookie=cookie)
     assert r.status_code == 200
     assert "email=alice@example.com" in r.text
+
+
+def test_redirect_goes_to_the_endpoints_location(tmp_path, redis_server):
+    """The login page is where guichet_endpoints is, not a fixed path."""
+    g = Gateway(str(tmp_path), redis_server)
+    conf = os.path.join(g.tmp, "nginx.conf")
+    with open(conf) as f:
+        text = f.read()
+    assert "location /guichet/ {" in text
+    with open(conf, "w") as f:
+        f.write(text.replace("location /guichet/ {", "location /auth/ {"))
+    g.start()
+    try:
+        r = get(g, "/app/x", headers=HTML)
+        assert r.status_code == 302
+        loc = urllib.parse.urlsplit(r.headers["Location"])
+        assert (loc.path, loc.query) == ("/auth/login", "return_to=/app/x")
+        assert get(g, "/auth/login").status_code == 200
+    finally:
+        g.stop()
+        check_error_log(g)
