@@ -153,9 +153,6 @@ ngx_http_guichet_admin_init(ngx_conf_t *cf)
     }
 
     dir = gmcf->templates;
-    if (dir.data == NULL) {
-        ngx_str_set(&dir, NGX_HTTP_GUICHET_TEMPLATES);
-    }
 
     path.len = dir.len + 1 + sizeof(NGX_HTTP_GUICHET_ADMIN_TPL) - 1;
     path.data = ngx_pnalloc(cf->pool, path.len + 1);

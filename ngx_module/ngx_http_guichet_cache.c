@@ -69,7 +69,7 @@ ngx_http_guichet_session_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_int_t    n;
     ngx_msec_t   valid;
 
-    if (gmcf->session_cache_set) {
+    if (gmcf->session_cache != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
 
@@ -79,7 +79,6 @@ ngx_http_guichet_session_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     if (cf->args->nelts == 2
         && ngx_strcmp(value[1].data, "off") == 0)
     {
-        gmcf->session_cache_set = 1;
         gmcf->session_cache = 0;
         return NGX_CONF_OK;
     }
@@ -120,7 +119,6 @@ ngx_http_guichet_session_cache(ngx_conf_t *cf, ngx_command_t *cmd,
         }
     }
 
-    gmcf->session_cache_set = 1;
     gmcf->session_cache = (ngx_uint_t) n;
     gmcf->session_cache_valid = valid;
 
@@ -147,14 +145,8 @@ ngx_http_guichet_cache_init(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (gmcf->session_cache_set) {
-        size = gmcf->session_cache;
-        cache->valid = gmcf->session_cache_valid;
-
-    } else {
-        size = NGX_HTTP_GUICHET_CACHE_SIZE;
-        cache->valid = NGX_HTTP_GUICHET_CACHE_VALID;
-    }
+    size = gmcf->session_cache;
+    cache->valid = gmcf->session_cache_valid;
 
     if (size == 0) {
         return NGX_OK;

@@ -18,9 +18,6 @@
 #include "ngx_http_guichet_endpoints.h"
 
 
-#ifndef NGX_HTTP_GUICHET_TEMPLATES
-#define NGX_HTTP_GUICHET_TEMPLATES  "/usr/share/guichet/templates"
-#endif
 
 #define NGX_HTTP_GUICHET_TEMPLATE_MAX  (1024 * 1024)
 
@@ -1562,10 +1559,6 @@ ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
     }
 
     dir = gmcf->templates;
-
-    if (dir.data == NULL) {
-        ngx_str_set(&dir, NGX_HTTP_GUICHET_TEMPLATES);
-    }
 
     for (i = 0; ngx_http_guichet_templates[i].file; i++) {
         /* void */

@@ -14,6 +14,7 @@
 
 
 static void *ngx_http_guichet_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_guichet_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_guichet_create_srv_conf(ngx_conf_t *cf);
 static void *ngx_http_guichet_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_guichet_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -103,7 +104,7 @@ static ngx_http_module_t  ngx_http_guichet_module_ctx = {
     ngx_http_guichet_init,                 /* postconfiguration */
 
     ngx_http_guichet_create_main_conf,     /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_guichet_init_main_conf,       /* init main configuration */
 
     ngx_http_guichet_create_srv_conf,      /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -149,7 +150,34 @@ ngx_http_guichet_create_main_conf(ngx_conf_t *cf)
      *     gmcf->templates = { 0, NULL };
      */
 
+    gmcf->session_cache = NGX_CONF_UNSET_UINT;
+    gmcf->session_cache_valid = NGX_CONF_UNSET_MSEC;
+
     return gmcf;
+}
+
+
+/* The http block is read: defaults once, and the metrics zone. */
+
+static char *
+ngx_http_guichet_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_guichet_main_conf_t *gmcf = conf;
+
+    if (gmcf->templates.data == NULL) {
+        ngx_str_set(&gmcf->templates, NGX_HTTP_GUICHET_TEMPLATES);
+    }
+
+    ngx_conf_init_uint_value(gmcf->session_cache,
+                             NGX_HTTP_GUICHET_CACHE_SIZE);
+    ngx_conf_init_msec_value(gmcf->session_cache_valid,
+                             NGX_HTTP_GUICHET_CACHE_VALID);
+
+    if (gmcf->ac == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    return ngx_http_guichet_metrics_zone(cf);
 }
 
 
@@ -323,7 +351,7 @@ ngx_http_guichet_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_guichet_metrics_zone(cf);
+    return NGX_CONF_OK;
 }
 
 

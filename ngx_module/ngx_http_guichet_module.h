@@ -12,6 +12,12 @@
 #include <authcore.h>
 
 
+/* where the page templates are without "guichet_templates" */
+#ifndef NGX_HTTP_GUICHET_TEMPLATES
+#define NGX_HTTP_GUICHET_TEMPLATES  "/usr/share/guichet/templates"
+#endif
+
+
 typedef struct {
     ngx_str_t              config_file;
     ac_config_t           *ac;
@@ -26,7 +32,6 @@ typedef struct {
     void                  *pages;            /* the endpoints' templates */
     ngx_uint_t             session_cache;    /* entries, 0: off */
     ngx_msec_t             session_cache_valid;
-    ngx_uint_t             session_cache_set;
 } ngx_http_guichet_main_conf_t;
 
 
