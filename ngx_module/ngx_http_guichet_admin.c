@@ -1340,32 +1340,18 @@ static void
 ngx_http_guichet_admin_send(ngx_http_request_t *r,
     ngx_http_guichet_admin_t *ad)
 {
-    size_t              i, n;
-    ngx_int_t           rc;
-    ngx_buf_t          *b;
-    ngx_chain_t         out;
-    ngx_table_elt_t    *h;
-    const ac_header_t  *sh;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     if (ac_buf_status(&ad->out) != AC_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    sh = ac_security_headers(&n);
-
-    for (i = 0; i < n; i++) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        h->hash = 1;
-        h->key.data = (u_char *) sh[i].name;
-        h->key.len = ngx_strlen(sh[i].name);
-        h->value.data = (u_char *) sh[i].value;
-        h->value.len = ngx_strlen(sh[i].value);
+    if (ngx_http_guichet_security_headers(r) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
     b = ngx_create_temp_buf(r->pool, ad->out.len ? ad->out.len : 1);

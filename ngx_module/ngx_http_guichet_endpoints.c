@@ -1097,13 +1097,12 @@ static ngx_int_t
 ngx_http_guichet_ep_send(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    size_t                         i, n;
+    size_t                         i;
     u_char                        *p;
     ngx_int_t                      rc;
     ngx_buf_t                     *b;
     ac_buf_t                       page;
     ngx_chain_t                    out;
-    const ac_header_t             *sh;
 
     ac_buf_init(&page);
 
@@ -1136,15 +1135,8 @@ ngx_http_guichet_ep_send(ngx_http_request_t *r,
 
     ac_buf_free(&page);
 
-    sh = ac_security_headers(&n);
-
-    for (i = 0; i < n; i++) {
-        if (ngx_http_guichet_ep_header(r, sh[i].name, (u_char *) sh[i].value,
-                                       ngx_strlen(sh[i].value))
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_guichet_security_headers(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     for (i = 0; i < ctx->ncookies; i++) {

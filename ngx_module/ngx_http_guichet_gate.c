@@ -66,8 +66,6 @@ static ngx_int_t ngx_http_guichet_gate_redirect(ngx_http_request_t *r,
     const char *route);
 static ngx_int_t ngx_http_guichet_gate_json(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
-static ngx_int_t ngx_http_guichet_gate_security_headers(
-    ngx_http_request_t *r);
 
 
 /* the hashes are computed on first use */
@@ -545,7 +543,7 @@ ngx_http_guichet_gate_redirect(ngx_http_request_t *r, const char *route)
     ngx_http_clear_location(r);
     r->headers_out.location = location;
 
-    if (ngx_http_guichet_gate_security_headers(r) != NGX_OK) {
+    if (ngx_http_guichet_security_headers(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -577,28 +575,28 @@ ngx_http_guichet_endpoints_base(ngx_http_request_t *r, ngx_str_t *base)
 }
 
 
-static ngx_int_t
-ngx_http_guichet_gate_security_headers(ngx_http_request_t *r)
+/* authcore's one list, on every answer of the gate and the endpoints */
+
+ngx_int_t
+ngx_http_guichet_security_headers(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_table_elt_t  *h;
+    size_t              i, n;
+    ngx_table_elt_t    *h;
+    const ac_header_t  *sh;
 
-    static ngx_table_elt_t  headers[] = {
-        { 1, ngx_string("Content-Security-Policy"),
-          ngx_string("default-src 'self'; frame-ancestors 'none'"), NULL },
-        { 1, ngx_string("X-Content-Type-Options"), ngx_string("nosniff"),
-          NULL },
-        { 1, ngx_string("Referrer-Policy"), ngx_string("no-referrer"), NULL },
-        { 1, ngx_string("Cache-Control"), ngx_string("no-store"), NULL }
-    };
+    sh = ac_security_headers(&n);
 
-    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+    for (i = 0; i < n; i++) {
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
             return NGX_ERROR;
         }
 
-        *h = headers[i];
+        h->hash = 1;
+        h->key.data = (u_char *) sh[i].name;
+        h->key.len = ngx_strlen(sh[i].name);
+        h->value.data = (u_char *) sh[i].value;
+        h->value.len = ngx_strlen(sh[i].value);
     }
 
     return NGX_OK;
@@ -639,7 +637,7 @@ ngx_http_guichet_gate_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
-    if (ngx_http_guichet_gate_security_headers(r) != NGX_OK) {
+    if (ngx_http_guichet_security_headers(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -53,6 +53,8 @@ extern ngx_module_t  ngx_http_guichet_module;
 
 
 ngx_int_t ngx_http_guichet_gate_handler(ngx_http_request_t *r);
+/* Content-Security-Policy, nosniff, no-referrer, no-store */
+ngx_int_t ngx_http_guichet_security_headers(ngx_http_request_t *r);
 /* where the gate sends browsers: the location serving the endpoints in
  * this server, else the first one of the http block, else "/guichet/" */
 void ngx_http_guichet_endpoints_base(ngx_http_request_t *r, ngx_str_t *base);
