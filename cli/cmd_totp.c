@@ -117,7 +117,7 @@ ctl_cmd_totp_disable(ctl_t *ctl)
     ac_cmd_t      cmd;
     redisReply   *r;
     ac_account_t  a;
-    char          email[AC_EMAIL_MAX + 1], key[AC_KEY_MAX];
+    char          email[AC_EMAIL_MAX + 1];
 
     status = ctl_account_arg(ctl, email, &a);
     if (status != CTL_EXIT_OK) {
@@ -127,28 +127,12 @@ ctl_cmd_totp_disable(ctl_t *ctl)
     had = (a.totp[0] != '\0');
     status = CTL_EXIT_FAIL;
 
-    rc = ac_cmd_account_set_totp(&cmd, ctl->cfg, a.id, "");
+    /* one step for the secret and the recovery codes, as on the page */
+    rc = ac_cmd_totp_disable(&cmd, ctl->cfg, a.id);
     if (rc != AC_OK) {
         ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
         goto done;
     }
-
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        goto done;
-    }
-
-    freeReplyObject(r);
-
-    rc = ac_key(ctl->cfg, AC_K_RECOVERY, a.id, key);
-    if (rc != AC_OK) {
-        ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "DEL");
-    ac_cmd_str(&cmd, key);
 
     r = ctl_redis_run(ctl, &cmd);
     if (r == NULL) {

@@ -84,7 +84,6 @@ typedef struct {
     redisReply                      *replies[AC_EXPORT_NCMDS];
     ngx_uint_t                       nreplies;
     ngx_uint_t                       ncmds;       /* a sequence of cmds */
-    char                             keys[2][AC_KEY_MAX];
 } ngx_http_guichet_acct_t;
 
 
@@ -222,52 +221,6 @@ static void ngx_http_guichet_back_logged(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
 
-/*
- * KEYS: session, account, recovery codes; ARGV: session key prefix.
- * The account's sessions are its "s:DIGEST" fields (absolute expiry),
- * listed by expiry. Replies {f, k, account hash, codes left, {digest,
- * device, ip, created, last seen, ...}}.
- */
-static const char  ngx_http_guichet_acct_load_lua[] =
-    "local s = redis.call('HMGET', KEYS[1], 'f', 'k')\n"
-    "local a = redis.call('HGETALL', KEYS[2])\n"
-    "local n = redis.call('SCARD', KEYS[3])\n"
-    "local ds = {}\n"
-    "for i = 1, #a, 2 do\n"
-    "  if string.sub(a[i], 1, 2) == 's:' then\n"
-    "    ds[#ds + 1] = {tonumber(a[i + 1]) or 0, string.sub(a[i], 3)}\n"
-    "  end\n"
-    "end\n"
-    "table.sort(ds, function(p, q)\n"
-    "  if p[1] ~= q[1] then return p[1] < q[1] end\n"
-    "  return p[2] < q[2]\n"
-    "end)\n"
-    "local l = {}\n"
-    "for _, e in ipairs(ds) do\n"
-    "  local d = e[2]\n"
-    "  local v = redis.call('HMGET', ARGV[1] .. d, 'u', 'i', 'c', 't')\n"
-    "  if v[3] then\n"
-    "    l[#l + 1] = d; l[#l + 1] = v[1] or ''; l[#l + 1] = v[2] or ''\n"
-    "    l[#l + 1] = v[3]; l[#l + 1] = v[4] or v[3]\n"
-    "  end\n"
-    "end\n"
-    "return {s[1] or '', s[2] or '', a, n, l}\n";
-
-/* KEYS: session; ARGV: field, value (HSET only if the session lives) */
-static const char  ngx_http_guichet_sess_set_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-    "if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])\n"
-    "else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
-    "return 1\n";
-
-/* KEYS: account, recovery codes: second factor off */
-static const char  ngx_http_guichet_totp_off_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-    "redis.call('HSET', KEYS[1], 'totp', '', 'totp_step', '0')\n"
-    "redis.call('DEL', KEYS[2])\n"
-    "return 1\n";
-
-
 static const char  ngx_http_guichet_restricted[] =
     "Your account is restricted: you can read and export your data, but "
     "changes are turned off.";
@@ -311,7 +264,6 @@ ngx_http_guichet_acct_session(ngx_http_request_t *r,
     u_char                        *url, *p;
     ngx_str_t                      uri;
     ac_cmd_t                       cmd;
-    char                           k[3][AC_KEY_MAX], prefix[AC_KEY_MAX];
     ngx_http_guichet_main_conf_t  *gmcf;
 
     if (!ctx->session_valid) {
@@ -340,29 +292,9 @@ ngx_http_guichet_acct_session(ngx_http_request_t *r,
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (ac_key(gmcf->ac, AC_K_SESSION, ctx->digest, k[0]) != AC_OK
-        || ac_key(gmcf->ac, AC_K_ACCOUNT, ctx->account, k[1]) != AC_OK
-        || ac_key(gmcf->ac, AC_K_RECOVERY, ctx->account, k[2]) != AC_OK)
+    if (ac_cmd_account_page(&cmd, gmcf->ac, ctx->digest, ctx->account)
+        != AC_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    /* the session key without its digest */
-    ngx_cpystrn((u_char *) prefix, (u_char *) k[0],
-                ngx_strlen(k[0]) - ngx_strlen(ctx->digest) + 1);
-
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "EVAL");
-    ac_cmd_arg(&cmd, ngx_http_guichet_acct_load_lua,
-               sizeof(ngx_http_guichet_acct_load_lua) - 1);
-    ac_cmd_int(&cmd, 3);
-    ac_cmd_copy(&cmd, k[0], ngx_strlen(k[0]));
-    ac_cmd_copy(&cmd, k[1], ngx_strlen(k[1]));
-    ac_cmd_copy(&cmd, k[2], ngx_strlen(k[2]));
-    ac_cmd_copy(&cmd, prefix, ngx_strlen(prefix));
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -827,25 +759,12 @@ ngx_http_guichet_sess_cmd(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_cmd_t *cmd, const char *field,
     const char *value)
 {
-    char                           key[AC_KEY_MAX];
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (ac_key(gmcf->ac, AC_K_SESSION, ctx->digest, key) != AC_OK) {
-        return NGX_ERROR;
-    }
-
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "EVAL");
-    ac_cmd_arg(cmd, ngx_http_guichet_sess_set_lua,
-               sizeof(ngx_http_guichet_sess_set_lua) - 1);
-    ac_cmd_int(cmd, 1);
-    ac_cmd_copy(cmd, key, ngx_strlen(key));
-    ac_cmd_str(cmd, field);
-    ac_cmd_str(cmd, value);
-
-    return ac_cmd_status(cmd) == AC_OK ? NGX_OK : NGX_ERROR;
+    return ac_cmd_session_field(cmd, gmcf->ac, ctx->digest, field, value)
+           == AC_OK ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -2036,22 +1955,12 @@ ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
             return;
         }
 
-        if (ac_key(gmcf->ac, AC_K_ACCOUNT, a->account.id, a->keys[0])
-            != AC_OK
-            || ac_key(gmcf->ac, AC_K_RECOVERY, a->account.id, a->keys[1])
-               != AC_OK)
+        if (ac_cmd_totp_disable(&a->cmds[0], gmcf->ac, a->account.id)
+            != AC_OK)
         {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
-
-        ac_cmd_init(&a->cmds[0]);
-        ac_cmd_str(&a->cmds[0], "EVAL");
-        ac_cmd_arg(&a->cmds[0], ngx_http_guichet_totp_off_lua,
-                   sizeof(ngx_http_guichet_totp_off_lua) - 1);
-        ac_cmd_int(&a->cmds[0], 2);
-        ac_cmd_str(&a->cmds[0], a->keys[0]);
-        ac_cmd_str(&a->cmds[0], a->keys[1]);
 
         ngx_http_guichet_acct_seq(r, ctx, 1, ngx_http_guichet_totp_disabled);
         return;
@@ -2131,22 +2040,17 @@ ngx_http_guichet_totp_confirm(ngx_http_request_t *r,
                 a->sealed, sizeof(a->sealed))
         != AC_OK
         || ac_recovery_generate(gmcf->keys, a->codes, a->rdigests) != AC_OK
-        || ac_cmd_account_set_totp(&a->cmds[0], gmcf->ac, a->account.id,
-                                   a->sealed)
+        || ac_cmd_totp_enable(&a->cmds[0], gmcf->ac, a->account.id,
+                              a->sealed, a->step, a->rdigests)
            != AC_OK
-        || ac_cmd_totp_step(&a->cmds[1], gmcf->ac, a->account.id, a->step)
-           != AC_OK
-        || ac_cmd_recovery_replace(&a->cmds[2], gmcf->ac, a->account.id,
-                                   a->rdigests)
-           != AC_OK
-        || ngx_http_guichet_sess_rotate_cmd(r, ctx, &a->cmds[3], "k", "")
+        || ngx_http_guichet_sess_rotate_cmd(r, ctx, &a->cmds[1], "k", "")
            != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_guichet_acct_seq(r, ctx, 4, ngx_http_guichet_totp_enabled);
+    ngx_http_guichet_acct_seq(r, ctx, 2, ngx_http_guichet_totp_enabled);
 }
 
 

@@ -1635,6 +1635,31 @@ int ac_log_resolve_reply(const ac_keys_t *keys, const char *a,
 int ac_account_erase_pseudonym(const ac_keys_t *keys, const char *id,
     const struct redisReply *r, char out[AC_LOG_PSEUDO_LEN + 1]);
 
+/* ------------------------------------------------------ self-service */
+/* (selfservice.c: the account pages' and guichetctl's shared changes) */
+
+/* EVAL that reads what the account page shows in one round trip: the
+ * session's own fields f (last proof) and k (enrolment in progress), the
+ * account hash, its recovery codes left, its live sessions. Replies
+ * {f, k, account HGETALL, codes left, {digest, device, ip, created,
+ * last seen, ...}}, the sessions by expiry. */
+int ac_cmd_account_page(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *id);
+
+/* EVAL that sets a session's own one-letter field (HDEL for ""), only
+ * while the session lives. Replies 1, or 0 when it is gone. */
+int ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *field, const char *value);
+
+/* EVALs that turn TOTP on (the sealed secret, its accepted step, new
+ * recovery codes) or off (secret, step and recovery codes removed), in
+ * one atomic step each. Reply 1, or 0 when the account is gone. */
+int ac_cmd_totp_enable(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
+    const char *sealed, int64_t step,
+    char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1]);
+int ac_cmd_totp_disable(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id);
+
 #ifdef __cplusplus
 }
 #endif

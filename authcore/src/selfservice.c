@@ -1,0 +1,217 @@
+/*
+ * The account self-service commands, shared by the account pages and
+ * guichetctl: what the account page reads in one round trip, a
+ * session's own fields, and the second factor turned on or off in one
+ * atomic step each.
+ */
+
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "authcore.h"
+#include "internal.h"
+
+
+/*
+ * KEYS: session, account, recovery codes; ARGV: session key prefix.
+ * The account's sessions are its "s:DIGEST" fields (absolute expiry),
+ * listed by expiry. Replies {f, k, account hash, codes left, {digest,
+ * device, ip, created, last seen, ...}}.
+ */
+static const char  ac_lua_account_page[] =
+    "local s = redis.call('HMGET', KEYS[1], 'f', 'k')\n"
+    "local a = redis.call('HGETALL', KEYS[2])\n"
+    "local n = redis.call('SCARD', KEYS[3])\n"
+    "local ds = {}\n"
+    "for i = 1, #a, 2 do\n"
+    "  if string.sub(a[i], 1, 2) == 's:' then\n"
+    "    ds[#ds + 1] = {tonumber(a[i + 1]) or 0, string.sub(a[i], 3)}\n"
+    "  end\n"
+    "end\n"
+    "table.sort(ds, function(p, q)\n"
+    "  if p[1] ~= q[1] then return p[1] < q[1] end\n"
+    "  return p[2] < q[2]\n"
+    "end)\n"
+    "local l = {}\n"
+    "for _, e in ipairs(ds) do\n"
+    "  local d = e[2]\n"
+    "  local v = redis.call('HMGET', ARGV[1] .. d, 'u', 'i', 'c', 't')\n"
+    "  if v[3] then\n"
+    "    l[#l + 1] = d; l[#l + 1] = v[1] or ''; l[#l + 1] = v[2] or ''\n"
+    "    l[#l + 1] = v[3]; l[#l + 1] = v[4] or v[3]\n"
+    "  end\n"
+    "end\n"
+    "return {s[1] or '', s[2] or '', a, n, l}\n";
+
+/* KEYS: session; ARGV: field, value (HSET only if the session lives) */
+static const char  ac_lua_session_field[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+    "return 1\n";
+
+/*
+ * KEYS: account, recovery codes; ARGV: sealed secret, accepted step,
+ * then the new recovery code digests ("" and no digests: off). Replies
+ * 1, or 0 when the account is gone.
+ */
+static const char  ac_lua_totp_set[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'totp', ARGV[1], 'totp_step', ARGV[2])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "if #ARGV > 2 then\n"
+    "  redis.call('SADD', KEYS[2], unpack(ARGV, 3))\n"
+    "end\n"
+    "return 1\n";
+
+
+static int ac_totp_keys(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id);
+
+
+int
+ac_cmd_account_page(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *id)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (cfg == NULL || digest == NULL || id == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_account_page, sizeof(ac_lua_account_page) - 1,
+                "3");
+
+    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_totp_keys(cmd, cfg, id);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    rc = ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *field, const char *value)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (cfg == NULL || digest == NULL || field == NULL || value == NULL
+        || strlen(field) != 1)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_session_field, sizeof(ac_lua_session_field) - 1,
+                "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, field, 1);
+    ac_cmd_copy(cmd, value, strlen(value));
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_totp_enable(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
+    const char *sealed, int64_t step,
+    char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1])
+{
+    int  rc, i;
+
+    if (cfg == NULL || id == NULL || sealed == NULL || sealed[0] == '\0'
+        || step < 0 || digests == NULL)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_totp_set, sizeof(ac_lua_totp_set) - 1, "2");
+
+    rc = ac_totp_keys(cmd, cfg, id);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, sealed, strlen(sealed));
+    ac_cmd_int(cmd, step);
+
+    for (i = 0; i < AC_RECOVERY_COUNT; i++) {
+        if (strnlen(digests[i], AC_DIGEST_LEN + 1) != AC_DIGEST_LEN) {
+            return AC_ERR_INVALID;
+        }
+
+        ac_cmd_arg(cmd, digests[i], AC_DIGEST_LEN);
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_totp_disable(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id)
+{
+    int  rc;
+
+    if (cfg == NULL || id == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_totp_set, sizeof(ac_lua_totp_set) - 1, "2");
+
+    rc = ac_totp_keys(cmd, cfg, id);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_str(cmd, "");
+    ac_cmd_str(cmd, "0");
+
+    return ac_cmd_status(cmd);
+}
+
+
+/* KEYS account, recovery codes */
+
+static int
+ac_totp_keys(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_key(cfg, AC_K_RECOVERY, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    return AC_OK;
+}
