@@ -603,6 +603,23 @@ typedef struct {
     int       account_status;   /* AC_STATUS_*, -1 when not fetched */
 } ac_session_t;
 
+/*
+ * (device.c) The device a person sees in their sessions list, named
+ * from a user agent: "Chrome on Linux", "Firefox on Windows", "Safari on
+ * iPhone", "curl", or the first product name of an unknown agent
+ * ("GuichetPhone"); "Unknown device" for nothing usable. A text that is
+ * already a label (printable, no '/' or '(') is kept as it is, so that
+ * labelling twice changes nothing. Writes at most size - 1 bytes and a
+ * NUL into out; returns the length written.
+ */
+size_t ac_device_label(const char *ua, size_t len, char *out, size_t size);
+
+/* (device.c) A wait said in words, rounded up: "1 second", "2 seconds",
+ * "3 minutes", "1 hour", "2 days" (under 1 s counts as 1 second).
+ * AC_ERR_TOO_LONG when it does not fit in size. */
+#define AC_WAIT_WORDS_MAX  24
+int ac_wait_words(int64_t seconds, char *out, size_t size);
+
 /* "pwd", "pwd otp", "sso" or "sso otp"; AC_ERR_INVALID otherwise. */
 int ac_amr_parse(const char *s, size_t len, unsigned *amr);
 /* The stored form of a valid amr; "" for an invalid combination. */
