@@ -179,3 +179,12 @@ def test_favicon_and_script_are_served(gw):  # noqa: F811
     log = gw.error_log()
     assert "favicon" not in log
     assert "No such file" not in log
+
+
+def test_the_gate_passes_the_roles_on(gw):  # noqa: F811
+    gw.add_user(EMAIL, PASSWORD)
+    s = login(gw)
+    r = s.get(gw.url + "/app/", headers={"X-Guichet-Roles": "admin"},
+              timeout=5)
+    assert r.status_code == 200
+    assert "roles=user\n" in r.text
