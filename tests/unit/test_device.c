@@ -16,9 +16,9 @@
 
 #define WAIT(s, want)                                                        \
     do {                                                                     \
-        char words_[AC_WAIT_WORDS_MAX];                                          \
-        CHECK_INT(ac_wait_words(s, words_, sizeof(words_)), AC_OK);                  \
-        CHECK_STR(words_, want);                                                 \
+        char words_[AC_WAIT_WORDS_MAX];                                      \
+        CHECK_INT(ac_wait_words(s, words_, sizeof(words_)), AC_OK);          \
+        CHECK_STR(words_, want);                                             \
     } while (0)
 
 
