@@ -68,18 +68,39 @@ build() {
     BUILD="$BUILD" ngx_module/build-module.sh
 }
 
+# The same, its compiler output kept in $BUILD/build.log: what "run"
+# shows is a few lines of progress, or the end of the log on failure.
+build_quiet() {
+    local log=$BUILD/build.log
+    mkdir -p "$BUILD"
+    say "building (compiler output: ${log#"$ROOT"/})"
+    if ! build > "$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        die "the build failed (see $log)"
+    fi
+}
+
 # ------------------------------------------------------------------ run
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# run/ is written for the ports asked for each time. When they are not
+# those of the running demo, what runs on the old ones is stopped first,
+# so that Redis, guichet.conf and nginx never disagree.
 write_run_files() {
+    local ports="$PORT $REDIS_PORT" old=
     mkdir -p "$RUN_DIR/redis" "$RUN_DIR/logs" "$RUN_DIR/tmp"
     chmod 700 "$RUN_DIR"
 
-    if [ ! -f "$RUN_DIR/guichet.conf" ]; then
-        sed -e "s|@REDIS_PORT@|$REDIS_PORT|" -e "s|@PORT@|$PORT|" \
-            config/demo/guichet.conf.in > "$RUN_DIR/guichet.conf"
+    [ -f "$RUN_DIR/ports" ] && old=$(cat "$RUN_DIR/ports")
+    if [ -n "$old" ] && [ "$old" != "$ports" ]; then
+        say "ports changed ($old -> $ports): restarting"
+        stop >/dev/null
     fi
+
+    sed -e "s|@REDIS_PORT@|$REDIS_PORT|" -e "s|@PORT@|$PORT|" \
+        config/demo/guichet.conf.in > "$RUN_DIR/guichet.conf"
+    printf '%s\n' "$ports" > "$RUN_DIR/ports"
     "$BUILD/guichetctl" --config "$RUN_DIR/guichet.conf" init >/dev/null
 
     sed -e "s|@ROOT@|$ROOT|g" -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" \
@@ -128,9 +149,11 @@ demo_account() {
 }
 
 run() {
-    build
+    build_quiet
     write_run_files
+    say "starting redis-server on 127.0.0.1:$REDIS_PORT"
     start_redis
+    say "starting nginx on 127.0.0.1:$PORT"
     start_nginx
     demo_account
     cat <<EOF
@@ -221,7 +244,8 @@ browser_deps() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
             --no-install-recommends nodejs npm >/dev/null
     fi
-    if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    if [ ! -d tests/browser/node_modules/playwright-core ] \
+       || [ ! -d tests/browser/node_modules/axe-core ]; then
         (cd tests/browser && npm ci --no-audit --no-fund --silent)
     fi
 }

@@ -574,6 +574,7 @@ typedef struct {
     ngx_http_guichet_ep_ctx_t   *ctx;
     ngx_http_guichet_acct_t     *acct;
     char                         when[128];
+    char                         label[AC_DEVICE_MAX + 1];
 } ngx_http_guichet_acct_rowdata_t;
 
 
@@ -600,14 +601,19 @@ ngx_http_guichet_acct_session_row(void *data, ngx_uint_t i, ac_tvar_t *rv)
                      t.ngx_tm_min);
     *p = '\0';
 
-    ngx_http_guichet_acct_tvar(&rv[0], "device",
-                               s->device[0] ? s->device : "Unknown device");
+    /* older sessions kept the first bytes of the agent: named here */
+    (void) ac_device_label(s->device, ngx_strlen(s->device), d->label,
+                           sizeof(d->label));
+
+    ngx_http_guichet_acct_tvar(&rv[0], "device", d->label);
     ngx_http_guichet_acct_tvar(&rv[1], "ip", s->ip);
     ngx_http_guichet_acct_tvar(&rv[2], "when", d->when);
     ngx_http_guichet_acct_tvar(&rv[3], "current",
                                ngx_strcmp(s->digest, d->ctx->digest) == 0
                                ? "1" : NULL);
     ngx_http_guichet_acct_tvar(&rv[4], "handle", s->handle);
+    ngx_http_guichet_acct_tvar(&rv[5], "agent",
+                               s->device[0] ? s->device : NULL);
 
     return NGX_OK;
 }
@@ -663,11 +669,15 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
         ngx_http_guichet_acct_tvar(&vars[7], "last_login", a->last_login);
     }
 
+    /* "sign out everywhere else" only when there is somewhere else */
+    ngx_http_guichet_acct_tvar(&vars[9], "others",
+                               a->nsessions > 1 ? "1" : NULL);
+
     d.ctx = ctx;
     d.acct = a;
 
     if (ngx_http_guichet_acct_rows(r, ctx, "account.html", "session", vars,
-                                   9, 5, ngx_http_guichet_acct_session_row,
+                                   10, 6, ngx_http_guichet_acct_session_row,
                                    &d, a->nsessions)
         != NGX_OK)
     {
@@ -969,8 +979,7 @@ ngx_http_guichet_acct_throttled(ngx_http_request_t *r, void *data,
     if (a->reauth == NGX_HTTP_GUICHET_PROOF_REAUTH) {
         if (ngx_http_guichet_reauth_set(r, ctx, a,
                                         NGX_HTTP_TOO_MANY_REQUESTS,
-                                        "Too many failed attempts. Please "
-                                        "wait before trying again.")
+                                        "Too many failed attempts.")
             != NGX_OK)
         {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -980,8 +989,7 @@ ngx_http_guichet_acct_throttled(ngx_http_request_t *r, void *data,
     } else {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
                                   "Too many attempts",
-                                  "Too many failed attempts. Please wait "
-                                  "before trying again.");
+                                  "Too many failed attempts.");
     }
 
     ctx->retry_after = wait;
@@ -2148,7 +2156,8 @@ ngx_http_guichet_recovery_done(ngx_http_request_t *r,
 
     a = ctx->route_data;
     if (a->notice == NULL) {
-        a->notice = "Your new recovery codes replace the earlier ones.";
+        a->notice = "Your new recovery codes replace the earlier ones, "
+                    "which no longer work.";
     }
     ctx->event_session = ctx->digest;
 

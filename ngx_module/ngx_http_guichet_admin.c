@@ -127,7 +127,8 @@ static const char  *ngx_http_guichet_admin_names[] = {
     "no_anomaly", "anomaly_head", "anomaly", "rule", "subject", "count",
     "first", "last", "details", "anomaly_foot", "entries_head", "row", "id",
     "time", "reason", "session", "ua", "foot", "none", "rows", "newer",
-    "older", "query"
+    "older", "query", "filters", "result_ok", "result_fail", "chart_range",
+    "chart_foot", "chart_read"
 };
 
 #define ngx_http_guichet_admin_nnames                                        \
@@ -1036,6 +1037,8 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
     char                        t1[NGX_HTTP_GUICHET_ADMIN_TIME_MAX];
     char                        t2[NGX_HTTP_GUICHET_ADMIN_TIME_MAX];
     char                        newer[AC_LOG_ID_MAX], older[AC_LOG_ID_MAX];
+    char                        crange[NGX_HTTP_GUICHET_CHART_RANGE];
+    char                        cread[NGX_INT_T_LEN + 1];
     ngx_int_t                   rc;
     ngx_uint_t                  forward, full;
     ac_tvar_t                   v[ngx_http_guichet_admin_nnames];
@@ -1186,21 +1189,59 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
     ngx_sprintf((u_char *) events, "%uz%Z", ac_anomaly_events(an));
     ngx_sprintf((u_char *) rows, "%uz%Z", shown);
 
-    /* head */
+    /* head, the event filter's options, the other filters */
 
     ngx_http_guichet_admin_reset(v);
     ngx_http_guichet_admin_var(v, "base", (char *) ctx->base.data,
                                ctx->base.len);
     ngx_http_guichet_admin_str(v, "head", "1");
     ngx_http_guichet_admin_str(v, "user", ctx->session.email);
+
+    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+        goto failed;
+    }
+
+    ngx_http_guichet_admin_event_options(ad->event, &ad->out);
+
+    /* the chart: the last 24 hours, or the range the filters name */
+
+    ac_buf_reset(&d);
+
+    rc = ngx_http_guichet_admin_chart(ad->since_ms < 0 && ad->until_ms < 0
+                                      ? ad->recent : ad->entries,
+                                      ad->since_ms, ad->until_ms,
+                                      (int64_t) ctx->now * 1000, &d, crange,
+                                      cread);
+    if (rc == NGX_ERROR) {
+        goto failed;
+    }
+
+    ngx_http_guichet_admin_reset(v);
+    ngx_http_guichet_admin_var(v, "base", (char *) ctx->base.data,
+                               ctx->base.len);
+    ngx_http_guichet_admin_str(v, "filters", "1");
     ngx_http_guichet_admin_str(v, "account", ad->account);
     ngx_http_guichet_admin_str(v, "email", ad->email);
     ngx_http_guichet_admin_str(v, "ip", ad->ip);
-    ngx_http_guichet_admin_str(v, "event", ad->event);
     ngx_http_guichet_admin_str(v, "result", ad->result);
+    ngx_http_guichet_admin_str(v, "result_ok", ad->fail == 0 ? "1" : NULL);
+    ngx_http_guichet_admin_str(v, "result_fail", ad->fail == 1 ? "1" : NULL);
     ngx_http_guichet_admin_str(v, "partner", ad->partner);
     ngx_http_guichet_admin_str(v, "since", ad->since);
     ngx_http_guichet_admin_str(v, "until", ad->until);
+    ngx_http_guichet_admin_str(v, "chart_range", crange);
+
+    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+        goto failed;
+    }
+
+    if (rc == NGX_OK) {
+        ac_buf_add(&ad->out, d.data, d.len);
+    }
+
+    ngx_http_guichet_admin_reset(v);
+    ngx_http_guichet_admin_str(v, "chart_foot", "1");
+    ngx_http_guichet_admin_str(v, "chart_read", cread);
     ngx_http_guichet_admin_str(v, "scanned", anom_scanned);
     ngx_http_guichet_admin_str(v, "scan_max", anom_max);
     ngx_http_guichet_admin_str(v, "events", events);

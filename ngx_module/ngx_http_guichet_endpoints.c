@@ -32,6 +32,10 @@ typedef struct {
 
 static void ngx_http_guichet_ep_css(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_ep_js(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_ep_icon(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_ep_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_guichet_ep_read_body(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
@@ -53,6 +57,8 @@ static ngx_int_t ngx_http_guichet_ep_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
 static void ngx_http_guichet_ep_logged(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_ep_wait(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static ngx_int_t ngx_http_guichet_template_load(ngx_conf_t *cf,
     ngx_str_t *dir, ngx_http_guichet_template_t *t, ngx_str_t *out);
 
@@ -86,6 +92,10 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
 
     { ngx_string("guichet.css"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_ep_css },
+    { ngx_string("guichet.js"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_ep_js },
+    { ngx_string("favicon.svg"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_ep_icon },
 
     { ngx_string("admin/logs"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_admin_logs },
@@ -154,7 +164,7 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
       { "base", "title", "message", "status", NULL } },
 
     { "login.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "return_to", "email", NULL } },
+      { "base", "error", "notice", "csrf", "return_to", "email", NULL } },
 
     { "2fa.html", "text/html; charset=utf-8",
       { "base", "error", "csrf", "return_to", NULL } },
@@ -165,7 +175,7 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
     { "account.html", "text/html; charset=utf-8",
       { "base", "email", "notice", "totp", "recovery_left", "csrf",
         "csrf_logout", "last_login", "download", "device", "ip", "when",
-        "current", "handle", NULL } },
+        "current", "handle", "agent", "others", NULL } },
 
     { "totp.html", "text/html; charset=utf-8",
       { "base", "error", "csrf", "email", "secret", NULL } },
@@ -186,6 +196,10 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
       { "base", "error", "csrf", "partner", "email", NULL } },
 
     { "guichet.css", "text/css", { NULL } },
+
+    { "guichet.js", "text/javascript; charset=utf-8", { NULL } },
+
+    { "favicon.svg", "image/svg+xml", { NULL } },
 
     { NULL, NULL, { NULL } }
 };
@@ -488,6 +502,24 @@ ngx_http_guichet_ep_css(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
     ngx_http_guichet_ep_page(ctx, NGX_HTTP_OK, "guichet.css");
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_ep_js(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_ep_page(ctx, NGX_HTTP_OK, "guichet.js");
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_ep_icon(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_ep_page(ctx, NGX_HTTP_OK, "favicon.svg");
     ngx_http_guichet_ep_finish(r, ctx);
 }
 
@@ -835,11 +867,15 @@ ngx_http_guichet_ep_session_create(ngx_http_request_t *r,
     ngx_memcpy(s->ip, r->connection->addr_text.data, len);
     s->ip[len] = '\0';
 
+    /*
+     * The session keeps the device's name ("Chrome on Linux"), made from
+     * the whole user agent: its first bytes seldom name the browser, and
+     * the whole of it is in the connection log.
+     */
     if (r->headers_in.user_agent) {
-        len = ngx_min(r->headers_in.user_agent->value.len,
-                      sizeof(s->device) - 1);
-        ngx_memcpy(s->device, r->headers_in.user_agent->value.data, len);
-        s->device[len] = '\0';
+        (void) ac_device_label((char *) r->headers_in.user_agent->value.data,
+                               r->headers_in.user_agent->value.len,
+                               s->device, sizeof(s->device));
     }
 
     rc = NGX_OK;
@@ -1220,6 +1256,51 @@ ngx_http_guichet_ep_send(ngx_http_request_t *r,
 
 
 /*
+ * A throttled page says how long to wait, in the words of Retry-After:
+ * its message ("error", or "message" on the error page) gets "Try again
+ * in 3 minutes." appended.
+ */
+
+static ngx_int_t
+ngx_http_guichet_ep_wait(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_uint_t   i;
+    char         words[AC_WAIT_WORDS_MAX];
+
+    if (ac_wait_words(ctx->retry_after, words, sizeof(words)) != AC_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ctx->nvars; i++) {
+        if (ngx_strcmp(ctx->vars[i].name, "error") != 0
+            && ngx_strcmp(ctx->vars[i].name, "message") != 0)
+        {
+            continue;
+        }
+
+        len = ctx->vars[i].len;
+
+        p = ngx_pnalloc(r->pool, len + sizeof(" Try again in .")
+                                 + sizeof(words));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->vars[i].len = ngx_sprintf(p, "%*s%sTry again in %s.",
+                                       len, ctx->vars[i].value,
+                                       len ? " " : "", words)
+                           - p;
+        ctx->vars[i].value = (char *) p;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * Gives every variable the template may use a value: "base", those the
  * route set, and empty for the others, so that an operator's template
  * may use any of its names.
@@ -1260,6 +1341,10 @@ ngx_http_guichet_ep_render(ngx_http_request_t *r,
     if (t->file == NULL || ctx->vars_overflow) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "guichet: no such page or too many variables");
+        return NGX_ERROR;
+    }
+
+    if (ctx->retry_after > 0 && ngx_http_guichet_ep_wait(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 

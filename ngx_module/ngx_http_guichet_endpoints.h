@@ -320,6 +320,15 @@ extern const char  ngx_http_guichet_code_used[];
 
 /* ngx_http_guichet_admin.c: the security team's log page */
 ngx_int_t ngx_http_guichet_admin_init(ngx_conf_t *cf);
+/* ngx_http_guichet_admin_chart.c: its chart (NGX_DECLINED for an empty
+ * range) and its event filter's <option>s */
+#define NGX_HTTP_GUICHET_CHART_RANGE  48
+ngx_int_t ngx_http_guichet_admin_chart(const redisReply *range,
+    int64_t since_ms, int64_t until_ms, int64_t now_ms, ac_buf_t *out,
+    char range_text[NGX_HTTP_GUICHET_CHART_RANGE],
+    char read_text[NGX_INT_T_LEN + 1]);
+void ngx_http_guichet_admin_event_options(const char *current,
+    ac_buf_t *out);
 void ngx_http_guichet_admin_logs(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 

@@ -78,6 +78,9 @@ static ngx_http_guichet_gate_header_t  ngx_http_guichet_email = {
 static ngx_http_guichet_gate_header_t  ngx_http_guichet_amr = {
     ngx_string("X-Guichet-Amr"), ngx_string("x-guichet-amr"), 0
 };
+static ngx_http_guichet_gate_header_t  ngx_http_guichet_roles = {
+    ngx_string("X-Guichet-Roles"), ngx_string("x-guichet-roles"), 0
+};
 
 
 ngx_int_t
@@ -423,10 +426,19 @@ ngx_http_guichet_gate_pass(ngx_http_request_t *r,
     ac_cmd_t                       cmd;
     const char                    *amr;
     ac_session_t                  *s;
+    char                          *roles;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     s = &ctx->session;
     amr = ac_amr_name(s->amr);
+
+    /* the header keeps a pointer to its value: in the request's pool */
+    roles = ngx_pnalloc(r->pool, AC_ROLES_MAX);
+    if (roles == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ac_roles_format(s->roles, roles);
 
     if (ngx_http_guichet_gate_set(r, &ngx_http_guichet_user,
                                   (u_char *) s->account,
@@ -438,6 +450,9 @@ ngx_http_guichet_gate_pass(ngx_http_request_t *r,
            != NGX_OK
         || ngx_http_guichet_gate_set(r, &ngx_http_guichet_amr,
                                      (u_char *) amr, ngx_strlen(amr))
+           != NGX_OK
+        || ngx_http_guichet_gate_set(r, &ngx_http_guichet_roles,
+                                     (u_char *) roles, ngx_strlen(roles))
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

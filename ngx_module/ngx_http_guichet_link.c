@@ -392,8 +392,7 @@ ngx_http_guichet_link_checked(ngx_http_request_t *r, void *data,
     if (wait > 0) {
         /* the password is not even looked at */
         if (ngx_http_guichet_link_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                       "Too many failed attempts. Please "
-                                       "wait before trying again.")
+                                       "Too many failed attempts.")
             != NGX_OK)
         {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

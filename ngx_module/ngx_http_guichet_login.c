@@ -171,6 +171,15 @@ ngx_http_guichet_login_get(ngx_http_request_t *r,
         return;
     }
 
+    if (ngx_http_guichet_ep_arg(r, "signed_out", value, sizeof(value), NULL)
+        == NGX_OK)
+    {
+        ngx_http_guichet_ep_var(ctx, "notice",
+                                ngx_strcmp(value, "all") == 0
+                                ? "You have signed out everywhere."
+                                : "You have signed out.");
+    }
+
     ngx_http_guichet_ep_finish(r, ctx);
 }
 
@@ -258,8 +267,7 @@ ngx_http_guichet_login_checked(ngx_http_request_t *r, void *data,
     if (wait > 0) {
         /* the password is not even looked at */
         if (ngx_http_guichet_login_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                        "Too many failed attempts. Please "
-                                        "wait before trying again.")
+                                        "Too many failed attempts.")
             != NGX_OK)
         {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -838,8 +846,7 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
 
     if (wait > 0) {
         if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                      "Too many wrong codes. Please wait "
-                                      "before trying again.")
+                                      "Too many wrong codes.")
             != NGX_OK)
         {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -1271,9 +1278,13 @@ static ngx_int_t
 ngx_http_guichet_logout_answer(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    u_char  *p;
+    u_char                        *p;
+    ngx_http_guichet_login_ctx_t  *lc = ctx->route_data;
 
-    p = ngx_http_guichet_ep_url(r, ctx, "login");
+    /* the login page then says "You have signed out" */
+    p = ngx_http_guichet_ep_url(r, ctx, lc != NULL && lc->all
+                                        ? "login?signed_out=all"
+                                        : "login?signed_out=1");
 
     if (p == NULL
         || ngx_http_guichet_ep_set_cookie(ctx,

@@ -332,8 +332,7 @@ ngx_http_guichet_register_reserved(ngx_http_request_t *r, void *data,
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
                                   "Too many attempts",
                                   "Too many registration links were tried "
-                                  "from here. Please wait before trying "
-                                  "again.");
+                                  "from here.");
         ctx->retry_after = wait;
         ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "register", 0);
         return;

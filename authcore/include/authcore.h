@@ -604,6 +604,23 @@ typedef struct {
     int       account_status;   /* AC_STATUS_*, -1 when not fetched */
 } ac_session_t;
 
+/*
+ * (device.c) The device a person sees in their sessions list, named
+ * from a user agent: "Chrome on Linux", "Firefox on Windows", "Safari on
+ * iPhone", "curl", or the first product name of an unknown agent
+ * ("GuichetPhone"); "Unknown device" for nothing usable. A text that is
+ * already a label (printable, no '/' or '(') is kept as it is, so that
+ * labelling twice changes nothing. Writes at most size - 1 bytes and a
+ * NUL into out; returns the length written.
+ */
+size_t ac_device_label(const char *ua, size_t len, char *out, size_t size);
+
+/* (device.c) A wait said in words, rounded up: "1 second", "2 seconds",
+ * "3 minutes", "1 hour", "2 days" (under 1 s counts as 1 second).
+ * AC_ERR_TOO_LONG when it does not fit in size. */
+#define AC_WAIT_WORDS_MAX  24
+int ac_wait_words(int64_t seconds, char *out, size_t size);
+
 /* "pwd", "pwd otp", "sso" or "sso otp"; AC_ERR_INVALID otherwise. */
 int ac_amr_parse(const char *s, size_t len, unsigned *amr);
 /* The stored form of a valid amr; "" for an invalid combination. */
@@ -1028,6 +1045,39 @@ int ac_jti_claim_parse(const struct redisReply *r);
 #define AC_QR_QUIET        4
 
 int ac_qr_svg(const char *text, ac_buf_t *out);
+
+/* ------------------------------------------------------------- chart */
+/*
+ * (chart.c) The security team's chart: sign-in attempts per hour over a
+ * range (per several hours when it holds more than AC_CHART_BARS_MAX
+ * hours), as successes (login.success, sso.success), failures
+ * (login.failure, 2fa.failure, sso.failure) and throttled attempts,
+ * drawn as stacked bars in an inline SVG with a text summary (<title>,
+ * <desc>) and one <title> per bar. Times are UTC.
+ */
+#define AC_CHART_BARS_MAX  168
+#define AC_CHART_SUCCESS   0
+#define AC_CHART_FAILURE   1
+#define AC_CHART_THROTTLED 2
+#define AC_CHART_KINDS     3
+
+typedef struct {
+    int64_t   start_ms;          /* the first bar, on an hour */
+    int64_t   end_ms;            /* the range's end, excluded */
+    int64_t   step_ms;           /* one bar: a whole number of hours */
+    size_t    n;                 /* bars */
+    uint32_t  count[AC_CHART_KINDS][AC_CHART_BARS_MAX];
+    uint64_t  total[AC_CHART_KINDS];
+} ac_chart_t;
+
+/* [from_ms, to_ms): AC_ERR_INVALID when empty or negative. */
+int ac_chart_init(ac_chart_t *c, int64_t from_ms, int64_t to_ms);
+/* AC_CHART_* of a log event, or -1 when the chart does not count it. */
+int ac_chart_kind(const char *event, int failed);
+/* Counts one attempt; times outside the range are ignored. */
+void ac_chart_add(ac_chart_t *c, int64_t time_ms, int kind);
+/* Appends the SVG to out: AC_OK, AC_ERR_INVALID, AC_ERR_NOMEM. */
+int ac_chart_svg(const ac_chart_t *c, ac_buf_t *out);
 
 /* ---------------------------------------------------------- anomalies */
 /* (anomaly.c: the security team's anomaly rules, docs/SECURITY-TEAM.md) */

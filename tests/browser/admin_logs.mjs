@@ -23,7 +23,7 @@ await scenario(async (page, { url, email, password, code, hostile }) => {
     const anomalies = await page.textContent("#anomalies");
     await screenshot(page, "admin-logs");
 
-    await page.getByLabel("Event").fill("login.failure");
+    await page.getByLabel("Event").selectOption("login.failure");
     await Promise.all([
         page.waitForURL(/event=login.failure/, { waitUntil: "commit" }),
         page.getByRole("button", { name: /filter/i }).click(),

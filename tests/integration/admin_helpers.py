@@ -95,7 +95,7 @@ def admin_page(g, s, **params):
 
 ROW = re.compile(r'<tr class="entry" id="e-([0-9]+-[0-9]+)">(.*?)</tr>',
                  re.S)
-CELL = re.compile(r"<td>(.*?)</td>", re.S)
+CELL = re.compile(r"<td(?: [a-z]+=\"[^\"]*\")*>(.*?)</td>", re.S)
 COLUMNS = ("time", "event", "result", "reason", "account", "email", "ip",
            "partner", "session", "ua")
 

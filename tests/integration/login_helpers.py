@@ -151,3 +151,22 @@ def post_code(gw, s, code):
 def set_cookies(r):
     """Every Set-Cookie header of a response, raw."""
     return r.raw.headers.getlist("Set-Cookie")
+
+
+def wait_words(seconds):
+    """Retry-After in the words a throttled page uses ("2 seconds",
+    "3 minutes"), rounded up as the module does."""
+    s = max(seconds, 1)
+    if s < 60:
+        n, unit = s, "second"
+    elif s < 3600:
+        n, unit = -(-s // 60), "minute"
+    elif s < 86400:
+        n, unit = -(-s // 3600), "hour"
+    else:
+        n, unit = -(-s // 86400), "day"
+    if (n, unit) == (60, "minute"):
+        n, unit = 1, "hour"
+    elif (n, unit) == (24, "hour"):
+        n, unit = 1, "day"
+    return "%d %s%s" % (n, unit, "" if n == 1 else "s")

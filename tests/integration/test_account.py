@@ -52,7 +52,7 @@ def test_page_lists_sessions_without_their_digests(gw):
     assert "default-src 'self'" in r.headers["Content-Security-Policy"]
     assert r.headers["Cache-Control"] == "no-store"
     assert EMAIL in r.text
-    assert r.text.count("(this browser)") == 1
+    assert r.text.count("This browser</span>") == 1
     assert len(re.findall(r'name="session" value="[^"]+"', r.text)) == 1
     for key in session_keys(gw):
         digest = key[len(PREFIX + "sess:"):]

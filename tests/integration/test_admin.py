@@ -134,8 +134,20 @@ def test_filters_and_escaping(agw):  # noqa: F811
 
     # combined filters keep their values in the form and in links
     page = admin_page(agw, s, event="login.failure", ip="127.0.0.1").text
-    assert 'value="login.failure"' in page
+    assert '<option value="login.failure" selected>' in page
+    assert page.count(" selected>") == 2      # the event, any result
     assert 'value="127.0.0.1"' in page
+
+    # the chart of the selected range, drawn without script
+    page = admin_page(agw, s, since="2026-01-01T00:00",
+                      until="2026-01-02T00:00").text
+    assert "Sign-ins, 2026-01-01 00:00 to 2026-01-02 00:00 UTC" in page
+    assert '<svg viewBox="0 0 720 200"' in page and "<script" not in page
+    page = admin_page(agw, s).text
+    assert "Sign-ins, last 24 hours" in page
+    m = re.search(r'<desc id="chart-desc">(\d+) success(?:es)?, (\d+) '
+                  r'failures?, (\d+) throttled', page)
+    assert m and int(m.group(2)) >= 1, page
 
 
 def test_bad_filters_are_refused(agw):  # noqa: F811

@@ -202,7 +202,7 @@ def test_forged_identity_headers_never_reach_an_ungated_backend(
         r = requests.get(g.url + "/app/", headers={
             **FORGED, "Cookie": "guichet=" + cookie}, timeout=5)
         assert r.status_code == 200
-        assert r.text == ("user=%s email=alice@example.com amr=pwd roles=\n"
+        assert r.text == ("user=%s email=alice@example.com amr=pwd roles=user\n"
                           % account)
     finally:
         g.stop()

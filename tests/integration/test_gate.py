@@ -116,7 +116,7 @@ def test_valid_session_passes_identity_headers(gateway):
                              amr="pwd otp")
     r = get(gateway, "/app/page", cookie=cookie)
     assert r.status_code == 200
-    assert r.text == ("user=%s email=bob@example.com amr=pwd otp roles=\n"
+    assert r.text == ("user=%s email=bob@example.com amr=pwd otp roles=user\n"
                       % account)
     r = get(gateway, "/files/hello.txt", cookie=cookie)
     assert r.status_code == 200
@@ -134,7 +134,7 @@ def test_client_sent_identity_headers_are_removed(gateway):
     cookie = gateway.session(account_id=account)
     r = get(gateway, "/app/", cookie=cookie, headers=forged)
     assert r.status_code == 200
-    assert r.text == ("user=%s email=alice@example.com amr=pwd roles=\n"
+    assert r.text == ("user=%s email=alice@example.com amr=pwd roles=user\n"
                       % account)
 
 
@@ -157,7 +157,7 @@ def test_underscore_spellings_of_identity_headers_are_removed(
                   "X_GUICHET-AMR": "pwd otp"}
         r = get(g, "/app/", cookie=cookie, headers=forged)
         assert r.status_code == 200
-        assert r.text == ("user=%s email=alice@example.com amr=pwd roles=\n"
+        assert r.text == ("user=%s email=alice@example.com amr=pwd roles=user\n"
                           % account)
     finally:
         g.stop()
@@ -242,7 +242,9 @@ def test_role(gateway):
     r = get(gateway, "/security/logs", cookie=user, headers=JSON)
     assert r.status_code == 403
     assert r.json()["error"] == "forbidden"
-    assert get(gateway, "/security/logs", cookie=sec).status_code == 200
+    r = get(gateway, "/security/logs", cookie=sec)
+    assert r.status_code == 200
+    assert r.text.endswith(" roles=user,security\n")
 
 
 def test_touch_at_most_once_a_minute(gateway):

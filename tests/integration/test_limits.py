@@ -12,7 +12,7 @@ from requests.adapters import HTTPAdapter
 from conftest import PREFIX
 from login_helpers import (DEFAULT_EXTRA, gw, hidden,  # noqa: F401
                            make_gateway, post_code, post_login,
-                           stop_gateway, totp)
+                           stop_gateway, totp, wait_words)
 
 PASSWORD = "correct horse battery"
 FREE = 3          # throttle_free of DEFAULT_EXTRA
@@ -93,7 +93,8 @@ def guesses_across_sign_ins(gw):
             if r.status_code == 429:
                 throttled += 1
                 assert int(r.headers["Retry-After"]) >= 1
-                assert "wait" in r.text.lower()
+                assert "Try again in %s" % wait_words(
+                    int(r.headers["Retry-After"])) in r.text
             else:
                 assert r.status_code == 401, r.status_code
                 checked += 1

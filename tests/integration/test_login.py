@@ -361,7 +361,7 @@ def test_logout_one_and_all(gw):
     r = s1.post(gw.url + "/guichet/logout", data={"csrf": token},
                 allow_redirects=False, timeout=5)
     assert r.status_code == 303
-    assert r.headers["Location"] == "/guichet/login"
+    assert r.headers["Location"] == "/guichet/login?signed_out=1"
     (cleared,) = set_cookies(r)
     assert cleared.startswith("guichet=;") and "Max-Age=0" in cleared
     assert not rd.exists(PREFIX + "sess:" + gw.digest(c1))

@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from conftest import PREFIX, wait_until
-from login_helpers import DEFAULT_EXTRA, hidden, post_login, set_cookies
+from login_helpers import (DEFAULT_EXTRA, hidden, post_login, set_cookies,
+                           wait_words)
 from login_helpers import stop_gateway
 from sso_helpers import Partner, SsoGateway
 from test_limits import from_address, parallel
@@ -504,7 +505,8 @@ def test_guesses_of_one_token_are_throttled(reg):
     r = guess(reg, s, csrf, token)
     assert r.status_code == 429
     assert int(r.headers["Retry-After"]) >= 1
-    assert "wait" in r.text.lower()
+    assert "Try again in %s" % wait_words(int(r.headers["Retry-After"])) \
+        in r.text
     assert r.headers["Cache-Control"] == "no-store"
     rd = reg.redis.client()
     keys = list(rd.scan_iter(PREFIX + "thr:tk:*"))

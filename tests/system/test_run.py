@@ -68,6 +68,12 @@ def run(env, cmd):
 def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
     out = run(demo, "run")
     assert out.returncode == 0, out.stderr
+    # progress in a few lines, the compiler's output in a log file
+    assert "building (compiler output: build/build.log)" in out.stdout
+    assert len(out.stdout.splitlines()) < 25, out.stdout
+    assert " -Werror " not in out.stdout + out.stderr
+    build_log = os.path.join(ROOT, "build", "build.log")
+    assert os.path.getsize(build_log) > 0
     port = demo["GUICHET_PORT"]
     assert f"http://127.0.0.1:{port}/" in out.stdout
     assert "demo@example.com" in out.stdout
@@ -105,8 +111,14 @@ def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
                headers={"Accept": "text/html"})
     assert r.status_code == 200, r.text
     assert r.url == f"http://127.0.0.1:{port}/"
-    assert '<dd id="email">demo@example.com</dd>' in r.text
-    assert '<dd id="amr">pwd</dd>' in r.text
+    assert '<td id="email">demo@example.com</td>' in r.text
+    assert '<td id="amr">pwd</td>' in r.text
+    assert 'href="/guichet/account"' in r.text
+    assert 'id="logs-link"' not in r.text          # not the security team
+    assert 'href="/guichet/guichet.css"' in r.text
+    r = s.get(f"http://127.0.0.1:{port}/favicon.ico")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "image/svg+xml"
 
     # The demo account exists.
     ctl = subprocess.run(
@@ -130,11 +142,48 @@ def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
     assert workers, "nginx has no worker processes"
     pids += workers
 
-    out = run(demo, "stop")
+    # Other ports: run/ is rewritten for them, the old processes go.
+    moved = dict(demo, GUICHET_PORT=str(free_port()),
+                 GUICHET_REDIS_PORT=str(free_port()))
+    out = run(moved, "run")
+    assert out.returncode == 0, out.stderr
+    assert "ports changed" in out.stdout
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids)
+    conf = open(os.path.join(run_dir, "guichet.conf")).read()
+    assert f"redis = 127.0.0.1:{moved['GUICHET_REDIS_PORT']}\n" in conf
+    assert f"http://127.0.0.1:{moved['GUICHET_PORT']}\n" in conf
+    assert f"listen 127.0.0.1:{moved['GUICHET_PORT']};" in open(
+        os.path.join(run_dir, "nginx.conf")).read()
+    new_port = moved["GUICHET_PORT"]
+    with urllib.request.urlopen(
+            f"http://127.0.0.1:{new_port}/healthz") as r:
+        assert r.status == 200
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    # the demo account still signs in, through Redis on its new port
+    s = requests.Session()
+    r = s.get(f"http://127.0.0.1:{new_port}/guichet/login")
+    form = {m.group(1): m.group(2) for m in re.finditer(
+        r'name="(csrf|return_to)" value="([^"]*)"', r.text)}
+    r = s.post(f"http://127.0.0.1:{new_port}/guichet/login",
+               data=dict(form, email="demo@example.com",
+                         password="demo-password-2026"),
+               allow_redirects=False)
+    assert r.status_code == 303, r.text
+    pids = [int(open(os.path.join(run_dir, f)).read())
+            for f in ("nginx.pid", "redis.pid")]
+    pids += [int(p) for p in os.listdir("/proc") if p.isdigit()
+             and alive(int(p)) and _ppid(int(p)) == pids[0]]
+
+    out = run(moved, "stop")
     assert out.returncode == 0, out.stderr
     deadline = time.time() + 10
     while any(alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(alive(p) for p in pids)
     with pytest.raises(OSError):
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        urllib.request.urlopen(f"http://127.0.0.1:{new_port}/healthz",
+                               timeout=2)

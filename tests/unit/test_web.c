@@ -965,7 +965,7 @@ TEST(template_files)
         const char  *must[6];
     } pages[] = {
         { "config/templates/login.html",
-          { "base", "csrf", "return_to", "email", "error" }, 5,
+          { "base", "csrf", "return_to", "email", "error", "notice" }, 6,
           { "name=\"csrf\"", "name=\"return_to\"",
             "autocomplete=\"username\"",
             "autocomplete=\"current-password\"", "<label for=\"email\"",
