@@ -49,4 +49,76 @@ int ac_inv_value_seal(const ac_keys_t *keys, const char *partner,
  * AC_ID_LEN characters (log.c). */
 int ac_log_account_check(const char *s, size_t len);
 
+/* ------------------------------------------------- encodings (crypto.c) */
+
+/* Accepts unpadded base64url only; AC_ERR_INVALID on any other byte. */
+int ac_b64url_decode(const char *in, size_t len, unsigned char *out,
+    size_t outsize, size_t *outlen);
+
+/* RFC 4648 base32 with padding (totp.c). */
+int ac_base32_decode(const char *in, size_t len, unsigned char *out,
+    size_t outsize, size_t *outlen);
+
+/* ------------------------------------------------------ keys (crypto.c) */
+
+/* The keys of ac_keys_load() from secret bytes already read. */
+int ac_keys_from_secret(const unsigned char *secret, size_t len,
+    ac_keys_t **keys);
+
+/* HMAC-SHA256 under the purpose's key. */
+int ac_mac(const ac_keys_t *keys, ac_purpose_t purpose, const void *data,
+    size_t len, unsigned char out[AC_MAC_LEN]);
+
+/* ------------------------------------------------------- OTP (totp.c) */
+
+typedef enum {
+    AC_OTP_SHA1 = 0,
+    AC_OTP_SHA256,
+    AC_OTP_SHA512
+} ac_otp_hash_t;
+
+/* RFC 4226 HOTP value of "counter", "digits" (6..8) long. */
+int ac_hotp(const void *secret, size_t len, uint64_t counter,
+    unsigned digits, char out[AC_OTP_MAX + 1]);
+
+/* RFC 6238 TOTP value at time "now" (T0 = 0). */
+int ac_totp(const void *secret, size_t len, ac_otp_hash_t hash, time_t now,
+    unsigned step, unsigned digits, char out[AC_OTP_MAX + 1]);
+
+/* ---------------------------------------------------- sessions (session.c) */
+
+/* "pwd", "pwd otp", "sso" or "sso otp"; AC_ERR_INVALID otherwise. */
+int ac_amr_parse(const char *s, size_t len, unsigned *amr);
+
+/* ---------------------------------------------- Redis schema (store.c) */
+
+/* The email index key of an already normalized email. */
+int ac_key_email(const ac_config_t *cfg, const ac_keys_t *keys,
+    const char *email, char out[AC_KEY_MAX]);
+
+/* Status or bulk reply equal to "OK". */
+int ac_reply_ok(const struct redisReply *r);
+
+/* ------------------------------------------------ partners (assertion.c) */
+
+const char *ac_partner_key_id(const ac_partner_key_t *k);
+ac_alg_t ac_partner_key_alg(const ac_partner_key_t *k);
+
+/* --------------------------------------------- invitations (account.c) */
+
+/* EVAL that records, if absent, that "partner" invited "email" at "now"
+ * (the email sealed, bound to the partner), in "P inv:PARTNER" and
+ * "P invby:EDIGEST"; replies 1, or 0 if it was already invited.
+ * "scratch" holds the sealed email. */
+int ac_cmd_invitation_add(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *partner, const char *email,
+    int64_t now, char scratch[AC_INVITE_MAX]);
+
+/* -------------------------------------------- throttling (throttle.c) */
+
+/* Delay in seconds set by the "failures"-th failure when "free" are
+ * allowed without delay: 0, then 1, 2, 4... capped at max_delay. */
+int64_t ac_throttle_delay(int64_t failures, int64_t free,
+    int64_t max_delay);
+
 #endif /* AUTHCORE_INTERNAL_H */
