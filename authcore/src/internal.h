@@ -40,6 +40,25 @@ int ac_key_build(const ac_config_t *cfg, const char *name, const char *arg,
 int ac_cmd_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name,
     const char *arg, const char *suffix);
 
+/* AC_OK for a key argument (an id, a digest): no ':', no blanks. */
+int ac_key_arg_check(const char *arg);
+
+/* Starts cmd as "VERB KEY", the key ac_key() builds. */
+int ac_cmd_key(ac_cmd_t *cmd, const char *verb, const ac_config_t *cfg,
+    ac_key_kind_t kind, const char *arg);
+
+/* Reply parsing (store.c). A decimal integer of a reply string, a reply
+ * string copied NUL-terminated (no NUL inside), and how many field/value
+ * pairs an HGETALL-shaped reply holds (AC_ERR_NOT_FOUND: none); all give
+ * AC_ERR_REDIS for anything malformed. */
+int ac_reply_int64(const char *s, size_t len, int64_t *v);
+int ac_reply_copy(char *dst, size_t size, const char *s, size_t len);
+int ac_reply_pairs(const struct redisReply *r, size_t *n);
+
+/* A field name of such a reply equal to "name". */
+#define AC_FIELD_IS(f, name)                                                 \
+    ((f)->len == sizeof(name) - 1 && memcmp((f)->str, name, (f)->len) == 0)
+
 /* The value of "P inv:PARTNER" for an invited email: "SINCE SEALED", the
  * email sealed to this partner. */
 int ac_inv_value_seal(const ac_keys_t *keys, const char *partner,
