@@ -140,4 +140,29 @@ int ac_cmd_invitation_add(ac_cmd_t *cmd, const ac_config_t *cfg,
 int64_t ac_throttle_delay(int64_t failures, int64_t free,
     int64_t max_delay);
 
+/* ------------------------------------------- origins (origin.c, form.c) */
+
+#define AC_ORIGIN_HOST_MAX  255
+#define AC_ORIGIN_MAX       300     /* "https://" host ":65535" */
+
+typedef struct {
+    int          https;
+    char         host[AC_ORIGIN_HOST_MAX + 1];  /* lower-case, "[v6]" */
+    unsigned     port;                          /* default filled in */
+    const char  *rest;        /* path, query, fragment: in the input */
+    size_t       restlen;
+} ac_origin_t;
+
+/* The one parser of "http(s)://host[:port]" followed by nothing, '/', '?'
+ * or '#' (origin.c); AC_ERR_INVALID for anything else. */
+int ac_origin_parse(const char *s, size_t len, ac_origin_t *o);
+/* "scheme://host[:port]", the port only when not the default. */
+int ac_origin_format(const ac_origin_t *o, char *out, size_t outsize);
+/* An allowed_redirect_hosts entry (an origin, then nothing but an
+ * optional '/') in that canonical form; AC_ERR_INVALID otherwise. */
+int ac_origin_normalize(const char *s, size_t len, char out[AC_ORIGIN_MAX]);
+
+/* The value of a hexadecimal digit, -1 for another byte (form.c). */
+int ac_hex_value(int c);
+
 #endif /* AUTHCORE_INTERNAL_H */

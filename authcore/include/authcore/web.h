@@ -13,7 +13,7 @@
 /* (web.c: return_to, CSRF, templates) */
 
 /*
- * return_to. A value is kept when it is either
+ * return_to (origin.c). A value is kept when it is either
  *   - a path: one '/' not followed by '/' or '\', printable ASCII only
  *     (no space, no backslash), well-formed %XX escapes, and once
  *     decoded neither a control character nor a leading "//" or "/\";
@@ -33,9 +33,6 @@
 int ac_return_to(const ac_config_t *cfg, const char *in, size_t len,
     char *out, size_t outsize);
 
-/* Checks one allowed_redirect_hosts entry: "http(s)://host[:port]",
- * nothing after it but an optional '/'. */
-int ac_redirect_origin_check(const char *entry);
 
 /*
  * application/x-www-form-urlencoded bodies and query strings. Writes the
