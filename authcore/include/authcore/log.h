@@ -194,6 +194,52 @@ typedef struct ac_log_entry_s {
 int ac_log_entry_parse(const struct redisReply *entry,
     const unsigned char *log_key, ac_log_entry_t *e);
 
+/* ------------------------------------------------------------ filters */
+/* (logfilter.c: the one filter of "guichetctl logs", the admin page and
+ * the export) */
+
+/*
+ * A filter over parsed entries. Fill it with ac_log_filter_init(), then
+ * one ac_log_filter_set() per option as typed:
+ *   account  an account id or a log pseudonym (16 characters), compared
+ *            with ac_log_entry_t.account: a caller that resolves
+ *            pseudonyms to ids (ac_cmd_log_resolve) stores the id it
+ *            resolves to in f->account
+ *   email    an email, normalised; compared case-insensitively
+ *   ip       an IPv4 or IPv6 address, or a CIDR block "ADDR/BITS"
+ *   event    an event name, or several joined by ','; each call adds
+ *   result   "ok" or "fail"
+ *   partner  a partner id
+ *   since    inclusive, until exclusive: "2026-11-23",
+ *            "2026-11-23T10:00Z", "2026-11-23T10:00:00Z", with ".123"
+ *            milliseconds, all UTC; or a duration ("24h") back from now
+ * AC_ERR_INVALID for a bad value, AC_ERR_EXISTS for an option given
+ * twice (but event), AC_ERR_NOT_FOUND for an unknown option name.
+ * Erased personal fields match no email or IP filter.
+ */
+typedef struct {
+    char           account[AC_ID_LEN + 1];     /* "": any */
+    char           email[AC_EMAIL_MAX + 1];    /* "": any */
+    int            family;                     /* 0: any IP */
+    unsigned char  net[16];
+    unsigned       prefix;
+    uint32_t       events;                     /* 1 << kind; 0: any */
+    int            result;                     /* -1 any, 0 ok, 1 fail */
+    char           partner[AC_PARTNER_ID_MAX + 1]; /* "": any */
+    int64_t        since_ms;                   /* -1: none */
+    int64_t        until_ms;                   /* -1: none */
+} ac_log_filter_t;
+
+void ac_log_filter_init(ac_log_filter_t *f);
+int ac_log_filter_set(ac_log_filter_t *f, const char *name,
+    const char *value, size_t len, int64_t now_ms);
+/* 1 when the entry passes every option set, else 0. */
+int ac_log_filter_match(const ac_log_filter_t *f, const ac_log_entry_t *e);
+
+/* A time as the since and until options read it, to unix ms. */
+int ac_log_time_parse(const char *s, size_t len, int64_t now_ms,
+    int64_t *ms);
+
 /* -------------------------------------- log keys and pseudonyms */
 /* (logkey.c) */
 
