@@ -59,7 +59,7 @@ typedef struct {
 #define CTL_NEED_REDIS   0x02     /* connected on first use */
 
 
-/* guichetctl.c */
+/* args.c */
 int ctl_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int ctl_has_opt(const ctl_t *ctl, const char *name);
@@ -72,6 +72,8 @@ int ctl_redis_connect(ctl_t *ctl);
 void ctl_redis_close(ctl_t *ctl);
 redisReply *ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd);
 int ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n);
+
+/* accounts.c */
 int ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a);
 int ctl_account_arg(ctl_t *ctl, char email[AC_EMAIL_MAX + 1],
     ac_account_t *a);
