@@ -73,6 +73,14 @@ static const ctl_opt_spec_t  ctl_opts_partner_rotate[] = {
     { NULL, 0 }
 };
 
+static const ctl_opt_spec_t  ctl_opts_partner_try[] = {
+    { "key-file", 1 },
+    { "email", 1 },
+    { "base-url", 1 },
+    { "json", 0 },
+    { NULL, 0 }
+};
+
 static const ctl_opt_spec_t  ctl_opts_invitations[] = {
     { "partner", 1 },
     { "base-url", 1 },
@@ -160,6 +168,10 @@ static const ctl_command_t  ctl_commands[] = {
     { "partner", "rotate",
       "partner rotate ID --key-file FILE [--alg ES256|RS256|HS256]",
       ctl_opts_partner_rotate, 1, KR, ctl_cmd_partner_rotate },
+    { "partner", "try",
+      "partner try ID --key-file PRIVATE_KEY --email ADDRESS"
+      " [--base-url URL] [--json]",
+      ctl_opts_partner_try, 1, KR, ctl_cmd_partner_try },
     { "invitations", "list",
       "invitations list [--partner ID] [--base-url URL] [--json]",
       ctl_opts_invitations, 0, KR, ctl_cmd_invitations_list },

@@ -162,6 +162,7 @@ int ctl_cmd_partner_list(ctl_t *ctl);
 int ctl_cmd_partner_show(ctl_t *ctl);
 int ctl_cmd_partner_remove(ctl_t *ctl);
 int ctl_cmd_partner_rotate(ctl_t *ctl);
+int ctl_cmd_partner_try(ctl_t *ctl);
 int ctl_cmd_invitations_list(ctl_t *ctl);
 int ctl_cmd_user_erase(ctl_t *ctl);
 int ctl_cmd_user_export(ctl_t *ctl);
