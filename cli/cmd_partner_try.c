@@ -22,7 +22,6 @@
 #define CTL_TRY_BASE       "http://127.0.0.1:8080"
 
 
-static int ctl_try_partner(ctl_t *ctl, const char *id, ac_partner_t *p);
 static int ctl_try_read(const char *path, unsigned char *buf, size_t size,
     size_t *len);
 
@@ -85,7 +84,7 @@ ctl_cmd_partner_try(ctl_t *ctl)
         goto done;
     }
 
-    status = ctl_try_partner(ctl, id, p);
+    status = ctl_partner_get(ctl, id, p);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
@@ -166,39 +165,6 @@ done:
     }
 
     return status;
-}
-
-
-static int
-ctl_try_partner(ctl_t *ctl, const char *id, ac_partner_t *p)
-{
-    int          rc;
-    ac_cmd_t     cmd;
-    redisReply  *r;
-
-    rc = ac_cmd_partner_get(&cmd, ctl->cfg, id);
-    if (rc != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-    }
-
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
-    rc = ac_partner_parse(r, ctl->keys, id, p);
-    freeReplyObject(r);
-
-    if (rc == AC_ERR_NOT_FOUND) {
-        return ctl_fail(CTL_EXIT_FAIL, "no partner %s", id);
-    }
-
-    if (rc != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "partner %s: %s", id,
-                        ac_strerror(rc));
-    }
-
-    return CTL_EXIT_OK;
 }
 
 

@@ -144,6 +144,7 @@ int ctl_qr_print(const char *text, FILE *out);
 
 /* cmd_partner.c */
 int ctl_partner_ids(ctl_t *ctl, redisReply **ids, const char ***sorted);
+int ctl_partner_get(ctl_t *ctl, const char *id, ac_partner_t *p);
 
 /* commands */
 int ctl_cmd_user_add(ctl_t *ctl);
