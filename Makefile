@@ -26,6 +26,8 @@ LDFLAGS += $(SANFLAGS) -Wl,-z,relro -Wl,-z,now
 LIBS     = -lhiredis -loath -ljwt -ljansson -lssl -lcrypto -largon2 \
            -lqrencode
 
+AC_HDR   = authcore/include/authcore.h \
+           $(wildcard authcore/include/authcore/*.h)
 AC_SRC   = $(sort $(wildcard authcore/src/*.c))
 AC_OBJ   = $(AC_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC  = $(sort $(wildcard cli/*.c))
@@ -35,7 +37,7 @@ UT_BIN   = $(UT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/libauthcore.a $(BUILD)/guichetctl $(UT_BIN)
 
-$(BUILD)/%.o: %.c authcore/include/authcore.h $(wildcard authcore/src/*.h) \
+$(BUILD)/%.o: %.c $(AC_HDR) $(wildcard authcore/src/*.h) \
               $(wildcard cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iauthcore/src -c -o $@ $<
@@ -67,7 +69,7 @@ FUZZ_AC_OBJ  = $(AC_SRC:%.c=$(FUZZ_DIR)/%.o)
 
 fuzz: $(FUZZ_BIN)
 
-$(FUZZ_DIR)/authcore/%.o: authcore/%.c authcore/include/authcore.h \
+$(FUZZ_DIR)/authcore/%.o: authcore/%.c $(AC_HDR) \
                           $(wildcard authcore/src/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<

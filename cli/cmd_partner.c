@@ -234,10 +234,8 @@ failed:
 int
 ctl_cmd_partner_show(ctl_t *ctl)
 {
-    int            rc, status;
+    int            status;
     ac_buf_t       b;
-    ac_cmd_t       cmd;
-    redisReply    *r;
     ac_partner_t  *p;
     const char    *id;
     char           fp[CTL_FP_LEN + 1], created[32];
@@ -249,33 +247,13 @@ ctl_cmd_partner_show(ctl_t *ctl)
         return status;
     }
 
-    rc = ac_cmd_partner_get(&cmd, ctl->cfg, id);
-    if (rc != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-    }
-
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
     p = calloc(1, sizeof(ac_partner_t));
     if (p == NULL) {
-        freeReplyObject(r);
         return ctl_fail(CTL_EXIT_FAIL, "out of memory");
     }
 
-    rc = ac_partner_parse(r, ctl->keys, id, p);
-    freeReplyObject(r);
-
-    if (rc == AC_ERR_NOT_FOUND) {
-        status = ctl_fail(CTL_EXIT_FAIL, "no partner %s", id);
-        goto done;
-    }
-
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "partner %s: %s", id,
-                          ac_strerror(rc));
+    status = ctl_partner_get(ctl, id, p);
+    if (status != CTL_EXIT_OK) {
         goto done;
     }
 
@@ -365,7 +343,6 @@ ctl_cmd_partner_rotate(ctl_t *ctl)
     int                rc, status;
     int64_t            done;
     ac_cmd_t           cmd;
-    redisReply        *r;
     const ctl_opt_t   *alg, *file;
     ac_partner_t      *p;
     char              *scratch;
@@ -399,29 +376,8 @@ ctl_cmd_partner_rotate(ctl_t *ctl)
     }
 
     /* the current registration: its algorithm is kept without --alg */
-    rc = ac_cmd_partner_get(&cmd, ctl->cfg, id);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        status = CTL_EXIT_FAIL;
-        goto done;
-    }
-
-    rc = ac_partner_parse(r, ctl->keys, id, p);
-    freeReplyObject(r);
-
-    if (rc == AC_ERR_NOT_FOUND) {
-        status = ctl_fail(CTL_EXIT_FAIL, "no partner %s", id);
-        goto done;
-    }
-
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "partner %s: %s", id,
-                          ac_strerror(rc));
+    status = ctl_partner_get(ctl, id, p);
+    if (status != CTL_EXIT_OK) {
         goto done;
     }
 
@@ -716,4 +672,38 @@ static int
 ctl_partner_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+
+/* The partner "id" from Redis, an HS256 secret unsealed. */
+int
+ctl_partner_get(ctl_t *ctl, const char *id, ac_partner_t *p)
+{
+    int          rc;
+    ac_cmd_t     cmd;
+    redisReply  *r;
+
+    rc = ac_cmd_partner_get(&cmd, ctl->cfg, id);
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+    }
+
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        return CTL_EXIT_FAIL;
+    }
+
+    rc = ac_partner_parse(r, ctl->keys, id, p);
+    freeReplyObject(r);
+
+    if (rc == AC_ERR_NOT_FOUND) {
+        return ctl_fail(CTL_EXIT_FAIL, "no partner %s", id);
+    }
+
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "partner %s: %s", id,
+                        ac_strerror(rc));
+    }
+
+    return CTL_EXIT_OK;
 }

@@ -5,11 +5,9 @@
  */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "guichetctl.h"
@@ -72,6 +70,14 @@ static const ctl_opt_spec_t  ctl_opts_partner_add[] = {
 static const ctl_opt_spec_t  ctl_opts_partner_rotate[] = {
     { "alg", 1 },
     { "key-file", 1 },
+    { NULL, 0 }
+};
+
+static const ctl_opt_spec_t  ctl_opts_partner_try[] = {
+    { "key-file", 1 },
+    { "email", 1 },
+    { "base-url", 1 },
+    { "json", 0 },
     { NULL, 0 }
 };
 
@@ -162,6 +168,10 @@ static const ctl_command_t  ctl_commands[] = {
     { "partner", "rotate",
       "partner rotate ID --key-file FILE [--alg ES256|RS256|HS256]",
       ctl_opts_partner_rotate, 1, KR, ctl_cmd_partner_rotate },
+    { "partner", "try",
+      "partner try ID --key-file PRIVATE_KEY --email ADDRESS"
+      " [--base-url URL] [--json]",
+      ctl_opts_partner_try, 1, KR, ctl_cmd_partner_try },
     { "invitations", "list",
       "invitations list [--partner ID] [--base-url URL] [--json]",
       ctl_opts_invitations, 0, KR, ctl_cmd_invitations_list },
@@ -503,120 +513,6 @@ ctl_cmd_init(ctl_t *ctl)
     }
 
     printf("created secret file %s\n", path);
-
-    return CTL_EXIT_OK;
-}
-
-
-int
-ctl_fail(int status, const char *fmt, ...)
-{
-    va_list  ap;
-
-    fputs("guichetctl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-
-    return status;
-}
-
-
-const ctl_opt_t *
-ctl_opt(const ctl_t *ctl, const char *name)
-{
-    size_t  i;
-
-    for (i = 0; i < ctl->args.nopts; i++) {
-        if (strcmp(ctl->args.opts[i].name, name) == 0) {
-            return &ctl->args.opts[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-int
-ctl_has_opt(const ctl_t *ctl, const char *name)
-{
-    return ctl_opt(ctl, name) != NULL;
-}
-
-
-int
-ctl_email_arg(const char *arg, char email[AC_EMAIL_MAX + 1])
-{
-    if (ac_email_normalize(arg, strlen(arg), email) != AC_OK) {
-        return ctl_fail(CTL_EXIT_USAGE, "invalid email address");
-    }
-
-    return CTL_EXIT_OK;
-}
-
-
-/*
- * The first line of stdin, without its line end. stdin is unbuffered so
- * that no copy of the password is left in a stdio buffer; on a terminal
- * echo is turned off.
- */
-int
-ctl_read_password(char *buf, size_t size, size_t *len)
-{
-    int             c, tty, status;
-    size_t          n;
-    struct termios  old, raw;
-
-    setvbuf(stdin, NULL, _IONBF, 0);
-
-    tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
-    if (tty) {
-        raw = old;
-        raw.c_lflag &= ~(tcflag_t) ECHO;
-        fputs("Password: ", stderr);
-        fflush(stderr);
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
-    }
-
-    n = 0;
-    status = CTL_EXIT_OK;
-
-    for ( ;; ) {
-        c = fgetc(stdin);
-        if (c == EOF || c == '\n') {
-            break;
-        }
-
-        if (n + 1 == size) {
-            status = CTL_EXIT_FAIL;
-            continue;
-        }
-
-        buf[n++] = (char) c;
-    }
-
-    if (tty) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        fputc('\n', stderr);
-    }
-
-    if (n > 0 && buf[n - 1] == '\r') {
-        n--;
-    }
-
-    buf[n] = '\0';
-    *len = n;
-
-    if (status != CTL_EXIT_OK) {
-        ac_cleanse(buf, size);
-        return ctl_fail(CTL_EXIT_FAIL, "password too long (at most %d"
-                        " bytes)", AC_PASSWORD_MAX);
-    }
-
-    if (n == 0) {
-        return ctl_fail(CTL_EXIT_FAIL, "no password on standard input");
-    }
 
     return CTL_EXIT_OK;
 }

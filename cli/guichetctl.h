@@ -59,7 +59,7 @@ typedef struct {
 #define CTL_NEED_REDIS   0x02     /* connected on first use */
 
 
-/* guichetctl.c */
+/* args.c */
 int ctl_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int ctl_has_opt(const ctl_t *ctl, const char *name);
@@ -72,6 +72,8 @@ int ctl_redis_connect(ctl_t *ctl);
 void ctl_redis_close(ctl_t *ctl);
 redisReply *ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd);
 int ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n);
+
+/* accounts.c */
 int ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a);
 int ctl_account_arg(ctl_t *ctl, char email[AC_EMAIL_MAX + 1],
     ac_account_t *a);
@@ -142,6 +144,7 @@ int ctl_qr_print(const char *text, FILE *out);
 
 /* cmd_partner.c */
 int ctl_partner_ids(ctl_t *ctl, redisReply **ids, const char ***sorted);
+int ctl_partner_get(ctl_t *ctl, const char *id, ac_partner_t *p);
 
 /* commands */
 int ctl_cmd_user_add(ctl_t *ctl);
@@ -160,6 +163,7 @@ int ctl_cmd_partner_list(ctl_t *ctl);
 int ctl_cmd_partner_show(ctl_t *ctl);
 int ctl_cmd_partner_remove(ctl_t *ctl);
 int ctl_cmd_partner_rotate(ctl_t *ctl);
+int ctl_cmd_partner_try(ctl_t *ctl);
 int ctl_cmd_invitations_list(ctl_t *ctl);
 int ctl_cmd_user_erase(ctl_t *ctl);
 int ctl_cmd_user_export(ctl_t *ctl);

@@ -7,20 +7,19 @@
 
 #include <openssl/crypto.h>
 
-#include "authcore.h"
+#include "internal.h"
 
 
 #define AC_FORM_NAME_MAX  64
 
 
-static int ac_hex(int c);
 static int ac_form_decode(const char *s, const char *e, char *out,
     size_t outsize, size_t *outlen);
 static int ac_cookie_octet(int c);
 
 
-static int
-ac_hex(int c)
+int
+ac_hex_value(int c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -64,8 +63,8 @@ ac_form_decode(const char *s, const char *e, char *out, size_t outsize,
                 return AC_ERR_INVALID;
             }
 
-            hi = ac_hex((unsigned char) s[0]);
-            lo = ac_hex((unsigned char) s[1]);
+            hi = ac_hex_value((unsigned char) s[0]);
+            lo = ac_hex_value((unsigned char) s[1]);
 
             if (hi < 0 || lo < 0) {
                 return AC_ERR_INVALID;

@@ -40,6 +40,25 @@ int ac_key_build(const ac_config_t *cfg, const char *name, const char *arg,
 int ac_cmd_key_arg(ac_cmd_t *cmd, const ac_config_t *cfg, const char *name,
     const char *arg, const char *suffix);
 
+/* AC_OK for a key argument (an id, a digest): no ':', no blanks. */
+int ac_key_arg_check(const char *arg);
+
+/* Starts cmd as "VERB KEY", the key ac_key() builds. */
+int ac_cmd_key(ac_cmd_t *cmd, const char *verb, const ac_config_t *cfg,
+    ac_key_kind_t kind, const char *arg);
+
+/* Reply parsing (store.c). A decimal integer of a reply string, a reply
+ * string copied NUL-terminated (no NUL inside), and how many field/value
+ * pairs an HGETALL-shaped reply holds (AC_ERR_NOT_FOUND: none); all give
+ * AC_ERR_REDIS for anything malformed. */
+int ac_reply_int64(const char *s, size_t len, int64_t *v);
+int ac_reply_copy(char *dst, size_t size, const char *s, size_t len);
+int ac_reply_pairs(const struct redisReply *r, size_t *n);
+
+/* A field name of such a reply equal to "name". */
+#define AC_FIELD_IS(f, name)                                                 \
+    ((f)->len == sizeof(name) - 1 && memcmp((f)->str, name, (f)->len) == 0)
+
 /* The value of "P inv:PARTNER" for an invited email: "SINCE SEALED", the
  * email sealed to this partner. */
 int ac_inv_value_seal(const ac_keys_t *keys, const char *partner,
@@ -48,5 +67,102 @@ int ac_inv_value_seal(const ac_keys_t *keys, const char *partner,
 /* AC_OK for an account id as the log takes it: base32 lower-case, 1 to
  * AC_ID_LEN characters (log.c). */
 int ac_log_account_check(const char *s, size_t len);
+
+/* ------------------------------------------------- encodings (crypto.c) */
+
+/* Accepts unpadded base64url only; AC_ERR_INVALID on any other byte. */
+int ac_b64url_decode(const char *in, size_t len, unsigned char *out,
+    size_t outsize, size_t *outlen);
+
+/* RFC 4648 base32 with padding (totp.c). */
+int ac_base32_decode(const char *in, size_t len, unsigned char *out,
+    size_t outsize, size_t *outlen);
+
+/* ------------------------------------------------------ keys (crypto.c) */
+
+/* The keys of ac_keys_load() from secret bytes already read. */
+int ac_keys_from_secret(const unsigned char *secret, size_t len,
+    ac_keys_t **keys);
+
+/* HMAC-SHA256 under the purpose's key. */
+int ac_mac(const ac_keys_t *keys, ac_purpose_t purpose, const void *data,
+    size_t len, unsigned char out[AC_MAC_LEN]);
+
+/* ------------------------------------------------------- OTP (totp.c) */
+
+typedef enum {
+    AC_OTP_SHA1 = 0,
+    AC_OTP_SHA256,
+    AC_OTP_SHA512
+} ac_otp_hash_t;
+
+/* RFC 4226 HOTP value of "counter", "digits" (6..8) long. */
+int ac_hotp(const void *secret, size_t len, uint64_t counter,
+    unsigned digits, char out[AC_OTP_MAX + 1]);
+
+/* RFC 6238 TOTP value at time "now" (T0 = 0). */
+int ac_totp(const void *secret, size_t len, ac_otp_hash_t hash, time_t now,
+    unsigned step, unsigned digits, char out[AC_OTP_MAX + 1]);
+
+/* ---------------------------------------------------- sessions (session.c) */
+
+/* "pwd", "pwd otp", "sso" or "sso otp"; AC_ERR_INVALID otherwise. */
+int ac_amr_parse(const char *s, size_t len, unsigned *amr);
+
+/* ---------------------------------------------- Redis schema (store.c) */
+
+/* The email index key of an already normalized email. */
+int ac_key_email(const ac_config_t *cfg, const ac_keys_t *keys,
+    const char *email, char out[AC_KEY_MAX]);
+
+/* Status or bulk reply equal to "OK". */
+int ac_reply_ok(const struct redisReply *r);
+
+/* ------------------------------------------------ partners (assertion.c) */
+
+const char *ac_partner_key_id(const ac_partner_key_t *k);
+ac_alg_t ac_partner_key_alg(const ac_partner_key_t *k);
+
+/* --------------------------------------------- invitations (account.c) */
+
+/* EVAL that records, if absent, that "partner" invited "email" at "now"
+ * (the email sealed, bound to the partner), in "P inv:PARTNER" and
+ * "P invby:EDIGEST"; replies 1, or 0 if it was already invited.
+ * "scratch" holds the sealed email. */
+int ac_cmd_invitation_add(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *partner, const char *email,
+    int64_t now, char scratch[AC_INVITE_MAX]);
+
+/* -------------------------------------------- throttling (throttle.c) */
+
+/* Delay in seconds set by the "failures"-th failure when "free" are
+ * allowed without delay: 0, then 1, 2, 4... capped at max_delay. */
+int64_t ac_throttle_delay(int64_t failures, int64_t free,
+    int64_t max_delay);
+
+/* ------------------------------------------- origins (origin.c, form.c) */
+
+#define AC_ORIGIN_HOST_MAX  255
+#define AC_ORIGIN_MAX       300     /* "https://" host ":65535" */
+
+typedef struct {
+    int          https;
+    char         host[AC_ORIGIN_HOST_MAX + 1];  /* lower-case, "[v6]" */
+    unsigned     port;                          /* default filled in */
+    const char  *rest;        /* path, query, fragment: in the input */
+    size_t       restlen;
+} ac_origin_t;
+
+/* The one parser of "http(s)://host[:port]" followed by nothing, '/', '?'
+ * or '#' (origin.c); AC_ERR_INVALID for anything else. */
+int ac_origin_parse(const char *s, size_t len, ac_origin_t *o);
+/* "scheme://host[:port]", the port only when not the default. */
+int ac_origin_format(const ac_origin_t *o, char *out, size_t outsize);
+/* An allowed_redirect_hosts entry (an origin, then nothing but an
+ * optional '/') in that canonical form; AC_ERR_INVALID otherwise. */
+int ac_origin_normalize(const char *s, size_t len, char out[AC_ORIGIN_MAX]);
+
+/* The value of a hexadecimal digit, -1 for another byte (form.c). */
+int ac_hex_value(int c);
 
 #endif /* AUTHCORE_INTERNAL_H */

@@ -33,7 +33,7 @@ static int ac_regtok_key(ac_cmd_t *cmd, const ac_config_t *cfg,
 static int ac_inv_value_open(const ac_keys_t *keys, const char *partner,
     const char *value, size_t len, char email[AC_EMAIL_MAX + 1],
     int64_t *since);
-static int ac_reply_int64(const redisReply *r, int64_t *v);
+static int ac_inv_int64(const redisReply *r, int64_t *v);
 static int ac_reg_collect(const ac_registration_t *reg, void *data);
 static int ac_reg_cmp(const void *a, const void *b);
 static void ac_reg_time(ac_buf_t *b, int64_t t);
@@ -522,7 +522,7 @@ ac_cmd_registrations(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 
 static int
-ac_reply_int64(const redisReply *r, int64_t *v)
+ac_inv_int64(const redisReply *r, int64_t *v)
 {
     char  *end, buf[24];
 
@@ -584,7 +584,7 @@ ac_registrations_parse(const struct redisReply *r,
         reg.since = reg.invited;
 
         if (t->type != REDIS_REPLY_NIL) {
-            rc = ac_reply_int64(t, &reg.since);
+            rc = ac_inv_int64(t, &reg.since);
             if (rc != AC_OK) {
                 break;
             }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "authcore.h"
+#include "internal.h"
 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

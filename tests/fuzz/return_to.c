@@ -1,6 +1,6 @@
 /*
  * return_to values (ac_return_to) from query strings and forms, and
- * allowed_redirect_hosts entries (ac_redirect_origin_check). Whatever
+ * allowed_redirect_hosts entries (ac_origin_normalize). Whatever
  * comes in, what goes out must be a local path or a URL of an allowed
  * origin: anything else would be an open redirect.
  */
@@ -52,7 +52,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int    rc;
-    char   out[AC_RETURN_TO_MAX + 1], small[16], *s;
+    char   out[AC_RETURN_TO_MAX + 1], small[16], origin[AC_ORIGIN_MAX], *s;
 
     rc = ac_return_to(fuzz_config(), (const char *) data, size, out,
                       sizeof(out));
@@ -75,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     s = fuzz_strdup(data, size);
     if (s != NULL) {
-        (void) ac_redirect_origin_check(s);
+        (void) ac_origin_normalize(s, strlen(s), origin);
         free(s);
     }
 

@@ -1,8 +1,10 @@
 /*
  * A minimal unit-test harness: each test binary is a list of TEST()
  * functions run by RUN(); CHECK* record failures with file and line and
- * carry on. The binary prints one line per test and ends with
- * "N passed, N failed"; its exit status is 1 when anything failed.
+ * carry on; SKIP(reason) ends a test that cannot run here (say, no
+ * redis-server), which is then reported as skipped, not passed. The
+ * binary prints one line per test and ends with "N passed, N failed,
+ * N skipped"; its exit status is 1 when anything failed.
  */
 
 #ifndef GUICHET_CHECK_H
@@ -12,7 +14,15 @@
 #include <stdio.h>
 #include <string.h>
 
-static int  check_passed, check_failed, check_current_failed;
+static int  check_passed, check_failed, check_skipped;
+static int  check_current_failed, check_current_skipped;
+
+#define SKIP(reason)                                                         \
+    do {                                                                     \
+        printf("    skipped: %s\n", reason);                                 \
+        check_current_skipped = 1;                                           \
+        return;                                                              \
+    } while (0)
 
 #define CHECK(cond)                                                          \
     do {                                                                     \
@@ -48,10 +58,14 @@ static int  check_passed, check_failed, check_current_failed;
 #define RUN(name)                                                            \
     do {                                                                     \
         check_current_failed = 0;                                            \
+        check_current_skipped = 0;                                           \
         name();                                                              \
         if (check_current_failed) {                                          \
             check_failed++;                                                  \
             printf("FAIL %s\n", #name);                                      \
+        } else if (check_current_skipped) {                                  \
+            check_skipped++;                                                 \
+            printf("skip %s\n", #name);                                      \
         } else {                                                             \
             check_passed++;                                                  \
             printf("ok   %s\n", #name);                                      \
@@ -59,7 +73,8 @@ static int  check_passed, check_failed, check_current_failed;
     } while (0)
 
 #define CHECK_DONE()                                                         \
-    (printf("%d passed, %d failed\n", check_passed, check_failed),           \
+    (printf("%d passed, %d failed, %d skipped\n", check_passed,             \
+            check_failed, check_skipped),                                    \
      check_failed ? 1 : 0)
 
 #endif /* GUICHET_CHECK_H */

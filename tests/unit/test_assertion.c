@@ -17,6 +17,7 @@
 #include <openssl/rsa.h>
 
 #include "authcore.h"
+#include "internal.h"
 #include "check.h"
 #include "redis_fixture.h"
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <authcore.h>
+#include "internal.h"
 
 #include "check.h"
 #include "redis_fixture.h"
@@ -267,8 +268,7 @@ TEST(test_token_single_use)
     redisReply  *r;
 
     if (!have_redis) {
-        printf("    skipped: no redis-server\n");
-        return;
+        SKIP("redis-server did not start");
     }
 
     freeReplyObject(redisCommand(rc, "FLUSHALL"));
@@ -317,8 +317,7 @@ TEST(test_tampered_token_record)
     redisReply  *r;
 
     if (!have_redis) {
-        printf("    skipped: no redis-server\n");
-        return;
+        SKIP("redis-server did not start");
     }
 
     freeReplyObject(redisCommand(rc, "FLUSHALL"));
@@ -352,8 +351,7 @@ TEST(test_renewal_after_expiry)
     int64_t      later;
 
     if (!have_redis) {
-        printf("    skipped: no redis-server\n");
-        return;
+        SKIP("redis-server did not start");
     }
 
     freeReplyObject(redisCommand(rc, "FLUSHALL"));
@@ -412,8 +410,7 @@ TEST(test_registrations_isolation)
     const char   *s;
 
     if (!have_redis) {
-        printf("    skipped: no redis-server\n");
-        return;
+        SKIP("redis-server did not start");
     }
 
     freeReplyObject(redisCommand(rc, "FLUSHALL"));

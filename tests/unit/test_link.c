@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "authcore.h"
+#include "internal.h"
 #include "check.h"
 #include "redis_fixture.h"
 

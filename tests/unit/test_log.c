@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "authcore.h"
+#include "internal.h"
 #include "check.h"
 #include "redis_fixture.h"
 

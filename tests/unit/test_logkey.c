@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "authcore.h"
+#include "internal.h"
 #include "check.h"
 #include "redis_fixture.h"
 

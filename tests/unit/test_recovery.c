@@ -3,6 +3,7 @@
  */
 
 #include "authcore.h"
+#include "internal.h"
 #include "check.h"
 
 static const char  alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 
 #include "authcore.h"
+#include "internal.h"
 #include "check.h"
 #include "redis_fixture.h"
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "authcore.h"
+#include "internal.h"
 #include "check.h"
 
 static const char  seed20[] = "12345678901234567890";

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "authcore.h"
+#include "internal.h"
 #include "check.h"
 
 
@@ -235,25 +236,131 @@ TEST(return_to_limits)
 }
 
 
-TEST(redirect_origin_check)
+static int
+norm(const char *in, char *out)
 {
-    CHECK_INT(ac_redirect_origin_check("https://good.com"), AC_OK);
-    CHECK_INT(ac_redirect_origin_check("https://good.com/"), AC_OK);
-    CHECK_INT(ac_redirect_origin_check("http://good.com:8080"), AC_OK);
-    CHECK_INT(ac_redirect_origin_check("https://[2001:db8::1]:8443"), AC_OK);
-    CHECK_INT(ac_redirect_origin_check("https://good.com/path"),
-              AC_ERR_INVALID);
-    CHECK_INT(ac_redirect_origin_check("https://good.com?x"),
-              AC_ERR_INVALID);
-    CHECK_INT(ac_redirect_origin_check("https://u@good.com"),
-              AC_ERR_INVALID);
-    CHECK_INT(ac_redirect_origin_check("good.com"), AC_ERR_INVALID);
-    CHECK_INT(ac_redirect_origin_check("ftp://good.com"), AC_ERR_INVALID);
-    CHECK_INT(ac_redirect_origin_check("https://good.com:0"),
-              AC_ERR_INVALID);
-    CHECK_INT(ac_redirect_origin_check("https://"), AC_ERR_INVALID);
-    CHECK_INT(ac_redirect_origin_check(""), AC_ERR_INVALID);
-    CHECK_INT(ac_redirect_origin_check(NULL), AC_ERR_INVALID);
+    return ac_origin_normalize(in, in ? strlen(in) : 0, out);
+}
+
+
+#define ORIGIN(s, want)                                                      \
+    do {                                                                     \
+        char o_[AC_ORIGIN_MAX];                                              \
+        CHECK_INT(norm(s, o_), AC_OK);                                       \
+        CHECK_STR(o_, want);                                                 \
+    } while (0)
+
+#define NOT_ORIGIN(s)                                                        \
+    do {                                                                     \
+        char o_[AC_ORIGIN_MAX];                                              \
+        CHECK_INT(norm(s, o_), AC_ERR_INVALID);                              \
+    } while (0)
+
+
+TEST(origin_normalize_canonical_form)
+{
+    ORIGIN("https://good.com", "https://good.com");
+    ORIGIN("https://good.com/", "https://good.com");
+    ORIGIN("HTTPS://Good.COM:443/", "https://good.com");
+    ORIGIN("http://good.com:80", "http://good.com");
+    ORIGIN("http://good.com:8080", "http://good.com:8080");
+    ORIGIN("https://good.com:80", "https://good.com:80");
+    ORIGIN("http://10.1.2.3:8080", "http://10.1.2.3:8080");
+    ORIGIN("https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443");
+    ORIGIN("https://[2001:DB8:0:0::1]:8443/", "https://[2001:db8::1]:8443");
+    ORIGIN("http://[::1]:80", "http://[::1]");
+    ORIGIN("http://[::FFFF:10.0.0.1]", "http://[::ffff:10.0.0.1]");
+}
+
+
+TEST(origin_normalize_hostile_entries)
+{
+    NOT_ORIGIN("https://good.com/path");
+    NOT_ORIGIN("https://good.com?x");
+    NOT_ORIGIN("https://good.com#x");
+    NOT_ORIGIN("https://u@good.com");
+    NOT_ORIGIN("https://good.com@evil.com");
+    NOT_ORIGIN("https://good.com\\@evil.com");
+    NOT_ORIGIN("https://good.com\\");
+    NOT_ORIGIN("https://%67ood.com");
+    NOT_ORIGIN("https://good%2ecom");
+    NOT_ORIGIN("https://good.com%2f");
+    NOT_ORIGIN("https://good.com.");
+    NOT_ORIGIN("https://.good.com");
+    NOT_ORIGIN("https://good..com");
+    NOT_ORIGIN("https://go_od.com");
+    NOT_ORIGIN("https://[::1");
+    NOT_ORIGIN("https://[]");
+    NOT_ORIGIN("https://[good.com]");
+    NOT_ORIGIN("https://[fe80::1%25eth0]");
+    NOT_ORIGIN("https://[::1]x");
+    NOT_ORIGIN("https://good.com:0");
+    NOT_ORIGIN("https://good.com:0443");
+    NOT_ORIGIN("https://good.com:65536");
+    NOT_ORIGIN("https://good.com:");
+    NOT_ORIGIN("https://good.com:+443");
+    NOT_ORIGIN("good.com");
+    NOT_ORIGIN("//good.com");
+    NOT_ORIGIN("ftp://good.com");
+    NOT_ORIGIN("https:good.com");
+    NOT_ORIGIN("https:/good.com");
+    NOT_ORIGIN("https://");
+    NOT_ORIGIN("");
+    NOT_ORIGIN(NULL);
+}
+
+
+/* A URL is kept exactly when its origin, read by the same parser, is one
+ * of the entries: spellings of one origin agree, lookalikes do not. */
+TEST(return_to_agrees_with_allow_list)
+{
+    static const char  *entries[] = {
+        "HTTPS://Good.Com:443/",
+        "https://[2001:db8::1]:8443",
+        "http://[::1]",
+    };
+    ac_config_t         c2;
+    char                out[AC_RETURN_TO_MAX + 1];
+    size_t              i;
+    static const char  *kept[] = {
+        "https://good.com/x",
+        "https://GOOD.COM:443/",
+        "https://[2001:db8::1]:8443/p",
+        "https://[2001:DB8:0:0:0:0:0:1]:8443/p",
+        "http://[0:0::1]:80/",
+        "http://[::1]",
+    };
+    static const char  *replaced[] = {
+        "https://good.com:8443/",
+        "http://good.com/",
+        "https://[2001:db8::1]/",
+        "https://[2001:db8::2]:8443/",
+        "https://[2001:db8::1%25eth0]:8443/",
+        "https://good.com:443@evil.com/",
+        "https://good.com\\@evil.com/",
+        "https://evil.com\\@good.com/",
+        "https://good.com%40evil.com/",
+        "https://%67ood.com/",
+        "https://good.com./",
+        "https://[::1]@evil.com/",
+        "http://[::1]:8080/",
+    };
+
+    memset(&c2, 0, sizeof(c2));
+    c2.allowed_redirect_hosts = (char **) entries;
+    c2.nallowed_redirect_hosts = sizeof(entries) / sizeof(entries[0]);
+
+    for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        CHECK_INT(ac_return_to(&c2, kept[i], strlen(kept[i]), out,
+                               sizeof(out)), AC_OK);
+        CHECK_STR(out, kept[i]);
+    }
+
+    for (i = 0; i < sizeof(replaced) / sizeof(replaced[0]); i++) {
+        CHECK_INT(ac_return_to(&c2, replaced[i], strlen(replaced[i]), out,
+                               sizeof(out)), AC_ERR_INVALID);
+        CHECK_STR(out, "/");
+    }
 }
 
 
@@ -1090,7 +1197,9 @@ main(void)
     RUN(return_to_absolute);
     RUN(return_to_hostile_absolute);
     RUN(return_to_limits);
-    RUN(redirect_origin_check);
+    RUN(origin_normalize_canonical_form);
+    RUN(origin_normalize_hostile_entries);
+    RUN(return_to_agrees_with_allow_list);
     RUN(form_get);
     RUN(form_get_hostile);
     RUN(cookie_get);

@@ -1,0 +1,140 @@
+/*
+ * authcore: sessions.
+ * Part of authcore's public API: include <authcore.h>, not this file.
+ */
+
+#ifndef AUTHCORE_SESSION_H
+#define AUTHCORE_SESSION_H
+
+#include "partner.h"
+
+/* ----------------------------------------------------------- sessions */
+
+/*
+ * A session is the hash "P sess:DIGEST" (DIGEST = ac_session_digest() of
+ * the cookie value) with short fields, so that it stays small in Redis:
+ *   a account id   e email    r roles     m amr ("pwd", "pwd otp", "sso",
+ *   "sso otp")     p partner id (absent for none)    c created (unix s)
+ *   x absolute expiry (unix s)    t last seen (unix s)    i IP
+ *   u short device label
+ * Its TTL is session_idle, renewed by ac_cmd_session_touch(). The
+ * account hash "P acct:ID" indexes its sessions: one field "s:DIGEST" per
+ * session, valued with its absolute expiry, at most AC_SESSIONS_MAX.
+ */
+
+#define AC_AMR_PWD         0x01
+#define AC_AMR_SSO         0x02
+#define AC_AMR_OTP         0x04
+#define AC_AMR_MAX         8          /* "sso otp" */
+#define AC_IP_MAX          46         /* INET6_ADDRSTRLEN */
+#define AC_DEVICE_MAX      48         /* bytes kept of the device label */
+#define AC_SESSION_TOUCH   60         /* seconds between two touches */
+#define AC_SESSIONS_MAX    50         /* per account; the oldest end */
+
+typedef struct {
+    char      account[AC_ID_LEN + 1];
+    char      email[AC_EMAIL_MAX + 1];
+    unsigned  roles;                          /* AC_ROLE_* */
+    unsigned  amr;                            /* AC_AMR_* */
+    char      partner[AC_PARTNER_ID_MAX + 1]; /* "" for none */
+    int64_t   created;
+    int64_t   expires;                        /* absolute expiry */
+    int64_t   last_seen;
+    int64_t   fresh;            /* last proof of identity (field f), 0 */
+    char      ip[AC_IP_MAX];
+    char      device[AC_DEVICE_MAX + 1];
+    int       account_status;   /* AC_STATUS_*, -1 when not fetched */
+} ac_session_t;
+
+/* The stored form of a valid amr; "" for an invalid combination. */
+const char *ac_amr_name(unsigned amr);
+
+/* The session digest of a cookie value (a 43-character token). */
+int ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
+    char out[AC_DIGEST_LEN + 1]);
+
+/* EVAL that writes the session hash with TTL session_idle and indexes it
+ * as the account's field "s:DIGEST" -> absolute expiry. The same script
+ * drops the account's "s:" fields past their expiry (at "created") and,
+ * beyond AC_SESSIONS_MAX, ends the sessions that expire first (revoked
+ * like ac_cmd_session_delete()). "s" must hold account, email, roles,
+ * amr, created, expires, last_seen; ip, device and partner may be empty.
+ * Replies 1, or an error reply without writing anything when the
+ * account does not exist (erased meanwhile). Strings are referenced
+ * from "s", which must outlive the command's hand-over to hiredis.
+ * A session with a partner (SSO) is written only if that partner still
+ * exists and the account is linked to it (else an error reply), and is
+ * indexed in "P partner:ID:sess" so that removing the partner or
+ * unlinking the account ends it. A session whose amr holds AC_AMR_SSO
+ * never carries AC_ROLE_SECURITY or AC_ROLE_ADMIN: they are dropped
+ * here, and again by ac_session_parse(). */
+int ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const ac_session_t *s);
+
+/* EVAL that replies the session hash as HGETALL would, with the field
+ * "s" added holding the account's status ("" when the account is gone),
+ * in one round trip; an empty array when there is no such session. */
+int ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest);
+
+/* EVAL that renews the idle TTL and sets the last-seen time, only if the
+ * session still exists (replies 1, else 0). Callers touch a session at
+ * most once every AC_SESSION_TOUCH seconds. */
+int ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, int64_t now);
+
+/* EVAL that deletes one session and its account's "s:" field; replies 1
+ * when the session existed, else 0. */
+int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account);
+
+/* EVAL that moves a session to a new id "new_digest" (privilege change:
+ * a fresh proof, a second factor enrolled), setting "field" to "value"
+ * on the way ("" deletes it); the old id is revoked in every cache.
+ * Replies 1, or 0 when the session is gone. */
+int ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account, const char *new_digest,
+    const char *field, const char *value);
+
+/* EVAL that makes the pending second-factor state of "digest" (the
+ * pending cookie's): account, return_to, the partner of an SSO ("" or
+ * NULL for a password), and the account's generation, for pending_ttl.
+ * Replies 1. */
+int ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, const char *account, const char *return_to,
+    const char *partner);
+
+/* EVAL that takes one of "tries" tries of a pending state before its
+ * code is checked (the last try deletes it). Replies an empty array when
+ * the state is gone, or stale (the account's generation moved on: lock,
+ * password change, logout everywhere; or the account was erased), else
+ * [pending HGETALL, account HGETALL, tries taken]. */
+int ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest, unsigned tries);
+
+/* Fills "s" from an ac_cmd_session_get() or HGETALL reply (array or
+ * map). AC_ERR_NOT_FOUND for an empty reply; AC_ERR_REDIS for an error
+ * reply, a malformed one, or a session missing a, x or m. The caller
+ * still checks s->expires, s->account_status, the amr and the roles.
+ * An SSO session's roles never hold AC_ROLES_SSO_DENIED, even when a
+ * session written before that rule holds them. */
+int ac_session_parse(const struct redisReply *r, ac_session_t *s);
+
+/*
+ * (device.c) The device a person sees in their sessions list, named
+ * from a user agent: "Chrome on Linux", "Firefox on Windows", "Safari on
+ * iPhone", "curl", or the first product name of an unknown agent
+ * ("GuichetPhone"); "Unknown device" for nothing usable. A text that is
+ * already a label (printable, no '/' or '(') is kept as it is, so that
+ * labelling twice changes nothing. Writes at most size - 1 bytes and a
+ * NUL into out; returns the length written.
+ */
+size_t ac_device_label(const char *ua, size_t len, char *out, size_t size);
+
+/* (device.c) A wait said in words, rounded up: "1 second", "2 seconds",
+ * "3 minutes", "1 hour", "2 days" (under 1 s counts as 1 second).
+ * AC_ERR_TOO_LONG when it does not fit in size. */
+#define AC_WAIT_WORDS_MAX  24
+int ac_wait_words(int64_t seconds, char *out, size_t size);
+
+#endif /* AUTHCORE_SESSION_H */

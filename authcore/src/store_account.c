@@ -1,0 +1,597 @@
+/*
+ * Accounts in Redis: the commands that create, read and change an account
+ * hash and its recovery codes, and the parser of the account hash.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "authcore.h"
+#include "internal.h"
+
+
+/* ------------------------------------------------------------ accounts */
+
+static const char  ac_lua_account_create[] =
+    "if redis.call('EXISTS', KEYS[2]) == 1"
+    " or redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "redis.call('SET', KEYS[2], ARGV[1])\n"
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 3))\n"
+    "redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])\n"
+    "return 1\n";
+
+
+int
+ac_cmd_account_create(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const ac_account_t *a)
+{
+    int    rc;
+    char   key[AC_KEY_MAX], norm[AC_EMAIL_MAX + 1], roles[AC_ROLES_MAX];
+
+    if (a == NULL || a->created <= 0 || a->totp_step < 0
+        || (a->status != AC_STATUS_ACTIVE && a->status != AC_STATUS_LOCKED))
+    {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_email_normalize(a->email, strlen(a->email), norm);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    if (strcmp(norm, a->email) != 0) {
+        return AC_ERR_BAD_EMAIL;
+    }
+
+    ac_roles_format(a->roles, roles);
+
+    ac_cmd_eval(cmd, ac_lua_account_create,
+                sizeof(ac_lua_account_create) - 1, "3");
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, a->id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_key_email(cfg, keys, a->email, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_key(cfg, AC_K_ACCOUNTS, NULL, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    ac_cmd_str(cmd, a->id);
+    ac_cmd_int(cmd, a->created);
+
+    /* fields at their default value are left out to save memory */
+    ac_cmd_str(cmd, "email");
+    ac_cmd_str(cmd, a->email);
+    ac_cmd_str(cmd, "roles");
+    ac_cmd_copy(cmd, roles, strlen(roles));
+    ac_cmd_str(cmd, "created");
+    ac_cmd_int(cmd, a->created);
+
+    if (a->status != AC_STATUS_ACTIVE) {
+        ac_cmd_str(cmd, "status");
+        ac_cmd_int(cmd, a->status);
+    }
+
+    if (a->restricted) {
+        ac_cmd_str(cmd, "restricted");
+        ac_cmd_str(cmd, "1");
+    }
+
+    if (a->pw[0] != '\0') {
+        ac_cmd_str(cmd, "pw");
+        ac_cmd_str(cmd, a->pw);
+        ac_cmd_str(cmd, "pw_changed");
+        ac_cmd_int(cmd, a->pw_changed ? a->pw_changed : a->created);
+    }
+
+    if (a->totp[0] != '\0') {
+        ac_cmd_str(cmd, "totp");
+        ac_cmd_str(cmd, a->totp);
+    }
+
+    if (a->totp_step > 0) {
+        ac_cmd_str(cmd, "totp_step");
+        ac_cmd_int(cmd, a->totp_step);
+    }
+
+    if (a->last_login > 0) {
+        ac_cmd_str(cmd, "last_login");
+        ac_cmd_int(cmd, a->last_login);
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
+static const char  ac_lua_account_by_email[] =
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return {} end\n"
+    "local h = redis.call('HGETALL', ARGV[1] .. id)\n"
+    "if #h == 0 then return {} end\n"
+    "h[#h + 1] = 'id'\n"
+    "h[#h + 1] = id\n"
+    "return h\n";
+
+
+int
+ac_cmd_account_by_email(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *email)
+{
+    int    rc;
+    char   key[AC_KEY_MAX];
+
+    ac_cmd_eval(cmd, ac_lua_account_by_email,
+                sizeof(ac_lua_account_by_email) - 1, "1");
+
+    rc = ac_key_email(cfg, keys, email, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_account_get(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id)
+{
+    return ac_cmd_key(cmd, "HGETALL", cfg, AC_K_ACCOUNT, id);
+}
+
+
+int
+ac_cmd_account_set(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
+    const char *field, const char *value)
+{
+    int           rc;
+    size_t        i;
+    static const char  *fields[] = {
+        "roles", "status", "restricted", "pw", "totp", "totp_step",
+        "last_login", "pw_changed"
+    };
+
+    if (field == NULL || value == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    /* "email" needs its index moved with it, "created" never changes */
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (strcmp(field, fields[i]) == 0) {
+            break;
+        }
+    }
+
+    if (i == sizeof(fields) / sizeof(fields[0])) {
+        return AC_ERR_INVALID;
+    }
+
+    /* numbers stay numbers, or every later read of the account fails */
+    if (strcmp(field, "status") == 0 || strcmp(field, "restricted") == 0
+        || strcmp(field, "totp_step") == 0
+        || strcmp(field, "last_login") == 0
+        || strcmp(field, "pw_changed") == 0)
+    {
+        if (value[0] == '\0' || value[strspn(value, "0123456789")] != '\0'
+            || strlen(value) > 19)
+        {
+            return AC_ERR_INVALID;
+        }
+    }
+
+    rc = ac_cmd_key(cmd, "HSET", cfg, AC_K_ACCOUNT, id);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_str(cmd, fields[i]);
+    ac_cmd_str(cmd, value);
+
+    return ac_cmd_status(cmd);
+}
+
+
+/* KEYS: account; ARGV: the hash verified, the new one */
+static const char  ac_lua_account_rehash[] =
+    "if redis.call('HGET', KEYS[1], 'pw') ~= ARGV[1] then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'pw', ARGV[2])\n"
+    "return 1\n";
+
+
+int
+ac_cmd_account_rehash(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *old_phc, const char *new_phc)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (old_phc == NULL || new_phc == NULL || old_phc[0] == '\0'
+        || strncmp(new_phc, "$argon2id$", 10) != 0)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_account_rehash,
+                sizeof(ac_lua_account_rehash) - 1, "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, old_phc, strlen(old_phc));
+    ac_cmd_copy(cmd, new_phc, strlen(new_phc));
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_account_set_totp(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *sealed)
+{
+    int  rc;
+
+    if (sealed == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_cmd_key(cmd, "HSET", cfg, AC_K_ACCOUNT, id);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_str(cmd, "totp");
+    ac_cmd_str(cmd, sealed);
+    ac_cmd_str(cmd, "totp_step");
+    ac_cmd_str(cmd, "0");
+
+    return ac_cmd_status(cmd);
+}
+
+
+/* A stored step that is not a number makes the script fail: closed. */
+
+static const char  ac_lua_totp_step[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "local last = tonumber(redis.call('HGET', KEYS[1], 'totp_step') or '0')\n"
+    "if tonumber(ARGV[1]) <= last then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'totp_step', ARGV[1])\n"
+    "return 1\n";
+
+
+int
+ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
+    int64_t step)
+{
+    int    rc;
+    char   key[AC_KEY_MAX];
+
+    if (step <= 0) {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_totp_step, sizeof(ac_lua_totp_step) - 1, "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_int(cmd, step);
+
+    return ac_cmd_status(cmd);
+}
+
+
+/* KEYS: account; ARGV: "P sess:", "P events", account id. Per-worker
+ * caches drop each ended session, then every session of the account;
+ * the generation "g" moves on, so pending second-factor states die. */
+static const char  ac_lua_sessions_end_all[] =
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "local n = 0\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    local d = string.sub(h[i], 3)\n"
+    "    n = n + redis.call('DEL', ARGV[1] .. d)\n"
+    "    redis.call('HDEL', KEYS[1], h[i])\n"
+    "    redis.call('PUBLISH', ARGV[2], 'revoke ' .. d)\n"
+    "  end\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  redis.call('HINCRBY', KEYS[1], 'g', 1)\n"
+    "end\n"
+    "redis.call('PUBLISH', ARGV[2], 'account ' .. ARGV[3])\n"
+    "return n\n";
+
+/* KEYS: account; ARGV: now */
+static const char  ac_lua_sessions_count[] =
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "local now = tonumber(ARGV[1])\n"
+    "local n = 0\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    local x = tonumber(h[i + 1])\n"
+    "    if x and x >= now then n = n + 1 end\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+
+int
+ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id)
+{
+    int    rc;
+    char   key[AC_KEY_MAX];
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_sessions_end_all,
+                sizeof(ac_lua_sessions_end_all) - 1, "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    rc = ac_cmd_key_arg(cmd, cfg, "events", NULL, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+    ac_cmd_copy(cmd, id, strlen(id));
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_sessions_count(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, int64_t now)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_sessions_count,
+                sizeof(ac_lua_sessions_count) - 1, "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_int(cmd, now);
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_accounts_list(ac_cmd_t *cmd, const ac_config_t *cfg)
+{
+    int  rc;
+
+    rc = ac_cmd_key(cmd, "ZRANGE", cfg, AC_K_ACCOUNTS, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_str(cmd, "0");
+    ac_cmd_str(cmd, "-1");
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_account_parse(const struct redisReply *r, const char *id,
+    ac_account_t *a)
+{
+    int                rc;
+    size_t             i, n;
+    int64_t            v;
+    const redisReply  *f, *val;
+    char               norm[AC_EMAIL_MAX + 1];
+
+    if (a == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    memset(a, 0, sizeof(ac_account_t));
+
+    rc = ac_reply_pairs(r, &n);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    if (id != NULL) {
+        rc = ac_reply_copy(a->id, sizeof(a->id), id, strlen(id));
+        if (rc != AC_OK) {
+            return AC_ERR_INVALID;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        f = r->element[2 * i];
+        val = r->element[2 * i + 1];
+        rc = AC_OK;
+
+        if (AC_FIELD_IS(f, "id")) {
+            rc = ac_reply_copy(a->id, sizeof(a->id), val->str, val->len);
+
+        } else if (AC_FIELD_IS(f, "email")) {
+            rc = ac_reply_copy(a->email, sizeof(a->email), val->str,
+                               val->len);
+
+        } else if (AC_FIELD_IS(f, "roles")) {
+            if (ac_roles_parse(val->str, val->len, &a->roles) != AC_OK) {
+                rc = AC_ERR_REDIS;
+            }
+
+        } else if (AC_FIELD_IS(f, "pw")) {
+            rc = ac_reply_copy(a->pw, sizeof(a->pw), val->str, val->len);
+
+        } else if (AC_FIELD_IS(f, "totp")) {
+            rc = ac_reply_copy(a->totp, sizeof(a->totp), val->str, val->len);
+
+        } else if (AC_FIELD_IS(f, "status")
+                   || AC_FIELD_IS(f, "restricted")
+                   || AC_FIELD_IS(f, "totp_step")
+                   || AC_FIELD_IS(f, "created")
+                   || AC_FIELD_IS(f, "last_login")
+                   || AC_FIELD_IS(f, "pw_changed"))
+        {
+            rc = ac_reply_int64(val->str, val->len, &v);
+            if (rc != AC_OK) {
+                break;
+            }
+
+            if (AC_FIELD_IS(f, "status")) {
+                if (v != AC_STATUS_ACTIVE && v != AC_STATUS_LOCKED) {
+                    rc = AC_ERR_REDIS;
+                }
+                a->status = (int) v;
+
+            } else if (AC_FIELD_IS(f, "restricted")) {
+                if (v != 0 && v != 1) {
+                    rc = AC_ERR_REDIS;
+                }
+                a->restricted = (int) v;
+
+            } else if (v < 0) {
+                rc = AC_ERR_REDIS;
+
+            } else if (AC_FIELD_IS(f, "totp_step")) {
+                a->totp_step = v;
+
+            } else if (AC_FIELD_IS(f, "created")) {
+                a->created = v;
+
+            } else if (AC_FIELD_IS(f, "last_login")) {
+                a->last_login = v;
+
+            } else {
+                a->pw_changed = v;
+            }
+        }
+
+        /* other fields belong to later versions: ignored */
+
+        if (rc != AC_OK) {
+            break;
+        }
+    }
+
+    if (rc == AC_OK) {
+        if (a->id[0] == '\0' || ac_key_arg_check(a->id) != AC_OK
+            || a->email[0] == '\0'
+            || ac_email_normalize(a->email, strlen(a->email), norm) != AC_OK)
+        {
+            rc = AC_ERR_REDIS;
+        }
+    }
+
+    if (rc != AC_OK) {
+        ac_cleanse(a, sizeof(ac_account_t));
+        return AC_ERR_REDIS;
+    }
+
+    return AC_OK;
+}
+
+
+/* ------------------------------------------------------ recovery codes */
+
+static const char  ac_lua_recovery_replace[] =
+    "if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return redis.call('SADD', KEYS[1], unpack(ARGV))\n";
+
+
+int
+ac_cmd_recovery_replace(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1])
+{
+    int    rc, i;
+    char   key[AC_KEY_MAX];
+
+    if (digests == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_recovery_replace,
+                sizeof(ac_lua_recovery_replace) - 1, "2");
+
+    rc = ac_key(cfg, AC_K_RECOVERY, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    for (i = 0; i < AC_RECOVERY_COUNT; i++) {
+        if (strnlen(digests[i], AC_DIGEST_LEN + 1) != AC_DIGEST_LEN) {
+            return AC_ERR_INVALID;
+        }
+
+        ac_cmd_arg(cmd, digests[i], AC_DIGEST_LEN);
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_recovery_use(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
+    const char *digest)
+{
+    int  rc;
+
+    if (digest == NULL || strlen(digest) != AC_DIGEST_LEN) {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_cmd_key(cmd, "SREM", cfg, AC_K_RECOVERY, id);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_str(cmd, digest);
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_recovery_count(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id)
+{
+    return ac_cmd_key(cmd, "SCARD", cfg, AC_K_RECOVERY, id);
+}
