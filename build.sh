@@ -37,10 +37,10 @@ DEPS=(
     gcc make pkg-config ca-certificates curl
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     libhiredis-dev liboath-dev libjwt-dev libjansson-dev libargon2-dev
-    libqrencode-dev
+    libqrencode-dev libcurl4-openssl-dev
     redis-server redis-tools wrk
     python3 python3-pytest python3-requests python3-redis python3-jwt
-    python3-cryptography
+    python3-cryptography python3-aiosmtpd
     clang clang-format cppcheck
     chromium fonts-dejavu-core
 )

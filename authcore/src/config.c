@@ -79,6 +79,8 @@ static int ac_conf_set_password_file(ac_conf_ctx_t *ctx,
     const ac_conf_key_t *k, const char *value);
 static int ac_conf_set_origins(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value);
+static int ac_conf_set_mail(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value);
 static int ac_endpoint_parse(ac_conf_ctx_t *ctx, const char *s, size_t len,
     int default_port, int allow_unix, ac_endpoint_t *ep);
 static int ac_origin_normalize(const char *s, size_t len, char *out,
@@ -142,6 +144,19 @@ static const ac_conf_key_t  ac_conf_keys[] = {
       2, 1000000 },
     { "anomaly_partner_failures", ac_conf_set_u32,
       AC_OFF(anomaly_partner_failures), 2, 1000000 },
+    /* mail (mailconf.c) */
+    { "public_url", ac_conf_set_mail, 0, 0, 0 },
+    { "smtp", ac_conf_set_mail, 0, 0, 0 },
+    { "smtp_tls", ac_conf_set_mail, 0, 0, 0 },
+    { "smtp_user", ac_conf_set_mail, 0, 0, 0 },
+    { "smtp_password_file", ac_conf_set_path, AC_OFF(smtp_password_file),
+      0, 0 },
+    { "mail_from", ac_conf_set_mail, 0, 0, 0 },
+    { "mail_templates", ac_conf_set_path, AC_OFF(mail_templates), 0, 0 },
+    { "reset_token_ttl", ac_conf_set_duration, AC_OFF(reset_token_ttl),
+      5 * AC_MIN, AC_DAY },
+    { "notify", ac_conf_set_mail, 0, 0, 0 },
+    { "invitation_mail", ac_conf_set_mail, 0, 0, 0 },
 };
 
 #define AC_NCONF_KEYS  (sizeof(ac_conf_keys) / sizeof(ac_conf_keys[0]))
@@ -205,6 +220,10 @@ ac_config_defaults(ac_config_t *cfg, const char *path)
     cfg->anomaly_second_factor_failures = 3;
     cfg->anomaly_ip_accounts = 5;
     cfg->anomaly_partner_failures = 10;
+    cfg->reset_token_ttl = 30 * AC_MIN;
+    cfg->notify = AC_NOTIFY_DEFAULT;
+    cfg->invitation_mail = 1;
+    cfg->smtp_tls = AC_SMTP_TLS_STARTTLS;
 
     return AC_OK;
 }
@@ -526,6 +545,7 @@ ac_config_free(ac_config_t *cfg)
     }
 
     free(cfg->allowed_redirect_hosts);
+    ac_mail_conf_free(cfg);
     free(cfg);
 }
 
@@ -1370,4 +1390,22 @@ ac_conf_set_origins(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     }
 
     return AC_OK;
+}
+
+
+static int
+ac_conf_set_mail(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value)
+{
+    int   rc;
+    char  reason[AC_ERRMSG_MAX];
+
+    reason[0] = '\0';
+
+    rc = ac_mail_conf_set(ctx->cfg, k->name, value, reason, sizeof(reason));
+    if (rc == AC_ERR_CONFIG) {
+        return ac_conf_fail(ctx, "%s: %s", k->name, reason);
+    }
+
+    return rc;
 }
