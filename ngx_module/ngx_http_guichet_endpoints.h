@@ -365,6 +365,16 @@ void ngx_http_guichet_register_get(ngx_http_request_t *r,
 void ngx_http_guichet_register_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
+/* ngx_http_guichet_reset.c: forgot password (SPEC 10) */
+void ngx_http_guichet_reset_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_reset_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_reset_confirm_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
 /* ngx_http_guichet_link.c: linking an existing account to a partner */
 void ngx_http_guichet_link_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);

@@ -1852,6 +1852,13 @@ int ac_cmd_reset_get(ac_cmd_t *cmd, const ac_config_t *cfg,
 /* AC_OK with a filled; AC_ERR_NOT_FOUND; AC_ERR_REDIS. */
 int ac_reset_parse(const struct redisReply *r, ac_account_t *a);
 
+/* EVAL that trades the token of a link for a fresh one (the record
+ * moves, its TTL kept): the link's token, which access logs and
+ * histories keep, is dead once opened. Replies 1, or 0 when unknown. */
+int ac_cmd_reset_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len,
+    const char *fresh);
+
 /* EVAL that uses the token up and sets the account's password to phc
  * (pw_changed = now) in one step, only while the token is unused and
  * still the account's: replies 1, or 0 (used meanwhile). */

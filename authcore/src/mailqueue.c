@@ -110,6 +110,12 @@ static const char  ac_reset_get_lua[] =
     "a[#a + 1] = t[1]\n"
     "return a\n";
 
+/* KEYS: reset key, its new key */
+static const char  ac_reset_exchange_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('RENAME', KEYS[1], KEYS[2])\n"
+    "return 1\n";
+
 /* KEYS: reset key, account; ARGV: account id, phc, now */
 static const char  ac_reset_finish_lua[] =
     "local t = redis.call('HMGET', KEYS[1], 'a', 'e', 'p')\n"
@@ -709,6 +715,30 @@ int
 ac_reset_parse(const redisReply *r, ac_account_t *a)
 {
     return ac_account_parse(r, NULL, a);
+}
+
+
+int
+ac_cmd_reset_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len, const char *fresh)
+{
+    int  rc;
+
+    ac_cmd_eval(cmd, ac_reset_exchange_lua,
+                sizeof(ac_reset_exchange_lua) - 1, "2");
+
+    rc = ac_mail_token_key(cmd, cfg, keys, "reset:", token, len);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    rc = ac_mail_token_key(cmd, cfg, keys, "reset:", fresh,
+                           fresh ? strlen(fresh) : 0);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    return ac_cmd_status(cmd);
 }
 
 
