@@ -882,7 +882,14 @@ ngx_http_guichet_ep_session_create(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    return ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
+    rc = ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
+
+    /* every sign-in comes here: its device, after the session */
+    if (rc == NGX_OK) {
+        ngx_http_guichet_mail_seen(r, ctx, s);
+    }
+
+    return rc;
 }
 
 
