@@ -25,6 +25,8 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong \
 LDFLAGS += $(SANFLAGS) -Wl,-z,relro -Wl,-z,now
 LIBS     = -lhiredis -loath -ljwt -ljansson -lssl -lcrypto -largon2 \
            -lqrencode
+# only guichetctl talks SMTP (its mail worker); the module never links it
+CTL_LIBS = -lcurl
 
 AC_HDR   = authcore/include/authcore.h \
            $(wildcard authcore/include/authcore/*.h)
@@ -48,7 +50,8 @@ $(BUILD)/libauthcore.a: $(AC_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/guichetctl: $(CLI_OBJ) $(BUILD)/libauthcore.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libauthcore.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libauthcore.a $(LIBS) \
+	    $(CTL_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libauthcore.a
 	@mkdir -p $(dir $@)

@@ -23,6 +23,7 @@ cd "$ROOT"
 
 PORT=${GUICHET_PORT:-8080}
 REDIS_PORT=${GUICHET_REDIS_PORT:-6390}
+SMTP_PORT=${GUICHET_SMTP_PORT:-2525}
 RUN_DIR=${GUICHET_RUN_DIR:-$ROOT/run}
 SANITIZE=${SANITIZE:-0}
 if [ "$SANITIZE" = 1 ]; then BUILD=$ROOT/build/asan; else BUILD=$ROOT/build; fi
@@ -37,10 +38,10 @@ DEPS=(
     gcc make pkg-config ca-certificates curl
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     libhiredis-dev liboath-dev libjwt-dev libjansson-dev libargon2-dev
-    libqrencode-dev
+    libqrencode-dev libcurl4-openssl-dev
     redis-server redis-tools wrk
     python3 python3-pytest python3-requests python3-redis python3-jwt
-    python3-cryptography
+    python3-cryptography python3-aiosmtpd
     clang clang-format cppcheck
     chromium fonts-dejavu-core
 )
@@ -88,7 +89,7 @@ pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 # those of the running demo, what runs on the old ones is stopped first,
 # so that Redis, guichet.conf and nginx never disagree.
 write_run_files() {
-    local ports="$PORT $REDIS_PORT" old=
+    local ports="$PORT $REDIS_PORT $SMTP_PORT" old=
     mkdir -p "$RUN_DIR/redis" "$RUN_DIR/logs" "$RUN_DIR/tmp"
     chmod 700 "$RUN_DIR"
 
@@ -98,7 +99,8 @@ write_run_files() {
         stop >/dev/null
     fi
 
-    sed -e "s|@REDIS_PORT@|$REDIS_PORT|" -e "s|@PORT@|$PORT|" \
+    sed -e "s|@REDIS_PORT@|$REDIS_PORT|" -e "s|@PORT@|$PORT|g" \
+        -e "s|@SMTP_PORT@|$SMTP_PORT|" -e "s|@ROOT@|$ROOT|g" \
         config/demo/guichet.conf.in > "$RUN_DIR/guichet.conf"
     printf '%s\n' "$ports" > "$RUN_DIR/ports"
     "$BUILD/guichetctl" --config "$RUN_DIR/guichet.conf" init >/dev/null
@@ -140,6 +142,23 @@ start_nginx() {
     die "nginx did not answer on port $PORT (see $RUN_DIR/logs/error.log)"
 }
 
+# the demo's mail: a local SMTP catcher keeping each mail as a file under
+# run/mail/, and a mail worker delivering the queue to it
+start_mail() {
+    mkdir -p "$RUN_DIR/mail"
+    if ! pid_alive "$RUN_DIR/smtp.pid"; then
+        /usr/bin/python3 "$ROOT/config/demo/smtp_catcher.py" \
+            --listen "127.0.0.1:$SMTP_PORT" --dir "$RUN_DIR/mail" \
+            >"$RUN_DIR/logs/smtp.log" 2>&1 </dev/null &
+        echo $! > "$RUN_DIR/smtp.pid"
+    fi
+    if ! pid_alive "$RUN_DIR/mail-worker.pid"; then
+        "$BUILD/guichetctl" --config "$RUN_DIR/guichet.conf" mail run \
+            >"$RUN_DIR/logs/mail-worker.log" 2>&1 </dev/null &
+        echo $! > "$RUN_DIR/mail-worker.pid"
+    fi
+}
+
 demo_account() {
     local ctl=("$BUILD/guichetctl" --config "$RUN_DIR/guichet.conf")
     if ! "${ctl[@]}" user show "$DEMO_EMAIL" >/dev/null 2>&1; then
@@ -155,6 +174,7 @@ run() {
     start_redis
     say "starting nginx on 127.0.0.1:$PORT"
     start_nginx
+    start_mail
     demo_account
     cat <<EOF
 
@@ -167,6 +187,9 @@ Guichet is running.
 Administer it with:
   export GUICHET_CONFIG=$RUN_DIR/guichet.conf
   $BUILD/guichetctl user list
+
+Mail (password reset, notices) goes to a local catcher: each message is
+a file in $RUN_DIR/mail/ (try "Forgot your password?" on the login page).
 
 Logs are in $RUN_DIR/logs/. Stop it with: ./build.sh stop
 EOF
@@ -189,6 +212,8 @@ stop_pid() {
 }
 
 stop() {
+    stop_pid "$RUN_DIR/mail-worker.pid" "the mail worker"
+    stop_pid "$RUN_DIR/smtp.pid" "the SMTP catcher"
     stop_pid "$RUN_DIR/nginx.pid" nginx
     stop_pid "$RUN_DIR/redis.pid" redis-server
 }

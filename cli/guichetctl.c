@@ -59,6 +59,15 @@ static const ctl_opt_spec_t  ctl_opts_retention[] = {
     { NULL, 0 }
 };
 
+static const ctl_opt_spec_t  ctl_opts_mail_run[] = {
+    { "once", 0 },
+    { "consumer", 1 },
+    { "claim-idle", 1 },
+    { "ca-file", 1 },
+    { "tls-name", 1 },
+    { NULL, 0 }
+};
+
 static const ctl_opt_spec_t  ctl_opts_partner_add[] = {
     { "alg", 1 },
     { "key-file", 1 },
@@ -175,6 +184,15 @@ static const ctl_command_t  ctl_commands[] = {
     { "invitations", "list",
       "invitations list [--partner ID] [--base-url URL] [--json]",
       ctl_opts_invitations, 0, KR, ctl_cmd_invitations_list },
+
+    { "mail", "run",
+      "mail run [--once] [--consumer NAME] [--claim-idle SECONDS]"
+      " [--ca-file FILE] [--tls-name NAME]",
+      ctl_opts_mail_run, 0, KR, ctl_cmd_mail_run },
+    { "mail", "failed", "mail failed [--json]",
+      ctl_opts_json, 0, KR, ctl_cmd_mail_failed },
+    { "mail", "retry", "mail retry ID|all",
+      ctl_opts_none, 1, KR, ctl_cmd_mail_retry },
 
     /* the subcommands first: "logs" alone is a command too */
     { "logs", "verify", "logs verify [--json]",

@@ -83,6 +83,8 @@ int ctl_sessions_end(ctl_t *ctl, const char *id, int64_t *ended);
 int ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
     const char *email, const char *partner);
 int ctl_log_append(ctl_t *ctl, const ac_event_t *ev);
+int ctl_log_reason(ctl_t *ctl, ac_event_kind_t kind, const char *reason,
+    const char *account, const char *email);
 
 /*
  * logkeys.c: the log's account references (pseudonyms, or the ids of
@@ -174,5 +176,10 @@ int ctl_cmd_retention_run(ctl_t *ctl);
 int ctl_cmd_logs(ctl_t *ctl);
 int ctl_cmd_logs_verify(ctl_t *ctl);
 int ctl_cmd_logs_anomalies(ctl_t *ctl);
+
+/* cmd_mail.c: the mail worker and its dead letters */
+int ctl_cmd_mail_run(ctl_t *ctl);
+int ctl_cmd_mail_failed(ctl_t *ctl);
+int ctl_cmd_mail_retry(ctl_t *ctl);
 
 #endif /* GUICHETCTL_H */

@@ -189,3 +189,42 @@ ctl_log_key(ctl_t *ctl, const char *account,
 
     return CTL_EXIT_OK;
 }
+
+
+/* An event with a reason, about an account when "account" is set (its
+ * log key made on first use), else about the email. */
+int
+ctl_log_reason(ctl_t *ctl, ac_event_kind_t kind, const char *reason,
+    const char *account, const char *email)
+{
+    int             status;
+    ac_event_t      ev;
+    unsigned char   key[AC_LOG_KEY_LEN];
+
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = kind;
+    ev.ua = CTL_LOG_UA;
+    ev.ua_len = sizeof(CTL_LOG_UA) - 1;
+    ev.reason = reason;
+    ev.reason_len = reason ? strlen(reason) : 0;
+
+    if (account != NULL && account[0] != '\0') {
+        if (ctl_log_key(ctl, account, key) != CTL_EXIT_OK) {
+            return CTL_EXIT_FAIL;
+        }
+
+        ev.account = account;
+        ev.account_len = strlen(account);
+        ev.log_key = key;
+
+    } else if (email != NULL) {
+        ev.email = email;
+        ev.email_len = strlen(email);
+    }
+
+    status = ctl_log_append(ctl, &ev);
+
+    ac_cleanse(key, sizeof(key));
+
+    return status;
+}

@@ -142,6 +142,15 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
     { ngx_string("link"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
       ngx_http_guichet_link_post },
 
+    { ngx_string("reset"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_reset_get },
+    { ngx_string("reset"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_reset_post },
+    { ngx_string("reset/confirm"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_reset_confirm_get },
+    { ngx_string("reset/confirm"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_reset_confirm_post },
+
     { ngx_null_string, 0, 0, NULL }
 };
 
@@ -194,6 +203,12 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
 
     { "link.html", "text/html; charset=utf-8",
       { "base", "error", "csrf", "partner", "email", NULL } },
+
+    { "reset.html", "text/html; charset=utf-8",
+      { "base", "error", "csrf", "email", "sent", "done", NULL } },
+
+    { "reset_confirm.html", "text/html; charset=utf-8",
+      { "base", "error", "csrf", "email", "totp", NULL } },
 
     { "guichet.css", "text/css", { NULL } },
 
@@ -900,7 +915,14 @@ ngx_http_guichet_ep_session_create(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    return ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
+    rc = ngx_http_guichet_ep_redis(r, ctx, &cmd, handler);
+
+    /* every sign-in comes here: its device, after the session */
+    if (rc == NGX_OK) {
+        ngx_http_guichet_mail_seen(r, ctx, s);
+    }
+
+    return rc;
 }
 
 

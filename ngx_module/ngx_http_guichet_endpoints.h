@@ -374,6 +374,25 @@ void ngx_http_guichet_register_get(ngx_http_request_t *r,
 void ngx_http_guichet_register_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
+/* ngx_http_guichet_reset.c: forgot password (SPEC 10) */
+void ngx_http_guichet_reset_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_reset_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_reset_confirm_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+
+/* ngx_http_guichet_mail.c: mails queued by other routes */
+void ngx_http_guichet_mail_invitation(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *partner, const char *email,
+    int64_t since);
+/* after a session is created: the device is recorded, and a sign-in
+ * from one not seen in 90 days queues a notice */
+void ngx_http_guichet_mail_seen(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const ac_session_t *s);
+
 /* ngx_http_guichet_link.c: linking an existing account to a partner */
 void ngx_http_guichet_link_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);

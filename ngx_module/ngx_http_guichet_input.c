@@ -43,6 +43,9 @@ ngx_http_guichet_cookie_name(ngx_uint_t secure,
     case NGX_HTTP_GUICHET_COOKIE_REGISTER:
         return secure ? "__Host-guichet_register" : "guichet_register";
 
+    case NGX_HTTP_GUICHET_COOKIE_RESET:
+        return secure ? "__Host-guichet_reset" : "guichet_reset";
+
     default: /* NGX_HTTP_GUICHET_COOKIE_CSRF */
         return secure ? "__Host-guichet_csrf" : "guichet_csrf";
     }

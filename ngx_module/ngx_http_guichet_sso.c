@@ -1008,6 +1008,12 @@ ngx_http_guichet_invite_stored(ngx_http_request_t *r, void *data,
         return;
     }
 
+    if (n == 1) {
+        ngx_http_guichet_mail_invitation(r, ctx, sc->assertion.partner,
+                                         sc->emails[sc->next_email],
+                                         ctx->now);
+    }
+
     sc->next_email++;
     ngx_http_guichet_invite_next(r, ctx);
 }

@@ -33,6 +33,7 @@
  *   invitation.h     partner invitations, registration tokens
  *   privacy.h        erasure, retention, restriction, rename, export
  *   log.h            the connection log, log keys, filters, anomalies
+ *   mail.h           mail settings, messages, the queue, reset tokens
  * What only the library itself uses is in authcore/src/internal.h.
  */
 
@@ -61,6 +62,7 @@ extern "C" {
 #include "authcore/invitation.h"
 #include "authcore/privacy.h"
 #include "authcore/log.h"
+#include "authcore/mail.h"
 
 #ifdef __cplusplus
 }

@@ -80,6 +80,19 @@ static const ac_conf_key_t  ac_conf_keys[] = {
       2, 1000000 },
     { "anomaly_partner_failures", ac_conf_set_u32,
       AC_OFF(anomaly_partner_failures), 2, 1000000 },
+    /* mail (mailconf.c) */
+    { "public_url", ac_conf_set_mail, 0, 0, 0 },
+    { "smtp", ac_conf_set_mail, 0, 0, 0 },
+    { "smtp_tls", ac_conf_set_mail, 0, 0, 0 },
+    { "smtp_user", ac_conf_set_mail, 0, 0, 0 },
+    { "smtp_password_file", ac_conf_set_path, AC_OFF(smtp_password_file),
+      0, 0 },
+    { "mail_from", ac_conf_set_mail, 0, 0, 0 },
+    { "mail_templates", ac_conf_set_path, AC_OFF(mail_templates), 0, 0 },
+    { "reset_token_ttl", ac_conf_set_duration, AC_OFF(reset_token_ttl),
+      5 * AC_MIN, AC_DAY },
+    { "notify", ac_conf_set_mail, 0, 0, 0 },
+    { "invitation_mail", ac_conf_set_mail, 0, 0, 0 },
 };
 
 #define AC_NCONF_KEYS  (sizeof(ac_conf_keys) / sizeof(ac_conf_keys[0]))
@@ -143,6 +156,10 @@ ac_config_defaults(ac_config_t *cfg, const char *path)
     cfg->anomaly_second_factor_failures = 3;
     cfg->anomaly_ip_accounts = 5;
     cfg->anomaly_partner_failures = 10;
+    cfg->reset_token_ttl = 30 * AC_MIN;
+    cfg->notify = AC_NOTIFY_DEFAULT;
+    cfg->invitation_mail = 1;
+    cfg->smtp_tls = AC_SMTP_TLS_STARTTLS;
 
     return AC_OK;
 }
@@ -464,6 +481,7 @@ ac_config_free(ac_config_t *cfg)
     }
 
     free(cfg->allowed_redirect_hosts);
+    ac_mail_conf_free(cfg);
     free(cfg);
 }
 

@@ -68,5 +68,7 @@ int ac_conf_set_password_file(ac_conf_ctx_t *ctx,
     const ac_conf_key_t *k, const char *value);
 int ac_conf_set_origins(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value);
+int ac_conf_set_mail(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value);
 
 #endif /* AUTHCORE_CONFIG_READ_H */

@@ -741,3 +741,23 @@ ac_conf_set_origins(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
 
     return AC_OK;
 }
+
+
+/* The mail keys are read by mailconf.c, which owns their values. */
+
+int
+ac_conf_set_mail(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value)
+{
+    int   rc;
+    char  reason[AC_ERRMSG_MAX];
+
+    reason[0] = '\0';
+
+    rc = ac_mail_conf_set(ctx->cfg, k->name, value, reason, sizeof(reason));
+    if (rc == AC_ERR_CONFIG) {
+        return ac_conf_fail(ctx, "%s: %s", k->name, reason);
+    }
+
+    return rc;
+}

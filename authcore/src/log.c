@@ -122,6 +122,11 @@ static const struct {
     { "partner.rotated", 0 },
     { "partner.linked", 0 },
     { "partner.unlinked", 0 },
+    { "password.reset.requested", 0 },
+    { "password.reset", 0 },
+    { "email.change.requested", 0 },
+    { "mail.sent", 0 },
+    { "mail.failed", 1 },
 };
 
 

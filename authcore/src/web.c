@@ -43,7 +43,7 @@
 static int ac_b64url_chars(const char *s, size_t len);
 static int ac_csrf_mac(const ac_keys_t *keys, const char *binding,
     const char *form, int64_t exp, char mac[AC_B64URL_LEN(AC_MAC_LEN) + 1]);
-static int ac_tpl_run(const char *tpl, size_t len,
+static int ac_tpl_run(int text, const char *tpl, size_t len,
     const char *const *names, const ac_tvar_t *vars, size_t n,
     ac_buf_t *out, ac_error_t *err);
 static void ac_tpl_error(ac_error_t *err, const char *tpl, const char *at,
@@ -237,7 +237,7 @@ ac_tpl_error(ac_error_t *err, const char *tpl, const char *at,
  * "names", with "out" it renders "vars" into it.
  */
 static int
-ac_tpl_run(const char *tpl, size_t len, const char *const *names,
+ac_tpl_run(int text, const char *tpl, size_t len, const char *const *names,
     const ac_tvar_t *vars, size_t n, ac_buf_t *out, ac_error_t *err)
 {
     int          kind, hidden;
@@ -349,7 +349,22 @@ ac_tpl_run(const char *tpl, size_t len, const char *const *names,
 
         if (kind == 0) {
             if (out != NULL && !hidden && vlen != 0) {
-                ac_buf_html(out, value, vlen);
+                if (!text) {
+                    ac_buf_html(out, value, vlen);
+
+                } else {
+                    /* plain text (mail): a control character could
+                     * forge lines, so a value holding one is refused */
+                    for (i = 0; i < vlen; i++) {
+                        if ((unsigned char) value[i] < 0x20
+                            || value[i] == 0x7f)
+                        {
+                            return AC_ERR_INVALID;
+                        }
+                    }
+
+                    ac_buf_add(out, value, vlen);
+                }
             }
 
             continue;
@@ -393,7 +408,7 @@ ac_template_check(const char *tpl, size_t len, const char *const *names,
         return AC_ERR_INVALID;
     }
 
-    return ac_tpl_run(tpl, len, names, NULL, n, NULL, err);
+    return ac_tpl_run(0, tpl, len, names, NULL, n, NULL, err);
 }
 
 
@@ -405,7 +420,19 @@ ac_template_render(const char *tpl, size_t len, const ac_tvar_t *vars,
         return AC_ERR_INVALID;
     }
 
-    return ac_tpl_run(tpl, len, NULL, vars, n, out, NULL);
+    return ac_tpl_run(0, tpl, len, NULL, vars, n, out, NULL);
+}
+
+
+int
+ac_template_render_text(const char *tpl, size_t len, const ac_tvar_t *vars,
+    size_t n, ac_buf_t *out)
+{
+    if (out == NULL || (vars == NULL && n != 0)) {
+        return AC_ERR_INVALID;
+    }
+
+    return ac_tpl_run(1, tpl, len, NULL, vars, n, out, NULL);
 }
 
 

@@ -53,6 +53,7 @@ def demo(tmp_path):
     env = dict(os.environ,
                GUICHET_PORT=str(free_port()),
                GUICHET_REDIS_PORT=str(free_port()),
+               GUICHET_SMTP_PORT=str(free_port()),
                GUICHET_RUN_DIR=str(tmp_path / "run"))
     yield env
     subprocess.run([os.path.join(ROOT, "build.sh"), "stop"], env=env,
@@ -130,11 +131,33 @@ def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
     assert ctl.returncode == 0, ctl.stderr
     assert '"demo@example.com"' in ctl.stdout
 
+    # "Forgot your password?" ends in a mail file under run/mail/.
+    assert "run/mail/" in out.stdout
+    r = requests.get(f"http://127.0.0.1:{port}/guichet/reset")
+    csrf = re.search(r'name="csrf" value="([^"]*)"', r.text).group(1)
+    s2 = requests.Session()
+    s2.cookies.update(r.cookies)
+    r = s2.post(f"http://127.0.0.1:{port}/guichet/reset",
+                data={"email": "demo@example.com", "csrf": csrf})
+    assert r.status_code == 200, r.text
+    mail_dir = os.path.join(run_dir, "mail")
+    deadline = time.time() + 15
+    while time.time() < deadline and not [
+            f for f in os.listdir(mail_dir) if f.endswith(".eml")]:
+        time.sleep(0.2)
+    [mail] = [f for f in os.listdir(mail_dir) if f.endswith(".eml")]
+    with open(os.path.join(mail_dir, mail)) as f:
+        assert "reset/confirm?token=3D" in f.read()
+    pids += [int(open(os.path.join(run_dir, f)).read())
+             for f in ("smtp.pid", "mail-worker.pid")]
+    assert all(alive(p) for p in pids)
+
     # Running it twice is harmless: same processes, still answering.
     again = run(demo, "run")
     assert again.returncode == 0, again.stderr
     assert [int(open(os.path.join(run_dir, f)).read())
-            for f in ("nginx.pid", "redis.pid")] == pids
+            for f in ("nginx.pid", "redis.pid", "smtp.pid",
+                      "mail-worker.pid")] == pids
 
     # nginx's workers must go with their master.
     workers = [int(p) for p in os.listdir("/proc") if p.isdigit()

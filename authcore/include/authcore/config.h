@@ -64,6 +64,18 @@ typedef struct {
     uint32_t        anomaly_second_factor_failures; /* 3 */
     uint32_t        anomaly_ip_accounts;   /* 5 */
     uint32_t        anomaly_partner_failures; /* 10 */
+
+    /* mail (mailconf.c, SPEC 10) */
+    char           *public_url;            /* NULL: no mail is sent */
+    ac_endpoint_t   smtp;                  /* host NULL: not set */
+    int             smtp_tls;              /* AC_SMTP_TLS_*, starttls */
+    char           *smtp_user;             /* NULL: no AUTH */
+    char           *smtp_password_file;    /* read by the mail worker */
+    char           *mail_from;             /* an address */
+    char           *mail_templates;        /* NULL: the packaged ones */
+    int64_t         reset_token_ttl;       /* seconds, 30m */
+    unsigned        notify;                /* AC_NOTIFY_* */
+    int             invitation_mail;       /* 1 */
 } ac_config_t;
 
 /*

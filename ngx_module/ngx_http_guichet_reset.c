@@ -1,0 +1,1161 @@
+/*
+ * Guichet nginx module: "forgot password" (SPEC 10).
+ *
+ *   GET/POST /guichet/reset          the request form: the same 200 page
+ *                                    and the same work for any address,
+ *                                    throttled per address and per IP;
+ *   GET /guichet/reset/confirm?token the mailed link: its token is
+ *                                    traded for a fresh one kept in a
+ *                                    short-lived cookie, then 303 to the
+ *                                    bare URL, so that the link's token
+ *                                    (in access logs, histories) is dead;
+ *   GET/POST /guichet/reset/confirm  the new password, plus the second
+ *                                    factor or a recovery code when the
+ *                                    account has one. Success ends every
+ *                                    session, logs password.reset and
+ *                                    mails a notice. Used or expired: 410.
+ *
+ * Every look at a token is counted before it is made (thr:tk and the
+ * address), second-factor codes on the account's thr:2f counter.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_guichet_endpoints.h"
+
+
+#define NGX_HTTP_GUICHET_GONE  410
+
+typedef struct {
+    char                 token[AC_TOKEN_LEN + 2];
+    size_t               token_len;
+    char                 fresh[AC_TOKEN_LEN + 1];
+    char                 password[AC_PASSWORD_MAX + 1];
+    size_t               password_len;
+    char                 code[AC_RECOVERY_CODE_LEN + 8];
+    size_t               code_len;
+    char                 phc[AC_PHC_MAX];
+    char                 norm[AC_EMAIL_MAX + 1];
+    const char          *method;
+    ac_account_t         account;
+    ac_mail_t            mail;
+    ac_throttle_t        throttle;
+    ac_cmd_t             cmd;
+    ngx_uint_t           cookie;
+    ngx_http_guichet_redis_handler_pt  next;
+} ngx_http_guichet_reset_t;
+
+
+static ngx_http_guichet_reset_t *ngx_http_guichet_reset_data(
+    ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reset_cleanup(void *data);
+static ngx_int_t ngx_http_guichet_reset_off(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_reset_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error,
+    const char *sent, const char *done);
+static ngx_int_t ngx_http_guichet_reset_link(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *route, const char *token,
+    char *out, size_t size);
+static void ngx_http_guichet_reset_mailfill(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_mail_t *m, ac_mail_kind_t kind);
+static void ngx_http_guichet_reset_asked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_queued(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reset_lookup(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx,
+    ngx_http_guichet_redis_handler_pt handler);
+static void ngx_http_guichet_reset_reserved(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_release(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reset_gone(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reset_exchanged(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_reset_account(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_reset_form(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error);
+static void ngx_http_guichet_reset_shown(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_checked(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_counted(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_claimed(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_bad_code(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
+static void ngx_http_guichet_reset_hash(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reset_hashed(ngx_http_request_t *r, void *data,
+    int rc);
+static void ngx_http_guichet_reset_finished(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_ended(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+
+
+static ngx_http_guichet_reset_t *
+ngx_http_guichet_reset_data(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    return ngx_http_guichet_ep_data(r, ctx, sizeof(ngx_http_guichet_reset_t),
+                                    ngx_http_guichet_reset_cleanup);
+}
+
+
+static void
+ngx_http_guichet_reset_cleanup(void *data)
+{
+    ac_cleanse(data, sizeof(ngx_http_guichet_reset_t));
+}
+
+
+/* without public_url no link can be made: the page is not there */
+static ngx_int_t
+ngx_http_guichet_reset_off(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (gmcf->ac->public_url != NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_guichet_ep_error(ctx, NGX_HTTP_NOT_FOUND, "Not available",
+                              "Passwords cannot be reset by mail here. "
+                              "Please ask the people who run this "
+                              "service.");
+    ngx_http_guichet_ep_finish(r, ctx);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_reset_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error,
+    const char *sent, const char *done)
+{
+    ngx_http_guichet_ep_page(ctx, status, "reset.html");
+
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie, "reset")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_guichet_ep_var(ctx, "error", error);
+    ngx_http_guichet_ep_var(ctx, "sent", sent);
+    ngx_http_guichet_ep_var(ctx, "done", done);
+
+    return NGX_OK;
+}
+
+
+/* public_url + base + route [+ "?token=" token] */
+static ngx_int_t
+ngx_http_guichet_reset_link(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *route, const char *token,
+    char *out, size_t size)
+{
+    u_char                        *p;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    p = ngx_snprintf((u_char *) out, size - 1, "%s%V%s%s%s",
+                     gmcf->ac->public_url, &ctx->base, route,
+                     token ? "?token=" : "", token ? token : "");
+    *p = '\0';
+
+    return ((size_t) (p - (u_char *) out) < size - 1) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* what every message of a request says: when, from where */
+static void
+ngx_http_guichet_reset_mailfill(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_mail_t *m, ac_mail_kind_t kind)
+{
+    size_t  len;
+
+    ngx_memzero(m, sizeof(ac_mail_t));
+    m->kind = kind;
+    m->when = ctx->now;
+
+    len = ngx_min(r->connection->addr_text.len, sizeof(m->ip) - 1);
+    ngx_memcpy(m->ip, r->connection->addr_text.data, len);
+
+    if (r->headers_in.user_agent) {
+        (void) ac_device_label((char *) r->headers_in.user_agent->value.data,
+                               r->headers_in.user_agent->value.len,
+                               m->device, sizeof(m->device));
+    }
+
+    (void) ngx_http_guichet_reset_link(r, ctx, "reset", NULL, m->help,
+                                       sizeof(m->help));
+}
+
+
+/* ------------------------------------------------------------ request */
+
+void
+ngx_http_guichet_reset_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    if (ngx_http_guichet_reset_off(r, ctx) == NGX_OK) {
+        return;
+    }
+
+    if (ngx_http_guichet_ep_csrf_cookie(r, ctx, 1) != NGX_OK
+        || ngx_http_guichet_reset_page(r, ctx, NGX_HTTP_OK, NULL, NULL, NULL)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+void
+ngx_http_guichet_reset_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    size_t                         len;
+    char                           ident[6 + AC_EMAIL_MAX + 1];
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_reset_off(r, ctx) == NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    rs = ngx_http_guichet_reset_data(r, ctx);
+    if (rs == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_csrf_cookie(r, ctx, 0) != NGX_OK
+        || ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie, "reset")
+           != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  "This form has expired or was not sent "
+                                  "by this site. Please open it again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_field(ctx, "email", ctx->email,
+                                     sizeof(ctx->email), &ctx->email_len);
+
+    if (ac_email_normalize(ctx->email, ctx->email_len, rs->norm) != AC_OK) {
+        /* cannot be anybody's: nothing is looked up, nothing sent */
+        if (ngx_http_guichet_reset_page(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                        "Please enter a valid email "
+                                        "address.", NULL, NULL)
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    /* counted before anything is looked up: the address and the IP */
+    ngx_memzero(&rs->throttle, sizeof(ac_throttle_t));
+
+    len = ngx_strlen(rs->norm);
+    ngx_memcpy(ident, "reset:", 6);
+    ngx_memcpy(ident + 6, rs->norm, len);
+
+    if (ac_throttle_add(gmcf->ac, gmcf->keys, &rs->throttle, AC_THR_TOKEN,
+                        ident, 6 + len)
+        != AC_OK
+        || ac_throttle_add(gmcf->ac, gmcf->keys, &rs->throttle, AC_THR_IP,
+                           (char *) r->connection->addr_text.data,
+                           r->connection->addr_text.len)
+           != AC_OK
+        || ac_cmd_throttle_reserve(&rs->cmd, gmcf->ac, &rs->throttle,
+                                   ctx->now)
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
+                                     ngx_http_guichet_reset_asked);
+}
+
+
+static void
+ngx_http_guichet_reset_asked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                        wait;
+    char                           token[AC_TOKEN_LEN + 1];
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait > 0) {
+        if (ngx_http_guichet_reset_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                        "Too many requests. Please wait "
+                                        "before asking again.", NULL, NULL)
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ctx->retry_after = wait;
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "reset", 0);
+        return;
+    }
+
+    /* a token and a message for every address: the same work for all,
+     * the script keeps them only for a live account */
+    ngx_http_guichet_reset_mailfill(r, ctx, &rs->mail, AC_MAIL_RESET);
+    rs->mail.expires = ctx->now + gmcf->ac->reset_token_ttl;
+
+    if (ac_token_new(token) != AC_OK
+        || ngx_http_guichet_reset_link(r, ctx, "reset/confirm", token,
+                                       rs->mail.link, sizeof(rs->mail.link))
+           != NGX_OK
+        || ac_cmd_reset_request(&rs->cmd, gmcf->ac, gmcf->keys, rs->norm,
+                                token, &rs->mail)
+           != AC_OK)
+    {
+        ac_cleanse(token, sizeof(token));
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ac_cleanse(token, sizeof(token));
+
+    /* the link is copied by hiredis as the command is sent */
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
+                                     ngx_http_guichet_reset_queued);
+    ac_cleanse(rs->mail.link, sizeof(rs->mail.link));
+}
+
+
+static void
+ngx_http_guichet_reset_queued(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                        arc;
+    const char                *reason;
+    char                       id[AC_ID_LEN + 1];
+    ngx_http_guichet_reset_t  *rs;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    rs = ctx->route_data;
+
+    arc = ac_reset_request_reply(reply, id, &reason);
+    if (arc == AC_ERR_REDIS) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    /* one page whatever the address */
+    if (ngx_http_guichet_reset_page(r, ctx, NGX_HTTP_OK, NULL, "1", NULL)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_var(ctx, "email", ctx->email);
+
+    if (id[0] != '\0') {
+        ngx_http_guichet_ep_account(ctx, id, rs->norm);
+    }
+
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_PASSWORD_RESET_REQUESTED,
+                            arc == AC_OK ? "mail" : reason, id[0] != '\0');
+}
+
+
+/* ------------------------------------------------------------ confirm */
+
+/* the token of the reset cookie, the only place it is read from */
+static void
+ngx_http_guichet_reset_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_reset_t  *rs;
+
+    rs = ctx->route_data;
+
+    if (ngx_http_guichet_ep_cookie(r, ctx, NGX_HTTP_GUICHET_COOKIE_RESET,
+                                   rs->token, sizeof(rs->token))
+        == NGX_OK)
+    {
+        rs->cookie = 1;
+        rs->token_len = ngx_strlen(rs->token);
+        return;
+    }
+
+    rs->token[0] = '\0';
+    rs->token_len = 0;
+}
+
+
+void
+ngx_http_guichet_reset_confirm_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_reset_t  *rs;
+
+    if (ngx_http_guichet_reset_off(r, ctx) == NGX_OK) {
+        return;
+    }
+
+    rs = ngx_http_guichet_reset_data(r, ctx);
+    if (rs == NULL
+        || ngx_http_guichet_ep_csrf_cookie(r, ctx, 1) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (r->args.len != 0) {
+        /* the mailed link: its token is traded, never kept */
+        if (ngx_http_guichet_ep_arg(r, "token", rs->token, sizeof(rs->token),
+                                    &rs->token_len)
+            != NGX_OK)
+        {
+            rs->token_len = 0;
+        }
+
+        ngx_http_guichet_reset_lookup(r, ctx,
+                                      ngx_http_guichet_reset_exchanged);
+        return;
+    }
+
+    ngx_http_guichet_reset_cookie(r, ctx);
+    ngx_http_guichet_reset_lookup(r, ctx, ngx_http_guichet_reset_shown);
+}
+
+
+void
+ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_reset_t  *rs;
+
+    if (ngx_http_guichet_reset_off(r, ctx) == NGX_OK) {
+        return;
+    }
+
+    rs = ngx_http_guichet_reset_data(r, ctx);
+    if (rs == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_reset_cookie(r, ctx);
+
+    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
+
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie,
+                                       "reset_confirm")
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  "This form has expired or was not sent "
+                                  "by this site. Please open the link of "
+                                  "your mail again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_field(ctx, "password", rs->password,
+                                  sizeof(rs->password), &rs->password_len)
+        != NGX_OK)
+    {
+        rs->password_len = 0;
+        rs->password[0] = '\0';
+    }
+
+    if (ngx_http_guichet_ep_field(ctx, "code", rs->code, sizeof(rs->code),
+                                  &rs->code_len)
+        != NGX_OK)
+    {
+        rs->code_len = 0;
+        rs->code[0] = '\0';
+    }
+
+    ngx_http_guichet_reset_lookup(r, ctx, ngx_http_guichet_reset_checked);
+}
+
+
+/* the attempt is counted on the token and the address, then looked at */
+static void
+ngx_http_guichet_reset_lookup(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx,
+    ngx_http_guichet_redis_handler_pt handler)
+{
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (rs->token_len != AC_TOKEN_LEN) {
+        ngx_http_guichet_reset_gone(r, ctx);
+        return;
+    }
+
+    rs->next = handler;
+    ngx_memzero(&rs->throttle, sizeof(ac_throttle_t));
+
+    if (ac_throttle_add(gmcf->ac, gmcf->keys, &rs->throttle, AC_THR_TOKEN,
+                        rs->token, rs->token_len)
+        != AC_OK
+        || ac_throttle_add(gmcf->ac, gmcf->keys, &rs->throttle, AC_THR_IP,
+                           (char *) r->connection->addr_text.data,
+                           r->connection->addr_text.len)
+           != AC_OK
+        || ac_cmd_throttle_reserve(&rs->cmd, gmcf->ac, &rs->throttle,
+                                   ctx->now)
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
+                                     ngx_http_guichet_reset_reserved);
+}
+
+
+static void
+ngx_http_guichet_reset_reserved(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    int64_t                        wait;
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait > 0) {
+        ac_cleanse(rs->password, sizeof(rs->password));
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                  "Too many attempts",
+                                  "Too many reset links were tried from "
+                                  "here. Please wait before trying "
+                                  "again.");
+        ctx->retry_after = wait;
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "reset_link", 0);
+        return;
+    }
+
+    if (rs->next == ngx_http_guichet_reset_exchanged) {
+        arc = ac_token_new(rs->fresh);
+        if (arc == AC_OK) {
+            arc = ac_cmd_reset_exchange(&rs->cmd, gmcf->ac, gmcf->keys,
+                                        rs->token, rs->token_len, rs->fresh);
+        }
+
+    } else {
+        arc = ac_cmd_reset_get(&rs->cmd, gmcf->ac, gmcf->keys, rs->token,
+                               rs->token_len);
+    }
+
+    if (arc != AC_OK) {
+        ngx_http_guichet_reset_gone(r, ctx);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd, rs->next);
+}
+
+
+/* the token proved good: its counter goes, the address gets its try */
+static void
+ngx_http_guichet_reset_release(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &rs->throttle) == AC_OK) {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+}
+
+
+static void
+ngx_http_guichet_reset_gone(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_reset_t  *rs;
+
+    rs = ctx->route_data;
+    ac_cleanse(rs->password, sizeof(rs->password));
+
+    if (rs->cookie) {
+        (void) ngx_http_guichet_ep_set_cookie(ctx,
+                                              NGX_HTTP_GUICHET_COOKIE_RESET,
+                                              "", 0);
+    }
+
+    ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE,
+                              "Link no longer valid",
+                              "This reset link has expired or was already "
+                              "used. You may ask for a new one.");
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_reset_exchanged(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    u_char                        *p;
+    int64_t                        v;
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_reply_integer(reply, &v) != AC_OK || v != 1) {
+        ngx_http_guichet_reset_gone(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_reset_release(r, ctx);
+
+    p = ngx_http_guichet_ep_url(r, ctx, "reset/confirm");
+
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_RESET,
+                                          rs->fresh,
+                                          gmcf->ac->reset_token_ttl)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+/* NGX_OK with rs->account, or NGX_DONE after answering */
+static ngx_int_t
+ngx_http_guichet_reset_account(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc)
+{
+    int                        arc;
+    ngx_http_guichet_reset_t  *rs;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return NGX_DONE;
+    }
+
+    rs = ctx->route_data;
+
+    arc = ac_reset_parse(reply, &rs->account);
+
+    if (arc == AC_ERR_REDIS) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: malformed reset token record");
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return NGX_DONE;
+    }
+
+    /* locked or restricted since the mail: no reset either */
+    if (arc != AC_OK || rs->account.status != AC_STATUS_ACTIVE
+        || rs->account.restricted)
+    {
+        ngx_http_guichet_reset_gone(r, ctx);
+        return NGX_DONE;
+    }
+
+    ngx_http_guichet_ep_account(ctx, rs->account.id, rs->account.email);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_guichet_reset_form(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error)
+{
+    ngx_http_guichet_reset_t  *rs;
+
+    rs = ctx->route_data;
+
+    ac_cleanse(rs->password, sizeof(rs->password));
+    ac_cleanse(rs->code, sizeof(rs->code));
+
+    ngx_http_guichet_ep_page(ctx, status, "reset_confirm.html");
+
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie,
+                                     "reset_confirm")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_guichet_ep_var(ctx, "error", error);
+    ngx_http_guichet_ep_var(ctx, "email", rs->account.email);
+    ngx_http_guichet_ep_var(ctx, "totp",
+                            rs->account.totp[0] ? "1" : NULL);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_reset_shown(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    if (ngx_http_guichet_reset_account(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_guichet_reset_release(r, ctx);
+
+    if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_OK, NULL) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_reset_checked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_reset_account(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_guichet_reset_release(r, ctx);
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_password_policy(rs->password, rs->password_len) != AC_OK) {
+        if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                        "Choose a password of at least 8 "
+                                        "characters (at most 1024 bytes).")
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    rs->method = "mail";
+
+    if (rs->account.totp[0] == '\0') {
+        ngx_http_guichet_reset_hash(r, ctx);
+        return;
+    }
+
+    /* the second factor, counted on the account before it is checked */
+    ngx_memzero(&rs->throttle, sizeof(ac_throttle_t));
+
+    if (ac_throttle_add(gmcf->ac, gmcf->keys, &rs->throttle, AC_THR_SECOND,
+                        rs->account.id, ngx_strlen(rs->account.id))
+        != AC_OK
+        || ac_throttle_add(gmcf->ac, gmcf->keys, &rs->throttle, AC_THR_IP,
+                           (char *) r->connection->addr_text.data,
+                           r->connection->addr_text.len)
+           != AC_OK
+        || ac_cmd_throttle_reserve(&rs->cmd, gmcf->ac, &rs->throttle,
+                                   ctx->now)
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
+                                     ngx_http_guichet_reset_counted);
+}
+
+
+static void
+ngx_http_guichet_reset_counted(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    size_t                         i, len;
+    int64_t                        wait, step;
+    ngx_uint_t                     digits;
+    unsigned char                  secret[AC_TOTP_SECRET_LEN + 16];
+    char                           digest[AC_DIGEST_LEN + 1];
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait > 0) {
+        if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                        "Too many wrong codes. Please wait "
+                                        "before trying again.")
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ctx->retry_after = wait;
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "2fa", 1);
+        return;
+    }
+
+    digits = (rs->code_len == AC_TOTP_DIGITS);
+
+    for (i = 0; i < rs->code_len; i++) {
+        if (rs->code[i] < '0' || rs->code[i] > '9') {
+            digits = 0;
+        }
+    }
+
+    if (digits) {
+        arc = ac_unseal(gmcf->keys, rs->account.totp, rs->account.id,
+                        secret, sizeof(secret), &len);
+        if (arc != AC_OK) {
+            ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                          "guichet: TOTP secret of account %s unusable: %s",
+                          rs->account.id, ac_strerror(arc));
+            ngx_http_guichet_ep_unavailable(r, ctx);
+            return;
+        }
+
+        arc = ac_totp_verify(secret, len, rs->code, rs->code_len,
+                             (time_t) ctx->now, AC_TOTP_WINDOW,
+                             rs->account.totp_step, &step);
+        ac_cleanse(secret, sizeof(secret));
+
+        if (arc != AC_OK) {
+            ngx_http_guichet_reset_bad_code(r, ctx,
+                                            arc == AC_ERR_REPLAY
+                                            ? "replay" : "bad_code");
+            return;
+        }
+
+        rs->method = "totp";
+
+        if (ac_cmd_totp_step(&rs->cmd, gmcf->ac, rs->account.id, step)
+            != AC_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+    } else {
+        if (ac_recovery_digest(gmcf->keys, rs->code, rs->code_len, digest)
+            != AC_OK)
+        {
+            ngx_http_guichet_reset_bad_code(r, ctx, "bad_code");
+            return;
+        }
+
+        rs->method = "recovery";
+
+        if (ac_cmd_recovery_use(&rs->cmd, gmcf->ac, rs->account.id, digest)
+            != AC_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
+                                     ngx_http_guichet_reset_claimed);
+}
+
+
+/* a TOTP step or a recovery code, taken once */
+static void
+ngx_http_guichet_reset_claimed(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                        v;
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_reply_integer(reply, &v) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (v != 1) {
+        ngx_http_guichet_reset_bad_code(r, ctx,
+                                        ngx_strcmp(rs->method, "totp") == 0
+                                        ? "replay" : "bad_code");
+        return;
+    }
+
+    /* only a correct second factor forgets the account's failures */
+    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &rs->throttle) == AC_OK) {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+
+    ngx_http_guichet_reset_hash(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_reset_bad_code(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason)
+{
+    if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                    ngx_strcmp(reason, "replay") == 0
+                                    ? ngx_http_guichet_code_used
+                                    : "That code is not valid. Please try "
+                                      "again.")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE,
+                            ngx_strcmp(reason, "replay") == 0
+                            ? "reset_replay" : "reset_bad_code", 1);
+}
+
+
+static void
+ngx_http_guichet_reset_hash(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_int_t                  hrc;
+    ngx_http_guichet_reset_t  *rs;
+
+    rs = ctx->route_data;
+
+    hrc = ngx_http_guichet_password_hash(r, (u_char *) rs->password,
+                                         rs->password_len, rs->phc,
+                                         ngx_http_guichet_reset_hashed, ctx);
+    ac_cleanse(rs->password, sizeof(rs->password));
+
+    if (hrc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: password hashing %s, answering 503",
+                      hrc == NGX_DECLINED ? "queue is full"
+                                          : "failed to start");
+        ngx_http_guichet_ep_unavailable(r, ctx);
+    }
+}
+
+
+static void
+ngx_http_guichet_reset_hashed(ngx_http_request_t *r, void *data, int rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (rc != AC_OK) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "guichet: password hashing failed: %s",
+                      ac_strerror(rc));
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* single use: the token goes with the new password, in one step */
+    if (ac_cmd_reset_finish(&rs->cmd, gmcf->ac, gmcf->keys, rs->token,
+                            rs->token_len, rs->account.id, rs->phc, ctx->now)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
+                                     ngx_http_guichet_reset_finished);
+    ac_cleanse(rs->phc, sizeof(rs->phc));
+}
+
+
+static void
+ngx_http_guichet_reset_finished(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                        v;
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_reply_integer(reply, &v) != AC_OK || v != 1) {
+        ngx_http_guichet_reset_gone(r, ctx);
+        return;
+    }
+
+    /* every session ends, pending second factors with them */
+    if (ac_cmd_sessions_end_all(&rs->cmd, gmcf->ac, rs->account.id)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
+                                     ngx_http_guichet_reset_ended);
+}
+
+
+static void
+ngx_http_guichet_reset_ended(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (gmcf->ac->notify & AC_NOTIFY_PASSWORD) {
+        ngx_http_guichet_reset_mailfill(r, ctx, &rs->mail,
+                                        AC_MAIL_PASSWORD);
+        ngx_cpystrn((u_char *) rs->mail.to, (u_char *) rs->account.email,
+                    sizeof(rs->mail.to));
+        ngx_cpystrn((u_char *) rs->mail.account, (u_char *) rs->account.id,
+                    sizeof(rs->mail.account));
+        ngx_cpystrn((u_char *) rs->mail.detail,
+                    (u_char *) "reset through a link sent by mail",
+                    sizeof(rs->mail.detail));
+
+        if (ac_cmd_mail_enqueue(&cmd, gmcf->ac, &rs->mail) == AC_OK) {
+            ngx_http_guichet_ep_detached(r, &cmd);
+        }
+    }
+
+    if (ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_RESET,
+                                       "", 0)
+        != NGX_OK
+        || ngx_http_guichet_reset_page(r, ctx, NGX_HTTP_OK, NULL, NULL, "1")
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_PASSWORD_RESET, rs->method, 1);
+}
