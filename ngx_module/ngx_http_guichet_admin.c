@@ -18,8 +18,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <arpa/inet.h>
-
 #include "ngx_http_guichet_endpoints.h"
 
 
@@ -56,15 +54,8 @@ typedef struct {
     char                 before[AC_LOG_ID_MAX];
     char                 after[AC_LOG_ID_MAX];
 
-    /* ... as they apply */
-    ngx_uint_t           has_event;
-    ac_event_kind_t      kind;
-    int                  fail;               /* -1 any */
-    int                  family;             /* 0: no IP filter */
-    unsigned char        net[16];
-    unsigned             prefix;
-    int64_t              since_ms;
-    int64_t              until_ms;
+    /* ... as they apply: authcore's one log filter */
+    ac_log_filter_t      f;
     const char          *error;
 
     redisReply          *entries;            /* copies, in r->pool */
@@ -81,14 +72,11 @@ typedef struct {
 
 static void ngx_http_guichet_admin_session(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_admin_set(ngx_http_guichet_admin_t *ad,
+    const char *name, const char *value, int64_t now_ms);
 static ngx_int_t ngx_http_guichet_admin_filters(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_admin_t *ad);
-static ngx_int_t ngx_http_guichet_admin_time(const char *s, int64_t now,
-    int64_t *ms);
 static ngx_int_t ngx_http_guichet_admin_id(const char *s);
-static ngx_int_t ngx_http_guichet_admin_cidr(ngx_http_guichet_admin_t *ad);
-static ngx_uint_t ngx_http_guichet_admin_ip_match(
-    ngx_http_guichet_admin_t *ad, const char *ip);
 static void ngx_http_guichet_admin_entries(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_admin_recent(ngx_http_request_t *r,
@@ -333,8 +321,8 @@ ngx_http_guichet_admin_session(ngx_http_request_t *r,
         ngx_sprintf((u_char *) hi, "(%s%Z", ad->after);
         ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
 
-        if (ad->until_ms > 0) {
-            ngx_sprintf((u_char *) lo, "%L%Z", ad->until_ms - 1);
+        if (ad->f.until_ms > 0) {
+            ngx_sprintf((u_char *) lo, "%L%Z", ad->f.until_ms - 1);
             ac_cmd_copy(&cmd, lo, ngx_strlen(lo));
 
         } else {
@@ -349,16 +337,16 @@ ngx_http_guichet_admin_session(ngx_http_request_t *r,
             ngx_sprintf((u_char *) hi, "(%s%Z", ad->before);
             ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
 
-        } else if (ad->until_ms > 0) {
-            ngx_sprintf((u_char *) hi, "%L%Z", ad->until_ms - 1);
+        } else if (ad->f.until_ms > 0) {
+            ngx_sprintf((u_char *) hi, "%L%Z", ad->f.until_ms - 1);
             ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
 
         } else {
             ac_cmd_str(&cmd, "+");
         }
 
-        if (ad->since_ms >= 0) {
-            ngx_sprintf((u_char *) lo, "%L%Z", ad->since_ms);
+        if (ad->f.since_ms >= 0) {
+            ngx_sprintf((u_char *) lo, "%L%Z", ad->f.since_ms);
             ac_cmd_copy(&cmd, lo, ngx_strlen(lo));
 
         } else {
@@ -407,17 +395,36 @@ failed:
 }
 
 
+/* One option of the filter, as typed; an empty field sets nothing. */
+
+static ngx_int_t
+ngx_http_guichet_admin_set(ngx_http_guichet_admin_t *ad, const char *name,
+    const char *value, int64_t now_ms)
+{
+    size_t  len;
+
+    len = ngx_strlen(value);
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    return ac_log_filter_set(&ad->f, name, value, len, now_ms) == AC_OK
+           ? NGX_OK : NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_http_guichet_admin_filters(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_admin_t *ad)
 {
+    int64_t    now_ms;
     ngx_int_t  rc;
 
     static const char  *too_long = "A filter is malformed or too long.";
 
-    ad->fail = -1;
-    ad->since_ms = -1;
-    ad->until_ms = -1;
+    ac_log_filter_init(&ad->f);
+    now_ms = ctx->now * 1000;
 
 #define ngx_http_guichet_admin_get(name, field)                             \
     rc = ngx_http_guichet_ep_arg(r, name, ad->field, sizeof(ad->field),     \
@@ -447,49 +454,52 @@ ngx_http_guichet_admin_filters(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ad->account[0] != '\0' && ngx_strlen(ad->account) != AC_ID_LEN) {
+    if (ngx_http_guichet_admin_set(ad, "account", ad->account, now_ms)
+        != NGX_OK)
+    {
         ad->error = "An account id is 16 characters long.";
         return NGX_ERROR;
     }
 
-    if (ad->event[0] != '\0') {
-        if (ac_event_parse(ad->event, ngx_strlen(ad->event), &ad->kind)
-            != AC_OK)
-        {
-            ad->error = "Unknown event name.";
-            return NGX_ERROR;
-        }
-
-        ad->has_event = 1;
+    if (ngx_http_guichet_admin_set(ad, "email", ad->email, now_ms)
+        != NGX_OK)
+    {
+        ad->error = "The email filter is not an email address.";
+        return NGX_ERROR;
     }
 
-    if (ad->result[0] != '\0') {
-        if (ngx_strcmp(ad->result, "ok") == 0) {
-            ad->fail = 0;
-
-        } else if (ngx_strcmp(ad->result, "fail") == 0) {
-            ad->fail = 1;
-
-        } else {
-            ad->error = "The result is \"ok\" or \"fail\".";
-            return NGX_ERROR;
-        }
+    if (ngx_http_guichet_admin_set(ad, "event", ad->event, now_ms)
+        != NGX_OK)
+    {
+        ad->error = "Unknown event name.";
+        return NGX_ERROR;
     }
 
-    if (ad->ip[0] != '\0' && ngx_http_guichet_admin_cidr(ad) != NGX_OK) {
+    if (ngx_http_guichet_admin_set(ad, "result", ad->result, now_ms)
+        != NGX_OK)
+    {
+        ad->error = "The result is \"ok\" or \"fail\".";
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_guichet_admin_set(ad, "partner", ad->partner, now_ms)
+        != NGX_OK)
+    {
+        ad->error = "Unknown partner id.";
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_guichet_admin_set(ad, "ip", ad->ip, now_ms) != NGX_OK) {
         ad->error = "The IP filter is an address or a CIDR block.";
         return NGX_ERROR;
     }
 
-    if ((ad->since[0] != '\0'
-         && ngx_http_guichet_admin_time(ad->since, ctx->now, &ad->since_ms)
-            != NGX_OK)
-        || (ad->until[0] != '\0'
-            && ngx_http_guichet_admin_time(ad->until, ctx->now,
-                                           &ad->until_ms)
-               != NGX_OK))
+    if (ngx_http_guichet_admin_set(ad, "since", ad->since, now_ms)
+        != NGX_OK
+        || ngx_http_guichet_admin_set(ad, "until", ad->until, now_ms)
+           != NGX_OK)
     {
-        ad->error = "Times read 2026-11-23, 2026-11-23T10:00:00Z or a "
+        ad->error = "Times read 2026-11-23, 2026-11-23T10:00 (UTC) or a "
                     "duration such as 24h.";
         return NGX_ERROR;
     }
@@ -502,78 +512,6 @@ ngx_http_guichet_admin_filters(ngx_http_request_t *r,
         ad->error = "Malformed page position.";
         return NGX_ERROR;
     }
-
-    return NGX_OK;
-}
-
-
-/* "2026-11-23", "2026-11-23T10:00[:00][Z]", or a duration ago. */
-static ngx_int_t
-ngx_http_guichet_admin_time(const char *s, int64_t now, int64_t *ms)
-{
-    int        n, len;
-    int64_t    d;
-    struct tm  tm;
-
-    if (ac_parse_duration(s, &d) == AC_OK) {
-        *ms = (now - d) * 1000;
-        return *ms >= 0 ? NGX_OK : NGX_ERROR;
-    }
-
-    ngx_memzero(&tm, sizeof(struct tm));
-    len = (int) ngx_strlen(s);
-
-    n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &n) != 3
-        || n != 10)
-    {
-        return NGX_ERROR;
-    }
-
-    if (len > 10) {
-        n = 0;
-        if (s[10] != 'T'
-            || sscanf(s + 11, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &n)
-               != 2
-            || n != 5)
-        {
-            return NGX_ERROR;
-        }
-
-        n += 11;
-
-        if (s[n] == ':') {
-            if (s[n + 1] < '0' || s[n + 1] > '9' || s[n + 2] < '0'
-                || s[n + 2] > '9')
-            {
-                return NGX_ERROR;
-            }
-
-            tm.tm_sec = (s[n + 1] - '0') * 10 + s[n + 2] - '0';
-            n += 3;
-        }
-
-        if (s[n] == 'Z') {
-            n++;
-        }
-
-        if (n != len) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12
-        || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23
-        || tm.tm_min > 59 || tm.tm_sec > 60)
-    {
-        return NGX_ERROR;
-    }
-
-    tm.tm_year -= 1900;
-    tm.tm_mon--;
-
-    *ms = (int64_t) timegm(&tm) * 1000;
 
     return NGX_OK;
 }
@@ -601,72 +539,6 @@ ngx_http_guichet_admin_id(const char *s)
     }
 
     return dash && digits > 0 ? NGX_OK : NGX_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_guichet_admin_cidr(ngx_http_guichet_admin_t *ad)
-{
-    char        addr[NGX_HTTP_GUICHET_ADMIN_FIELD_MAX], *slash;
-    ngx_int_t   prefix;
-    unsigned    max;
-
-    ngx_cpystrn((u_char *) addr, (u_char *) ad->ip, sizeof(addr));
-
-    slash = ngx_strchr(addr, '/');
-    if (slash != NULL) {
-        *slash++ = '\0';
-    }
-
-    if (inet_pton(AF_INET, addr, ad->net) == 1) {
-        ad->family = AF_INET;
-        max = 32;
-
-    } else if (inet_pton(AF_INET6, addr, ad->net) == 1) {
-        ad->family = AF_INET6;
-        max = 128;
-
-    } else {
-        return NGX_ERROR;
-    }
-
-    ad->prefix = max;
-
-    if (slash != NULL) {
-        prefix = ngx_atoi((u_char *) slash, ngx_strlen(slash));
-        if (prefix == NGX_ERROR || prefix > (ngx_int_t) max
-            || ngx_strlen(slash) > 3)
-        {
-            return NGX_ERROR;
-        }
-
-        ad->prefix = (unsigned) prefix;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_uint_t
-ngx_http_guichet_admin_ip_match(ngx_http_guichet_admin_t *ad,
-    const char *ip)
-{
-    unsigned       bytes, bits;
-    unsigned char  a[16];
-
-    if (inet_pton(ad->family, ip, a) != 1) {
-        return 0;
-    }
-
-    bytes = ad->prefix / 8;
-    bits = ad->prefix % 8;
-
-    if (ngx_memcmp(a, ad->net, bytes) != 0) {
-        return 0;
-    }
-
-    return bits == 0
-           || ((a[bytes] ^ ad->net[bytes]) & (0xff00 >> bits) & 0xff) == 0;
 }
 
 
@@ -918,36 +790,7 @@ ngx_http_guichet_admin_parse(ngx_http_guichet_admin_t *ad,
 static ngx_uint_t
 ngx_http_guichet_admin_match(ngx_http_guichet_admin_t *ad)
 {
-    ac_event_kind_t   kind;
-    ac_log_entry_t   *e;
-
-    e = &ad->e;
-
-    if (ad->has_event
-        && (ac_event_parse(e->event, ngx_strlen(e->event), &kind) != AC_OK
-            || kind != ad->kind))
-    {
-        return 0;
-    }
-
-    if ((ad->fail >= 0 && ad->fail != (e->failed != 0))
-        || (ad->account[0] && ngx_strcmp(ad->account, e->account) != 0)
-        || (ad->partner[0] && ngx_strcmp(ad->partner, e->partner) != 0)
-        || (ad->since_ms >= 0 && e->time_ms < ad->since_ms)
-        || (ad->until_ms >= 0 && e->time_ms >= ad->until_ms))
-    {
-        return 0;
-    }
-
-    if (ad->email[0]
-        && (e->erased || ngx_strcasecmp((u_char *) ad->email,
-                                        (u_char *) e->email) != 0))
-    {
-        return 0;
-    }
-
-    return ad->family == 0
-           || (!e->erased && ngx_http_guichet_admin_ip_match(ad, e->ip));
+    return ac_log_filter_match(&ad->f, &ad->e);
 }
 
 
@@ -1207,9 +1050,9 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
 
     ac_buf_reset(&d);
 
-    rc = ngx_http_guichet_admin_chart(ad->since_ms < 0 && ad->until_ms < 0
+    rc = ngx_http_guichet_admin_chart(ad->f.since_ms < 0 && ad->f.until_ms < 0
                                       ? ad->recent : ad->entries,
-                                      ad->since_ms, ad->until_ms,
+                                      ad->f.since_ms, ad->f.until_ms,
                                       (int64_t) ctx->now * 1000, &d, crange,
                                       cread);
     if (rc == NGX_ERROR) {
@@ -1224,8 +1067,10 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
     ngx_http_guichet_admin_str(v, "email", ad->email);
     ngx_http_guichet_admin_str(v, "ip", ad->ip);
     ngx_http_guichet_admin_str(v, "result", ad->result);
-    ngx_http_guichet_admin_str(v, "result_ok", ad->fail == 0 ? "1" : NULL);
-    ngx_http_guichet_admin_str(v, "result_fail", ad->fail == 1 ? "1" : NULL);
+    ngx_http_guichet_admin_str(v, "result_ok",
+                               ad->f.result == 0 ? "1" : NULL);
+    ngx_http_guichet_admin_str(v, "result_fail",
+                               ad->f.result == 1 ? "1" : NULL);
     ngx_http_guichet_admin_str(v, "partner", ad->partner);
     ngx_http_guichet_admin_str(v, "since", ad->since);
     ngx_http_guichet_admin_str(v, "until", ad->until);

@@ -375,8 +375,9 @@ ac_log_time_parse(const char *s, size_t len, int64_t now_ms, int64_t *ms)
             }
         }
 
-        if (p == end || *p++ != 'Z') {
-            return AC_ERR_INVALID;
+        /* UTC always: the admin page's date-time fields send no "Z" */
+        if (p < end && *p == 'Z') {
+            p++;
         }
     }
 

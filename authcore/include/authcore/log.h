@@ -216,8 +216,9 @@ int ac_log_entry_parse(const struct redisReply *entry,
  *   result   "ok" or "fail"
  *   partner  a partner id
  *   since    inclusive, until exclusive: "2026-11-23",
- *            "2026-11-23T10:00Z", "2026-11-23T10:00:00Z", with ".123"
- *            milliseconds, all UTC; or a duration ("24h") back from now
+ *            "2026-11-23T10:00[Z]", "2026-11-23T10:00:00[Z]", with ".123"
+ *            milliseconds, all UTC (with or without the "Z"); or a
+ *            duration ("24h") back from now
  * AC_ERR_INVALID for a bad value, AC_ERR_EXISTS for an option given
  * twice (but event), AC_ERR_NOT_FOUND for an unknown option name.
  * Erased personal fields match no email or IP filter.
