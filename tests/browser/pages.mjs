@@ -60,7 +60,15 @@ await scenario(async (page, args, context) => {
         await page.setViewportSize({ width: 1280, height: 900 });
     }
 
-    const focus = () => page.evaluate(() => document.activeElement.id);
+    // autofocus is applied once the page is laid out: wait for it (a
+    // page without any keeps the body, and says so)
+    const focus = async () => {
+        await page.waitForFunction(
+            () => document.activeElement
+                  && document.activeElement !== document.body,
+            null, { timeout: 3000 }).catch(() => {});
+        return page.evaluate(() => document.activeElement.id);
+    };
     const submit = (re) => Promise.all([
         page.waitForNavigation({ waitUntil: "load" }),
         page.getByRole("button", { name: re }).click(),
