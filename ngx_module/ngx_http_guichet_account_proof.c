@@ -159,22 +159,22 @@ static void
 ngx_http_guichet_acct_verify(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
+    ngx_int_t                 rc;
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
 
-    if (ngx_http_guichet_password_verify(r,
-                                         a->account.pw[0] ? a->account.pw
-                                                          : NULL,
-                                         (u_char *) a->password,
-                                         a->password_len,
-                                         a->reauth
-                                         ? ngx_http_guichet_reauth_checked
-                                         : ngx_http_guichet_password_checked,
-                                         ctx)
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_unavailable(r, ctx);
+    rc = ngx_http_guichet_password_verify(r,
+                                          a->account.pw[0] ? a->account.pw
+                                                           : NULL,
+                                          (u_char *) a->password,
+                                          a->password_len,
+                                          a->reauth
+                                          ? ngx_http_guichet_reauth_checked
+                                          : ngx_http_guichet_password_checked,
+                                          ctx);
+    if (rc != NGX_OK) {
+        ngx_http_guichet_ep_hash_unavailable(r, ctx, rc);
     }
 }
 
@@ -610,7 +610,7 @@ ngx_http_guichet_password_checked(ngx_http_request_t *r, void *data, int rc)
     ac_cleanse(a->new_password, sizeof(a->new_password));
 
     if (rc != NGX_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
+        ngx_http_guichet_ep_hash_unavailable(r, ctx, rc);
     }
 }
 

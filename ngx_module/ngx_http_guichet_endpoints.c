@@ -1126,6 +1126,18 @@ ngx_http_guichet_ep_finish(ngx_http_request_t *r,
 
 
 void
+ngx_http_guichet_ep_hash_unavailable(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_int_t rc)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "guichet: password hashing %s, answering 503",
+                  rc == NGX_DECLINED ? "queue is full" : "failed to start");
+
+    ngx_http_guichet_ep_unavailable(r, ctx);
+}
+
+
+void
 ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {

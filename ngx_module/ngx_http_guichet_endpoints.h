@@ -252,6 +252,11 @@ void ngx_http_guichet_ep_finish(ngx_http_request_t *r,
 /* 503 without cookies or redirect, in JSON for EP_JSON routes. */
 void ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+/* The 503 of a hashing task that did not start ("rc" of
+ * ngx_http_guichet_password_hash/verify: NGX_DECLINED, the queue is
+ * full), with its error-log line. */
+void ngx_http_guichet_ep_hash_unavailable(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_int_t rc);
 
 
 /* --------------------------------------------------- log and Redis */

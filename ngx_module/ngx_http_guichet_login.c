@@ -357,11 +357,7 @@ ngx_http_guichet_login_hash(ngx_http_request_t *r,
 
     ac_cleanse(lc->password, sizeof(lc->password));
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "guichet: password hashing %s, answering 503",
-                  rc == NGX_DECLINED ? "queue is full" : "failed to start");
-
-    ngx_http_guichet_ep_unavailable(r, ctx);
+    ngx_http_guichet_ep_hash_unavailable(r, ctx, rc);
 }
 
 

@@ -573,11 +573,7 @@ ngx_http_guichet_register_account(ngx_http_request_t *r, void *data,
     ac_cleanse(rg->password, sizeof(rg->password));
 
     if (hrc != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: password hashing %s, answering 503",
-                      hrc == NGX_DECLINED ? "queue is full"
-                                          : "failed to start");
-        ngx_http_guichet_ep_unavailable(r, ctx);
+        ngx_http_guichet_ep_hash_unavailable(r, ctx, hrc);
     }
 }
 

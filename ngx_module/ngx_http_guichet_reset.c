@@ -1036,11 +1036,7 @@ ngx_http_guichet_reset_hash(ngx_http_request_t *r,
     ac_cleanse(rs->password, sizeof(rs->password));
 
     if (hrc != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "guichet: password hashing %s, answering 503",
-                      hrc == NGX_DECLINED ? "queue is full"
-                                          : "failed to start");
-        ngx_http_guichet_ep_unavailable(r, ctx);
+        ngx_http_guichet_ep_hash_unavailable(r, ctx, hrc);
     }
 }
 
