@@ -246,6 +246,14 @@ void ngx_http_guichet_ep_redirect(ngx_http_guichet_ep_ctx_t *ctx,
 ngx_int_t ngx_http_guichet_ep_redirect_return_to(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *value, size_t len);
 
+/* ngx_http_guichet_page.c: the templates, read and checked once at
+ * configuration time, and the answers */
+ngx_int_t ngx_http_guichet_pages_init(ngx_conf_t *cf,
+    ngx_http_guichet_main_conf_t *gmcf);
+/* Sends the answer set in ctx (security headers always); for the
+ * handler's first pass, without finalizing. */
+ngx_int_t ngx_http_guichet_ep_send(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 /* Sends the answer set in ctx (security headers always) and finalizes. */
 void ngx_http_guichet_ep_finish(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
