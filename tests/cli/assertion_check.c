@@ -44,6 +44,7 @@ main(int argc, char **argv)
 
     f = fopen(argv[3], "rb");
     if (f == NULL) {
+        ac_config_free(cfg);
         return 2;
     }
 
@@ -53,6 +54,7 @@ main(int argc, char **argv)
 
     if (ac_partner_key_new(&p, &k, &err) != AC_OK) {
         printf("refused key %s\n", err.msg);
+        ac_config_free(cfg);
         return 1;
     }
 
@@ -60,15 +62,16 @@ main(int argc, char **argv)
                              AC_ASSERTION_SSO, &a, &err);
     if (rc != AC_OK) {
         printf("refused %s\n", ac_assertion_reason_name(a.reason));
-        return 1;
+
+    } else {
+        printf("ok %s %s %lld %lld\n", a.partner, a.email,
+               (long long) a.iat, (long long) a.exp);
     }
 
-    printf("ok %s %s %lld %lld\n", a.partner, a.email, (long long) a.iat,
-           (long long) a.exp);
-
+    /* freed on every path: the sanitized run checks for leaks */
     ac_partner_key_free(k);
     ac_config_free(cfg);
     ac_done();
 
-    return 0;
+    return rc == AC_OK ? 0 : 1;
 }
