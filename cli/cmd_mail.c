@@ -639,6 +639,7 @@ ctl_mail_send(ctl_t *ctl, ctl_mail_t *mw, const ac_mail_t *m,
 int
 ctl_cmd_mail_failed(ctl_t *ctl)
 {
+    int           status;
     size_t        i;
     ac_cmd_t      cmd;
     ac_buf_t      b;
@@ -701,7 +702,12 @@ ctl_cmd_mail_failed(ctl_t *ctl)
 
     freeReplyObject(r);
 
-    return ctl_list_print(ctl, &b, &t);
+    status = ctl_list_print(ctl, &b, &t);
+
+    ctl_table_free(&t);
+    ac_buf_free(&b);
+
+    return status;
 }
 
 
