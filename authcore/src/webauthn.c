@@ -622,3 +622,37 @@ ac_wa_transports(const char *s, size_t len, char *out)
         }
     }
 }
+
+
+int
+ac_wa_client_challenge(const char *client_data_b64, size_t len,
+    unsigned char challenge[AC_WA_CHALLENGE_LEN])
+{
+    int             rc;
+    size_t          cdj_len, n;
+    json_t         *root, *v;
+    unsigned char   cdj[AC_WA_CDJ_MAX];
+
+    if (ac_wa_decode(client_data_b64, len, cdj, sizeof(cdj), &cdj_len)
+        != AC_OK)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    root = json_loadb((const char *) cdj, cdj_len, JSON_REJECT_DUPLICATES,
+                      NULL);
+    v = json_object_get(root, "challenge");
+
+    rc = AC_ERR_INVALID;
+
+    if (json_is_string(v) && json_string_length(v) == AC_WA_CHALLENGE_B64
+        && ac_b64url_decode(json_string_value(v), AC_WA_CHALLENGE_B64,
+                            challenge, AC_WA_CHALLENGE_LEN, &n) == AC_OK
+        && n == AC_WA_CHALLENGE_LEN)
+    {
+        rc = AC_OK;
+    }
+
+    json_decref(root);
+    return rc;
+}

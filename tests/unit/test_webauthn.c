@@ -14,6 +14,7 @@
 #include "authcore.h"
 #include "internal.h"
 #include "check.h"
+#include "redis_fixture.h"
 #include "webauthn_vectors.h"
 
 
@@ -408,6 +409,212 @@ TEST(test_config_keys)
 }
 
 
+/* ------------------------------------------------- against real Redis */
+
+static const unsigned char  secret[32] = "0123456789abcdef0123456789abcdef";
+static const char           account_id[] = "abcdefghijklmnop";
+
+
+static redisReply *
+run(redisContext *c, ac_cmd_t *cmd)
+{
+    return redisCommandArgv(c, cmd->argc, cmd->argv, cmd->argvlen);
+}
+
+
+static int64_t
+run_int(redisContext *c, ac_cmd_t *cmd)
+{
+    int64_t      v;
+    redisReply  *r;
+
+    r = run(c, cmd);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+        freeReplyObject(r);
+        return -100;
+    }
+
+    v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+
+static void
+test_store(redisContext *c, ac_keys_t *keys)
+{
+    size_t         n;
+    uint32_t       count;
+    ac_cmd_t       cmd;
+    ac_buf_t       b;
+    redisReply    *r;
+    ac_wa_why_t    why;
+    ac_wa_cred_t   creds[3];
+    ac_passkey_t   pk[AC_WA_PASSKEYS_MAX], one;
+    unsigned char  ch[AC_WA_CHALLENGE_LEN];
+    char           account[AC_ID_LEN + 1], handle[AC_DIGEST_LEN + 1];
+    char           sessd[] = "sessdigestsessdigest00";
+    int            i;
+
+    setup(rp_localhost, origin_ok);
+    cfg.key_prefix = (char *) "t:";
+
+    for (i = 0; i < 3; i++) {
+        CHECK_INT(reg(&vecs[i], &creds[i], &why), AC_OK);
+    }
+
+    freeReplyObject(redisCommand(c, "HSET t:acct:%s email a@example.com "
+                                 "created 1", account_id));
+
+    /* challenges: single use, bound to what they were made for */
+    CHECK_INT(ac_wa_client_challenge(vecs[0].a1_cdj, strlen(vecs[0].a1_cdj),
+                                     ch), AC_OK);
+    CHECK(memcmp(ch, ch_a1, sizeof(ch)) == 0);
+    CHECK_INT(ac_cmd_passkey_challenge(&cmd, &cfg, keys, ch, "reg", sessd),
+              AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_NIL);
+    freeReplyObject(r);
+    r = redisCommand(c, "KEYS t:wac:*");
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+    freeReplyObject(r);
+
+    CHECK_INT(ac_cmd_passkey_challenge_take(&cmd, &cfg, keys, ch), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_passkey_challenge_reply(r, "2fa", sessd), AC_ERR_MISMATCH);
+    freeReplyObject(r);
+    r = run(c, &cmd);
+    CHECK_INT(ac_passkey_challenge_reply(r, "reg", sessd), AC_ERR_REPLAY);
+    freeReplyObject(r);
+
+    CHECK_INT(ac_cmd_passkey_challenge(&cmd, &cfg, keys, ch, "reg", sessd),
+              AC_OK);
+    freeReplyObject(run(c, &cmd));
+    CHECK_INT(ac_cmd_passkey_challenge_take(&cmd, &cfg, keys, ch), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_passkey_challenge_reply(r, "reg", sessd), AC_OK);
+    freeReplyObject(r);
+
+    /* passkeys */
+    CHECK_INT(ac_cmd_passkey_add(&cmd, &cfg, keys, account_id, &creds[0],
+                                 "Laptop", 100), AC_OK);
+    CHECK_INT(run_int(c, &cmd), 1);
+    CHECK_INT(run_int(c, &cmd), -1);
+    CHECK_INT(ac_cmd_passkey_add(&cmd, &cfg, keys, "nobodynobodynobo",
+                                 &creds[1], "x", 100), AC_OK);
+    CHECK_INT(run_int(c, &cmd), 0);
+    CHECK_INT(ac_cmd_passkey_add(&cmd, &cfg, keys, account_id, &creds[1],
+                                 "Phone \"1\"", 200), AC_OK);
+    CHECK_INT(run_int(c, &cmd), 1);
+
+    CHECK_INT(ac_cmd_passkey_list(&cmd, &cfg, account_id), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_passkey_list_reply(r, pk, AC_WA_PASSKEYS_MAX, &n), AC_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_STR(pk[0].name, "Laptop");
+        CHECK_STR(pk[1].name, "Phone \"1\"");
+        CHECK_INT(pk[1].cred.alg, AC_WA_EDDSA);
+        CHECK_INT(pk[0].cred.pk_len, creds[0].pk_len);
+        CHECK(memcmp(pk[0].cred.pk, creds[0].pk, creds[0].pk_len) == 0);
+        CHECK_INT(pk[0].cred.sign_count, 1);
+        CHECK_INT(pk[0].created, 100);
+    }
+
+    /* the export names them, never their key or id */
+    ac_buf_init(&b);
+    CHECK_INT(ac_passkey_export(&b, r), AC_OK);
+    CHECK(b.data && strstr(b.data, "\"name\":\"Laptop\"") != NULL);
+    CHECK(b.data && strstr(b.data, "\"algorithm\":\"EdDSA\"") != NULL);
+    CHECK(b.data && strstr(b.data, "\"pk\"") == NULL);
+    CHECK(b.data && strstr(b.data, VEC_ES256_ID) == NULL);
+    ac_buf_free(&b);
+    freeReplyObject(r);
+
+    /* passwordless: a credential id finds its account */
+    CHECK_INT(ac_passkey_handle(keys, creds[0].id, creds[0].id_len, handle),
+              AC_OK);
+    CHECK_INT(ac_cmd_passkey_lookup(&cmd, &cfg, handle), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_passkey_lookup_reply(r, account, &one), AC_OK);
+    freeReplyObject(r);
+    CHECK_STR(account, account_id);
+    CHECK_STR(one.name, "Laptop");
+
+    CHECK_INT(get(&one.cred, ch_a1, 1, vecs[0].a1_ad, vecs[0].a1_cdj,
+                  vecs[0].a1_sig, &count, &why), AC_OK);
+
+    /* counters only grow, atomically */
+    CHECK_INT(ac_cmd_passkey_counter(&cmd, &cfg, account_id, handle, count, 300),
+              AC_OK);
+    CHECK_INT(run_int(c, &cmd), 1);
+    CHECK_INT(run_int(c, &cmd), -1);
+    CHECK_INT(ac_cmd_passkey_counter(&cmd, &cfg, account_id, handle, 1, 300),
+              AC_OK);
+    CHECK_INT(run_int(c, &cmd), -1);
+    CHECK_INT(ac_cmd_passkey_lookup(&cmd, &cfg, handle), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_passkey_lookup_reply(r, account, &one), AC_OK);
+    freeReplyObject(r);
+    CHECK_INT(one.cred.sign_count, 2);
+    CHECK_INT(one.last_used, 300);
+
+    /* removal */
+    CHECK_INT(ac_cmd_passkey_remove(&cmd, &cfg, account_id, handle), AC_OK);
+    CHECK_INT(run_int(c, &cmd), 1);
+    CHECK_INT(run_int(c, &cmd), 0);
+    CHECK_INT(ac_cmd_passkey_lookup(&cmd, &cfg, handle), AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_passkey_lookup_reply(r, account, &one), AC_ERR_NOT_FOUND);
+    freeReplyObject(r);
+
+    /* erasure removes the rest */
+    CHECK_INT(ac_cmd_account_erase(&cmd, &cfg, keys, account_id, "a@example.com"),
+              AC_OK);
+    r = run(c, &cmd);
+    CHECK_INT(ac_account_erase_reply(r, NULL), AC_OK);
+    freeReplyObject(r);
+    r = redisCommand(c, "KEYS t:*");
+    CHECK(r && r->type == REDIS_REPLY_ARRAY);
+    for (n = 0; r && n < r->elements; n++) {
+        printf("    left: %s\n", r->element[n]->str);
+        CHECK(strstr(r->element[n]->str, "cred:") == NULL);
+        CHECK(strstr(r->element[n]->str, ":pk") == NULL);
+    }
+    freeReplyObject(r);
+}
+
+
+TEST(test_redis)
+{
+    redis_fixture_t  rf;
+    redisContext    *c;
+    ac_keys_t       *keys;
+
+    if (redis_fixture_start(&rf) != 0) {
+        SKIP("no redis-server");
+    }
+
+    c = redis_fixture_connect(&rf);
+    if (c == NULL
+        || ac_keys_from_secret(secret, sizeof(secret), &keys) != AC_OK)
+    {
+        redis_fixture_stop(&rf);
+        CHECK(0);
+        return;
+    }
+
+    test_store(c, keys);
+
+    ac_keys_free(keys);
+    redisFree(c);
+    redis_fixture_stop(&rf);
+}
+
+
 int
 main(void)
 {
@@ -423,6 +630,7 @@ main(void)
     RUN(test_presence_and_verification);
     RUN(test_malformed);
     RUN(test_config_keys);
+    RUN(test_redis);
 
     return CHECK_DONE();
 }

@@ -101,6 +101,82 @@ int ac_wa_verify(const ac_config_t *cfg, const ac_wa_cred_t *cred,
 int ac_wa_id_decode(const char *b64, size_t len,
     unsigned char id[AC_WA_ID_MAX], size_t *id_len);
 
+/* The challenge named in a clientDataJSON (base64url), to take it from
+ * Redis before the ceremony is verified against it; AC_ERR_INVALID. */
+int ac_wa_client_challenge(const char *client_data_b64, size_t len,
+    unsigned char challenge[AC_WA_CHALLENGE_LEN]);
+
+/* ------------------------------------ Redis schema (webauthn_store.c) */
+
+/*
+ *   P acct:ID:pk       hash    the account's passkeys, by HANDLE   no TTL
+ *                              (keyed digest of the credential id):
+ *                              "r:HANDLE" record (JSON: id, alg, pk,
+ *                              flags, tr, created), "m:HANDLE" name,
+ *                              "n:HANDLE" counter, "u:HANDLE" last use
+ *   P cred:HANDLE      string  account id (passwordless, uniqueness) no TTL
+ *   P wac:DIGEST       string  "KIND:BINDING" of a challenge       ttl
+ *
+ * A challenge is single use: made with SET NX EX, taken with GETDEL,
+ * and bound to what the ceremony belongs to (KIND "reg" + the session
+ * digest, "2fa" + the pending state's, "login" + the login form's CSRF
+ * cookie digest).
+ */
+
+#define AC_WA_PASSKEYS_MAX    10      /* per account */
+#define AC_WA_CHALLENGE_TTL   300     /* seconds */
+
+typedef struct {
+    ac_wa_cred_t    cred;
+    char            handle[AC_DIGEST_LEN + 1];
+    char            name[AC_WA_NAME_MAX + 1];
+    int64_t         created;
+    int64_t         last_used;               /* 0: never */
+} ac_passkey_t;
+
+int ac_cmd_passkey_challenge(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const unsigned char ch[AC_WA_CHALLENGE_LEN],
+    const char *kind, const char *binding);
+int ac_cmd_passkey_challenge_take(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const unsigned char ch[AC_WA_CHALLENGE_LEN]);
+/* AC_OK when the taken challenge was made for this kind and binding,
+ * AC_ERR_REPLAY when it is unknown, used or expired, AC_ERR_MISMATCH
+ * when it belongs to something else. */
+int ac_passkey_challenge_reply(const struct redisReply *r, const char *kind,
+    const char *binding);
+
+/* The handle of a credential id (its keyed digest). */
+int ac_passkey_handle(const ac_keys_t *keys, const unsigned char *id,
+    size_t id_len, char handle[AC_DIGEST_LEN + 1]);
+
+/* Adds a passkey; reply 1 added, 0 no such account, -1 the credential is
+ * registered already, -2 the account has AC_WA_PASSKEYS_MAX. */
+int ac_cmd_passkey_add(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *account, const ac_wa_cred_t *cred,
+    const char *name, int64_t now);
+/* HGETALL of the account's passkeys, read by ac_passkey_list_reply(),
+ * in creation order. */
+int ac_cmd_passkey_list(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *account);
+int ac_passkey_list_reply(const struct redisReply *r, ac_passkey_t *out,
+    size_t max, size_t *n);
+/* The passkey of a credential id, whoever holds it: reply read by
+ * ac_passkey_lookup_reply() (AC_ERR_NOT_FOUND when none). */
+int ac_cmd_passkey_lookup(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *handle);
+int ac_passkey_lookup_reply(const struct redisReply *r,
+    char account[AC_ID_LEN + 1], ac_passkey_t *pk);
+/* Stores a verified sign-in's counter and time; reply 1, 0 when the
+ * passkey is gone, -1 when the counter did not increase (a clone). */
+int ac_cmd_passkey_counter(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *account, const char *handle, uint32_t count, int64_t now);
+/* Removes one passkey; reply 1 removed, 0 none such. */
+int ac_cmd_passkey_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *account, const char *handle);
+/* The export's "passkeys" array (names, algorithms, transports, flags,
+ * dates; never the key or the credential id) from a list reply. */
+int ac_passkey_export(ac_buf_t *b, const struct redisReply *r);
+
 /* guichet.conf's webauthn_rp_id and webauthn_origins (webauthn_conf.c):
  * set by the configuration reader, released by ac_config_free(). */
 int ac_wa_conf_set(ac_config_t *cfg, const char *key, const char *value,
