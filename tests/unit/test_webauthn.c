@@ -548,8 +548,8 @@ test_store(redisContext *c, ac_keys_t *keys)
                   vecs[0].a1_sig, &count, &why), AC_OK);
 
     /* counters only grow, atomically */
-    CHECK_INT(ac_cmd_passkey_counter(&cmd, &cfg, account_id, handle, count, 300),
-              AC_OK);
+    CHECK_INT(ac_cmd_passkey_counter(&cmd, &cfg, account_id, handle, count,
+                                     300), AC_OK);
     CHECK_INT(run_int(c, &cmd), 1);
     CHECK_INT(run_int(c, &cmd), -1);
     CHECK_INT(ac_cmd_passkey_counter(&cmd, &cfg, account_id, handle, 1, 300),
@@ -572,8 +572,8 @@ test_store(redisContext *c, ac_keys_t *keys)
     freeReplyObject(r);
 
     /* erasure removes the rest */
-    CHECK_INT(ac_cmd_account_erase(&cmd, &cfg, keys, account_id, "a@example.com"),
-              AC_OK);
+    CHECK_INT(ac_cmd_account_erase(&cmd, &cfg, keys, account_id,
+                                   "a@example.com"), AC_OK);
     r = run(c, &cmd);
     CHECK_INT(ac_account_erase_reply(r, NULL), AC_OK);
     freeReplyObject(r);
