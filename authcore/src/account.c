@@ -41,8 +41,8 @@ static int ac_export_log(ac_buf_t *b, const ac_keys_t *keys,
  * and second-factor throttle counters, the log pseudonym index, the
  * passkeys.
  * ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff,
- * "P events", "P cred:". The sessions are the account's "s:DIGEST" fields. Replies
- * {1, sessions, the log key "lk" just destroyed (or nil)}, for the
+ * "P events", "P cred:". The sessions are the account's "s:DIGEST"
+ * fields. Replies {1, sessions, the log key "lk" just destroyed (or nil)}, for the
  * "account.erased" entry to name the account by its pseudonym.
  */
 static const char  ac_lua_erase[] =
