@@ -42,8 +42,9 @@ static int ac_export_log(ac_buf_t *b, const ac_keys_t *keys,
  * passkeys.
  * ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff,
  * "P events", "P cred:". The sessions are the account's "s:DIGEST"
- * fields. Replies {1, sessions, the log key "lk" just destroyed (or nil)}, for the
- * "account.erased" entry to name the account by its pseudonym.
+ * fields. Replies {1, sessions, the log key "lk" just destroyed (or
+ * nil)}, for the "account.erased" entry to name the account by its
+ * pseudonym.
  */
 static const char  ac_lua_erase[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
