@@ -24,7 +24,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong \
            -D_FORTIFY_SOURCE=2 $(WARN) $(SANFLAGS) -Iauthcore/include
 LDFLAGS += $(SANFLAGS) -Wl,-z,relro -Wl,-z,now
 LIBS     = -lhiredis -loath -ljwt -ljansson -lssl -lcrypto -largon2 \
-           -lqrencode
+           -lqrencode -lfido2 -lcbor
 # only guichetctl talks SMTP (its mail worker); the module never links it
 CTL_LIBS = -lcurl
 

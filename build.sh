@@ -38,7 +38,7 @@ DEPS=(
     gcc make pkg-config ca-certificates curl
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     libhiredis-dev liboath-dev libjwt-dev libjansson-dev libargon2-dev
-    libqrencode-dev libcurl4-openssl-dev
+    libqrencode-dev libcurl4-openssl-dev libfido2-dev libcbor-dev
     redis-server redis-tools wrk
     python3 python3-pytest python3-requests python3-redis python3-jwt
     python3-cryptography python3-aiosmtpd

@@ -288,7 +288,7 @@ ngx_http_guichet_admin_session(ngx_http_request_t *r,
         return;
     }
 
-    if (!(ctx->session.amr & AC_AMR_OTP)) {
+    if (!(ctx->session.amr & AC_AMR_SECOND)) {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN,
                                   "Second factor required",
                                   "This page needs a session opened with "

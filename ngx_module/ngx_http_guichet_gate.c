@@ -346,7 +346,7 @@ ngx_http_guichet_gate_check(ngx_http_request_t *r, ac_session_t *s)
 
     glcf = ngx_http_get_module_loc_conf(r, ngx_http_guichet_module);
 
-    if (glcf->require_2fa && !(s->amr & AC_AMR_OTP)) {
+    if (glcf->require_2fa && !(s->amr & AC_AMR_SECOND)) {
         return NGX_HTTP_GUICHET_NEED_2FA;
     }
 

@@ -34,6 +34,7 @@
  *   privacy.h        erasure, retention, restriction, rename, export
  *   log.h            the connection log, log keys, filters, anomalies
  *   mail.h           mail settings, messages, the queue, reset tokens
+ *   webauthn.h       passkeys: registration and sign-in checks, storage
  * What only the library itself uses is in authcore/src/internal.h.
  */
 
@@ -63,6 +64,7 @@ extern "C" {
 #include "authcore/privacy.h"
 #include "authcore/log.h"
 #include "authcore/mail.h"
+#include "authcore/webauthn.h"
 
 #ifdef __cplusplus
 }

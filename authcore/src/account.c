@@ -38,11 +38,13 @@ static int ac_export_log(ac_buf_t *b, const ac_keys_t *keys,
 
 /*
  * KEYS: acct, rc, email index, accounts, partner links, invby, the email
- * and second-factor throttle counters, the log pseudonym index.
+ * and second-factor throttle counters, the log pseudonym index, the
+ * passkeys.
  * ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff,
- * "P events". The sessions are the account's "s:DIGEST" fields. Replies
- * {1, sessions, the log key "lk" just destroyed (or nil)}, for the
- * "account.erased" entry to name the account by its pseudonym.
+ * "P events", "P cred:". The sessions are the account's "s:DIGEST"
+ * fields. Replies {1, sessions, the log key "lk" just destroyed (or
+ * nil)}, for the "account.erased" entry to name the account by its
+ * pseudonym.
  */
 static const char  ac_lua_erase[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
@@ -76,8 +78,15 @@ static const char  ac_lua_erase[] =
     "if lp and redis.call('HGET', KEYS[9], lp) == ARGV[1] then\n"
     "  redis.call('HDEL', KEYS[9], lp)\n"
     "end\n"
+    "for _, f in ipairs(redis.call('HKEYS', KEYS[10])) do\n"
+    "  local c = ARGV[8] .. string.sub(f, 3)\n"
+    "  if string.sub(f, 1, 2) == 'r:'"
+    " and redis.call('GET', c) == ARGV[1] then\n"
+    "    redis.call('DEL', c)\n"
+    "  end\n"
+    "end\n"
     "redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7],"
-    " KEYS[8])\n"
+    " KEYS[8], KEYS[10])\n"
     "redis.call('ZREM', KEYS[4], ARGV[1])\n"
     "for _, d in ipairs(ids) do\n"
     "  redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"
@@ -284,7 +293,7 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    ac_cmd_eval(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1, "9");
+    ac_cmd_eval(cmd, ac_lua_erase, sizeof(ac_lua_erase) - 1, "10");
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", id, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "acct:", id, ":rc") != AC_OK
@@ -299,7 +308,9 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_copy(cmd, t.key[0], strlen(t.key[0]));     /* email */
     ac_cmd_copy(cmd, t.key[2], strlen(t.key[2]));     /* second factor */
 
-    if (ac_cmd_key_arg(cmd, cfg, "log:pseudo", NULL, NULL) != AC_OK) {
+    if (ac_cmd_key_arg(cmd, cfg, "log:pseudo", NULL, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "acct:", id, ":pk") != AC_OK)
+    {
         return AC_ERR_TOO_LONG;
     }
 
@@ -320,6 +331,10 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
     ac_cmd_copy(cmd, key, strlen(key));
+
+    if (ac_cmd_key_arg(cmd, cfg, "cred:", NULL, NULL) != AC_OK) {
+        return AC_ERR_TOO_LONG;
+    }
 
     return ac_cmd_status(cmd);
 }

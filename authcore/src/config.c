@@ -93,6 +93,9 @@ static const ac_conf_key_t  ac_conf_keys[] = {
       5 * AC_MIN, AC_DAY },
     { "notify", ac_conf_set_mail, 0, 0, 0 },
     { "invitation_mail", ac_conf_set_mail, 0, 0, 0 },
+    /* passkeys (webauthn_conf.c) */
+    { "webauthn_rp_id", ac_conf_set_webauthn, 0, 0, 0 },
+    { "webauthn_origins", ac_conf_set_webauthn, 0, 0, 0 },
 };
 
 #define AC_NCONF_KEYS  (sizeof(ac_conf_keys) / sizeof(ac_conf_keys[0]))
@@ -408,8 +411,19 @@ static int
 ac_conf_check(ac_conf_ctx_t *ctx)
 {
     ac_config_t  *cfg;
+    char          reason[AC_ERRMSG_MAX];
 
     cfg = ctx->cfg;
+    snprintf(reason, sizeof(reason), "out of memory");
+
+    if (ac_wa_conf_check(cfg, reason, sizeof(reason)) != AC_OK) {
+        ctx->line = ac_conf_seen(ctx, "webauthn_origins");
+        if (ctx->line == 0) {
+            ctx->line = ac_conf_seen(ctx, "webauthn_rp_id");
+        }
+
+        return ac_conf_fail(ctx, "%s", reason);
+    }
 
     if (cfg->secret_file == NULL) {
         return ac_conf_fail(ctx, "secret_file is required");
@@ -482,6 +496,7 @@ ac_config_free(ac_config_t *cfg)
 
     free(cfg->allowed_redirect_hosts);
     ac_mail_conf_free(cfg);
+    ac_wa_conf_free(cfg);
     free(cfg);
 }
 

@@ -58,6 +58,8 @@ int ac_conf_set_name(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value);
 int ac_conf_set_text(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value);
+int ac_conf_set_webauthn(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value);
 int ac_conf_set_path(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value);
 int ac_conf_set_redis(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,

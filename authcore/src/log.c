@@ -127,6 +127,10 @@ static const struct {
     { "email.change.requested", 0 },
     { "mail.sent", 0 },
     { "mail.failed", 1 },
+    { "passkey.registered", 0 },
+    { "passkey.removed", 0 },
+    { "passkey.success", 0 },
+    { "passkey.failure", 1 },
 };
 
 

@@ -152,6 +152,9 @@ ac_amr_parse(const char *s, size_t len, unsigned *amr)
         { "pwd otp", AC_AMR_PWD | AC_AMR_OTP },
         { "sso", AC_AMR_SSO },
         { "sso otp", AC_AMR_SSO | AC_AMR_OTP },
+        { "pwd hwk", AC_AMR_PWD | AC_AMR_HWK },
+        { "sso hwk", AC_AMR_SSO | AC_AMR_HWK },
+        { "hwk", AC_AMR_HWK },
     };
 
     size_t  i;
@@ -185,6 +188,12 @@ ac_amr_name(unsigned amr)
         return "sso";
     case AC_AMR_SSO | AC_AMR_OTP:
         return "sso otp";
+    case AC_AMR_PWD | AC_AMR_HWK:
+        return "pwd hwk";
+    case AC_AMR_SSO | AC_AMR_HWK:
+        return "sso hwk";
+    case AC_AMR_HWK:
+        return "hwk";
     default:
         return "";
     }

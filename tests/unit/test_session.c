@@ -87,6 +87,13 @@ TEST(test_amr)
     CHECK_INT(amr, AC_AMR_SSO | AC_AMR_OTP);
     CHECK_STR(ac_amr_name(AC_AMR_PWD | AC_AMR_OTP), "pwd otp");
     CHECK_STR(ac_amr_name(AC_AMR_SSO), "sso");
+    CHECK_INT(ac_amr_parse("pwd hwk", 7, &amr), AC_OK);
+    CHECK_INT(amr, AC_AMR_PWD | AC_AMR_HWK);
+    CHECK_INT(ac_amr_parse("hwk", 3, &amr), AC_OK);
+    CHECK_INT(amr, AC_AMR_HWK);
+    CHECK_STR(ac_amr_name(AC_AMR_HWK), "hwk");
+    CHECK_STR(ac_amr_name(AC_AMR_SSO | AC_AMR_HWK), "sso hwk");
+    CHECK_STR(ac_amr_name(AC_AMR_HWK | AC_AMR_OTP), "");
 
     /* hostile or impossible values */
     CHECK_INT(ac_amr_parse("otp", 3, &amr), AC_ERR_INVALID);

@@ -76,6 +76,11 @@ typedef struct {
     int64_t         reset_token_ttl;       /* seconds, 30m */
     unsigned        notify;                /* AC_NOTIFY_* */
     int             invitation_mail;       /* 1 */
+
+    /* passkeys (webauthn_conf.c, SPEC 11) */
+    char           *webauthn_rp_id;        /* NULL: passkeys are off */
+    char          **webauthn_origins;      /* canonical origins */
+    size_t          nwebauthn_origins;
 } ac_config_t;
 
 /*

@@ -25,6 +25,9 @@
 #define AC_AMR_PWD         0x01
 #define AC_AMR_SSO         0x02
 #define AC_AMR_OTP         0x04
+#define AC_AMR_HWK         0x08       /* a passkey (WebAuthn) */
+/* a second factor, or a passkey that stands for every factor */
+#define AC_AMR_SECOND      (AC_AMR_OTP | AC_AMR_HWK)
 #define AC_AMR_MAX         8          /* "sso otp" */
 #define AC_IP_MAX          46         /* INET6_ADDRSTRLEN */
 #define AC_DEVICE_MAX      48         /* bytes kept of the device label */
