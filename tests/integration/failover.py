@@ -418,6 +418,9 @@ def run(tmp, before=3.0, after=4.0, users=4, report=None):
             if (re.search(r"\[(alert|crit|emerg)\]", line)
                 and not any(e in line for e in EXPECTED))
             or "exited on signal" in line]
+        figures["sanitizer_reports"] = [
+            f for g in cluster.nodes for f in os.listdir(g.tmp)
+            if f.startswith(("asan", "ubsan"))]
         figures["followed"] = [
             "sentinel announced the new redis master" in log
             for log in logs]

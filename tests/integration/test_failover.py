@@ -34,6 +34,7 @@ def test_two_nodes_survive_a_master_kill_under_load(tmp_path):
 
     assert figures["followed"] == [True, True], figures
     assert figures["bad_log_lines"] == [], figures
+    assert figures["sanitizer_reports"] == [], figures
 
     assert figures["missing_log_entries"] == {}, figures
     assert figures["logs_verify"][0] == 0, figures
