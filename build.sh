@@ -11,6 +11,8 @@
 #   ./build.sh fuzz    build the libFuzzer targets (tests/fuzz), replay their
 #                      regression inputs, then fuzz each for FUZZ_SECONDS
 #   ./build.sh build   only build
+#   ./build.sh deb     Debian packages (libnginx-mod-http-guichet,
+#                      guichet-tools) into build/deb/, checked by lintian
 #
 # Environment: GUICHET_PORT (8080), GUICHET_REDIS_PORT (6390),
 # GUICHET_RUN_DIR (./run), SANITIZE=1 (ASan + UBSan build under build/asan),
@@ -45,6 +47,9 @@ DEPS=(
     clang clang-format cppcheck
     chromium fonts-dejavu-core
 )
+
+# only for ./build.sh deb
+DEB_DEPS=(debhelper dpkg-dev fakeroot lintian)
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -216,6 +221,40 @@ stop() {
     stop_pid "$RUN_DIR/smtp.pid" "the SMTP catcher"
     stop_pid "$RUN_DIR/nginx.pid" nginx
     stop_pid "$RUN_DIR/redis.pid" redis-server
+}
+
+# ------------------------------------------------------------------ deb
+
+# The packages are built from a copy of the tree (the files git knows,
+# as they are in the working tree) under build/deb/src, so that
+# dpkg-buildpackage's clean and its outputs stay inside build/deb.
+deb() {
+    DEPS+=("${DEB_DEPS[@]}")
+    deps
+    local out=$ROOT/build/deb src=$ROOT/build/deb/src/guichet
+    rm -rf "$out"
+    mkdir -p "$src"
+    if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git -C "$ROOT" ls-files -z --cached --others --exclude-standard \
+            | tar -C "$ROOT" --null -T - --ignore-failed-read -cf - \
+            | tar -C "$src" -xf -
+    else
+        tar -C "$ROOT" --exclude=./build --exclude=./run -cf - . \
+            | tar -C "$src" -xf -
+    fi
+    (cd "$src" && dpkg-buildpackage -b -us -uc -j"$(nproc)") \
+        > "$out/build.log" 2>&1 \
+        || { tail -n 40 "$out/build.log" >&2
+             die "dpkg-buildpackage failed (see $out/build.log)"; }
+    mv "$out"/src/*.deb "$out"/src/*.changes "$out"/src/*.buildinfo "$out"/
+    say "built:"
+    (cd "$out" && ls -1 ./*.deb)
+    # lintian's findings are listed; docs/OPERATIONS.md explains each one
+    # kept on purpose (debian/guichet-tools.lintian-overrides)
+    lintian --info --display-info "$out"/*.changes | tee "$out/lintian.log"
+    if grep -qE '^E: ' "$out/lintian.log"; then
+        die "lintian reports errors (see $out/lintian.log)"
+    fi
 }
 
 # ----------------------------------------------------------------- test
@@ -393,11 +432,12 @@ fuzz() {
 
 case "${1:-}" in
     build) build ;;
+    deb)   deb ;;
     run)   run ;;
     stop)  stop ;;
     test)  test_all ;;
     bench) bench ;;
     lint)  lint ;;
     fuzz)  fuzz ;;
-    *)     say "usage: $0 run|stop|test|bench|lint|build|fuzz"; exit 2 ;;
+    *)     say "usage: $0 run|stop|test|bench|lint|build|deb|fuzz"; exit 2 ;;
 esac

@@ -7,7 +7,8 @@
 # Environment: BUILD (default ./build), BENCH_SECONDS (5 per round),
 # BENCH_ROUNDS (5), BENCH_ONLY (throughput,latency,stall,memory),
 # BENCH_PIN (1: pin nginx and wrk to different CPUs), BENCH_LOG_ENTRIES
-# (1000000: the 1-million-entry read of SPEC 7).
+# (1000000: the 1-million-entry read of SPEC 7), FAILOVER_ROUNDS (3: the
+# two-node Sentinel failover of bench/failover.py).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,3 +19,5 @@ export BUILD
 echo
 GUICHETCTL=$BUILD/guichetctl "$ROOT/bench/logs.sh" \
     "${BENCH_LOG_ENTRIES:-1000000}" || echo "logs.sh failed ($?)"
+echo
+/usr/bin/python3 "$ROOT/bench/failover.py" || echo "failover.py failed ($?)"

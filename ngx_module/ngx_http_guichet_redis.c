@@ -17,6 +17,9 @@
  * A second connection, made the same way, only SUBSCRIBEs to the events
  * channel for the session cache; its troubles are logged as errors, not
  * critical, since the cache's short expiry does not depend on it.
+ *
+ * With redis_sentinels, one more connection per sentinel listens for
+ * the announcement of a failover (ngx_http_guichet_redis_sentinel.c).
  */
 
 #include <ngx_config.h>
@@ -29,19 +32,10 @@
 
 #include "ngx_http_guichet_module.h"
 #include "ngx_http_guichet_redis.h"
+#include "ngx_http_guichet_redis_conn.h"
 
 
-#define NGX_HTTP_GUICHET_REDIS_BACKOFF_MIN  100
-#define NGX_HTTP_GUICHET_REDIS_BACKOFF_MAX  3000
 #define NGX_HTTP_GUICHET_REDIS_REFUSALS     1000     /* summed up every */
-
-
-typedef enum {
-    NGX_HTTP_GUICHET_REDIS_DOWN = 0,
-    NGX_HTTP_GUICHET_REDIS_SENTINEL,
-    NGX_HTTP_GUICHET_REDIS_CONNECTING,
-    NGX_HTTP_GUICHET_REDIS_READY
-} ngx_http_guichet_redis_state_e;
 
 
 typedef struct {
@@ -54,45 +48,12 @@ typedef struct {
 } ngx_http_guichet_redis_waiter_t;
 
 
-typedef struct {
-    ac_config_t                        *ac;
-    const char                         *name;       /* for the log */
-    ngx_uint_t                          level;      /* of lost messages */
-    char                               *channel;    /* SUBSCRIBE to it */
-    ngx_http_guichet_redis_event_pt     on_event;
-    redisAsyncContext                  *ctx;
-    ngx_connection_t                   *conn;
-    ngx_http_guichet_redis_state_e      state;
-    ngx_event_t                         reconnect;
-    ngx_event_t                         connect_timer;
-    ngx_msec_t                          backoff;
-    ngx_queue_t                         free_waiters;
-    ngx_log_t                          *log;
-    ngx_uint_t                          sentinel;   /* next one to ask */
-    char                                master[NGX_INET6_ADDRSTRLEN + 1];
-    int                                 master_port;
-    unsigned                            have_master:1;
-    unsigned                            lost:1;
-    unsigned                            exiting:1;
-    unsigned                            initialized:1;
-} ngx_http_guichet_redis_t;
-
-
-static void ngx_http_guichet_redis_start(ngx_http_guichet_redis_t *rd,
-    ngx_cycle_t *cycle, ac_config_t *ac);
-static void ngx_http_guichet_redis_stop(ngx_http_guichet_redis_t *rd);
-static void ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd);
-static ngx_uint_t ngx_http_guichet_redis_literal(const char *host);
 static void ngx_http_guichet_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_guichet_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_guichet_redis_schedule(ngx_http_guichet_redis_t *rd);
-static void ngx_http_guichet_redis_drop(ngx_http_guichet_redis_t *rd,
-    const char *why);
 static void ngx_http_guichet_redis_on_connect(const redisAsyncContext *ctx,
     int status);
 static void ngx_http_guichet_redis_handshake(redisAsyncContext *ctx,
-    void *r, void *privdata);
-static void ngx_http_guichet_redis_sentinel(redisAsyncContext *ctx,
     void *r, void *privdata);
 static void ngx_http_guichet_redis_message(redisAsyncContext *ctx,
     void *r, void *privdata);
@@ -114,9 +75,12 @@ static void ngx_http_guichet_redis_release(
     ngx_http_guichet_redis_waiter_t *w);
 
 
-/* one of each per worker process: commands, and the events subscriber */
-static ngx_http_guichet_redis_t  ngx_http_guichet_redis;
-static ngx_http_guichet_redis_t  ngx_http_guichet_redis_sub;
+/*
+ * one of each per worker process: commands, the events subscriber, and
+ * the watcher of the sentinels' announcements
+ */
+ngx_http_guichet_redis_t         ngx_http_guichet_redis;
+ngx_http_guichet_redis_t         ngx_http_guichet_redis_sub;
 
 /* requests refused since the last line about them, and its timer */
 static ngx_uint_t                ngx_http_guichet_redis_refused;
@@ -141,6 +105,8 @@ ngx_http_guichet_redis_init(ngx_cycle_t *cycle, ac_config_t *ac)
     ngx_http_guichet_redis_refused = 0;
 
     ngx_http_guichet_redis_start(rd, cycle, ac);
+
+    ngx_http_guichet_redis_watch_start(cycle, ac);
 
     return NGX_OK;
 }
@@ -174,7 +140,7 @@ ngx_http_guichet_redis_subscribe(ngx_cycle_t *cycle, ac_config_t *ac,
 }
 
 
-static void
+void
 ngx_http_guichet_redis_start(ngx_http_guichet_redis_t *rd,
     ngx_cycle_t *cycle, ac_config_t *ac)
 {
@@ -208,12 +174,14 @@ ngx_http_guichet_redis_done(ngx_cycle_t *cycle)
             &ngx_http_guichet_redis_refusals);
     }
 
+    ngx_http_guichet_redis_watch_stop();
+
     ngx_http_guichet_redis_stop(&ngx_http_guichet_redis_sub);
     ngx_http_guichet_redis_stop(&ngx_http_guichet_redis);
 }
 
 
-static void
+void
 ngx_http_guichet_redis_stop(ngx_http_guichet_redis_t *rd)
 {
     ngx_queue_t                      *q;
@@ -254,7 +222,7 @@ ngx_http_guichet_redis_stop(ngx_http_guichet_redis_t *rd)
 }
 
 
-static void
+void
 ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
 {
     ngx_connection_t   *c;
@@ -264,16 +232,19 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
 
     asking = 0;
     ep = &rd->ac->redis;
+    rd->peer_port = 0;
 
-    if (rd->ac->nredis_sentinels && !rd->have_master) {
-        asking = 1;
+    if (rd->ac->nredis_sentinels && (rd->watch || !rd->have_master)) {
+        asking = !rd->watch;
         ep = &rd->ac->redis_sentinels[rd->sentinel
                                       % rd->ac->nredis_sentinels];
     }
 
-    if (rd->ac->nredis_sentinels && !asking) {
+    if (rd->ac->nredis_sentinels && !asking && !rd->watch) {
         /* the address a sentinel gave serves this one attempt */
         rd->have_master = 0;
+        ngx_memcpy(rd->peer, rd->master, sizeof(rd->peer));
+        rd->peer_port = rd->master_port;
         ctx = redisAsyncConnect(rd->master, rd->master_port);
 
     } else if (ep->unix_path) {
@@ -350,6 +321,19 @@ ngx_http_guichet_redis_connect(ngx_http_guichet_redis_t *rd)
         return;
     }
 
+    if (rd->watch) {
+        if (redisAsyncCommand(ctx, ngx_http_guichet_redis_switch, NULL,
+                              "SUBSCRIBE +switch-master")
+            != REDIS_OK)
+        {
+            goto failed;
+        }
+
+        ngx_add_timer(&rd->connect_timer,
+                      ngx_max(rd->ac->redis_timeout_ms, 1000));
+        return;
+    }
+
     /* replies arrive in order: the PING answers only after AUTH/SELECT */
 
     if (rd->ac->redis_password) {
@@ -406,7 +390,7 @@ failed:
 
 /* hiredis resolves names with getaddrinfo(), which blocks: never a name */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_guichet_redis_literal(const char *host)
 {
     u_char  addr[sizeof(struct in6_addr)];
@@ -464,7 +448,7 @@ ngx_http_guichet_redis_connect_timeout(ngx_event_t *ev)
 
 /* Frees the context; hiredis answers every pending command with NULL. */
 
-static void
+void
 ngx_http_guichet_redis_drop(ngx_http_guichet_redis_t *rd, const char *why)
 {
     if (rd->ctx == NULL) {
@@ -552,51 +536,6 @@ ngx_http_guichet_redis_handshake(redisAsyncContext *ctx, void *r,
         ngx_http_guichet_metric_inc(NGX_HTTP_GUICHET_M_REDIS_RECONNECT);
         rd->lost = 0;
     }
-}
-
-
-static void
-ngx_http_guichet_redis_sentinel(redisAsyncContext *ctx, void *r,
-    void *privdata)
-{
-    redisReply                *reply = r;
-    redisReply                *host, *port;
-    ngx_int_t                  n;
-    ngx_http_guichet_redis_t  *rd = ctx->data;
-
-    if (reply == NULL) {
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-        host = reply->element[0];
-        port = reply->element[1];
-
-        if (host->type == REDIS_REPLY_STRING
-            && port->type == REDIS_REPLY_STRING
-            && host->len < sizeof(rd->master))
-        {
-            ngx_memcpy(rd->master, host->str, host->len);
-            rd->master[host->len] = '\0';
-            n = ngx_atoi((u_char *) port->str, port->len);
-
-            if (n > 0 && n < 65536
-                && ngx_http_guichet_redis_literal(rd->master))
-            {
-                rd->master_port = (int) n;
-                rd->have_master = 1;
-            }
-        }
-    }
-
-    if (!rd->have_master) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "guichet: a sentinel did not name master \"%s\"",
-                      rd->ac->redis_master);
-    }
-
-    /* deferred by hiredis until this callback returns */
-    redisAsyncFree(ctx);
 }
 
 
