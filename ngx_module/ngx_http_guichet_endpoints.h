@@ -359,6 +359,11 @@ void ngx_http_guichet_account_export(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_delete(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+/* ngx_http_guichet_account_email.c: changing the address (SPEC 10) */
+void ngx_http_guichet_account_email(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 
 /* ngx_http_guichet_sso.c: partner SSO and the partner API */
 void ngx_http_guichet_sso_handler(ngx_http_request_t *r,
