@@ -69,6 +69,7 @@ static int ctl_mail_one(ctl_t *ctl, ctl_mail_t *mw, const redisReply *entry);
 static int ctl_mail_send(ctl_t *ctl, ctl_mail_t *mw, const ac_mail_t *m,
     const ac_buf_t *msg, long *code, char *err, size_t errsize);
 static size_t ctl_mail_read(char *buf, size_t size, size_t n, void *data);
+static const char *ctl_mail_logged_to(const ac_mail_t *m);
 static int ctl_mail_giveup(ctl_t *ctl, ctl_mail_t *mw, ac_mail_t *m,
     int dead, const char *reason);
 
@@ -483,7 +484,7 @@ ctl_mail_one(ctl_t *ctl, ctl_mail_t *mw, const redisReply *entry)
         mw->sent++;
         return ctl_log_reason(ctl, AC_EV_MAIL_SENT,
                               ac_mail_kind_name(m.kind), m.account,
-                              m.account[0] ? NULL : m.to);
+                              ctl_mail_logged_to(&m));
     }
 
     fprintf(stderr, "guichetctl: mail %s (%s): %s\n", m.id,
@@ -536,7 +537,23 @@ ctl_mail_giveup(ctl_t *ctl, ctl_mail_t *mw, ac_mail_t *m, int dead,
     mw->failed++;
 
     return ctl_log_reason(ctl, AC_EV_MAIL_FAILED, reason, m->account,
-                          m->account[0] ? NULL : m->to);
+                          ctl_mail_logged_to(m));
+}
+
+
+/*
+ * The address the log names for a message without account (an
+ * invitation); an erased account's last notice names nobody: its
+ * address must not outlive the message.
+ */
+static const char *
+ctl_mail_logged_to(const ac_mail_t *m)
+{
+    if (m->kind == AC_MAIL_ERASED || m->account[0] != '\0') {
+        return NULL;
+    }
+
+    return m->to;
 }
 
 

@@ -83,6 +83,9 @@ ctl_privacy_erase(ctl_t *ctl, const char *id, const char *email,
 
     switch (rc) {
     case AC_OK:
+        /* the last message to the address, which nothing else keeps */
+        (void) ctl_mail_notice(ctl, AC_MAIL_ERASED, AC_NOTIFY_ERASURE, email,
+                               NULL, NULL);
         return ctl_privacy_log_anon(ctl, AC_EV_ACCOUNT_ERASED, pseudo);
     case AC_ERR_EXISTS:
         *sessions = -1;

@@ -79,6 +79,10 @@ int ctl_account_arg(ctl_t *ctl, char email[AC_EMAIL_MAX + 1],
     ac_account_t *a);
 int ctl_sessions_end(ctl_t *ctl, const char *id, int64_t *ended);
 
+/* mail_notice.c: a notice of this kind to "to" when "notify" has bit */
+int ctl_mail_notice(ctl_t *ctl, ac_mail_kind_t kind, unsigned bit,
+    const char *to, const char *account, const char *detail);
+
 /* log.c */
 int ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
     const char *email, const char *partner);

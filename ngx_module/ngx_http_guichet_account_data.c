@@ -182,6 +182,7 @@ ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     char                           pseudo[AC_LOG_PSEUDO_LEN + 1];
+    ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
@@ -192,6 +193,11 @@ ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
         ngx_http_guichet_ep_unavailable(r, ctx);
         return;
     }
+
+    /* the last message to the address; the queue forgets it once sent */
+    a = ctx->route_data;
+    ngx_http_guichet_mail_notice(r, ctx, AC_MAIL_ERASED, a->account.email,
+                                 NULL, NULL);
 
     /* the account's log key is gone: only its pseudonym is recorded (an
      * id without key the log leaves out) */

@@ -688,9 +688,16 @@ ngx_http_guichet_password_session(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
+    ngx_http_guichet_acct_t  *a;
+
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
+
+    a = ctx->route_data;
+    ngx_http_guichet_mail_notice(r, ctx, AC_MAIL_PASSWORD, a->account.email,
+                                 a->account.id,
+                                 "changed from the account page");
 
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_PASSWORD_CHANGED, NULL, 1,
                                  ngx_http_guichet_back_logged);

@@ -406,6 +406,10 @@ ngx_http_guichet_totp_enabled(ngx_http_request_t *r,
     a->notice = "Two-step verification is on. Keep these recovery codes.";
     ctx->event_session = ctx->digest;
 
+    ngx_http_guichet_mail_notice(r, ctx, AC_MAIL_SECOND_FACTOR,
+                                 a->account.email, a->account.id,
+                                 "two-step verification turned on");
+
     /* then recovery.generated for the codes it made, as guichetctl */
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_TOTP_ENROLLED, NULL, 1,
                                  ngx_http_guichet_recovery_done);
@@ -416,7 +420,15 @@ static void
 ngx_http_guichet_totp_disabled(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
     ctx->event_session = ctx->digest;
+
+    ngx_http_guichet_mail_notice(r, ctx, AC_MAIL_SECOND_FACTOR,
+                                 a->account.email, a->account.id,
+                                 "two-step verification turned off");
+
     ngx_http_guichet_ep_log_then(r, ctx, AC_EV_TOTP_DISABLED, NULL, 1,
                                  ngx_http_guichet_back_logged);
 }
@@ -492,6 +504,12 @@ ngx_http_guichet_recovery_done(ngx_http_request_t *r,
     if (a->notice == NULL) {
         a->notice = "Your new recovery codes replace the earlier ones, "
                     "which no longer work.";
+
+        /* turning TOTP on made them too: that notice said so */
+        ngx_http_guichet_mail_notice(r, ctx, AC_MAIL_SECOND_FACTOR,
+                                     a->account.email, a->account.id,
+                                     "new recovery codes made, the earlier"
+                                     " ones no longer work");
     }
     ctx->event_session = ctx->digest;
 

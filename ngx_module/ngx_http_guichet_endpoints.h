@@ -372,6 +372,11 @@ void ngx_http_guichet_account_export(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_delete(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+/* ngx_http_guichet_account_email.c: changing the address (SPEC 10) */
+void ngx_http_guichet_account_email(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 
 /* ngx_http_guichet_sso.c: partner SSO and the partner API */
 void ngx_http_guichet_sso_handler(ngx_http_request_t *r,
@@ -405,6 +410,16 @@ void ngx_http_guichet_mail_invitation(ngx_http_request_t *r,
  * from one not seen in 90 days queues a notice */
 void ngx_http_guichet_mail_seen(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const ac_session_t *s);
+/* a message of this kind from this request: when, its address and
+ * device in words, the account and reset pages as links */
+ngx_int_t ngx_http_guichet_mail_fill(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_mail_t *m, ac_mail_kind_t kind);
+/* a security notice to "to" (AC_MAIL_PASSWORD, _SECOND_FACTOR,
+ * _EMAIL_CHANGE, _ERASED) when "notify" asks for it; detail (or NULL)
+ * says what changed */
+void ngx_http_guichet_mail_notice(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_mail_kind_t kind, const char *to,
+    const char *account, const char *detail);
 
 /* ngx_http_guichet_link.c: linking an existing account to a partner */
 void ngx_http_guichet_link_get(ngx_http_request_t *r,

@@ -46,6 +46,9 @@ ngx_http_guichet_cookie_name(ngx_uint_t secure,
     case NGX_HTTP_GUICHET_COOKIE_RESET:
         return secure ? "__Host-guichet_reset" : "guichet_reset";
 
+    case NGX_HTTP_GUICHET_COOKIE_EMAIL:
+        return secure ? "__Host-guichet_email" : "guichet_email";
+
     default: /* NGX_HTTP_GUICHET_COOKIE_CSRF */
         return secure ? "__Host-guichet_csrf" : "guichet_csrf";
     }

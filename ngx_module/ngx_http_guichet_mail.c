@@ -118,3 +118,110 @@ ngx_http_guichet_mail_seen(ngx_http_request_t *r,
 
     ngx_http_guichet_ep_detached(r, &cmd);
 }
+
+
+/* which "notify" bit sends a notice of this kind */
+static unsigned
+ngx_http_guichet_mail_bit(ac_mail_kind_t kind)
+{
+    switch (kind) {
+    case AC_MAIL_PASSWORD:
+        return AC_NOTIFY_PASSWORD;
+    case AC_MAIL_SECOND_FACTOR:
+        return AC_NOTIFY_SECOND_FACTOR;
+    case AC_MAIL_EMAIL_CHANGE:
+        return AC_NOTIFY_EMAIL;
+    case AC_MAIL_ERASED:
+        return AC_NOTIFY_ERASURE;
+    default:
+        return 0;
+    }
+}
+
+
+ngx_int_t
+ngx_http_guichet_mail_fill(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_mail_t *m, ac_mail_kind_t kind)
+{
+    size_t  len;
+
+    ngx_memzero(m, sizeof(ac_mail_t));
+    m->kind = kind;
+    m->when = ctx->now;
+
+    len = ngx_min(r->connection->addr_text.len, sizeof(m->ip) - 1);
+    ngx_memcpy(m->ip, r->connection->addr_text.data, len);
+
+    if (r->headers_in.user_agent) {
+        (void) ac_device_label((char *) r->headers_in.user_agent->value.data,
+                               r->headers_in.user_agent->value.len,
+                               m->device, sizeof(m->device));
+    } else {
+        (void) ac_device_label("", 0, m->device, sizeof(m->device));
+    }
+
+    if (kind == AC_MAIL_ERASED) {
+        /* nothing to sign in to any more */
+        return NGX_OK;
+    }
+
+    if (ngx_http_guichet_mail_url(r, ctx, "account", NULL, m->link,
+                                  sizeof(m->link))
+        != NGX_OK
+        || ngx_http_guichet_mail_url(r, ctx, "reset", NULL, m->help,
+                                     sizeof(m->help))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_guichet_mail_notice(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ac_mail_kind_t kind, const char *to,
+    const char *account, const char *detail)
+{
+    ac_cmd_t                       cmd;
+    ac_mail_t                      m;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (gmcf->ac->public_url == NULL
+        || !(gmcf->ac->notify & ngx_http_guichet_mail_bit(kind)))
+    {
+        return;
+    }
+
+    if (ngx_http_guichet_mail_fill(r, ctx, &m, kind) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: notice not queued: link too long");
+        return;
+    }
+
+    ngx_cpystrn((u_char *) m.to, (u_char *) to, sizeof(m.to));
+
+    /* an erased account's notice names no account: nothing links it */
+    if (account != NULL && kind != AC_MAIL_ERASED) {
+        ngx_cpystrn((u_char *) m.account, (u_char *) account,
+                    sizeof(m.account));
+    }
+
+    if (detail != NULL) {
+        ngx_cpystrn((u_char *) m.detail, (u_char *) detail,
+                    sizeof(m.detail));
+    }
+
+    if (ac_cmd_mail_enqueue(&cmd, gmcf->ac, &m) != AC_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "guichet: notice not queued");
+        ac_cleanse(&m, sizeof(m));
+        return;
+    }
+
+    ngx_http_guichet_ep_detached(r, &cmd);
+    ac_cleanse(&m, sizeof(m));
+}

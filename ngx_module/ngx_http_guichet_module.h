@@ -70,7 +70,8 @@ typedef enum {
     NGX_HTTP_GUICHET_COOKIE_PENDING,         /* guichet_pending: 2FA due */
     NGX_HTTP_GUICHET_COOKIE_CSRF,            /* guichet_csrf */
     NGX_HTTP_GUICHET_COOKIE_REGISTER,        /* guichet_register: a link */
-    NGX_HTTP_GUICHET_COOKIE_RESET            /* guichet_reset: a reset */
+    NGX_HTTP_GUICHET_COOKIE_RESET,           /* guichet_reset: a reset */
+    NGX_HTTP_GUICHET_COOKIE_EMAIL            /* guichet_email: a change */
 } ngx_http_guichet_cookie_e;
 
 const char *ngx_http_guichet_cookie_name(ngx_uint_t secure,

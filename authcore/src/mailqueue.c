@@ -865,6 +865,30 @@ ac_cmd_email_change_take(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 
 int
+ac_cmd_email_change_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len, const char *fresh)
+{
+    int  rc;
+
+    ac_cmd_eval(cmd, ac_reset_exchange_lua,
+                sizeof(ac_reset_exchange_lua) - 1, "2");
+
+    rc = ac_mail_token_key(cmd, cfg, keys, "emailchg:", token, len);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    rc = ac_mail_token_key(cmd, cfg, keys, "emailchg:", fresh,
+                           fresh ? strlen(fresh) : 0);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
 ac_email_change_parse(const redisReply *r, char account[AC_ID_LEN + 1],
     char old_email[AC_EMAIL_MAX + 1], char new_email[AC_EMAIL_MAX + 1])
 {

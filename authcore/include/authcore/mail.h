@@ -242,6 +242,11 @@ int ac_cmd_email_change_request(ac_cmd_t *cmd, const ac_config_t *cfg,
  * ac_cmd_account_rename(). */
 int ac_cmd_email_change_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len);
+/* EVAL that trades the token of a confirmation link for a fresh one,
+ * as ac_cmd_reset_exchange(): replies 1, or 0 when unknown. */
+int ac_cmd_email_change_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len,
+    const char *fresh);
 /* AC_OK with the three, AC_ERR_NOT_FOUND, AC_ERR_REDIS. */
 int ac_email_change_parse(const struct redisReply *r,
     char account[AC_ID_LEN + 1], char old_email[AC_EMAIL_MAX + 1],

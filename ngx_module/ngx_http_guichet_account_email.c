@@ -1,0 +1,607 @@
+/*
+ * Guichet nginx module: changing the address of an account (SPEC 10).
+ *
+ *   POST /guichet/account/email          from the account page, after the
+ *                                        identity check: a confirmation
+ *                                        link to the new address, a
+ *                                        notice to the old one; the same
+ *                                        answer when the new address has
+ *                                        an account; throttled per
+ *                                        account and per IP;
+ *   GET /guichet/account/email/confirm?token
+ *                                        the mailed link: its token is
+ *                                        traded for a fresh one kept in a
+ *                                        short-lived cookie, then 303 to
+ *                                        the bare URL;
+ *   GET /guichet/account/email/confirm   with that cookie: the change
+ *                                        takes effect (email index, the
+ *                                        account, its sessions), logged
+ *                                        email.changed. Used or expired:
+ *                                        410.
+ *
+ * The token is single use and only its keyed digest is stored
+ * (authcore's "emailchg:" keys); every look at one is counted first.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_guichet_account.h"
+
+
+#define NGX_HTTP_GUICHET_GONE  410
+
+
+typedef struct {
+    char                 token[AC_TOKEN_LEN + 2];
+    size_t               token_len;
+    char                 fresh[AC_TOKEN_LEN + 1];
+    char                 account[AC_ID_LEN + 1];
+    char                 old_email[AC_EMAIL_MAX + 1];
+    char                 new_email[AC_EMAIL_MAX + 1];
+    ngx_uint_t           cookie;
+    ac_throttle_t        throttle;
+    ac_cmd_t             cmd;
+    ngx_http_guichet_redis_handler_pt  next;
+} ngx_http_guichet_email_t;
+
+
+static ngx_int_t ngx_http_guichet_email_new(ngx_http_guichet_ep_ctx_t *ctx,
+    char norm[AC_EMAIL_MAX + 1]);
+static void ngx_http_guichet_email_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_email_reserved(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_asked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_cleanup(void *data);
+static void ngx_http_guichet_email_lookup(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx,
+    ngx_http_guichet_redis_handler_pt handler);
+static void ngx_http_guichet_email_counted(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_release(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_email_gone(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_email_exchanged(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_taken(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_renamed(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+
+
+/* ------------------------------------------------------------ request */
+
+void
+ngx_http_guichet_account_email(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    (void) ngx_http_guichet_acct_begin(r, ctx,
+                                       ngx_http_guichet_email_loaded);
+}
+
+
+/* the one reading of the form's new address, normalised */
+static ngx_int_t
+ngx_http_guichet_email_new(ngx_http_guichet_ep_ctx_t *ctx,
+    char norm[AC_EMAIL_MAX + 1])
+{
+    size_t  len;
+    char    typed[AC_EMAIL_MAX + 1];
+
+    if (ngx_http_guichet_ep_field(ctx, "email", typed, sizeof(typed), &len)
+        != NGX_OK
+        || ac_email_normalize(typed, len, norm) != AC_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_email_loaded(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    size_t                         len;
+    char                           norm[AC_EMAIL_MAX + 1];
+    char                           ident[6 + AC_ID_LEN + 1];
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
+        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
+           != NGX_OK)
+    {
+        return;
+    }
+
+    if (gmcf->ac->public_url == NULL) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_NOT_FOUND, "Not available",
+                                  "Addresses cannot be changed by mail "
+                                  "here. Please ask the people who run "
+                                  "this service.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_email_new(ctx, norm) != NGX_OK) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST,
+                                  "Address not changed",
+                                  "Please enter a valid email address.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_strcmp(norm, a->account.email) == 0) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST,
+                                  "Address not changed",
+                                  "This is already the address of your "
+                                  "account.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    /* counted before anything is looked up: the account and the IP */
+    ngx_memzero(&a->throttle, sizeof(ac_throttle_t));
+
+    len = ngx_strlen(a->account.id);
+    ngx_memcpy(ident, "email:", 6);
+    ngx_memcpy(ident + 6, a->account.id, len);
+
+    if (ac_throttle_add(gmcf->ac, gmcf->keys, &a->throttle, AC_THR_TOKEN,
+                        ident, 6 + len)
+        != AC_OK
+        || ac_throttle_add(gmcf->ac, gmcf->keys, &a->throttle, AC_THR_IP,
+                           (char *) r->connection->addr_text.data,
+                           r->connection->addr_text.len)
+           != AC_OK
+        || ac_cmd_throttle_reserve(&a->cmds[0], gmcf->ac, &a->throttle,
+                                   ctx->now)
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &a->cmds[0],
+                                     ngx_http_guichet_email_reserved);
+}
+
+
+static void
+ngx_http_guichet_email_reserved(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    int64_t                        wait;
+    ac_mail_t                      mnew, mold;
+    char                           norm[AC_EMAIL_MAX + 1];
+    char                           token[AC_TOKEN_LEN + 1];
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait > 0) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                  "Too many requests",
+                                  "Too many address changes were asked. "
+                                  "Please wait before asking again.");
+        ctx->retry_after = wait;
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "email_change", 1);
+        return;
+    }
+
+    if (ngx_http_guichet_email_new(ctx, norm) != NGX_OK
+        || ngx_http_guichet_mail_fill(r, ctx, &mnew, AC_MAIL_EMAIL_CONFIRM)
+           != NGX_OK
+        || ngx_http_guichet_mail_fill(r, ctx, &mold, AC_MAIL_EMAIL_CHANGE)
+           != NGX_OK
+        || ac_token_new(token) != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* only what each text uses: both fit in one command */
+    mnew.device[0] = '\0';
+    mnew.help[0] = '\0';
+    mold.link[0] = '\0';
+
+    ngx_cpystrn((u_char *) mnew.to, (u_char *) norm, sizeof(mnew.to));
+    ngx_cpystrn((u_char *) mnew.account, (u_char *) a->account.id,
+                sizeof(mnew.account));
+    mnew.expires = ctx->now + gmcf->ac->reset_token_ttl;
+    *ngx_snprintf((u_char *) mnew.link, sizeof(mnew.link) - 1,
+                  "%s%Vaccount/email/confirm?token=%s",
+                  gmcf->ac->public_url, &ctx->base, token) = '\0';
+
+    ngx_cpystrn((u_char *) mold.to, (u_char *) a->account.email,
+                sizeof(mold.to));
+    ngx_cpystrn((u_char *) mold.account, (u_char *) a->account.id,
+                sizeof(mold.account));
+
+    /* the new address is in the script's reply only: the same answer
+     * whether it is free or another account's */
+    arc = ac_cmd_email_change_request(&a->cmds[0], gmcf->ac, gmcf->keys,
+                                      a->account.id, a->account.email, norm,
+                                      token, &mnew,
+                                      (gmcf->ac->notify & AC_NOTIFY_EMAIL)
+                                      ? &mold : NULL);
+    ac_cleanse(token, sizeof(token));
+
+    if (arc != AC_OK) {
+        ac_cleanse(&mnew, sizeof(mnew));
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* the command is formatted as it is sent: then the link goes */
+    (void) ngx_http_guichet_ep_redis(r, ctx, &a->cmds[0],
+                                     ngx_http_guichet_email_asked);
+    ac_cleanse(&mnew, sizeof(mnew));
+    ac_cleanse(&mold, sizeof(mold));
+}
+
+
+static void
+ngx_http_guichet_email_asked(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int64_t                   v;
+    ngx_http_guichet_acct_t  *a;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    a = ctx->route_data;
+
+    if (ac_reply_integer(reply, &v) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_ep_error(ctx, NGX_HTTP_OK, "Check your mail",
+                              "A confirmation link was sent to the new "
+                              "address. Your account keeps its address "
+                              "until you open it; a notice went to the "
+                              "current one.");
+
+    ngx_http_guichet_ep_account(ctx, a->account.id, a->account.email);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_EMAIL_CHANGE_REQUESTED,
+                            v == 1 ? "mail" : "taken", 1);
+}
+
+
+/* ------------------------------------------------------------ confirm */
+
+void
+ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_email_t  *em;
+
+    em = ngx_http_guichet_ep_data(r, ctx, sizeof(ngx_http_guichet_email_t),
+                                  ngx_http_guichet_email_cleanup);
+    if (em == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (r->args.len != 0) {
+        /* the mailed link: its token is traded, never kept */
+        if (ngx_http_guichet_ep_arg(r, "token", em->token, sizeof(em->token),
+                                    &em->token_len)
+            != NGX_OK)
+        {
+            em->token_len = 0;
+        }
+
+        ngx_http_guichet_email_lookup(r, ctx,
+                                      ngx_http_guichet_email_exchanged);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_cookie(r, ctx, NGX_HTTP_GUICHET_COOKIE_EMAIL,
+                                   em->token, sizeof(em->token))
+        == NGX_OK)
+    {
+        em->cookie = 1;
+        em->token_len = ngx_strlen(em->token);
+    }
+
+    ngx_http_guichet_email_lookup(r, ctx, ngx_http_guichet_email_taken);
+}
+
+
+static void
+ngx_http_guichet_email_cleanup(void *data)
+{
+    ac_cleanse(data, sizeof(ngx_http_guichet_email_t));
+}
+
+
+/* the attempt is counted on the token and the IP, then looked at */
+static void
+ngx_http_guichet_email_lookup(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx,
+    ngx_http_guichet_redis_handler_pt handler)
+{
+    ngx_http_guichet_email_t      *em;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    em = ctx->route_data;
+
+    if (em->token_len != AC_TOKEN_LEN) {
+        ngx_http_guichet_email_gone(r, ctx);
+        return;
+    }
+
+    em->next = handler;
+    ngx_memzero(&em->throttle, sizeof(ac_throttle_t));
+
+    if (ac_throttle_add(gmcf->ac, gmcf->keys, &em->throttle, AC_THR_TOKEN,
+                        em->token, em->token_len)
+        != AC_OK
+        || ac_throttle_add(gmcf->ac, gmcf->keys, &em->throttle, AC_THR_IP,
+                           (char *) r->connection->addr_text.data,
+                           r->connection->addr_text.len)
+           != AC_OK
+        || ac_cmd_throttle_reserve(&em->cmd, gmcf->ac, &em->throttle,
+                                   ctx->now)
+           != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &em->cmd,
+                                     ngx_http_guichet_email_counted);
+}
+
+
+static void
+ngx_http_guichet_email_counted(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    int64_t                        wait;
+    ngx_http_guichet_email_t      *em;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    em = ctx->route_data;
+
+    if (ac_throttle_parse(reply, &wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (wait > 0) {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                  "Too many attempts",
+                                  "Too many confirmation links were tried "
+                                  "from here. Please wait before trying "
+                                  "again.");
+        ctx->retry_after = wait;
+        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "email_link", 0);
+        return;
+    }
+
+    if (em->next == ngx_http_guichet_email_exchanged) {
+        arc = ac_token_new(em->fresh);
+        if (arc == AC_OK) {
+            arc = ac_cmd_email_change_exchange(&em->cmd, gmcf->ac,
+                                               gmcf->keys, em->token,
+                                               em->token_len, em->fresh);
+        }
+
+    } else {
+        arc = ac_cmd_email_change_take(&em->cmd, gmcf->ac, gmcf->keys,
+                                       em->token, em->token_len);
+    }
+
+    if (arc != AC_OK) {
+        ngx_http_guichet_email_gone(r, ctx);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &em->cmd, em->next);
+}
+
+
+/* the token proved good: its counters go */
+static void
+ngx_http_guichet_email_release(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_email_t      *em;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    em = ctx->route_data;
+
+    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &em->throttle) == AC_OK) {
+        ngx_http_guichet_ep_detached(r, &cmd);
+    }
+}
+
+
+static void
+ngx_http_guichet_email_gone(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_email_t  *em;
+
+    em = ctx->route_data;
+
+    if (em->cookie) {
+        (void) ngx_http_guichet_ep_set_cookie(ctx,
+                                              NGX_HTTP_GUICHET_COOKIE_EMAIL,
+                                              "", 0);
+    }
+
+    ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE,
+                              "Link no longer valid",
+                              "This confirmation link has expired or was "
+                              "already used. You may ask for a new one "
+                              "from your account page.");
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_email_exchanged(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    u_char                        *p;
+    int64_t                        v;
+    ngx_http_guichet_email_t      *em;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    em = ctx->route_data;
+
+    if (ac_reply_integer(reply, &v) != AC_OK || v != 1) {
+        ngx_http_guichet_email_gone(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_email_release(r, ctx);
+
+    p = ngx_http_guichet_ep_url(r, ctx, "account/email/confirm");
+
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_EMAIL,
+                                          em->fresh,
+                                          gmcf->ac->reset_token_ttl)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+/* the token used up: the account renamed as guichetctl user rename does */
+static void
+ngx_http_guichet_email_taken(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                            arc;
+    ngx_http_guichet_email_t      *em;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    em = ctx->route_data;
+
+    arc = ac_email_change_parse(reply, em->account, em->old_email,
+                                em->new_email);
+    if (arc == AC_ERR_REDIS) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (arc != AC_OK) {
+        ngx_http_guichet_email_gone(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_email_release(r, ctx);
+
+    if (ac_cmd_account_rename(&em->cmd, gmcf->ac, gmcf->keys, em->account,
+                              em->old_email, em->new_email)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &em->cmd,
+                                     ngx_http_guichet_email_renamed);
+}
+
+
+static void
+ngx_http_guichet_email_renamed(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    int                        arc;
+    ngx_http_guichet_email_t  *em;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    em = ctx->route_data;
+
+    arc = ac_account_rename_reply(reply);
+    if (arc == AC_ERR_REDIS) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
+    if (arc != AC_OK) {
+        /* the address was taken, or the account changed, meanwhile */
+        ngx_http_guichet_email_gone(r, ctx);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_EMAIL,
+                                          "", 0);
+
+    ngx_http_guichet_ep_error(ctx, NGX_HTTP_OK, "Address changed",
+                              "Your account now uses this address: sign "
+                              "in with it from now on.");
+
+    ngx_http_guichet_ep_account(ctx, em->account, em->new_email);
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_EMAIL_CHANGED, NULL, 1);
+}
