@@ -1085,9 +1085,6 @@ TEST(template_files)
         { "config/templates/error.html",
           { "base", "status", "title", "message" }, 4,
           { "{{message}}", "lang=", "guichet.css", NULL, NULL, NULL } },
-        { "config/templates/logged_out.html",
-          { "base", "all" }, 2,
-          { "guichet.css", "lang=", NULL, NULL, NULL, NULL } },
     };
     static const char  *inline_code[] = {
         "<script", "<style", "style=", "javascript:", "onclick=",
