@@ -1096,7 +1096,7 @@ TEST(template_files)
     char        *s;
     ac_error_t   err;
     ac_buf_t     b;
-    ac_tvar_t    vars[5];
+    ac_tvar_t    vars[6];
     const char  *hostile = "\"><script>alert(1)</script>";
 
     ac_buf_init(&b);
