@@ -36,13 +36,12 @@ typedef enum {
 } sig_t_;
 
 
-
-static __attribute__((unused)) EVP_PKEY          *ec_key, *ec_other, *rsa_key, *rsa_other;
-static __attribute__((unused)) char              *ec_pem, *rsa_pem, *ec_other_pem;
-static __attribute__((unused)) char               hs_secret[AC_TOKEN_LEN + 1];
-static __attribute__((unused)) ac_config_t        cfg;
-static __attribute__((unused)) ac_partner_t       p_ec, p_rsa, p_hs;
-static __attribute__((unused)) ac_partner_key_t  *k_ec, *k_rsa, *k_hs;
+static EVP_PKEY          *ec_key, *ec_other, *rsa_key, *rsa_other;
+static char              *ec_pem, *rsa_pem, *ec_other_pem;
+static char               hs_secret[AC_TOKEN_LEN + 1];
+static ac_config_t        cfg;
+static ac_partner_t       p_ec, p_rsa, p_hs;
+static ac_partner_key_t  *k_ec, *k_rsa, *k_hs;
 
 
 static __attribute__((unused)) char *
