@@ -7,12 +7,15 @@
  * ngx_http_guichet_account_totp.c, export and erasure in
  * ngx_http_guichet_account_data.c.
  *
- * Every route first reads the current session, then in one round trip
- * the session's own fields ("f": time of the last fresh proof, "k":
- * pending TOTP enrolment), the account, its recovery code count and its
- * live sessions. Export, erasure and second-factor or password changes
- * need a fresh proof within reauth_window; a restricted account may
- * read and export only.
+ * Every route flagged NGX_HTTP_GUICHET_EP_SESSION in the route table
+ * first reads the current session, then in one round trip the session's
+ * own fields ("f": time of the last fresh proof, "k": pending TOTP
+ * enrolment), the account, its recovery code count and its live
+ * sessions; then the route's other flags are applied in one place
+ * (acct_checks): the form's CSRF token, no change by a restricted
+ * account (it may read and export only), a fresh proof within
+ * reauth_window (export, erasure, second-factor or password changes);
+ * only then is the route's handler called.
  */
 
 #include <ngx_config.h>
@@ -27,6 +30,8 @@ static void ngx_http_guichet_acct_session(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_acct_loaded(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_acct_checks(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a);
 static ngx_int_t ngx_http_guichet_acct_parse(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     redisReply *reply);
@@ -49,10 +54,6 @@ static ngx_int_t ngx_http_guichet_acct_code_row(void *data, ngx_uint_t i,
     ac_tvar_t *rv);
 static void ngx_http_guichet_acct_tvar(ac_tvar_t *v, const char *name,
     const char *value);
-static void ngx_http_guichet_acct_get_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_revoke_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_revoke_done(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 
@@ -64,9 +65,9 @@ static const char  ngx_http_guichet_restricted[] =
 
 /* ------------------------------------------------------------ common */
 
-ngx_http_guichet_acct_t *
+void
 ngx_http_guichet_acct_begin(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_ep_handler_pt next)
+    ngx_http_guichet_ep_ctx_t *ctx)
 {
     ngx_http_guichet_acct_t  *a;
 
@@ -74,13 +75,11 @@ ngx_http_guichet_acct_begin(ngx_http_request_t *r,
                                  ngx_http_guichet_acct_cleanup);
     if (a == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NULL;
+        return;
     }
 
-    a->next = next;
     ngx_http_guichet_ep_current_session(r, ctx,
                                         ngx_http_guichet_acct_session);
-    return a;
 }
 
 
@@ -163,7 +162,10 @@ ngx_http_guichet_acct_loaded(ngx_http_request_t *r, void *data,
     }
 
     ngx_http_guichet_ep_account(ctx, a->account.id, a->account.email);
-    a->next(r, ctx);
+
+    if (ngx_http_guichet_acct_checks(r, ctx, a) == NGX_OK) {
+        ctx->route->handler(r, ctx);
+    }
 }
 
 
@@ -257,21 +259,37 @@ ngx_http_guichet_acct_parse(ngx_http_request_t *r,
 
 
 /*
- * NGX_OK when the route may go on; otherwise the answer is set and sent:
- * 403 for a change by a restricted account, 303 to the re-authentication
- * page (coming back to "again") without a fresh proof.
+ * The route's flags: NGX_OK when it may go on; otherwise the answer is
+ * set and sent: 403 for a form without its token or a change by a
+ * restricted account, 303 to the re-authentication page without a fresh
+ * proof (coming back to the page asked for, or to the account page after
+ * a form).
  */
 
-ngx_int_t
-ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
-    ngx_uint_t change, ngx_uint_t fresh, const char *again)
+static ngx_int_t
+ngx_http_guichet_acct_checks(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a)
 {
     u_char                        *url, *p;
     size_t                         len;
+    ngx_uint_t                     flags;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (change && a->account.restricted) {
+    flags = ctx->route->flags;
+
+    if ((flags & NGX_HTTP_GUICHET_EP_CSRF)
+        && ngx_http_guichet_ep_csrf_check(r, ctx, ctx->digest, "account")
+           != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  "This form has expired or did not come "
+                                  "from this site. Go back, reload the page "
+                                  "and try again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return NGX_DECLINED;
+    }
+
+    if ((flags & NGX_HTTP_GUICHET_EP_CHANGE) && a->account.restricted) {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Not allowed",
                                   ngx_http_guichet_restricted);
         ngx_http_guichet_ep_finish(r, ctx);
@@ -280,14 +298,17 @@ ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (!fresh
+    if (!(flags & NGX_HTTP_GUICHET_EP_FRESH)
         || (a->fresh && a->fresh <= ctx->now
             && ctx->now - a->fresh <= gmcf->ac->reauth_window))
     {
         return NGX_OK;
     }
 
-    url = ngx_http_guichet_ep_url(r, ctx, again);
+    /* route names are C string literals */
+    url = ngx_http_guichet_ep_url(r, ctx, ctx->post
+                                          ? "account"
+                                          : (char *) ctx->route->name.data);
     if (url == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return NGX_DECLINED;
@@ -309,25 +330,6 @@ ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
     ngx_http_guichet_ep_finish(r, ctx);
 
     return NGX_DECLINED;
-}
-
-
-ngx_int_t
-ngx_http_guichet_acct_csrf(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *form)
-{
-    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->digest, form)
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
-                                  "This form has expired or did not come "
-                                  "from this site. Go back, reload the page "
-                                  "and try again.");
-        ngx_http_guichet_ep_finish(r, ctx);
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
 }
 
 
@@ -733,15 +735,6 @@ void
 ngx_http_guichet_account_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_acct_get_loaded);
-}
-
-
-static void
-ngx_http_guichet_acct_get_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     char                      value[4];
     ngx_http_guichet_acct_t  *a;
 
@@ -769,15 +762,6 @@ void
 ngx_http_guichet_account_revoke(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_revoke_loaded);
-}
-
-
-static void
-ngx_http_guichet_revoke_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     size_t                            len;
     ngx_uint_t                        i, all, found;
     ac_cmd_t                          cmd;
@@ -788,10 +772,6 @@ ngx_http_guichet_revoke_loaded(ngx_http_request_t *r,
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK) {
-        return;
-    }
 
     all = (ngx_http_guichet_ep_field(ctx, "all", flag, sizeof(flag), &len)
            == NGX_OK && len == 1 && flag[0] == '1');

@@ -58,6 +58,21 @@
 #define NGX_HTTP_GUICHET_EP_BODY      0x01   /* read the body first */
 #define NGX_HTTP_GUICHET_EP_JSON      0x02   /* errors in JSON, not HTML */
 #define NGX_HTTP_GUICHET_EP_LARGE     0x04   /* body up to BODY_LARGE */
+/* the account routes (ngx_http_guichet_account.c reads the session and
+ * the account, then applies these in this order, then the handler) */
+#define NGX_HTTP_GUICHET_EP_SESSION   0x08   /* signed in, else the login */
+#define NGX_HTTP_GUICHET_EP_CSRF      0x10   /* the "account" form token */
+#define NGX_HTTP_GUICHET_EP_CHANGE    0x20   /* 403 for a restricted one */
+#define NGX_HTTP_GUICHET_EP_FRESH     0x40   /* a proof within reauth_window */
+
+/* an account page, an account change and an account form */
+#define NGX_HTTP_GUICHET_EP_PAGE      NGX_HTTP_GUICHET_EP_SESSION
+#define NGX_HTTP_GUICHET_EP_FORM      (NGX_HTTP_GUICHET_EP_SESSION           \
+                                       |NGX_HTTP_GUICHET_EP_BODY            \
+                                       |NGX_HTTP_GUICHET_EP_CSRF)
+#define NGX_HTTP_GUICHET_EP_SECURE    (NGX_HTTP_GUICHET_EP_FORM              \
+                                       |NGX_HTTP_GUICHET_EP_CHANGE          \
+                                       |NGX_HTTP_GUICHET_EP_FRESH)
 
 #define NGX_HTTP_GUICHET_BODY_LARGE   32768  /* partner API: SPEC 5 */
 
