@@ -1113,11 +1113,7 @@ ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
         }
     }
 
-    if (ngx_http_guichet_pages_init(cf, gmcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_guichet_admin_init(cf);
+    return ngx_http_guichet_pages_init(cf, gmcf);
 }
 
 
