@@ -28,23 +28,26 @@
 #include <ngx_http.h>
 
 #include "ngx_http_guichet_account.h"
-
-
-#define NGX_HTTP_GUICHET_GONE  410
+#include "ngx_http_guichet_ticket.h"
 
 
 typedef struct {
-    char                 token[AC_TOKEN_LEN + 2];
-    size_t               token_len;
-    char                 fresh[AC_TOKEN_LEN + 1];
+    ngx_http_guichet_ticket_t  tk;     /* first: see ticket.h */
     char                 account[AC_ID_LEN + 1];
     char                 old_email[AC_EMAIL_MAX + 1];
     char                 new_email[AC_EMAIL_MAX + 1];
-    ngx_uint_t           cookie;
-    ac_throttle_t        throttle;
     ac_cmd_t             cmd;
-    ngx_http_guichet_redis_handler_pt  next;
 } ngx_http_guichet_email_t;
+
+
+static const ngx_http_guichet_ticket_kind_t  ngx_http_guichet_email_ticket = {
+    NGX_HTTP_GUICHET_COOKIE_EMAIL, "account/email/confirm", 0, "email_link",
+    "Too many confirmation links were tried from here. Please wait before "
+    "trying again.",
+    "This confirmation link has expired or was already used. You may ask "
+    "for a new one from your account page.",
+    ac_cmd_email_change_take, ac_cmd_email_change_exchange
+};
 
 
 static ngx_int_t ngx_http_guichet_email_new(ngx_http_guichet_ep_ctx_t *ctx,
@@ -54,17 +57,6 @@ static void ngx_http_guichet_email_reserved(ngx_http_request_t *r,
 static void ngx_http_guichet_email_asked(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_cleanup(void *data);
-static void ngx_http_guichet_email_lookup(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_redis_handler_pt handler);
-static void ngx_http_guichet_email_counted(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_email_release(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_email_gone(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_email_exchanged(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_taken(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_renamed(ngx_http_request_t *r,
@@ -293,29 +285,15 @@ ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
         return;
     }
 
-    if (r->args.len != 0) {
-        /* the mailed link: its token is traded, never kept */
-        if (ngx_http_guichet_ep_arg(r, "token", em->token, sizeof(em->token),
-                                    &em->token_len)
-            != NGX_OK)
-        {
-            em->token_len = 0;
-        }
+    em->tk.kind = &ngx_http_guichet_email_ticket;
 
-        ngx_http_guichet_email_lookup(r, ctx,
-                                      ngx_http_guichet_email_exchanged);
+    if (r->args.len != 0) {
+        ngx_http_guichet_ticket_link(r, ctx);
         return;
     }
 
-    if (ngx_http_guichet_ep_cookie(r, ctx, NGX_HTTP_GUICHET_COOKIE_EMAIL,
-                                   em->token, sizeof(em->token))
-        == NGX_OK)
-    {
-        em->cookie = 1;
-        em->token_len = ngx_strlen(em->token);
-    }
-
-    ngx_http_guichet_email_lookup(r, ctx, ngx_http_guichet_email_taken);
+    ngx_http_guichet_ticket_cookie(r, ctx);
+    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_email_taken);
 }
 
 
@@ -323,185 +301,6 @@ static void
 ngx_http_guichet_email_cleanup(void *data)
 {
     ac_cleanse(data, sizeof(ngx_http_guichet_email_t));
-}
-
-
-/* the attempt is counted on the token and the IP, then looked at */
-static void
-ngx_http_guichet_email_lookup(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_redis_handler_pt handler)
-{
-    ngx_http_guichet_email_t      *em;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    em = ctx->route_data;
-
-    if (em->token_len != AC_TOKEN_LEN) {
-        ngx_http_guichet_email_gone(r, ctx);
-        return;
-    }
-
-    em->next = handler;
-    ngx_memzero(&em->throttle, sizeof(ac_throttle_t));
-
-    if (ac_throttle_add(gmcf->ac, gmcf->keys, &em->throttle, AC_THR_TOKEN,
-                        em->token, em->token_len)
-        != AC_OK
-        || ac_throttle_add(gmcf->ac, gmcf->keys, &em->throttle, AC_THR_IP,
-                           (char *) r->connection->addr_text.data,
-                           r->connection->addr_text.len)
-           != AC_OK
-        || ac_cmd_throttle_reserve(&em->cmd, gmcf->ac, &em->throttle,
-                                   ctx->now)
-           != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &em->cmd,
-                                     ngx_http_guichet_email_counted);
-}
-
-
-static void
-ngx_http_guichet_email_counted(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int                            arc;
-    int64_t                        wait;
-    ngx_http_guichet_email_t      *em;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    em = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (wait > 0) {
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                  "Too many attempts",
-                                  "Too many confirmation links were tried "
-                                  "from here. Please wait before trying "
-                                  "again.");
-        ctx->retry_after = wait;
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "email_link", 0);
-        return;
-    }
-
-    if (em->next == ngx_http_guichet_email_exchanged) {
-        arc = ac_token_new(em->fresh);
-        if (arc == AC_OK) {
-            arc = ac_cmd_email_change_exchange(&em->cmd, gmcf->ac,
-                                               gmcf->keys, em->token,
-                                               em->token_len, em->fresh);
-        }
-
-    } else {
-        arc = ac_cmd_email_change_take(&em->cmd, gmcf->ac, gmcf->keys,
-                                       em->token, em->token_len);
-    }
-
-    if (arc != AC_OK) {
-        ngx_http_guichet_email_gone(r, ctx);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &em->cmd, em->next);
-}
-
-
-/* the token proved good: its counters go */
-static void
-ngx_http_guichet_email_release(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_cmd_t                       cmd;
-    ngx_http_guichet_email_t      *em;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    em = ctx->route_data;
-
-    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &em->throttle) == AC_OK) {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-}
-
-
-static void
-ngx_http_guichet_email_gone(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_http_guichet_email_t  *em;
-
-    em = ctx->route_data;
-
-    if (em->cookie) {
-        (void) ngx_http_guichet_ep_set_cookie(ctx,
-                                              NGX_HTTP_GUICHET_COOKIE_EMAIL,
-                                              "", 0);
-    }
-
-    ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE,
-                              "Link no longer valid",
-                              "This confirmation link has expired or was "
-                              "already used. You may ask for a new one "
-                              "from your account page.");
-    ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_email_exchanged(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    u_char                        *p;
-    int64_t                        v;
-    ngx_http_guichet_email_t      *em;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    em = ctx->route_data;
-
-    if (ac_reply_integer(reply, &v) != AC_OK || v != 1) {
-        ngx_http_guichet_email_gone(r, ctx);
-        return;
-    }
-
-    ngx_http_guichet_email_release(r, ctx);
-
-    p = ngx_http_guichet_ep_url(r, ctx, "account/email/confirm");
-
-    if (p == NULL
-        || ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_EMAIL,
-                                          em->fresh,
-                                          gmcf->ac->reset_token_ttl)
-           != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_guichet_ep_redirect(ctx, (char *) p);
-    ngx_http_guichet_ep_finish(r, ctx);
 }
 
 
@@ -531,11 +330,11 @@ ngx_http_guichet_email_taken(ngx_http_request_t *r, void *data,
     }
 
     if (arc != AC_OK) {
-        ngx_http_guichet_email_gone(r, ctx);
+        ngx_http_guichet_ticket_gone(r, ctx);
         return;
     }
 
-    ngx_http_guichet_email_release(r, ctx);
+    ngx_http_guichet_ticket_release(r, ctx);
 
     if (ac_cmd_account_rename(&em->cmd, gmcf->ac, gmcf->keys, em->account,
                               em->old_email, em->new_email)
@@ -573,7 +372,7 @@ ngx_http_guichet_email_renamed(ngx_http_request_t *r, void *data,
 
     if (arc != AC_OK) {
         /* the address was taken, or the account changed, meanwhile */
-        ngx_http_guichet_email_gone(r, ctx);
+        ngx_http_guichet_ticket_gone(r, ctx);
         return;
     }
 
