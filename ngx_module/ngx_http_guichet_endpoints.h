@@ -150,6 +150,7 @@ struct ngx_http_guichet_ep_ctx_s {
 
     ngx_http_guichet_ep_handler_pt   next;       /* after a lookup or log */
     void                            *route_data; /* the route file's */
+    ngx_http_guichet_ep_handler_pt   hashed;     /* see ep_hash() */
 };
 
 
@@ -306,6 +307,13 @@ void ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
  * full), with its error-log line. */
 void ngx_http_guichet_ep_hash_unavailable(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_int_t rc);
+/* A new password's hash: pw (len bytes, then wiped over size) hashed
+ * into phc (AC_PHC_MAX bytes, living as long as the request) off the
+ * event loop, then "next"; a task that cannot start answers 503, a
+ * failed hash 500, each with its error-log line. */
+void ngx_http_guichet_ep_hash(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, char *pw, size_t size, size_t len,
+    char *phc, ngx_http_guichet_ep_handler_pt next);
 
 
 /* --------------------------------------------------- log and Redis */

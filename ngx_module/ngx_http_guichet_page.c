@@ -417,6 +417,42 @@ ngx_http_guichet_ep_hash_unavailable(ngx_http_request_t *r,
 }
 
 
+static void
+ngx_http_guichet_ep_hashed(ngx_http_request_t *r, void *data, int rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    if (rc != AC_OK) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "guichet: password hashing failed: %s",
+                      ac_strerror(rc));
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->hashed(r, ctx);
+}
+
+
+void
+ngx_http_guichet_ep_hash(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, char *pw, size_t size, size_t len,
+    char *phc, ngx_http_guichet_ep_handler_pt next)
+{
+    ngx_int_t  rc;
+
+    ctx->hashed = next;
+
+    rc = ngx_http_guichet_password_hash(r, (u_char *) pw, len, phc,
+                                        ngx_http_guichet_ep_hashed, ctx);
+    ac_cleanse(pw, size);
+
+    if (rc != NGX_OK) {
+        ngx_http_guichet_ep_hash_unavailable(r, ctx, rc);
+    }
+}
+
+
 void
 ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)

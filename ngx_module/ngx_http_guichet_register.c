@@ -47,7 +47,7 @@ static void ngx_http_guichet_register_checked(ngx_http_request_t *r,
 static void ngx_http_guichet_register_account(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_register_hashed(ngx_http_request_t *r,
-    void *data, int rc);
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_register_consumed(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_register_stored(ngx_http_request_t *r,
@@ -303,7 +303,6 @@ ngx_http_guichet_register_account(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int                           arc;
-    ngx_int_t                     hrc;
     ngx_http_guichet_register_t  *rg;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
@@ -339,36 +338,21 @@ ngx_http_guichet_register_account(ngx_http_request_t *r, void *data,
         return;
     }
 
-    hrc = ngx_http_guichet_password_hash(r, (u_char *) rg->password,
-                                         rg->password_len, rg->phc,
-                                         ngx_http_guichet_register_hashed,
-                                         ctx);
-    ac_cleanse(rg->password, sizeof(rg->password));
-
-    if (hrc != NGX_OK) {
-        ngx_http_guichet_ep_hash_unavailable(r, ctx, hrc);
-    }
+    ngx_http_guichet_ep_hash(r, ctx, rg->password, sizeof(rg->password),
+                             rg->password_len, rg->phc,
+                             ngx_http_guichet_register_hashed);
 }
 
 
 static void
-ngx_http_guichet_register_hashed(ngx_http_request_t *r, void *data, int rc)
+ngx_http_guichet_register_hashed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
     ngx_http_guichet_register_t   *rg;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rg = ctx->route_data;
-
-    if (rc != AC_OK) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "guichet: password hashing failed: %s",
-                      ac_strerror(rc));
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
 
     /* single use: whoever consumes it first registers */
     if (ac_cmd_regtok_consume(&rg->cmd, gmcf->ac, gmcf->keys, rg->tk.token,

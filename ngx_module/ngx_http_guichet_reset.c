@@ -75,8 +75,8 @@ static void ngx_http_guichet_reset_bad_code(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
 static void ngx_http_guichet_reset_hash(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_reset_hashed(ngx_http_request_t *r, void *data,
-    int rc);
+static void ngx_http_guichet_reset_hashed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_reset_finished(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_reset_ended(ngx_http_request_t *r, void *data,
@@ -814,40 +814,25 @@ static void
 ngx_http_guichet_reset_hash(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_int_t                  hrc;
     ngx_http_guichet_reset_t  *rs;
 
     rs = ctx->route_data;
 
-    hrc = ngx_http_guichet_password_hash(r, (u_char *) rs->password,
-                                         rs->password_len, rs->phc,
-                                         ngx_http_guichet_reset_hashed, ctx);
-    ac_cleanse(rs->password, sizeof(rs->password));
-
-    if (hrc != NGX_OK) {
-        ngx_http_guichet_ep_hash_unavailable(r, ctx, hrc);
-    }
+    ngx_http_guichet_ep_hash(r, ctx, rs->password, sizeof(rs->password),
+                             rs->password_len, rs->phc,
+                             ngx_http_guichet_reset_hashed);
 }
 
 
 static void
-ngx_http_guichet_reset_hashed(ngx_http_request_t *r, void *data, int rc)
+ngx_http_guichet_reset_hashed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
     ngx_http_guichet_reset_t      *rs;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rs = ctx->route_data;
-
-    if (rc != AC_OK) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "guichet: password hashing failed: %s",
-                      ac_strerror(rc));
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
 
     /* single use: the token goes with the new password, in one step */
     if (ac_cmd_reset_finish(&rs->cmd, gmcf->ac, gmcf->keys, rs->tk.token,
