@@ -105,16 +105,11 @@ ngx_http_guichet_acct_throttled(ngx_http_request_t *r, void *data,
     int64_t                   wait;
     ngx_http_guichet_acct_t  *a;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     a = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait == 0) {
         a->next(r, ctx);

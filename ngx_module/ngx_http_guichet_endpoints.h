@@ -302,6 +302,12 @@ void ngx_http_guichet_ep_finish(ngx_http_request_t *r,
 /* 503 without cookies or redirect, in JSON for EP_JSON routes. */
 void ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+/* The reply of a throttle reservation (ac_cmd_throttle_reserve): NGX_OK
+ * with *wait (0: go on, else the seconds to wait), or NGX_DONE once
+ * answered (Redis unavailable: 503). */
+ngx_int_t ngx_http_guichet_ep_wait_reply(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc,
+    int64_t *wait);
 /* The 503 of a hashing task that did not start ("rc" of
  * ngx_http_guichet_password_hash/verify: NGX_DECLINED, the queue is
  * full), with its error-log line. */

@@ -417,6 +417,24 @@ ngx_http_guichet_ep_hash_unavailable(ngx_http_request_t *r,
 }
 
 
+ngx_int_t
+ngx_http_guichet_ep_wait_reply(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc,
+    int64_t *wait)
+{
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (ac_throttle_parse(reply, wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_guichet_ep_hashed(ngx_http_request_t *r, void *data, int rc)
 {

@@ -317,17 +317,12 @@ ngx_http_guichet_reset_asked(ngx_http_request_t *r, void *data,
     ngx_http_guichet_reset_t      *rs;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rs = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         if (ngx_http_guichet_reset_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
@@ -659,17 +654,12 @@ ngx_http_guichet_reset_counted(ngx_http_request_t *r, void *data,
     ngx_http_guichet_reset_t      *rs;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rs = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,

@@ -154,17 +154,12 @@ ngx_http_guichet_ticket_counted(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ticket_t     *tk;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     tk = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         /* the token is not even looked up */
