@@ -13,11 +13,13 @@
  *                                        traded for a fresh one kept in a
  *                                        short-lived cookie, then 303 to
  *                                        the bare URL;
- *   GET /guichet/account/email/confirm   with that cookie: the change
- *                                        takes effect (email index, the
- *                                        account, its sessions), logged
- *                                        email.changed. Used or expired:
- *                                        410.
+ *   GET /guichet/account/email/confirm   with that cookie: a page that
+ *                                        shows the new address and asks;
+ *   POST /guichet/account/email/confirm  its form (CSRF-bound to that
+ *                                        browser): the change takes effect
+ *                                        (email index, the account, its
+ *                                        sessions), logged email.changed.
+ *                                        Used or expired: 410.
  *
  * The token is single use and only its keyed digest is stored
  * (authcore's "emailchg:" keys); every look at one is counted first.
@@ -46,7 +48,7 @@ static const ngx_http_guichet_ticket_kind_t  ngx_http_guichet_email_ticket = {
     "trying again.",
     "This confirmation link has expired or was already used. You may ask "
     "for a new one from your account page.",
-    ac_cmd_email_change_take, ac_cmd_email_change_exchange
+    ac_cmd_email_change_get, ac_cmd_email_change_exchange
 };
 
 
@@ -57,6 +59,14 @@ static void ngx_http_guichet_email_reserved(ngx_http_request_t *r,
 static void ngx_http_guichet_email_asked(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_cleanup(void *data);
+static ngx_http_guichet_email_t *ngx_http_guichet_email_data(
+    ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_email_read(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_shown(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_confirmed(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_taken(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_renamed(ngx_http_request_t *r,
@@ -267,28 +277,78 @@ ngx_http_guichet_email_asked(ngx_http_request_t *r, void *data,
 
 /* ------------------------------------------------------------ confirm */
 
-void
-ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
+static ngx_http_guichet_email_t *
+ngx_http_guichet_email_data(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
     ngx_http_guichet_email_t  *em;
 
     em = ngx_http_guichet_ep_data(r, ctx, sizeof(ngx_http_guichet_email_t),
                                   ngx_http_guichet_email_cleanup);
-    if (em == NULL) {
+    if (em) {
+        em->tk.kind = &ngx_http_guichet_email_ticket;
+    }
+
+    return em;
+}
+
+
+/* the link, then the page that asks before anything changes */
+void
+ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    if (ngx_http_guichet_email_data(r, ctx) == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    em->tk.kind = &ngx_http_guichet_email_ticket;
 
     if (r->args.len != 0) {
         ngx_http_guichet_ticket_link(r, ctx);
         return;
     }
 
+    if (ngx_http_guichet_ep_csrf_cookie(r, ctx, 1) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     ngx_http_guichet_ticket_cookie(r, ctx);
-    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_email_taken);
+    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_email_shown);
+}
+
+
+/*
+ * The person's confirmation: the form of that page, with its token, in
+ * the browser that opened the link. A link opened by a mail scanner, or
+ * by a stranger whose address was mistyped, changes nothing by itself.
+ */
+void
+ngx_http_guichet_account_email_confirm_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    if (ngx_http_guichet_email_data(r, ctx) == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ticket_cookie(r, ctx);
+
+    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
+
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie,
+                                       "email_confirm")
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  "This form has expired or was not sent "
+                                  "by this site. Please open the link of "
+                                  "your mail again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_email_confirmed);
 }
 
 
@@ -299,6 +359,98 @@ ngx_http_guichet_email_cleanup(void *data)
 }
 
 
+/* NGX_OK with the change read (the token's counters then go), or
+ * NGX_DONE once answered */
+static ngx_int_t
+ngx_http_guichet_email_read(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc)
+{
+    int                        arc;
+    ngx_http_guichet_email_t  *em;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return NGX_DONE;
+    }
+
+    em = ctx->route_data;
+
+    arc = ac_email_change_parse(reply, em->account, em->old_email,
+                                em->new_email);
+    if (arc == AC_ERR_REDIS) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return NGX_DONE;
+    }
+
+    if (arc != AC_OK) {
+        ngx_http_guichet_ticket_gone(r, ctx);
+        return NGX_DONE;
+    }
+
+    ngx_http_guichet_ticket_release(r, ctx);
+
+    return NGX_OK;
+}
+
+
+/* the new address only: the link may have reached someone else */
+static void
+ngx_http_guichet_email_shown(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_email_t  *em;
+
+    if (ngx_http_guichet_email_read(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    em = ctx->route_data;
+
+    ngx_http_guichet_ep_page(ctx, NGX_HTTP_OK, "email_confirm.html");
+    ngx_http_guichet_ep_var(ctx, "email", em->new_email);
+
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie,
+                                     "email_confirm")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_email_confirmed(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_email_t      *em;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_email_read(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    em = ctx->route_data;
+
+    if (ac_cmd_email_change_take(&em->cmd, gmcf->ac, gmcf->keys,
+                                 em->tk.token, em->tk.token_len)
+        != AC_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &em->cmd,
+                                     ngx_http_guichet_email_taken);
+}
+
+
 /* the token used up: the account renamed as guichetctl user rename does */
 static void
 ngx_http_guichet_email_taken(ngx_http_request_t *r, void *data,
@@ -306,30 +458,16 @@ ngx_http_guichet_email_taken(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    int                            arc;
     ngx_http_guichet_email_t      *em;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    /* used meanwhile (a second confirmation at once): 410 */
+    if (ngx_http_guichet_email_read(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     em = ctx->route_data;
-
-    arc = ac_email_change_parse(reply, em->account, em->old_email,
-                                em->new_email);
-    if (arc == AC_ERR_REDIS) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (arc != AC_OK) {
-        ngx_http_guichet_ticket_gone(r, ctx);
-        return;
-    }
-
-    ngx_http_guichet_ticket_release(r, ctx);
 
     if (ac_cmd_account_rename(&em->cmd, gmcf->ac, gmcf->keys, em->account,
                               em->old_email, em->new_email)

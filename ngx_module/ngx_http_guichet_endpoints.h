@@ -431,6 +431,8 @@ void ngx_http_guichet_account_email(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_email_confirm_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 
 /* ngx_http_guichet_sso.c: partner SSO and the partner API */
 void ngx_http_guichet_sso_handler(ngx_http_request_t *r,
