@@ -429,6 +429,7 @@ ctl_cmd_retention_run(ctl_t *ctl)
     int               rc, status, dry, first;
     size_t            i, nerased, nkept;
     int64_t           now, cutoff, before_ms, offset, next, trimmed, sess;
+    int64_t           mails;
     ac_buf_t          b;
     ac_cmd_t          cmd;
     redisReply       *r;
@@ -542,6 +543,33 @@ ctl_cmd_retention_run(ctl_t *ctl)
         }
     }
 
+    /* failed mails hold an address and a live link: 7 days at most */
+    rc = ac_cmd_mail_dead_trim(&cmd, ctl->cfg,
+                               (now - AC_MAIL_DEAD_KEEP) * 1000, dry);
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+        goto done;
+    }
+
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        status = CTL_EXIT_FAIL;
+        goto done;
+    }
+
+    mails = 0;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        mails = (int64_t) r->elements;
+
+    } else if (ac_reply_integer(r, &mails) != AC_OK) {
+        freeReplyObject(r);
+        status = ctl_fail(CTL_EXIT_FAIL, "unexpected reply trimming the "
+                          "failed mails");
+        goto done;
+    }
+
+    freeReplyObject(r);
+
     ctl_time_text(now, text, sizeof(text));
 
     if (ctl->json) {
@@ -617,6 +645,9 @@ ctl_cmd_retention_run(ctl_t *ctl)
         ctl_json_key(&b, dry ? "log_entries_to_trim" : "log_entries_trimmed",
                      0);
         ac_buf_printf(&b, "%lld", (long long) trimmed);
+        ctl_json_key(&b, dry ? "failed_mails_to_delete"
+                             : "failed_mails_deleted", 0);
+        ac_buf_printf(&b, "%lld", (long long) mails);
         ac_buf_str(&b, "}");
         status = ctl_print_buf(&b);
 
@@ -627,6 +658,9 @@ ctl_cmd_retention_run(ctl_t *ctl)
         printf("log: %lld entr%s before %s %s\n", (long long) trimmed,
                trimmed == 1 ? "y" : "ies", last,
                dry ? "to trim" : "trimmed");
+        printf("mail: %lld failed mail%s %s (older than 7 days)\n",
+               (long long) mails, mails == 1 ? "" : "s",
+               dry ? "to delete" : "deleted");
     }
 
 done:

@@ -506,17 +506,26 @@ ac_cmd_mail_requeue(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id)
 
 int
 ac_cmd_mail_dead_trim(ac_cmd_t *cmd, const ac_config_t *cfg,
-    int64_t before_ms)
+    int64_t before_ms, int count)
 {
+    char  end[32];
+
     ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "XTRIM");
+    ac_cmd_str(cmd, count ? "XRANGE" : "XTRIM");
 
     if (ac_cmd_key_arg(cmd, cfg, "mail:dead", NULL, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
 
-    ac_cmd_str(cmd, "MINID");
-    ac_cmd_int(cmd, before_ms);
+    if (count) {
+        snprintf(end, sizeof(end), "(%lld", (long long) before_ms);
+        ac_cmd_str(cmd, "-");
+        ac_cmd_copy(cmd, end, strlen(end));
+
+    } else {
+        ac_cmd_str(cmd, "MINID");
+        ac_cmd_int(cmd, before_ms);
+    }
 
     return ac_cmd_status(cmd);
 }
