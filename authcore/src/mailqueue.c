@@ -590,23 +590,6 @@ ac_mail_token_key(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 
 int
-ac_reset_digest(const ac_keys_t *keys, const char *token, size_t len,
-    char out[AC_DIGEST_LEN + 1])
-{
-    char  data[16 + AC_TOKEN_LEN];
-
-    if (token == NULL || len != AC_TOKEN_LEN) {
-        return AC_ERR_INVALID;
-    }
-
-    memcpy(data, "reset:", 6);
-    memcpy(data + 6, token, len);
-
-    return ac_digest(keys, AC_PURPOSE_TOKEN, data, 6 + len, out);
-}
-
-
-int
 ac_cmd_reset_request(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *email, const char *token,
     const ac_mail_t *m)

@@ -180,11 +180,7 @@ int64_t ac_mail_backoff(int64_t attempts);
  * stored only as its digest, single use:
  *   P reset:TDIGEST  hash  a account id, e its email then   reset_token_ttl
  * TDIGEST = ac_digest(AC_PURPOSE_TOKEN, "reset:" || token).
- */
-int ac_reset_digest(const ac_keys_t *keys, const char *token, size_t len,
-    char out[AC_DIGEST_LEN + 1]);
-
-/*
+ *
  * EVAL for a reset request, the same work for any address: looks the
  * (normalised) email up; when it names an active, unrestricted account
  * with that email, stores the token's digest and queues m (its "to" the
