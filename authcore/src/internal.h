@@ -46,6 +46,13 @@ int ac_key_arg_check(const char *arg);
 /* Starts cmd as "VERB KEY", the key ac_key() builds. */
 int ac_cmd_key(ac_cmd_t *cmd, const char *verb, const ac_config_t *cfg,
     ac_key_kind_t kind, const char *arg);
+/* Appends the key ac_key() builds to cmd as a copied argument. */
+int ac_cmd_key_add(ac_cmd_t *cmd, const ac_config_t *cfg,
+    ac_key_kind_t kind, const char *arg);
+/* Appends the AC_RECOVERY_COUNT recovery code digests, each checked
+ * (store_account.c; recovery replacement and TOTP enrolment). */
+int ac_cmd_recovery_digests(ac_cmd_t *cmd,
+    char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1]);
 
 /* Reply parsing (store.c). A decimal integer of a reply string, a reply
  * string copied NUL-terminated (no NUL inside), and how many field/value

@@ -719,7 +719,7 @@ ac_cmd_partner_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
     size_t scratchsize)
 {
     int    rc;
-    char   key[AC_KEY_MAX], aad[AC_PARTNER_ID_MAX + 16];
+    char   aad[AC_PARTNER_ID_MAX + 16];
 
     if (p == NULL || ac_partner_id_check(p->id) != AC_OK) {
         return AC_ERR_INVALID;
@@ -737,11 +737,10 @@ ac_cmd_partner_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_partner_rotate,
                 sizeof(ac_lua_partner_rotate) - 1, "1");
 
-    rc = ac_key(cfg, AC_K_PARTNER, p->id, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_PARTNER, p->id);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     ac_cmd_str(cmd, ac_alg_name(p->alg));
 

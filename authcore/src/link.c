@@ -106,7 +106,6 @@ ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id)
 {
     int    rc;
-    char   key[AC_KEY_MAX];
 
     if (ac_partner_id_check(id) != AC_OK) {
         return AC_ERR_INVALID;
@@ -115,17 +114,15 @@ ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_partner_remove,
                 sizeof(ac_lua_partner_remove) - 1, "3");
 
-    rc = ac_key(cfg, AC_K_PARTNER, id, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_PARTNER, id);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key(cfg, AC_K_PARTNERS, NULL, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_PARTNERS, NULL);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     if (ac_cmd_key_arg(cmd, cfg, "partner:", id, ":sess") != AC_OK) {
         return AC_ERR_TOO_LONG;

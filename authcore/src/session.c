@@ -342,7 +342,6 @@ ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || ac_digest_check(digest) != AC_OK) {
         return AC_ERR_INVALID;
@@ -353,12 +352,10 @@ ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_init(cmd);
     ac_cmd_str(cmd, "MGET");
 
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key));
 
     return ac_cmd_status(cmd);
 }
@@ -369,7 +366,6 @@ ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, int64_t now)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || ac_digest_check(digest) != AC_OK
         || cfg->session_idle <= 0)
@@ -380,12 +376,10 @@ ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_session_touch_lua,
                 sizeof(ac_session_touch_lua) - 1, "1");
 
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, cfg->session_idle);
     ac_cmd_int(cmd, now);
 
@@ -448,12 +442,10 @@ ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    rc = ac_key(cfg, AC_K_SESSION, new_digest, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, new_digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
 
     rc = ac_session_events(cfg, key);
@@ -729,25 +721,20 @@ ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg, const char *digest,
     const char *account)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (ac_digest_check(digest) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
     if (rc != AC_OK) {
         return rc;
     }
 
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    rc = ac_key(cfg, AC_K_ACCOUNT, account, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, account);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key));
 
     return AC_OK;
 }

@@ -51,11 +51,10 @@ ac_cmd_account_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_account_create,
                 sizeof(ac_lua_account_create) - 1, "3");
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, a->id, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, a->id);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     rc = ac_key_email(cfg, keys, a->email, key);
     if (rc != AC_OK) {
@@ -63,11 +62,10 @@ ac_cmd_account_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
     ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key(cfg, AC_K_ACCOUNTS, NULL, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNTS, NULL);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     ac_cmd_str(cmd, a->id);
     ac_cmd_int(cmd, a->created);
@@ -534,8 +532,7 @@ int
 ac_cmd_recovery_replace(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1])
 {
-    int    rc, i;
-    char   key[AC_KEY_MAX];
+    int    rc;
 
     if (digests == NULL) {
         return AC_ERR_INVALID;
@@ -544,17 +541,20 @@ ac_cmd_recovery_replace(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_recovery_replace,
                 sizeof(ac_lua_recovery_replace) - 1, "2");
 
-    rc = ac_key(cfg, AC_K_RECOVERY, id, key);
-    if (rc != AC_OK) {
-        return rc;
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_RECOVERY, id);
+    if (rc == AC_OK) {
+        rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, id);
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-    ac_cmd_copy(cmd, key, strlen(key));
+    return rc == AC_OK ? ac_cmd_recovery_digests(cmd, digests) : rc;
+}
+
+
+int
+ac_cmd_recovery_digests(ac_cmd_t *cmd,
+    char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1])
+{
+    int  i;
 
     for (i = 0; i < AC_RECOVERY_COUNT; i++) {
         if (strnlen(digests[i], AC_DIGEST_LEN + 1) != AC_DIGEST_LEN) {
