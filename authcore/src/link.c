@@ -96,8 +96,7 @@ static const char  ac_lua_pending_link_mark[] =
     "return 1\n";
 
 
-static int ac_link_pair_reply(const redisReply *r, int64_t *first,
-    int64_t *second);
+static int ac_link_ended_reply(const redisReply *r, int64_t *ended);
 static int ac_link_copy(char *dst, size_t size, const redisReply *v);
 
 
@@ -144,17 +143,7 @@ ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
 int
 ac_partner_remove_reply(const struct redisReply *r, int64_t *ended)
 {
-    int64_t  removed, n;
-
-    if (ac_link_pair_reply(r, &removed, &n) != AC_OK) {
-        return AC_ERR_REDIS;
-    }
-
-    if (ended != NULL) {
-        *ended = n;
-    }
-
-    return removed == 1 ? AC_OK : AC_ERR_NOT_FOUND;
+    return ac_link_ended_reply(r, ended);
 }
 
 
@@ -225,17 +214,7 @@ ac_cmd_partner_unlink(ac_cmd_t *cmd, const ac_config_t *cfg,
 int
 ac_partner_unlink_reply(const struct redisReply *r, int64_t *ended)
 {
-    int64_t  had, n;
-
-    if (ac_link_pair_reply(r, &had, &n) != AC_OK) {
-        return AC_ERR_REDIS;
-    }
-
-    if (ended != NULL) {
-        *ended = n;
-    }
-
-    return had == 1 ? AC_OK : AC_ERR_NOT_FOUND;
+    return ac_link_ended_reply(r, ended);
 }
 
 
@@ -438,8 +417,10 @@ ac_cmd_pending_link_mark(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 /* ------------------------------------------------------------ replies */
 
+/* {1 when the partner or link was there (else 0), sessions ended} */
+
 static int
-ac_link_pair_reply(const redisReply *r, int64_t *first, int64_t *second)
+ac_link_ended_reply(const redisReply *r, int64_t *ended)
 {
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2
         || r->element[0]->type != REDIS_REPLY_INTEGER
@@ -448,10 +429,11 @@ ac_link_pair_reply(const redisReply *r, int64_t *first, int64_t *second)
         return AC_ERR_REDIS;
     }
 
-    *first = r->element[0]->integer;
-    *second = r->element[1]->integer;
+    if (ended != NULL) {
+        *ended = r->element[1]->integer;
+    }
 
-    return AC_OK;
+    return r->element[0]->integer == 1 ? AC_OK : AC_ERR_NOT_FOUND;
 }
 
 
