@@ -96,6 +96,8 @@ static const char  ac_lua_pending_link_mark[] =
     "return 1\n";
 
 
+static int ac_link_check(const ac_config_t *cfg, const char *id,
+    const char *partner);
 static int ac_link_ended_reply(const redisReply *r, int64_t *ended);
 static int ac_link_copy(char *dst, size_t size, const redisReply *v);
 
@@ -151,11 +153,7 @@ int
 ac_cmd_partner_linked(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *partner)
 {
-    char  key[AC_KEY_MAX];
-
-    if (ac_partner_id_check(partner) != AC_OK
-        || ac_key(cfg, AC_K_ACCOUNT, id, key) != AC_OK)
-    {
+    if (ac_link_check(cfg, id, partner) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
@@ -178,24 +176,17 @@ int
 ac_cmd_partner_unlink(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *partner)
 {
-    char  key[AC_KEY_MAX];
-
-    if (ac_partner_id_check(partner) != AC_OK
-        || ac_key(cfg, AC_K_ACCOUNT, id, key) != AC_OK)
-    {
+    if (ac_link_check(cfg, id, partner) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
     ac_cmd_eval(cmd, ac_lua_partner_unlink,
                 sizeof(ac_lua_partner_unlink) - 1, "3");
 
-    if (ac_cmd_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK) {
-        return AC_ERR_TOO_LONG;
-    }
-
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    if (ac_cmd_key_arg(cmd, cfg, "partner:", partner, ":sess") != AC_OK) {
+    if (ac_cmd_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK
+        || ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, id) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "partner:", partner, ":sess") != AC_OK)
+    {
         return AC_ERR_TOO_LONG;
     }
 
@@ -416,6 +407,23 @@ ac_cmd_pending_link_mark(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 
 /* ------------------------------------------------------------ replies */
+
+/* A partner id and an account id, both valid in a key. */
+
+static int
+ac_link_check(const ac_config_t *cfg, const char *id, const char *partner)
+{
+    char  key[AC_KEY_MAX];
+
+    if (ac_partner_id_check(partner) != AC_OK
+        || ac_key(cfg, AC_K_ACCOUNT, id, key) != AC_OK)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    return AC_OK;
+}
+
 
 /* {1 when the partner or link was there (else 0), sessions ended} */
 
