@@ -46,6 +46,11 @@ int ac_key_arg_check(const char *arg);
 /* Starts cmd as "VERB KEY", the key ac_key() builds. */
 int ac_cmd_key(ac_cmd_t *cmd, const char *verb, const ac_config_t *cfg,
     ac_key_kind_t kind, const char *arg);
+/* Starts cmd as an EVAL of "script" whose first key is the one ac_key()
+ * builds; cmd is left as it was when that key cannot be built. */
+int ac_cmd_eval_key(ac_cmd_t *cmd, const char *script, size_t len,
+    const char *nkeys, const ac_config_t *cfg, ac_key_kind_t kind,
+    const char *arg);
 /* Appends the key ac_key() builds to cmd as a copied argument. */
 int ac_cmd_key_add(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_key_kind_t kind, const char *arg);

@@ -249,15 +249,12 @@ ac_cmd_link_pending_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_LINK, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_link_get, sizeof(ac_lua_link_get) - 1, "1",
+                         cfg, AC_K_LINK, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_link_get, sizeof(ac_lua_link_get) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
@@ -351,15 +348,12 @@ ac_cmd_link_pending_fail(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, int64_t tries)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_LINK, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_link_fail, sizeof(ac_lua_link_fail) - 1,
+                         "1", cfg, AC_K_LINK, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_link_fail, sizeof(ac_lua_link_fail) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, tries);
 
     return ac_cmd_status(cmd);
@@ -391,16 +385,13 @@ ac_cmd_pending_link_mark(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_pending_link_mark,
+                         sizeof(ac_lua_pending_link_mark) - 1, "1", cfg,
+                         AC_K_PENDING, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_pending_link_mark,
-                sizeof(ac_lua_pending_link_mark) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
 
     return ac_cmd_status(cmd);
 }

@@ -468,7 +468,6 @@ ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *partner)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || digest == NULL || account == NULL
         || account[0] == '\0' || return_to == NULL)
@@ -480,14 +479,12 @@ ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         partner = "";
     }
 
-    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_pending_create_lua,
+                         sizeof(ac_pending_create_lua) - 1, "1", cfg,
+                         AC_K_PENDING, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_pending_create_lua,
-                sizeof(ac_pending_create_lua) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, account, strlen(account));
     ac_cmd_copy(cmd, return_to, strlen(return_to));
     ac_cmd_int(cmd, cfg->pending_ttl > 0 ? cfg->pending_ttl : 300);
