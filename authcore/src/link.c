@@ -217,7 +217,7 @@ ac_cmd_link_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *return_to)
 {
     int   rc;
-    char  key[AC_KEY_MAX], acct[AC_KEY_MAX];
+    char  acct[AC_KEY_MAX];
 
     if (cfg == NULL || return_to == NULL || cfg->pending_ttl <= 0
         || strlen(return_to) > AC_RETURN_TO_MAX
@@ -227,14 +227,12 @@ ac_cmd_link_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_LINK, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_link_create,
+                         sizeof(ac_lua_link_create) - 1, "1", cfg, AC_K_LINK,
+                         digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_link_create, sizeof(ac_lua_link_create) - 1,
-                "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_str(cmd, account);
     ac_cmd_str(cmd, partner);
     ac_cmd_str(cmd, return_to);

@@ -111,7 +111,6 @@ ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *field, const char *value)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || digest == NULL
         || ac_session_field_check(field, value) != AC_OK)
@@ -119,14 +118,12 @@ ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_session_field,
+                         sizeof(ac_lua_session_field) - 1, "1", cfg,
+                         AC_K_SESSION, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_session_field, sizeof(ac_lua_session_field) - 1,
-                "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, field, 1);
     ac_cmd_copy(cmd, value, strlen(value));
 

@@ -505,20 +505,17 @@ ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, unsigned tries)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || digest == NULL || tries == 0) {
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_pending_take_lua,
+                         sizeof(ac_pending_take_lua) - 1, "1", cfg,
+                         AC_K_PENDING, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_pending_take_lua, sizeof(ac_pending_take_lua) - 1,
-                "1");
-    ac_cmd_copy(cmd, key, strlen(key));
 
     rc = ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
     if (rc != AC_OK) {
