@@ -148,21 +148,43 @@ ac_parse_duration(const char *s, int64_t *seconds)
 }
 
 
-int
-ac_conf_set_duration(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
-    const char *value)
-{
-    int64_t  v;
+/* A duration, in seconds or (ms) in milliseconds, within the key's
+ * bounds. */
 
-    if (ac_parse_duration(value, &v) != AC_OK) {
+static int
+ac_conf_duration(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value, int ms, int64_t *v)
+{
+    const char  *unit;
+
+    if ((ms ? ac_parse_duration_ms(value, v) : ac_parse_duration(value, v))
+        != AC_OK)
+    {
         return ac_conf_fail(ctx, "%s: invalid duration \"%s\" (a number and "
                             "a unit: ms, s, m, h, d, w, y)", k->name, value);
     }
 
-    if (v < k->min || v > k->max) {
+    if (*v < k->min || *v > k->max) {
+        unit = ms ? "ms" : "s";
         return ac_conf_fail(ctx, "%s: \"%s\" is out of range "
-                            "(%" PRId64 "s to %" PRId64 "s)",
-                            k->name, value, k->min, k->max);
+                            "(%" PRId64 "%s to %" PRId64 "%s)",
+                            k->name, value, k->min, unit, k->max, unit);
+    }
+
+    return AC_OK;
+}
+
+
+int
+ac_conf_set_duration(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value)
+{
+    int      rc;
+    int64_t  v;
+
+    rc = ac_conf_duration(ctx, k, value, 0, &v);
+    if (rc != AC_OK) {
+        return rc;
     }
 
     *(int64_t *) ((char *) ctx->cfg + k->offset) = v;
@@ -174,17 +196,12 @@ int
 ac_conf_set_msec(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value)
 {
+    int      rc;
     int64_t  v;
 
-    if (ac_parse_duration_ms(value, &v) != AC_OK) {
-        return ac_conf_fail(ctx, "%s: invalid duration \"%s\" (a number and "
-                            "a unit: ms, s, m, h, d, w, y)", k->name, value);
-    }
-
-    if (v < k->min || v > k->max) {
-        return ac_conf_fail(ctx, "%s: \"%s\" is out of range "
-                            "(%" PRId64 "ms to %" PRId64 "ms)",
-                            k->name, value, k->min, k->max);
+    rc = ac_conf_duration(ctx, k, value, 1, &v);
+    if (rc != AC_OK) {
+        return rc;
     }
 
     *(uint32_t *) ((char *) ctx->cfg + k->offset) = (uint32_t) v;
