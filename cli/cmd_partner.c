@@ -121,11 +121,7 @@ ctl_cmd_partner_list(ctl_t *ctl)
             goto failed;
         }
 
-        if (redisAppendCommandArgv(ctl->redis, cmd.argc, cmd.argv,
-                                   cmd.argvlen)
-            != REDIS_OK)
-        {
-            ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        if (ctl_redis_append(ctl, &cmd) != CTL_EXIT_OK) {
             goto failed;
         }
     }
@@ -133,8 +129,8 @@ ctl_cmd_partner_list(ctl_t *ctl)
     ac_buf_str(&b, "[");
 
     for (i = 0; i < n; i++) {
-        if (redisGetReply(ctl->redis, (void **) &r) != REDIS_OK) {
-            ctl_fail(CTL_EXIT_FAIL, "Redis: %s", ctl->redis->errstr);
+        r = ctl_redis_get(ctl);
+        if (r == NULL) {
             goto failed;
         }
 

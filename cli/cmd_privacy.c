@@ -145,7 +145,6 @@ int
 ctl_cmd_user_export(ctl_t *ctl)
 {
     int                rc, status, i;
-    void              *reply;
     ac_buf_t           b;
     ac_cmd_t          *cmds;
     ac_account_t       a;
@@ -174,23 +173,18 @@ ctl_cmd_user_export(ctl_t *ctl)
 
     /* one round trip for the lot */
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        if (redisAppendCommandArgv(ctl->redis, cmds[i].argc, cmds[i].argv,
-                                   cmds[i].argvlen)
-            != REDIS_OK)
-        {
-            status = ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        status = ctl_redis_append(ctl, &cmds[i]);
+        if (status != CTL_EXIT_OK) {
             goto done;
         }
     }
 
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        if (redisGetReply(ctl->redis, &reply) != REDIS_OK) {
-            status = ctl_fail(CTL_EXIT_FAIL, "Redis: %s",
-                              ctl->redis->errstr);
+        replies[i] = ctl_redis_get(ctl);
+        if (replies[i] == NULL) {
+            status = CTL_EXIT_FAIL;
             goto done;
         }
-
-        replies[i] = reply;
     }
 
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {

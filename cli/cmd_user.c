@@ -149,11 +149,7 @@ ctl_cmd_user_list(ctl_t *ctl)
             goto failed;
         }
 
-        if (redisAppendCommandArgv(ctl->redis, cmd.argc, cmd.argv,
-                                   cmd.argvlen)
-            != REDIS_OK)
-        {
-            ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        if (ctl_redis_append(ctl, &cmd) != CTL_EXIT_OK) {
             goto failed;
         }
     }
@@ -161,8 +157,8 @@ ctl_cmd_user_list(ctl_t *ctl)
     ac_buf_str(&b, "[");
 
     for (i = 0; i < ids->elements; i++) {
-        if (redisGetReply(ctl->redis, (void **) &r) != REDIS_OK) {
-            ctl_fail(CTL_EXIT_FAIL, "Redis: %s", ctl->redis->errstr);
+        r = ctl_redis_get(ctl);
+        if (r == NULL) {
             goto failed;
         }
 

@@ -72,6 +72,10 @@ int ctl_redis_connect(ctl_t *ctl);
 void ctl_redis_close(ctl_t *ctl);
 redisReply *ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd);
 int ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n);
+/* A pipeline on the open connection: each command queued, then each
+ * reply read (NULL: the failure has been reported). */
+int ctl_redis_append(ctl_t *ctl, ac_cmd_t *cmd);
+redisReply *ctl_redis_get(ctl_t *ctl);
 
 /* accounts.c */
 int ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a);

@@ -302,3 +302,31 @@ ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n)
 
     return CTL_EXIT_OK;
 }
+
+
+int
+ctl_redis_append(ctl_t *ctl, ac_cmd_t *cmd)
+{
+    if (redisAppendCommandArgv(ctl->redis, cmd->argc, cmd->argv,
+                               cmd->argvlen)
+        != REDIS_OK)
+    {
+        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
+    }
+
+    return CTL_EXIT_OK;
+}
+
+
+redisReply *
+ctl_redis_get(ctl_t *ctl)
+{
+    void  *reply;
+
+    if (redisGetReply(ctl->redis, &reply) != REDIS_OK) {
+        ctl_fail(CTL_EXIT_FAIL, "Redis: %s", ctl->redis->errstr);
+        return NULL;
+    }
+
+    return reply;
+}
