@@ -169,12 +169,7 @@ ctl_inv_partner(ctl_t *ctl, const char *partner, const char *base,
                                    AC_TOKEN_LEN);
         }
 
-        if (rc != AC_OK) {
-            ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-            goto failed;
-        }
-
-        if (ctl_redis_integer(ctl, &cmd, &ttl) != CTL_EXIT_OK) {
+        if (ctl_redis_integer(ctl, rc, &cmd, &ttl) != CTL_EXIT_OK) {
             goto failed;
         }
 

@@ -380,12 +380,7 @@ ctl_partner_store(ctl_t *ctl, const ac_partner_t *p, int rotate)
                                         scratch, scratchsize)
                 : ac_cmd_partner_add(&cmd, ctl->cfg, ctl->keys, p, scratch,
                                      scratchsize);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    status = ctl_redis_integer(ctl, &cmd, &stored);
+    status = ctl_redis_integer(ctl, rc, &cmd, &stored);
     if (status != CTL_EXIT_OK) {
         goto done;
     }

@@ -73,12 +73,7 @@ ctl_cmd_user_add(ctl_t *ctl)
     a.pw_changed = created;
 
     rc = ac_cmd_account_create(&cmd, ctl->cfg, ctl->keys, &a);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    status = ctl_redis_integer(ctl, &cmd, &created);
+    status = ctl_redis_integer(ctl, rc, &cmd, &created);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
@@ -244,23 +239,13 @@ ctl_cmd_user_show(ctl_t *ctl)
     }
 
     rc = ac_cmd_recovery_count(&cmd, ctl->cfg, a.id);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    status = ctl_redis_integer(ctl, &cmd, &codes);
+    status = ctl_redis_integer(ctl, rc, &cmd, &codes);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
 
     rc = ac_cmd_sessions_count(&cmd, ctl->cfg, a.id, (int64_t) time(NULL));
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    status = ctl_redis_integer(ctl, &cmd, &sessions);
+    status = ctl_redis_integer(ctl, rc, &cmd, &sessions);
     if (status != CTL_EXIT_OK) {
         goto done;
     }

@@ -281,12 +281,14 @@ ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd)
 }
 
 
-/* Runs a command whose reply is an integer. */
 int
-ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n)
+ctl_redis_integer(ctl_t *ctl, int rc, ac_cmd_t *cmd, int64_t *n)
 {
-    int          rc;
     redisReply  *r;
+
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+    }
 
     r = ctl_redis_run(ctl, cmd);
     if (r == NULL) {
