@@ -608,23 +608,15 @@ static int
 ctl_user_set(ctl_t *ctl, const ac_account_t *a, const char *field,
     const char *value)
 {
-    int          rc;
-    ac_cmd_t     cmd;
-    redisReply  *r;
+    int       rc;
+    ac_cmd_t  cmd;
 
     rc = ac_cmd_account_set(&cmd, ctl->cfg, a->id, field, value);
     if (rc != AC_OK) {
         return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
-    freeReplyObject(r);
-
-    return CTL_EXIT_OK;
+    return ctl_redis_exec(ctl, &cmd);
 }
 
 

@@ -282,6 +282,22 @@ ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd)
 
 
 int
+ctl_redis_exec(ctl_t *ctl, ac_cmd_t *cmd)
+{
+    redisReply  *r;
+
+    r = ctl_redis_run(ctl, cmd);
+    if (r == NULL) {
+        return CTL_EXIT_FAIL;
+    }
+
+    freeReplyObject(r);
+
+    return CTL_EXIT_OK;
+}
+
+
+int
 ctl_redis_integer(ctl_t *ctl, int rc, ac_cmd_t *cmd, int64_t *n)
 {
     redisReply  *r;
