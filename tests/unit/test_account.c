@@ -22,6 +22,9 @@ static ac_config_t       cfg;
 static ac_keys_t        *keys;
 static redis_fixture_t   rf;
 static redisContext     *rc;
+
+#define run(cmd)      redis_fixture_run(rc, cmd)
+#define run_int(cmd)  redis_fixture_int(rc, cmd)
 static int               have_redis;
 static int               scan_quiet;
 
@@ -31,28 +34,6 @@ static int               scan_quiet;
 #define UA        "Mozilla/5.0 \"evil\"\x01 agent"
 #define PHC       "$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0$" \
                   "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
-
-
-static redisReply *
-run(ac_cmd_t *cmd)
-{
-    return redisCommandArgv(rc, cmd->argc, cmd->argv, cmd->argvlen);
-}
-
-
-static int64_t
-run_int(ac_cmd_t *cmd)
-{
-    int64_t      v;
-    redisReply  *r;
-
-    r = run(cmd);
-    v = (r != NULL && r->type == REDIS_REPLY_INTEGER) ? r->integer : -99;
-    if (r != NULL) {
-        freeReplyObject(r);
-    }
-    return v;
-}
 
 
 static redisReply *
