@@ -362,19 +362,7 @@ int
 ac_cmd_link_pending_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
-    int   rc;
-    char  key[AC_KEY_MAX];
-
-    rc = ac_key(cfg, AC_K_LINK, digest, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "DEL");
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return ac_cmd_status(cmd);
+    return ac_cmd_key(cmd, "DEL", cfg, AC_K_LINK, digest);
 }
 
 

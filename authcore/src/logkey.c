@@ -141,7 +141,6 @@ ac_cmd_log_key_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *account)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (account == NULL
         || ac_log_account_check(account, strlen(account)) != AC_OK)
@@ -149,14 +148,11 @@ ac_cmd_log_key_get(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, account, key);
+    rc = ac_cmd_key(cmd, "HGET", cfg, AC_K_ACCOUNT, account);
     if (rc != AC_OK) {
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "HGET");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_str(cmd, "lk");
 
     return ac_cmd_status(cmd);

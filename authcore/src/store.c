@@ -279,15 +279,14 @@ ac_cmd_eval_key(ac_cmd_t *cmd, const char *script, size_t len,
     int    rc;
     char   key[AC_KEY_MAX];
 
+    /* the key first: cmd is left as it was when it cannot be built */
     rc = ac_key(cfg, kind, arg, key);
-    if (rc != AC_OK) {
-        return rc;
+    if (rc == AC_OK) {
+        ac_cmd_eval(cmd, script, len, nkeys);
+        ac_cmd_copy(cmd, key, strlen(key));
     }
 
-    ac_cmd_eval(cmd, script, len, nkeys);
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return AC_OK;
+    return rc;
 }
 
 

@@ -546,9 +546,26 @@ TEST(test_erase_leaves_nothing_readable)
 }
 
 
+/* The replies of the export commands of account "id" (EMAIL). */
+
+static void
+export_replies(const char *id, redisReply *replies[AC_EXPORT_NCMDS])
+{
+    int       i;
+    ac_cmd_t  cmds[AC_EXPORT_NCMDS];
+
+    CHECK_INT(ac_cmd_account_export(cmds, &cfg, keys, id, EMAIL), AC_OK);
+    for (i = 0; i < AC_EXPORT_NCMDS; i++) {
+        replies[i] = run(&cmds[i]);
+        CHECK(replies[i] != NULL && replies[i]->type != REDIS_REPLY_ERROR);
+    }
+}
+
+
 TEST(test_export)
 {
     int                i;
+    char              *p;
     ac_buf_t           b;
     ac_cmd_t           cmds[AC_EXPORT_NCMDS];
     redisReply        *replies[AC_EXPORT_NCMDS];
@@ -562,11 +579,13 @@ TEST(test_export)
     freeReplyObject(redisCommand(rc, "FLUSHALL"));
     seed_alice(id, id2);
 
-    CHECK_INT(ac_cmd_account_export(cmds, &cfg, keys, id, EMAIL), AC_OK);
-    for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        replies[i] = run(&cmds[i]);
-        CHECK(replies[i] != NULL && replies[i]->type != REDIS_REPLY_ERROR);
-    }
+    /* an entry written before pseudonyms names the account by its id */
+    r = redisCommand(rc, "XADD t:log * s 9 t 1000123 v password.changed"
+                     " r ok a %s e %s i 192.0.2.9 u old-agent", id, EMAIL);
+    CHECK(r != NULL && r->type == REDIS_REPLY_STRING);
+    freeReplyObject(r);
+
+    export_replies(id, replies);
 
     ac_buf_init(&b);
     CHECK_INT(ac_account_export(keys, id, (const redisReply *const *)
@@ -606,6 +625,36 @@ TEST(test_export)
     /* events are oldest first */
     CHECK(strstr(b.data, "login.success") < strstr(b.data, "logout"));
 
+    /* the log part: entries under the pseudonym and, written before
+     * pseudonyms, under the id, with the fields as written */
+    p = b.data != NULL ? strstr(b.data, "\"log\":[") : NULL;
+    CHECK(p != NULL);
+    CHECK(p != NULL && strncmp(p, "\"log\":[{\"time\":", 15) == 0);
+    CHECK(p != NULL && strstr(p, ",{\"time\":\"1970-01-01T00:16:40.123Z\","
+          "\"event\":\"password.changed\",\"result\":\"ok\","
+          "\"reason\":null,\"partner\":null,"
+          "\"email\":\"alice@example.com\",\"ip\":\"192.0.2.9\","
+          "\"user_agent\":\"old-agent\"}]}") != NULL);
+    CHECK(p != NULL && strstr(p, "\"event\":\"login.success\","
+          "\"result\":\"ok\",\"reason\":null,\"partner\":null,"
+          "\"email\":\"alice@example.com\","
+          "\"ip\":\"198.51.100.23\",\"user_agent\":"
+          "\"Mozilla/5.0 \\\"evil\\\"? agent\"}") != NULL);
+    CHECK(p != NULL && strstr(p, "\"event\":\"logout\"") != NULL);
+    CHECK(p != NULL && strstr(p, EMAIL2) == NULL);
+    CHECK(p != NULL && strcmp(p + strlen(p) - 3, "}]}") == 0);
+    ac_buf_free(&b);
+
+    /* the whole log as the reply: bob's and mallory's entries refused */
+    freeReplyObject(replies[AC_EXPORT_LOG]);
+    replies[AC_EXPORT_LOG] = redisCommand(rc, "XREVRANGE t:log + -");
+    CHECK(replies[AC_EXPORT_LOG] != NULL
+          && replies[AC_EXPORT_LOG]->elements >= 5);
+
+    ac_buf_init(&b);
+    CHECK_INT(ac_account_export(keys, id, (const redisReply *const *)
+              replies, 1700000000, &b), AC_ERR_REDIS);
+    CHECK_INT(b.len, 0);
     ac_buf_free(&b);
 
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
@@ -648,81 +697,6 @@ collect(const ac_idle_account_t *a, void *data)
     strcat(out, a->restricted ? "R " : " ");
 
     return AC_OK;
-}
-
-
-/*
- * The export's log part: the account's entries under its pseudonym and
- * those written before pseudonyms under its id, oldest first, with the
- * fields as written; a log reply holding another person's entry (or one
- * of no account) is refused, not exported.
- */
-TEST(test_export_log_entries)
-{
-    int                i;
-    char              *p;
-    ac_buf_t           b;
-    ac_cmd_t           cmds[AC_EXPORT_NCMDS];
-    redisReply        *replies[AC_EXPORT_NCMDS];
-    redisReply        *r;
-    const char        *id = "aaaaaaaaaaaaaaaa", *id2 = "bbbbbbbbbbbbbbbb";
-
-    if (!have_redis) {
-        SKIP("redis-server did not start");
-    }
-
-    freeReplyObject(redisCommand(rc, "FLUSHALL"));
-    seed_alice(id, id2);
-
-    /* an entry written before pseudonyms names the account by its id */
-    r = redisCommand(rc, "XADD t:log * s 9 t 1000123 v password.changed"
-                     " r ok a %s e %s i 192.0.2.9 u old-agent", id, EMAIL);
-    CHECK(r != NULL && r->type == REDIS_REPLY_STRING);
-    freeReplyObject(r);
-
-    CHECK_INT(ac_cmd_account_export(cmds, &cfg, keys, id, EMAIL), AC_OK);
-    for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        replies[i] = run(&cmds[i]);
-        CHECK(replies[i] != NULL && replies[i]->type != REDIS_REPLY_ERROR);
-    }
-
-    ac_buf_init(&b);
-    CHECK_INT(ac_account_export(keys, id, (const redisReply *const *)
-              replies, 1700000000, &b), AC_OK);
-
-    p = b.data != NULL ? strstr(b.data, "\"log\":[") : NULL;
-    CHECK(p != NULL);
-    CHECK(p != NULL && strncmp(p, "\"log\":[{\"time\":", 15) == 0);
-    CHECK(p != NULL && strstr(p, ",{\"time\":\"1970-01-01T00:16:40.123Z\","
-          "\"event\":\"password.changed\",\"result\":\"ok\","
-          "\"reason\":null,\"partner\":null,"
-          "\"email\":\"alice@example.com\",\"ip\":\"192.0.2.9\","
-          "\"user_agent\":\"old-agent\"}]}") != NULL);
-    CHECK(p != NULL && strstr(p, "\"event\":\"login.success\","
-          "\"result\":\"ok\",\"reason\":null,\"partner\":null,"
-          "\"email\":\"alice@example.com\","
-          "\"ip\":\"198.51.100.23\",\"user_agent\":"
-          "\"Mozilla/5.0 \\\"evil\\\"? agent\"}") != NULL);
-    CHECK(p != NULL && strstr(p, "\"event\":\"logout\"") != NULL);
-    CHECK(p != NULL && strstr(p, EMAIL2) == NULL);
-    CHECK(p != NULL && strcmp(p + strlen(p) - 3, "}]}") == 0);
-    ac_buf_free(&b);
-
-    /* the whole log as the reply: bob's and mallory's entries refused */
-    freeReplyObject(replies[AC_EXPORT_LOG]);
-    replies[AC_EXPORT_LOG] = redisCommand(rc, "XREVRANGE t:log + -");
-    CHECK(replies[AC_EXPORT_LOG] != NULL
-          && replies[AC_EXPORT_LOG]->elements >= 5);
-
-    ac_buf_init(&b);
-    CHECK_INT(ac_account_export(keys, id, (const redisReply *const *)
-              replies, 1700000000, &b), AC_ERR_REDIS);
-    CHECK_INT(b.len, 0);
-    ac_buf_free(&b);
-
-    for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        freeReplyObject(replies[i]);
-    }
 }
 
 
@@ -896,7 +870,6 @@ main(void)
     RUN(test_erase_replies);
     RUN(test_erase_leaves_nothing_readable);
     RUN(test_export);
-    RUN(test_export_log_entries);
     RUN(test_retention);
     RUN(test_restrict_and_rename);
 
