@@ -142,6 +142,26 @@ int ac_keys_from_secret(const unsigned char *secret, size_t len,
 int ac_mac(const ac_keys_t *keys, ac_purpose_t purpose, const void *data,
     size_t len, unsigned char out[AC_MAC_LEN]);
 
+/*
+ * AES-256-GCM, the one cipher of ac_seal() and of the log's sealed
+ * fields, over raw = nonce | ciphertext | tag with the AAD given in two
+ * parts (a1 then a2). ac_gcm_seal() draws the nonce; raw holds
+ * AC_GCM_NONCE_LEN + len + AC_GCM_TAG_LEN bytes: the error of
+ * ac_random(), AC_ERR_NOMEM or AC_ERR_CRYPTO. ac_gcm_open() writes the
+ * rawlen - AC_GCM_NONCE_LEN - AC_GCM_TAG_LEN bytes of plaintext:
+ * AC_ERR_MISMATCH when the tag does not check, AC_ERR_NOMEM,
+ * AC_ERR_CRYPTO when the cipher fails; plain is wiped on any error.
+ */
+#define AC_GCM_NONCE_LEN  12
+#define AC_GCM_TAG_LEN    16
+
+int ac_gcm_seal(const unsigned char *key, const void *a1, size_t a1len,
+    const void *a2, size_t a2len, const unsigned char *plain, size_t len,
+    unsigned char *raw);
+int ac_gcm_open(const unsigned char *key, const void *a1, size_t a1len,
+    const void *a2, size_t a2len, const unsigned char *raw, size_t rawlen,
+    unsigned char *plain);
+
 /* ------------------------------------------------------- OTP (totp.c) */
 
 typedef enum {
