@@ -301,4 +301,19 @@ log_six_events(uint64_t *seq, unsigned char hash[AC_MAC_LEN])
     CHECK_INT(conflicts, 0);
 }
 
+/* The main() of a program of one log test. */
+
+#define LOG_FIXTURE_MAIN(test)                                               \
+int                                                                          \
+main(void)                                                                   \
+{                                                                            \
+    if (log_fixture_start() != 0) {                                          \
+        return 1;                                                            \
+    }                                                                        \
+    RUN(test);                                                               \
+    log_fixture_stop();                                                      \
+    return CHECK_DONE();                                                     \
+}
+
+
 #endif /* GUICHET_LOG_FIXTURE_H */

@@ -168,16 +168,4 @@ TEST(test_erasure)
     ac_cleanse(key, sizeof(key));
 }
 
-int
-main(void)
-{
-    if (log_fixture_start() != 0) {
-        return 1;
-    }
-
-    RUN(test_erasure);
-
-    log_fixture_stop();
-
-    return CHECK_DONE();
-}
+LOG_FIXTURE_MAIN(test_erasure)

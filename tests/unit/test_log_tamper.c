@@ -421,16 +421,4 @@ TEST(test_tamper)
     freeReplyObject(redisCommand(rc, "DEL t:copy"));
 }
 
-int
-main(void)
-{
-    if (log_fixture_start() != 0) {
-        return 1;
-    }
-
-    RUN(test_tamper);
-
-    log_fixture_stop();
-
-    return CHECK_DONE();
-}
+LOG_FIXTURE_MAIN(test_tamper)
