@@ -341,23 +341,13 @@ int
 ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
-    int   rc;
-
     if (cfg == NULL || ac_digest_check(digest) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
     /* MGET, not GET: a session of the previous layout (a hash) reads as
      * absent instead of as an error reply */
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "MGET");
-
-    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    return ac_cmd_status(cmd);
+    return ac_cmd_key(cmd, "MGET", cfg, AC_K_SESSION, digest);
 }
 
 
