@@ -856,9 +856,22 @@ int
 ac_cmd_email_change_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len)
 {
-    return ac_mail_token_cmd(cmd, ac_email_change_take_lua,
-                             sizeof(ac_email_change_take_lua) - 1, cfg, keys,
-                             "emailchg:", token, len, NULL);
+    int  rc;
+
+    ac_cmd_eval(cmd, ac_email_change_take_lua,
+                sizeof(ac_email_change_take_lua) - 1, "1");
+
+    rc = ac_mail_token_key(cmd, cfg, keys, "emailchg:", token, len);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    rc = ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    return ac_cmd_status(cmd);
 }
 
 
