@@ -145,7 +145,6 @@ int
 ctl_cmd_user_export(ctl_t *ctl)
 {
     int                rc, status, i;
-    void              *reply;
     ac_buf_t           b;
     ac_cmd_t          *cmds;
     ac_account_t       a;
@@ -174,23 +173,18 @@ ctl_cmd_user_export(ctl_t *ctl)
 
     /* one round trip for the lot */
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        if (redisAppendCommandArgv(ctl->redis, cmds[i].argc, cmds[i].argv,
-                                   cmds[i].argvlen)
-            != REDIS_OK)
-        {
-            status = ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        status = ctl_redis_append(ctl, &cmds[i]);
+        if (status != CTL_EXIT_OK) {
             goto done;
         }
     }
 
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        if (redisGetReply(ctl->redis, &reply) != REDIS_OK) {
-            status = ctl_fail(CTL_EXIT_FAIL, "Redis: %s",
-                              ctl->redis->errstr);
+        replies[i] = ctl_redis_get(ctl);
+        if (replies[i] == NULL) {
+            status = CTL_EXIT_FAIL;
             goto done;
         }
-
-        replies[i] = reply;
     }
 
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
@@ -240,7 +234,6 @@ ctl_privacy_restrict(ctl_t *ctl, int on)
     int           rc, status;
     int64_t       v;
     ac_cmd_t      cmd;
-    redisReply   *r;
     ac_account_t  a;
     char          email[AC_EMAIL_MAX + 1];
 
@@ -250,21 +243,12 @@ ctl_privacy_restrict(ctl_t *ctl, int on)
     }
 
     rc = ac_cmd_account_restrict(&cmd, ctl->cfg, a.id, on);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+    status = ctl_redis_integer(ctl, rc, &cmd, &v);
+    if (status != CTL_EXIT_OK) {
         goto done;
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        status = CTL_EXIT_FAIL;
-        goto done;
-    }
-
-    rc = ac_reply_integer(r, &v);
-    freeReplyObject(r);
-
-    if (rc != AC_OK || v != 1) {
+    if (v != 1) {
         status = ctl_fail(CTL_EXIT_FAIL, "no account %s", email);
         goto done;
     }
@@ -522,23 +506,8 @@ ctl_cmd_retention_run(ctl_t *ctl)
 
     } else {
         rc = ac_cmd_log_trim(&cmd, ctl->cfg, before_ms);
-        if (rc != AC_OK) {
-            status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-            goto done;
-        }
-
-        r = ctl_redis_run(ctl, &cmd);
-        if (r == NULL) {
-            status = CTL_EXIT_FAIL;
-            goto done;
-        }
-
-        rc = ac_reply_integer(r, &trimmed);
-        freeReplyObject(r);
-
-        if (rc != AC_OK) {
-            status = ctl_fail(CTL_EXIT_FAIL, "unexpected reply trimming"
-                              " the log");
+        status = ctl_redis_integer(ctl, rc, &cmd, &trimmed);
+        if (status != CTL_EXIT_OK) {
             goto done;
         }
     }

@@ -198,6 +198,9 @@ static int ac_mail_args(ac_cmd_t *cmd, const ac_mail_t *m, int with_to);
 static int ac_mail_token_key(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *name, const char *token,
     size_t len);
+static int ac_mail_token_cmd(ac_cmd_t *cmd, const char *script, size_t slen,
+    const ac_config_t *cfg, const ac_keys_t *keys, const char *name,
+    const char *token, size_t len, const char *fresh);
 
 
 static int
@@ -589,6 +592,36 @@ ac_mail_token_key(ac_cmd_t *cmd, const ac_config_t *cfg,
 }
 
 
+/*
+ * An EVAL of a token's script: KEYS the token's key, then with "fresh"
+ * the key of the token that replaces it (an exchange), else ARGV "P acct:"
+ * (a read or a take).
+ */
+static int
+ac_mail_token_cmd(ac_cmd_t *cmd, const char *script, size_t slen,
+    const ac_config_t *cfg, const ac_keys_t *keys, const char *name,
+    const char *token, size_t len, const char *fresh)
+{
+    int  rc;
+
+    ac_cmd_eval(cmd, script, slen, fresh != NULL ? "2" : "1");
+
+    rc = ac_mail_token_key(cmd, cfg, keys, name, token, len);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    rc = fresh != NULL
+         ? ac_mail_token_key(cmd, cfg, keys, name, fresh, strlen(fresh))
+         : ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    return ac_cmd_status(cmd);
+}
+
+
 int
 ac_cmd_reset_request(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *email, const char *token,
@@ -686,21 +719,9 @@ int
 ac_cmd_reset_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len)
 {
-    int  rc;
-
-    ac_cmd_eval(cmd, ac_reset_get_lua, sizeof(ac_reset_get_lua) - 1, "1");
-
-    rc = ac_mail_token_key(cmd, cfg, keys, "reset:", token, len);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    rc = ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    return ac_cmd_status(cmd);
+    return ac_mail_token_cmd(cmd, ac_reset_get_lua,
+                             sizeof(ac_reset_get_lua) - 1, cfg, keys,
+                             "reset:", token, len, NULL);
 }
 
 
@@ -715,23 +736,13 @@ int
 ac_cmd_reset_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len, const char *fresh)
 {
-    int  rc;
-
-    ac_cmd_eval(cmd, ac_reset_exchange_lua,
-                sizeof(ac_reset_exchange_lua) - 1, "2");
-
-    rc = ac_mail_token_key(cmd, cfg, keys, "reset:", token, len);
-    if (rc != AC_OK) {
-        return rc;
+    if (fresh == NULL) {
+        return AC_ERR_INVALID;
     }
 
-    rc = ac_mail_token_key(cmd, cfg, keys, "reset:", fresh,
-                           fresh ? strlen(fresh) : 0);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    return ac_cmd_status(cmd);
+    return ac_mail_token_cmd(cmd, ac_reset_exchange_lua,
+                             sizeof(ac_reset_exchange_lua) - 1, cfg, keys,
+                             "reset:", token, len, fresh);
 }
 
 
@@ -879,23 +890,13 @@ int
 ac_cmd_email_change_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len, const char *fresh)
 {
-    int  rc;
-
-    ac_cmd_eval(cmd, ac_reset_exchange_lua,
-                sizeof(ac_reset_exchange_lua) - 1, "2");
-
-    rc = ac_mail_token_key(cmd, cfg, keys, "emailchg:", token, len);
-    if (rc != AC_OK) {
-        return rc;
+    if (fresh == NULL) {
+        return AC_ERR_INVALID;
     }
 
-    rc = ac_mail_token_key(cmd, cfg, keys, "emailchg:", fresh,
-                           fresh ? strlen(fresh) : 0);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    return ac_cmd_status(cmd);
+    return ac_mail_token_cmd(cmd, ac_reset_exchange_lua,
+                             sizeof(ac_reset_exchange_lua) - 1, cfg, keys,
+                             "emailchg:", token, len, fresh);
 }
 
 
