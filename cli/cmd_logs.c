@@ -214,7 +214,6 @@ ctl_logs_follow(ctl_t *ctl, ctl_logs_t *lg)
 {
     int                 rc;
     size_t              i;
-    char                key[AC_KEY_MAX];
     ac_cmd_t            cmd;
     redisReply         *r;
     const redisReply   *entries;
@@ -226,10 +225,6 @@ ctl_logs_follow(ctl_t *ctl, ctl_logs_t *lg)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    if (ac_key(ctl->cfg, AC_K_LOG, NULL, key) != AC_OK) {
-        return ctl_fail(CTL_EXIT_USAGE, "key_prefix too long");
-    }
-
     while (!ctl_logs_stop) {
         if (ctl_logs_flush(lg) != CTL_EXIT_OK) {
             return CTL_EXIT_FAIL;
@@ -240,15 +235,12 @@ ctl_logs_follow(ctl_t *ctl, ctl_logs_t *lg)
                             strerror(errno));
         }
 
-        ac_cmd_init(&cmd);
-        ac_cmd_str(&cmd, "XREAD");
-        ac_cmd_str(&cmd, "COUNT");
-        ac_cmd_int(&cmd, CTL_LOGS_BATCH);
-        ac_cmd_str(&cmd, "BLOCK");
-        ac_cmd_int(&cmd, CTL_LOGS_BLOCK_MS);
-        ac_cmd_str(&cmd, "STREAMS");
-        ac_cmd_copy(&cmd, key, strlen(key));
-        ac_cmd_copy(&cmd, lg->last_id, strlen(lg->last_id));
+        if (ac_cmd_log_follow(&cmd, ctl->cfg, lg->last_id, CTL_LOGS_BATCH,
+                              CTL_LOGS_BLOCK_MS)
+            != AC_OK)
+        {
+            return ctl_fail(CTL_EXIT_FAIL, "cannot build the log read");
+        }
 
         r = ctl_redis_run(ctl, &cmd);
         if (r == NULL) {
@@ -299,7 +291,7 @@ int
 ctl_cmd_logs(ctl_t *ctl)
 {
     int          rc;
-    char         lo[32], hi[32], key[AC_KEY_MAX];
+    char         lo[32], hi[32];
     ac_cmd_t     cmd;
     redisReply  *r;
     ctl_logs_t  *lg;
@@ -347,14 +339,7 @@ ctl_cmd_logs(ctl_t *ctl)
         snprintf(lg->last_id, sizeof(lg->last_id), "0-0");
 
         if (lg->f.since_ms < 0) {
-            rc = ac_key(ctl->cfg, AC_K_LOG, NULL, key);
-            ac_cmd_init(&cmd);
-            ac_cmd_str(&cmd, "XREVRANGE");
-            ac_cmd_copy(&cmd, key, strlen(key));
-            ac_cmd_str(&cmd, "+");
-            ac_cmd_str(&cmd, "-");
-            ac_cmd_str(&cmd, "COUNT");
-            ac_cmd_str(&cmd, "1");
+            rc = ac_cmd_log_range(&cmd, ctl->cfg, 1, "+", "-", 1);
 
             r = rc == AC_OK ? ctl_redis_run(ctl, &cmd) : NULL;
             if (r == NULL) {

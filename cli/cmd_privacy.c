@@ -419,7 +419,7 @@ ctl_cmd_retention_run(ctl_t *ctl)
     redisReply       *r;
     const ctl_opt_t  *o;
     ctl_idle_list_t   l;
-    char              text[32], last[32], key[AC_KEY_MAX], end[32];
+    char              text[32], last[32], end[32];
 
     dry = ctl_has_opt(ctl, "dry-run");
     now = (int64_t) time(NULL);
@@ -480,19 +480,13 @@ ctl_cmd_retention_run(ctl_t *ctl)
     /* the log first: "account.erased" entries written now must not be
      * trimmed by a run "as of" a later date */
     if (dry) {
-        rc = ac_key(ctl->cfg, AC_K_LOG, NULL, key);
+        snprintf(end, sizeof(end), "(%lld", (long long) before_ms);
+
+        rc = ac_cmd_log_range(&cmd, ctl->cfg, 0, "-", end, INT64_MAX);
         if (rc != AC_OK) {
             status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
             goto done;
         }
-
-        snprintf(end, sizeof(end), "(%lld", (long long) before_ms);
-
-        ac_cmd_init(&cmd);
-        ac_cmd_str(&cmd, "XRANGE");
-        ac_cmd_str(&cmd, key);
-        ac_cmd_str(&cmd, "-");
-        ac_cmd_str(&cmd, end);
 
         r = ctl_redis_run(ctl, &cmd);
         if (r == NULL) {

@@ -21,26 +21,20 @@ ctl_logs_walk(ctl_t *ctl, int reverse, const char *lo, const char *hi,
 {
     int                rc;
     size_t             i, n;
-    char               key[AC_KEY_MAX];
     char               from[AC_LOG_ID_MAX + 2];
     ac_cmd_t           cmd;
     redisReply        *r;
     const redisReply  *last;
 
-    if (ac_key(ctl->cfg, AC_K_LOG, NULL, key) != AC_OK) {
-        return ctl_fail(CTL_EXIT_USAGE, "key_prefix too long");
-    }
-
     snprintf(from, sizeof(from), "%s", reverse ? hi : lo);
 
     for ( ;; ) {
-        ac_cmd_init(&cmd);
-        ac_cmd_str(&cmd, reverse ? "XREVRANGE" : "XRANGE");
-        ac_cmd_copy(&cmd, key, strlen(key));
-        ac_cmd_copy(&cmd, from, strlen(from));
-        ac_cmd_str(&cmd, reverse ? lo : hi);
-        ac_cmd_str(&cmd, "COUNT");
-        ac_cmd_int(&cmd, CTL_LOGS_BATCH);
+        if (ac_cmd_log_range(&cmd, ctl->cfg, reverse, from,
+                             reverse ? lo : hi, CTL_LOGS_BATCH)
+            != AC_OK)
+        {
+            return ctl_fail(CTL_EXIT_USAGE, "cannot build the log read");
+        }
 
         r = ctl_redis_run(ctl, &cmd);
         if (r == NULL) {

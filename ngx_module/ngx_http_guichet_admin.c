@@ -82,10 +82,11 @@ static void
 ngx_http_guichet_admin_session(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
+    int                            rc;
     u_char                        *login, *self, *loc, *p;
     size_t                         len;
     ac_cmd_t                       cmd;
-    char                           key[AC_KEY_MAX], lo[32], hi[AC_LOG_ID_MAX];
+    char                           lo[32], hi[AC_LOG_ID_MAX + 1];
     ngx_http_guichet_admin_t      *ad;
     ngx_http_guichet_main_conf_t  *gmcf;
 
@@ -142,57 +143,44 @@ ngx_http_guichet_admin_session(ngx_http_request_t *r,
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (ac_key(gmcf->ac, AC_K_LOG, NULL, key) != AC_OK) {
-        goto failed;
-    }
-
     /* the page's range, newest first unless reading newer entries */
 
-    ac_cmd_init(&cmd);
-
     if (ad->after[0] != '\0') {
-        ac_cmd_str(&cmd, "XRANGE");
-        ac_cmd_copy(&cmd, key, ngx_strlen(key));
         ngx_sprintf((u_char *) hi, "(%s%Z", ad->after);
-        ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
 
         if (ad->f.until_ms > 0) {
             ngx_sprintf((u_char *) lo, "%L%Z", ad->f.until_ms - 1);
-            ac_cmd_copy(&cmd, lo, ngx_strlen(lo));
 
         } else {
-            ac_cmd_str(&cmd, "+");
+            ngx_sprintf((u_char *) lo, "+%Z");
         }
 
-    } else {
-        ac_cmd_str(&cmd, "XREVRANGE");
-        ac_cmd_copy(&cmd, key, ngx_strlen(key));
+        rc = ac_cmd_log_range(&cmd, gmcf->ac, 0, hi, lo,
+                              NGX_HTTP_GUICHET_ADMIN_SCAN);
 
+    } else {
         if (ad->before[0] != '\0') {
             ngx_sprintf((u_char *) hi, "(%s%Z", ad->before);
-            ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
 
         } else if (ad->f.until_ms > 0) {
             ngx_sprintf((u_char *) hi, "%L%Z", ad->f.until_ms - 1);
-            ac_cmd_copy(&cmd, hi, ngx_strlen(hi));
 
         } else {
-            ac_cmd_str(&cmd, "+");
+            ngx_sprintf((u_char *) hi, "+%Z");
         }
 
         if (ad->f.since_ms >= 0) {
             ngx_sprintf((u_char *) lo, "%L%Z", ad->f.since_ms);
-            ac_cmd_copy(&cmd, lo, ngx_strlen(lo));
 
         } else {
-            ac_cmd_str(&cmd, "-");
+            ngx_sprintf((u_char *) lo, "-%Z");
         }
+
+        rc = ac_cmd_log_range(&cmd, gmcf->ac, 1, hi, lo,
+                              NGX_HTTP_GUICHET_ADMIN_SCAN);
     }
 
-    ac_cmd_str(&cmd, "COUNT");
-    ac_cmd_int(&cmd, NGX_HTTP_GUICHET_ADMIN_SCAN);
-
-    if (ac_cmd_status(&cmd) != AC_OK) {
+    if (rc != AC_OK) {
         goto failed;
     }
 
@@ -205,18 +193,14 @@ ngx_http_guichet_admin_session(ngx_http_request_t *r,
 
     /* the anomaly report's range, in the same round trip */
 
-    ac_cmd_init(&cmd);
-    ac_cmd_str(&cmd, "XREVRANGE");
-    ac_cmd_copy(&cmd, key, ngx_strlen(key));
-    ac_cmd_str(&cmd, "+");
     ngx_sprintf((u_char *) lo, "%L%Z",
                 (int64_t) (ctx->now - NGX_HTTP_GUICHET_ADMIN_ANOM_AGE)
                 * 1000);
-    ac_cmd_copy(&cmd, lo, ngx_strlen(lo));
-    ac_cmd_str(&cmd, "COUNT");
-    ac_cmd_int(&cmd, NGX_HTTP_GUICHET_ADMIN_ANOM_SCAN);
 
-    if (ac_cmd_status(&cmd) != AC_OK) {
+    if (ac_cmd_log_range(&cmd, gmcf->ac, 1, "+", lo,
+                         NGX_HTTP_GUICHET_ADMIN_ANOM_SCAN)
+        != AC_OK)
+    {
         goto failed;
     }
 

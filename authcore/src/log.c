@@ -492,6 +492,57 @@ ac_log_head_parse(const struct redisReply *r, uint64_t *seq,
 
 
 int
+ac_cmd_log_range(ac_cmd_t *cmd, const ac_config_t *cfg, int reverse,
+    const char *from, const char *to, int64_t count)
+{
+    int  rc;
+
+    if (from == NULL || to == NULL || count <= 0) {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_cmd_key(cmd, reverse ? "XREVRANGE" : "XRANGE", cfg, AC_K_LOG,
+                    NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, from, strlen(from));
+    ac_cmd_copy(cmd, to, strlen(to));
+    ac_cmd_str(cmd, "COUNT");
+    ac_cmd_int(cmd, count);
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_log_follow(ac_cmd_t *cmd, const ac_config_t *cfg, const char *after,
+    int64_t count, int64_t block_ms)
+{
+    char  key[AC_KEY_MAX];
+
+    if (after == NULL || count <= 0 || block_ms < 0
+        || ac_key(cfg, AC_K_LOG, NULL, key) != AC_OK)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "XREAD");
+    ac_cmd_str(cmd, "COUNT");
+    ac_cmd_int(cmd, count);
+    ac_cmd_str(cmd, "BLOCK");
+    ac_cmd_int(cmd, block_ms);
+    ac_cmd_str(cmd, "STREAMS");
+    ac_cmd_copy(cmd, key, strlen(key));
+    ac_cmd_copy(cmd, after, strlen(after));
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
 ac_cmd_log_trim(ac_cmd_t *cmd, const ac_config_t *cfg, int64_t before_ms)
 {
     int   rc;

@@ -609,6 +609,43 @@ TEST(test_trim)
     CHECK_INT(ac_cmd_log_trim(&cmd, &cfg, 0), AC_ERR_INVALID);
 }
 
+/* the CLI and the security team's page read the log through these */
+TEST(test_read_commands)
+{
+    ac_cmd_t  cmd;
+    char      after[] = "(1700000000000-3";
+
+    CHECK_INT(ac_cmd_log_range(&cmd, &cfg, 0, after, "+", 50), AC_OK);
+    CHECK_INT((int) cmd.argc, 6);
+    CHECK_STR(cmd.argv[0], "XRANGE");
+    CHECK_STR(cmd.argv[1], "t:log");
+    /* copied: the caller's buffer may go before the command is sent */
+    after[1] = '9';
+    CHECK_STR(cmd.argv[2], "(1700000000000-3");
+    CHECK_STR(cmd.argv[3], "+");
+    CHECK_STR(cmd.argv[4], "COUNT");
+    CHECK_STR(cmd.argv[5], "50");
+
+    CHECK_INT(ac_cmd_log_range(&cmd, &cfg, 1, "+", "-", 1), AC_OK);
+    CHECK_STR(cmd.argv[0], "XREVRANGE");
+    CHECK_STR(cmd.argv[2], "+");
+    CHECK_STR(cmd.argv[3], "-");
+
+    CHECK_INT(ac_cmd_log_range(&cmd, &cfg, 0, "-", "+", 0),
+              AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_log_range(&cmd, &cfg, 0, NULL, "+", 1),
+              AC_ERR_INVALID);
+
+    CHECK_INT(ac_cmd_log_follow(&cmd, &cfg, "0-0", 100, 1000), AC_OK);
+    CHECK_INT((int) cmd.argc, 8);
+    CHECK_STR(cmd.argv[0], "XREAD");
+    CHECK_STR(cmd.argv[2], "100");
+    CHECK_STR(cmd.argv[4], "1000");
+    CHECK_STR(cmd.argv[6], "t:log");
+    CHECK_STR(cmd.argv[7], "0-0");
+}
+
+
 int
 main(void)
 {
@@ -625,6 +662,7 @@ main(void)
     RUN(test_bounds);
     RUN(test_concurrent);
     RUN(test_trim);
+    RUN(test_read_commands);
 
     log_fixture_stop();
 

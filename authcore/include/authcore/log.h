@@ -152,6 +152,16 @@ int ac_cmd_log_checkpoint(ac_cmd_t *cmd, const ac_config_t *cfg);
 int ac_log_head_parse(const struct redisReply *r, uint64_t *seq,
     unsigned char hash[AC_MAC_LEN]);
 
+/* Reading the log, in the command's own order: XRANGE P log FROM TO (or
+ * with "reverse" XREVRANGE, FROM the newer end) COUNT count, each end a
+ * stream id, "-", "+", or "(ID" (exclusive). */
+int ac_cmd_log_range(ac_cmd_t *cmd, const ac_config_t *cfg, int reverse,
+    const char *from, const char *to, int64_t count);
+/* Following the log: XREAD COUNT count BLOCK block_ms STREAMS P log
+ * after. */
+int ac_cmd_log_follow(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *after, int64_t count, int64_t block_ms);
+
 /* EVAL for retention: removes the entries whose stream id is below
  * before_ms and records the last one removed in "P log:checkpoint", in
  * one step. Replies the number of entries removed. */
