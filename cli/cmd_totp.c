@@ -13,6 +13,7 @@ ctl_cmd_totp_enroll(ctl_t *ctl)
 {
     int            rc, status;
     char          *uri;
+    int64_t        n;
     ac_buf_t       b;
     ac_cmd_t       cmd;
     ac_account_t   a;
@@ -49,7 +50,8 @@ ctl_cmd_totp_enroll(ctl_t *ctl)
         rc = ac_otpauth_uri(ctl->cfg->totp_issuer, email, b32, &uri);
     }
     if (rc == AC_OK) {
-        rc = ac_cmd_account_set_totp(&cmd, ctl->cfg, a.id, sealed);
+        /* the page's step: an account gone meanwhile changes nothing */
+        rc = ac_cmd_totp_enable(&cmd, ctl->cfg, a.id, sealed, 0, NULL);
     }
 
     if (rc != AC_OK) {
@@ -58,7 +60,12 @@ ctl_cmd_totp_enroll(ctl_t *ctl)
         goto done;
     }
 
-    if (ctl_redis_exec(ctl, &cmd) != CTL_EXIT_OK) {
+    if (ctl_redis_integer(ctl, AC_OK, &cmd, &n) != CTL_EXIT_OK) {
+        goto done;
+    }
+
+    if (n != 1) {
+        ctl_fail(CTL_EXIT_FAIL, "no account %s", email);
         goto done;
     }
 

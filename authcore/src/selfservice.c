@@ -139,7 +139,7 @@ ac_cmd_totp_enable(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
     int  rc;
 
     if (cfg == NULL || id == NULL || sealed == NULL || sealed[0] == '\0'
-        || step < 0 || digests == NULL)
+        || step < 0)
     {
         return AC_ERR_INVALID;
     }
@@ -153,6 +153,10 @@ ac_cmd_totp_enable(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
 
     ac_cmd_copy(cmd, sealed, strlen(sealed));
     ac_cmd_int(cmd, step);
+
+    if (digests == NULL) {
+        return ac_cmd_status(cmd);
+    }
 
     return ac_cmd_recovery_digests(cmd, digests);
 }

@@ -239,30 +239,6 @@ ac_cmd_account_rehash(ac_cmd_t *cmd, const ac_config_t *cfg,
 }
 
 
-int
-ac_cmd_account_set_totp(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *id, const char *sealed)
-{
-    int  rc;
-
-    if (sealed == NULL) {
-        return AC_ERR_INVALID;
-    }
-
-    rc = ac_cmd_key(cmd, "HSET", cfg, AC_K_ACCOUNT, id);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_str(cmd, "totp");
-    ac_cmd_str(cmd, sealed);
-    ac_cmd_str(cmd, "totp_step");
-    ac_cmd_str(cmd, "0");
-
-    return ac_cmd_status(cmd);
-}
-
-
 /* A stored step that is not a number makes the script fail: closed. */
 
 static const char  ac_lua_totp_step[] =

@@ -431,8 +431,8 @@ TEST(test_redis_totp_step)
     memset(secret, 0x5a, sizeof(secret));
     CHECK_INT(ac_seal(keys, secret, sizeof(secret), id, sealed,
                       sizeof(sealed)), AC_OK);
-    CHECK_INT(ac_cmd_account_set_totp(&cmd, &cfg, id, sealed), AC_OK);
-    CHECK(run_int(&cmd) >= 0);
+    CHECK_INT(ac_cmd_totp_enable(&cmd, &cfg, id, sealed, 0, NULL), AC_OK);
+    CHECK_INT(run_int(&cmd), 1);
 
     CHECK_INT(ac_cmd_totp_step(&cmd, &cfg, id, 56666666), AC_OK);
     CHECK_INT(run_int(&cmd), 1);
@@ -452,8 +452,8 @@ TEST(test_redis_totp_step)
     }
 
     /* enrolling again starts a new sequence */
-    CHECK_INT(ac_cmd_account_set_totp(&cmd, &cfg, id, sealed), AC_OK);
-    CHECK(run_int(&cmd) >= 0);
+    CHECK_INT(ac_cmd_totp_enable(&cmd, &cfg, id, sealed, 0, NULL), AC_OK);
+    CHECK_INT(run_int(&cmd), 1);
     CHECK_INT(ac_cmd_totp_step(&cmd, &cfg, id, 100), AC_OK);
     CHECK_INT(run_int(&cmd), 1);
 

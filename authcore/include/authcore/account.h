@@ -76,10 +76,6 @@ int ac_cmd_account_set(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_account_rehash(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *old_phc, const char *new_phc);
 
-/* HSET of the TOTP secret and reset of the accepted step. */
-int ac_cmd_account_set_totp(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *id, const char *sealed);
-
 /* EVAL that records an accepted TOTP step only if it is greater than the
  * stored one: replies 1, or 0 for a replay (another worker was first). */
 int ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg,
@@ -125,8 +121,10 @@ int ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *field, const char *value);
 
 /* EVALs that turn TOTP on (the sealed secret, its accepted step, new
- * recovery codes) or off (secret, step and recovery codes removed), in
- * one atomic step each. Reply 1, or 0 when the account is gone. */
+ * recovery codes, or none when digests is NULL: guichetctl totp enroll)
+ * or off (secret, step and recovery codes removed), in one atomic step
+ * each, for the pages and guichetctl alike. Reply 1, or 0 when the
+ * account is gone. */
 int ac_cmd_totp_enable(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
     const char *sealed, int64_t step,
     char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1]);
