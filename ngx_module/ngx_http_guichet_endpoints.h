@@ -372,6 +372,17 @@ void ngx_http_guichet_account_export(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_delete(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+/* ngx_http_guichet_account_passkey.c: passkeys (SPEC 11) */
+void ngx_http_guichet_account_passkeys_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_passkeys_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_passkeys_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+/* ngx_http_guichet_passkey.c: the second factor, passwordless sign-in
+ * and the pages' script */
+void ngx_http_guichet_passkey_js(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 /* ngx_http_guichet_account_email.c: changing the address (SPEC 10) */
 void ngx_http_guichet_account_email(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);

@@ -85,9 +85,16 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
     { "reset_confirm.html", "text/html; charset=utf-8",
       { "base", "error", "csrf", "email", "totp", NULL } },
 
+    { "passkeys.html", "text/html; charset=utf-8",
+      { "base", "email", "notice", "csrf", "csrf_logout", "none",
+        "enabled", "full", "name", "alg", "created", "used", "handle",
+        "synced", NULL } },
+
     { "guichet.css", "text/css", { NULL } },
 
     { "guichet.js", "text/javascript; charset=utf-8", { NULL } },
+
+    { "passkey.js", "text/javascript; charset=utf-8", { NULL } },
 
     { "favicon.svg", "image/svg+xml", { NULL } },
 
