@@ -60,6 +60,12 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
     { ngx_string("2fa"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
       ngx_http_guichet_2fa_post },
 
+    { ngx_string("passkey"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_passkey_post },
+    { ngx_string("passkey/options"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON,
+      ngx_http_guichet_passkey_options },
+
     { ngx_string("logout"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_logout_get },
     { ngx_string("logout"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,

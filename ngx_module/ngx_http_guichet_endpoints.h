@@ -383,6 +383,10 @@ void ngx_http_guichet_account_passkeys_options(ngx_http_request_t *r,
  * and the pages' script */
 void ngx_http_guichet_passkey_js(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_passkey_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_passkey_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 /* ngx_http_guichet_account_email.c: changing the address (SPEC 10) */
 void ngx_http_guichet_account_email(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
