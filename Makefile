@@ -53,7 +53,7 @@ $(BUILD)/guichetctl: $(CLI_OBJ) $(BUILD)/libauthcore.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libauthcore.a $(LIBS) \
 	    $(CTL_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libauthcore.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libauthcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iauthcore/src -Itests/unit $(LDFLAGS) -o $@ $< \
 	    $(BUILD)/libauthcore.a $(LIBS)

@@ -129,6 +129,13 @@ ngx_http_guichet_login_get(ngx_http_request_t *r,
                                 ngx_strcmp(value, "all") == 0
                                 ? "You have signed out everywhere."
                                 : "You have signed out.");
+
+    } else if (ngx_http_guichet_ep_arg(r, "registered", value,
+                                       sizeof(value), NULL)
+               == NGX_OK)
+    {
+        ngx_http_guichet_ep_var(ctx, "notice",
+                                "Your password is set. Sign in with it.");
     }
 
     ngx_http_guichet_ep_finish(r, ctx);

@@ -734,7 +734,7 @@ ngx_http_guichet_register_linked(ngx_http_request_t *r, void *data,
 
     rg = ctx->route_data;
 
-    p = ngx_http_guichet_ep_url(r, ctx, "login");
+    p = ngx_http_guichet_ep_url(r, ctx, "login?registered=1");
 
     /* the link is used up: so is its cookie */
     if (p == NULL

@@ -133,6 +133,7 @@ static const char  ac_lua_restrict[] =
 /* KEYS: acct, old index, new index; ARGV: id, old, new, "P sess:",
  * "P events". The sessions are the account's "s:DIGEST" fields. */
 static const char  ac_lua_rename[] =
+    AC_SESSION_LUA
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
     "if redis.call('HGET', KEYS[1], 'email') ~= ARGV[2] then"
     " return -2 end\n"
@@ -147,8 +148,10 @@ static const char  ac_lua_rename[] =
     "  if string.sub(h[i], 1, 2) == 's:' then\n"
     "    local d = string.sub(h[i], 3)\n"
     "    local k = ARGV[4] .. d\n"
-    "    if redis.call('HGET', k, 'a') == ARGV[1] then\n"
-    "      redis.call('HSET', k, 'e', ARGV[3])\n"
+    "    local s = ac_sget(k)\n"
+    "    if s and s[1] == ARGV[1] then\n"
+    "      s[12] = ARGV[3]\n"
+    "      ac_sset(k, s, 'KEEPTTL')\n"
     "      redis.call('PUBLISH', ARGV[5], 'revoke ' .. d)\n"
     "    end\n"
     "  end\n"
@@ -164,14 +167,15 @@ static const char  ac_lua_invite[] =
     "return 1\n";
 
 
-/* KEYS: account ("s:DIGEST" fields); ARGV: "P sess:" */
+/* KEYS: account ("s:DIGEST" fields); ARGV: "P sess:". Replies the
+ * sessions' values (MGET: one of the previous layout is left out). */
 static const char  ac_lua_export_sessions[] =
     "local out = {}\n"
     "local a = redis.call('HGETALL', KEYS[1])\n"
     "for i = 1, #a, 2 do\n"
     "  if string.sub(a[i], 1, 2) == 's:' then\n"
-    "    local h = redis.call('HGETALL', ARGV[1] .. string.sub(a[i], 3))\n"
-    "    if #h > 0 then out[#out + 1] = h end\n"
+    "    local v = redis.call('MGET', ARGV[1] .. string.sub(a[i], 3))[1]\n"
+    "    if v then out[#out + 1] = v end\n"
     "  end\n"
     "end\n"
     "return out\n";

@@ -59,6 +59,48 @@ int ac_reply_pairs(const struct redisReply *r, size_t *n);
 #define AC_FIELD_IS(f, name)                                                 \
     ((f)->len == sizeof(name) - 1 && memcmp((f)->str, name, (f)->len) == 0)
 
+/*
+ * Sessions (session.c, docs/ARCHITECTURE.md): "P sess:DIGEST" is one
+ * string, "1|" then the fields a r m p c x t f i u k e in that order,
+ * separated by '|'; only e (the email, last) may hold a '|'. For the
+ * scripts that read or change sessions, AC_SESSION_LUA defines:
+ *   AC_S          field letter -> position ("f" -> 8)
+ *   ac_sget(key)  the fields as a table by position, or nil for no
+ *                 session, a malformed one or one of the previous
+ *                 layout (a hash: MGET, unlike GET, answers nil for a
+ *                 key of another type, so the script goes on)
+ *   ac_sset(key, t, ...)  writes them back, "..." the SET options
+ */
+#define AC_SESSION_FIELDS  12
+#define AC_SESSION_VALUE_MAX  640
+
+/* A session's value (ac_cmd_session_create()), and the fields a page may
+ * set on a live one (AC_ERR_INVALID for any other, or a bad value). */
+int ac_session_format(const ac_session_t *s, char *out, size_t size,
+    size_t *len);
+int ac_session_field_check(const char *field, const char *value);
+
+#define AC_SESSION_LUA                                                       \
+    "local AC_S = {a = 1, r = 2, m = 3, p = 4, c = 5, x = 6, t = 7,"         \
+    " f = 8, i = 9, u = 10, k = 11, e = 12}\n"                              \
+    "local function ac_sget(key)\n"                                         \
+    "  local v = redis.call('MGET', key)[1]\n"                              \
+    "  if not v or string.sub(v, 1, 2) ~= '1|' then return nil end\n"       \
+    "  local t, p = {}, 3\n"                                                \
+    "  for i = 1, 11 do\n"                                                  \
+    "    local q = string.find(v, '|', p, true)\n"                          \
+    "    if not q then return nil end\n"                                    \
+    "    t[i] = string.sub(v, p, q - 1)\n"                                  \
+    "    p = q + 1\n"                                                       \
+    "  end\n"                                                               \
+    "  t[12] = string.sub(v, p)\n"                                          \
+    "  return t\n"                                                          \
+    "end\n"                                                                 \
+    "local function ac_sset(key, t, ...)\n"                                 \
+    "  return redis.call('SET', key, '1|' .. table.concat(t, '|', 1, 12),"   \
+    " ...)\n"                                                               \
+    "end\n"
+
 /* The value of "P inv:PARTNER" for an invited email: "SINCE SEALED", the
  * email sealed to this partner. */
 int ac_inv_value_seal(const ac_keys_t *keys, const char *partner,

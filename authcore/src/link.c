@@ -22,14 +22,15 @@
  * the session itself.
  */
 static const char  ac_lua_partner_remove[] =
+    AC_SESSION_LUA
     "local n = redis.call('DEL', KEYS[1])\n"
     "redis.call('SREM', KEYS[2], ARGV[1])\n"
     "local e = 0\n"
     "for _, d in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do\n"
-    "  local s = redis.call('HMGET', ARGV[2] .. d, 'p', 'a')\n"
-    "  if s[1] == ARGV[1] and s[2] then\n"
+    "  local s = ac_sget(ARGV[2] .. d)\n"
+    "  if s and s[4] == ARGV[1] then\n"
     "    e = e + redis.call('DEL', ARGV[2] .. d)\n"
-    "    redis.call('HDEL', ARGV[3] .. s[2], 's:' .. d)\n"
+    "    redis.call('HDEL', ARGV[3] .. s[1], 's:' .. d)\n"
     "    redis.call('PUBLISH', ARGV[4], 'revoke ' .. d)\n"
     "  end\n"
     "end\n"
@@ -42,13 +43,15 @@ static const char  ac_lua_partner_remove[] =
  * "s:DIGEST" fields; those of the partner end.
  */
 static const char  ac_lua_partner_unlink[] =
+    AC_SESSION_LUA
     "local had = redis.call('HDEL', KEYS[1], ARGV[1])\n"
     "local n = 0\n"
     "local h = redis.call('HGETALL', KEYS[2])\n"
     "for i = 1, #h, 2 do\n"
     "  if string.sub(h[i], 1, 2) == 's:' then\n"
     "    local d = string.sub(h[i], 3)\n"
-    "    if redis.call('HGET', ARGV[2] .. d, 'p') == ARGV[1] then\n"
+    "    local s = ac_sget(ARGV[2] .. d)\n"
+    "    if s and s[4] == ARGV[1] then\n"
     "      n = n + redis.call('DEL', ARGV[2] .. d)\n"
     "      redis.call('HDEL', KEYS[2], h[i])\n"
     "      redis.call('ZREM', KEYS[3], d)\n"

@@ -20,7 +20,8 @@
  * device, ip, created, last seen, ...}}.
  */
 static const char  ac_lua_account_page[] =
-    "local s = redis.call('HMGET', KEYS[1], 'f', 'k')\n"
+    AC_SESSION_LUA
+    "local s = ac_sget(KEYS[1]) or {}\n"
     "local a = redis.call('HGETALL', KEYS[2])\n"
     "local n = redis.call('SCARD', KEYS[3])\n"
     "local ds = {}\n"
@@ -36,19 +37,22 @@ static const char  ac_lua_account_page[] =
     "local l = {}\n"
     "for _, e in ipairs(ds) do\n"
     "  local d = e[2]\n"
-    "  local v = redis.call('HMGET', ARGV[1] .. d, 'u', 'i', 'c', 't')\n"
-    "  if v[3] then\n"
-    "    l[#l + 1] = d; l[#l + 1] = v[1] or ''; l[#l + 1] = v[2] or ''\n"
-    "    l[#l + 1] = v[3]; l[#l + 1] = v[4] or v[3]\n"
+    "  local v = ac_sget(ARGV[1] .. d)\n"
+    "  if v then\n"
+    "    l[#l + 1] = d; l[#l + 1] = v[10]; l[#l + 1] = v[9]\n"
+    "    l[#l + 1] = v[5]; l[#l + 1] = (v[7] ~= '') and v[7] or v[5]\n"
     "  end\n"
     "end\n"
-    "return {s[1] or '', s[2] or '', a, n, l}\n";
+    "return {s[8] or '', s[11] or '', a, n, l}\n";
 
-/* KEYS: session; ARGV: field, value (HSET only if the session lives) */
+/* KEYS: session; ARGV: field, value (set only if the session lives,
+ * its TTL kept) */
 static const char  ac_lua_session_field[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-    "if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])\n"
-    "else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+    AC_SESSION_LUA
+    "local s = ac_sget(KEYS[1])\n"
+    "if not s then return 0 end\n"
+    "s[AC_S[ARGV[1]]] = ARGV[2]\n"
+    "ac_sset(KEYS[1], s, 'KEEPTTL')\n"
     "return 1\n";
 
 /*
@@ -112,8 +116,8 @@ ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
     int   rc;
     char  key[AC_KEY_MAX];
 
-    if (cfg == NULL || digest == NULL || field == NULL || value == NULL
-        || strlen(field) != 1)
+    if (cfg == NULL || digest == NULL
+        || ac_session_field_check(field, value) != AC_OK)
     {
         return AC_ERR_INVALID;
     }

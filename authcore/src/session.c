@@ -3,6 +3,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,15 +15,21 @@
 
 /*
  * KEYS: session, account; ARGV: idle, expires, digest, now, max,
- * "P sess:", "P events", fields... The account's index is its "s:DIGEST"
- * fields (absolute expiry): past ones are dropped, and beyond "max" the
- * oldest sessions end, so that the hash stays small. Every sign-in, of
- * any kind, makes a session: it is the account's "last_login". "first"
- * is the ARGV index of the first field.
+ * "P sess:", "P events", the session's value. The account's index is
+ * its "s:DIGEST" fields (absolute expiry): past ones are dropped, and
+ * beyond "max" the oldest sessions end, so that the hash stays small.
+ * Every sign-in, of any kind, makes a session: it is the account's
+ * "last_login". A locked account gets none: the gate reads only the
+ * session, and a lock ends the sessions before it (a sign-in that read
+ * the account before the lock is refused here).
  */
-#define AC_SESSION_CREATE_LUA(first)                                         \
+#define AC_SESSION_CREATE_LUA                                                \
     "if redis.call('EXISTS', KEYS[2]) == 0 then\n"                           \
     "  return redis.error_reply('ERR no such account')\n"                    \
+    "end\n"                                                                  \
+    "local st = redis.call('HGET', KEYS[2], 'status')\n"                     \
+    "if st and st ~= '0' and st ~= 'active' then\n"                          \
+    "  return redis.error_reply('ERR account locked')\n"                     \
     "end\n"                                                                  \
     "local now = tonumber(ARGV[4])\n"                                        \
     "local h = redis.call('HGETALL', KEYS[2])\n"                             \
@@ -50,19 +57,18 @@
     "    redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"                   \
     "  end\n"                                                                \
     "end\n"                                                                  \
-    "redis.call('HSET', KEYS[1], unpack(ARGV, " first "))\n"                 \
-    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"                               \
+    "redis.call('SET', KEYS[1], ARGV[8], 'EX', ARGV[1])\n"                   \
     "redis.call('HSET', KEYS[2], 's:' .. ARGV[3], ARGV[2],"                  \
     " 'last_login', ARGV[4])\n"
 
 static const char  ac_session_create_lua[] =
-    AC_SESSION_CREATE_LUA("8")
+    AC_SESSION_CREATE_LUA
     "return 1\n";
 
 /*
  * An SSO session: KEYS add the partner, the account's partner links and
  * the partner's session index (session digests, no account id, so that
- * an erasure leaves nothing readable there); ARGV[8] is the partner id.
+ * an erasure leaves nothing readable there); ARGV[9] is the partner id.
  * Checked in the same step as the write, so that a partner removed or an
  * account unlinked meanwhile opens nothing.
  */
@@ -70,40 +76,24 @@ static const char  ac_session_create_sso_lua[] =
     "if redis.call('EXISTS', KEYS[3]) == 0 then\n"
     "  return redis.error_reply('ERR no such partner')\n"
     "end\n"
-    "if redis.call('HEXISTS', KEYS[4], ARGV[8]) == 0 then\n"
+    "if redis.call('HEXISTS', KEYS[4], ARGV[9]) == 0 then\n"
     "  return redis.error_reply('ERR account not linked to the partner')\n"
     "end\n"
-    AC_SESSION_CREATE_LUA("9")
+    AC_SESSION_CREATE_LUA
     "redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[4])\n"
     "redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3])\n"
     "return 1\n";
 
-/* KEYS: session; ARGV: account key prefix ("P acct:") */
-static const char  ac_session_get_lua[] =
-    "local s = redis.call('HGETALL', KEYS[1])\n"
-    "if #s == 0 then return s end\n"
-    "local a\n"
-    "for i = 1, #s, 2 do if s[i] == 'a' then a = s[i + 1] end end\n"
-    "local st = ''\n"
-    "if a then\n"
-    "  local k = ARGV[1] .. a\n"
-    "  st = redis.call('HGET', k, 'status')\n"
-    "  if not st then\n"
-    "    if redis.call('EXISTS', k) == 1 then st = '0' else st = '' end\n"
-    "  end\n"
-    "end\n"
-    "s[#s + 1] = 's'\n"
-    "s[#s + 1] = st\n"
-    "return s\n";
-
 /* KEYS: session; ARGV: idle, now */
 static const char  ac_session_touch_lua[] =
-    "local x = tonumber(redis.call('HGET', KEYS[1], 'x'))\n"
-    "if not x then return 0 end\n"
-    "local ttl = math.min(tonumber(ARGV[1]), x - tonumber(ARGV[2]))\n"
+    AC_SESSION_LUA
+    "local s = ac_sget(KEYS[1])\n"
+    "if not s then return 0 end\n"
+    "local now = tonumber(ARGV[2])\n"
+    "local ttl = math.min(tonumber(ARGV[1]), (tonumber(s[6]) or 0) - now)\n"
     "if ttl <= 0 then redis.call('DEL', KEYS[1]) return 0 end\n"
-    "redis.call('EXPIRE', KEYS[1], ttl)\n"
-    "redis.call('HSET', KEYS[1], 't', ARGV[2])\n"
+    "s[7] = ARGV[2]\n"
+    "ac_sset(KEYS[1], s, 'EX', ttl)\n"
     "return 1\n";
 
 /* KEYS: session, account; ARGV: digest, events channel. Per-worker
@@ -117,14 +107,16 @@ static const char  ac_session_delete_lua[] =
 
 /*
  * KEYS: session, account, new session; ARGV: digest, events channel, new
- * digest, field, value ("" deletes the field). The session goes on under
+ * digest, field, value ("" empties the field). The session goes on under
  * a new id (its TTL kept), the old id is dropped by every cache.
  */
 static const char  ac_session_rotate_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    AC_SESSION_LUA
+    "local s = ac_sget(KEYS[1])\n"
+    "if not s then return 0 end\n"
+    "s[AC_S[ARGV[4]]] = ARGV[5]\n"
     "redis.call('RENAME', KEYS[1], KEYS[3])\n"
-    "if ARGV[5] == '' then redis.call('HDEL', KEYS[3], ARGV[4])\n"
-    "else redis.call('HSET', KEYS[3], ARGV[4], ARGV[5]) end\n"
+    "ac_sset(KEYS[3], s, 'KEEPTTL')\n"
     "local x = redis.call('HGET', KEYS[2], 's:' .. ARGV[1])\n"
     "redis.call('HDEL', KEYS[2], 's:' .. ARGV[1])\n"
     "if x then redis.call('HSET', KEYS[2], 's:' .. ARGV[3], x) end\n"
@@ -271,19 +263,11 @@ int
 ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const ac_session_t *s)
 {
-    int          rc, sso;
-    const char  *amr;
-    char         roles[AC_ROLES_MAX], key[AC_KEY_MAX];
+    int     rc, sso;
+    size_t  len;
+    char    key[AC_KEY_MAX], value[AC_SESSION_VALUE_MAX];
 
-    if (cfg == NULL || s == NULL || s->account[0] == '\0'
-        || s->email[0] == '\0' || s->expires <= s->created
-        || cfg->session_idle <= 0)
-    {
-        return AC_ERR_INVALID;
-    }
-
-    amr = ac_amr_name(s->amr);
-    if (amr[0] == '\0') {
+    if (cfg == NULL || s == NULL || cfg->session_idle <= 0) {
         return AC_ERR_INVALID;
     }
 
@@ -338,49 +322,15 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_cmd_copy(cmd, key, strlen(key));
 
+    rc = ac_session_format(s, value, sizeof(value), &len);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, value, len);
+
     if (sso) {
         ac_cmd_str(cmd, s->partner);
-    }
-
-    /* a partner vouches for a person, never for their rights */
-    ac_roles_format((s->amr & AC_AMR_SSO) ? s->roles & ~AC_ROLES_SSO_DENIED
-                                          : s->roles,
-                    roles);
-
-    ac_cmd_str(cmd, "a");
-    ac_cmd_str(cmd, s->account);
-    ac_cmd_str(cmd, "e");
-    ac_cmd_str(cmd, s->email);
-    ac_cmd_str(cmd, "r");
-    ac_cmd_copy(cmd, roles, strlen(roles));
-    ac_cmd_str(cmd, "m");
-    ac_cmd_str(cmd, amr);
-
-    if (s->partner[0] != '\0') {
-        ac_cmd_str(cmd, "p");
-        ac_cmd_str(cmd, s->partner);
-    }
-
-    ac_cmd_str(cmd, "c");
-    ac_cmd_int(cmd, s->created);
-    ac_cmd_str(cmd, "x");
-    ac_cmd_int(cmd, s->expires);
-    ac_cmd_str(cmd, "t");
-    ac_cmd_int(cmd, s->last_seen);
-
-    if (s->fresh > 0) {
-        ac_cmd_str(cmd, "f");
-        ac_cmd_int(cmd, s->fresh);
-    }
-
-    if (s->ip[0] != '\0') {
-        ac_cmd_str(cmd, "i");
-        ac_cmd_arg(cmd, s->ip, strnlen(s->ip, AC_IP_MAX - 1));
-    }
-
-    if (s->device[0] != '\0') {
-        ac_cmd_str(cmd, "u");
-        ac_cmd_arg(cmd, s->device, strnlen(s->device, AC_DEVICE_MAX));
     }
 
     return ac_cmd_status(cmd);
@@ -398,7 +348,10 @@ ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    ac_cmd_eval(cmd, ac_session_get_lua, sizeof(ac_session_get_lua) - 1, "1");
+    /* MGET, not GET: a session of the previous layout (a hash) reads as
+     * absent instead of as an error reply */
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "MGET");
 
     rc = ac_key(cfg, AC_K_SESSION, digest, key);
     if (rc != AC_OK) {
@@ -406,14 +359,6 @@ ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_copy(cmd, key, strlen(key));
-
-    /* the account key prefix: an account key without its id */
-    rc = ac_key(cfg, AC_K_ACCOUNT, "x", key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_copy(cmd, key, strlen(key) - 1);
 
     return ac_cmd_status(cmd);
 }
@@ -489,7 +434,7 @@ ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
     char  key[AC_KEY_MAX];
 
     if (cfg == NULL || account == NULL || account[0] == '\0'
-        || field == NULL || value == NULL
+        || ac_session_field_check(field, value) != AC_OK
         || ac_digest_check(new_digest) != AC_OK)
     {
         return AC_ERR_INVALID;
@@ -597,12 +542,99 @@ ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
 }
 
 
+/*
+ * The value of "P sess:DIGEST": "1|a|r|m|p|c|x|t|f|i|u|k|e" (session.h).
+ * Only the email, last, may hold a '|'; a '|' of a device label becomes
+ * '/', since it is only shown.
+ */
+int
+ac_session_format(const ac_session_t *s, char *out, size_t size,
+    size_t *len)
+{
+    int          n;
+    size_t       i, dlen;
+    const char  *amr;
+    char         roles[AC_ROLES_MAX], fresh[24];
+    char         device[AC_DEVICE_MAX + 1];
+
+    if (s == NULL || out == NULL || s->email[0] == '\0'
+        || s->expires <= s->created
+        || ac_key_arg_check(s->account) != AC_OK
+        || strlen(s->account) > AC_ID_LEN
+        || strchr(s->ip, '|') != NULL
+        || (s->partner[0] != '\0'
+            && ac_partner_id_check(s->partner) != AC_OK))
+    {
+        return AC_ERR_INVALID;
+    }
+
+    amr = ac_amr_name(s->amr);
+    if (amr[0] == '\0') {
+        return AC_ERR_INVALID;
+    }
+
+    /* a partner vouches for a person, never for their rights */
+    ac_roles_format((s->amr & AC_AMR_SSO) ? s->roles & ~AC_ROLES_SSO_DENIED
+                                          : s->roles,
+                    roles);
+
+    dlen = strnlen(s->device, AC_DEVICE_MAX);
+    for (i = 0; i < dlen; i++) {
+        device[i] = (s->device[i] == '|') ? '/' : s->device[i];
+    }
+    device[dlen] = '\0';
+
+    fresh[0] = '\0';
+    if (s->fresh > 0) {
+        (void) snprintf(fresh, sizeof(fresh), "%lld", (long long) s->fresh);
+    }
+
+    n = snprintf(out, size, "1|%s|%s|%s|%s|%lld|%lld|%lld|%s|%.*s|%s||%s",
+                 s->account, roles, amr, s->partner, (long long) s->created,
+                 (long long) s->expires, (long long) s->last_seen, fresh,
+                 (int) strnlen(s->ip, AC_IP_MAX - 1), s->ip, device,
+                 s->email);
+
+    if (n < 0 || (size_t) n >= size) {
+        return AC_ERR_TOO_LONG;
+    }
+
+    *len = (size_t) n;
+
+    return AC_OK;
+}
+
+
+/* The fields a page may set on a live session: "f" (fresh proof) and
+ * "k" (a second factor being enrolled); no '|', no control byte. */
+int
+ac_session_field_check(const char *field, const char *value)
+{
+    size_t  i;
+
+    if (field == NULL || value == NULL
+        || (strcmp(field, "f") != 0 && strcmp(field, "k") != 0))
+    {
+        return AC_ERR_INVALID;
+    }
+
+    for (i = 0; value[i]; i++) {
+        if ((unsigned char) value[i] < 0x20 || value[i] == 0x7f
+            || value[i] == '|')
+        {
+            return AC_ERR_INVALID;
+        }
+    }
+
+    return AC_OK;
+}
+
+
 int
 ac_session_parse(const struct redisReply *r, ac_session_t *s)
 {
-    int                       have_a, have_m, have_x;
-    size_t                    i;
-    const struct redisReply  *k, *v;
+    size_t       i, n, len[AC_SESSION_FIELDS];
+    const char  *v, *end, *q, *f[AC_SESSION_FIELDS];
 
     if (r == NULL || s == NULL) {
         return AC_ERR_INVALID;
@@ -611,137 +643,70 @@ ac_session_parse(const struct redisReply *r, ac_session_t *s)
     memset(s, 0, sizeof(ac_session_t));
     s->account_status = -1;
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
-        return AC_ERR_REDIS;
+    /* MGET of the one key, or GET */
+    if (r->type == REDIS_REPLY_ARRAY) {
+        if (r->elements != 1 || r->element[0] == NULL) {
+            return AC_ERR_REDIS;
+        }
+
+        r = r->element[0];
     }
 
-    if (r->elements == 0) {
+    if (r->type == REDIS_REPLY_NIL) {
         return AC_ERR_NOT_FOUND;
     }
 
-    have_a = have_m = have_x = 0;
-
-    for (i = 0; i < r->elements; i += 2) {
-        k = r->element[i];
-        v = r->element[i + 1];
-
-        if (k == NULL || v == NULL
-            || (k->type != REDIS_REPLY_STRING
-                && k->type != REDIS_REPLY_STATUS)
-            || (v->type != REDIS_REPLY_STRING
-                && v->type != REDIS_REPLY_STATUS)
-            || k->len != 1
-            || memchr(v->str, '\0', v->len) != NULL)
-        {
-            goto failed;
-        }
-
-        switch (k->str[0]) {
-
-        case 'a':
-            if (v->len == 0
-                || ac_session_copy(s->account, sizeof(s->account), v->str,
-                                   v->len)
-                   != AC_OK)
-            {
-                goto failed;
-            }
-            have_a = 1;
-            break;
-
-        case 'e':
-            if (ac_session_copy(s->email, sizeof(s->email), v->str, v->len)
-                != AC_OK)
-            {
-                goto failed;
-            }
-            break;
-
-        case 'r':
-            if (ac_roles_parse(v->str, v->len, &s->roles) != AC_OK) {
-                goto failed;
-            }
-            break;
-
-        case 'm':
-            if (ac_amr_parse(v->str, v->len, &s->amr) != AC_OK) {
-                goto failed;
-            }
-            have_m = 1;
-            break;
-
-        case 'p':
-            if (ac_session_copy(s->partner, sizeof(s->partner), v->str,
-                                v->len)
-                != AC_OK)
-            {
-                goto failed;
-            }
-            break;
-
-        case 'c':
-            if (ac_session_int(v->str, v->len, &s->created) != AC_OK) {
-                goto failed;
-            }
-            break;
-
-        case 'x':
-            if (ac_session_int(v->str, v->len, &s->expires) != AC_OK) {
-                goto failed;
-            }
-            have_x = 1;
-            break;
-
-        case 't':
-            if (ac_session_int(v->str, v->len, &s->last_seen) != AC_OK) {
-                goto failed;
-            }
-            break;
-
-        case 'f':
-            if (ac_session_int(v->str, v->len, &s->fresh) != AC_OK) {
-                goto failed;
-            }
-            break;
-
-        case 'i':
-            if (ac_session_copy(s->ip, sizeof(s->ip), v->str, v->len)
-                != AC_OK)
-            {
-                goto failed;
-            }
-            break;
-
-        case 'u':
-            /* a label for display: cut, never refused */
-            (void) ac_session_copy(s->device, sizeof(s->device), v->str,
-                                   v->len < AC_DEVICE_MAX ? v->len
-                                                          : AC_DEVICE_MAX);
-            break;
-
-        case 's':
-            if (v->len == 0) {
-                /* the account is gone: so is the session */
-                memset(s, 0, sizeof(ac_session_t));
-                s->account_status = -1;
-                return AC_ERR_NOT_FOUND;
-            }
-
-            s->account_status = ((v->len == 1 && v->str[0] == '0')
-                                 || (v->len == 6
-                                     && memcmp(v->str, "active", 6) == 0))
-                                ? AC_STATUS_ACTIVE : AC_STATUS_LOCKED;
-            break;
-
-        default:
-            /* fields added by later versions */
-            break;
-        }
+    if (r->type != REDIS_REPLY_STRING || r->len < 2
+        || memcmp(r->str, "1|", 2) != 0
+        || memchr(r->str, '\0', r->len) != NULL)
+    {
+        return AC_ERR_REDIS;
     }
 
-    if (!have_a || !have_m || !have_x) {
+    v = r->str + 2;
+    end = r->str + r->len;
+
+    for (n = 0; n < AC_SESSION_FIELDS - 1; n++) {
+        q = memchr(v, '|', end - v);
+        if (q == NULL) {
+            return AC_ERR_REDIS;
+        }
+
+        f[n] = v;
+        len[n] = q - v;
+        v = q + 1;
+    }
+
+    f[n] = v;
+    len[n] = end - v;
+
+    /* a m x are needed; the others may be empty */
+    if (len[0] == 0 || len[2] == 0 || len[5] == 0
+        || ac_session_copy(s->account, sizeof(s->account), f[0], len[0])
+           != AC_OK
+        || (len[1] && ac_roles_parse(f[1], len[1], &s->roles) != AC_OK)
+        || ac_amr_parse(f[2], len[2], &s->amr) != AC_OK
+        || ac_session_copy(s->partner, sizeof(s->partner), f[3], len[3])
+           != AC_OK
+        || (len[4] && ac_session_int(f[4], len[4], &s->created) != AC_OK)
+        || ac_session_int(f[5], len[5], &s->expires) != AC_OK
+        || (len[6] && ac_session_int(f[6], len[6], &s->last_seen) != AC_OK)
+        || (len[7] && ac_session_int(f[7], len[7], &s->fresh) != AC_OK)
+        || ac_session_copy(s->ip, sizeof(s->ip), f[8], len[8]) != AC_OK
+        || ac_session_copy(s->email, sizeof(s->email), f[11], len[11])
+           != AC_OK)
+    {
         goto failed;
     }
+
+    /* a label for display: cut, never refused */
+    i = len[9] < AC_DEVICE_MAX ? len[9] : AC_DEVICE_MAX;
+    (void) ac_session_copy(s->device, sizeof(s->device), f[9], i);
+
+    /* "k" (f[10]) is the account page's own */
+
+    /* a session exists only for an active account: a lock ends them */
+    s->account_status = AC_STATUS_ACTIVE;
 
     /* also for a session written before that rule */
     if (s->amr & AC_AMR_SSO) {

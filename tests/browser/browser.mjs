@@ -1,10 +1,12 @@
 // Shared by the browser scenarios: Debian's headless Chromium through
-// playwright-core, screenshots kept as test artifacts, and a scenario
-// runner that reports one JSON object on stdout.
+// playwright-core, screenshots kept as test artifacts, each page looked
+// at in two widths with axe-core, and a scenario runner that reports
+// one JSON object on stdout.
 
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
+import { createRequire } from "node:module";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = process.env.GUICHET_ARTIFACTS
@@ -27,6 +29,54 @@ export async function screenshot(page, name) {
     const file = path.join(ARTIFACTS, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
     return file;
+}
+
+const require = createRequire(import.meta.url);
+export const WIDTHS = [1280, 390];
+let AXE = null;
+
+// The serious and critical violations of the WCAG 2.1 A and AA rules
+// (and axe's best practices) on the page. axe is evaluated through the
+// DevTools protocol: the pages' CSP (default-src 'self') stays in force
+// for everything else.
+export async function axe(page) {
+    AXE = AXE || fs.readFileSync(require.resolve("axe-core/axe.min.js"),
+                                 "utf8");
+    await page.evaluate(AXE);
+    return page.evaluate(async () => {
+        const r = await window.axe.run(document, {
+            runOnly: { type: "tag",
+                       values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                "best-practice"] },
+        });
+        return r.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                           nodes: v.nodes.map((n) => n.target.join(" "))
+                                         .slice(0, 5) }));
+    });
+}
+
+// The page at each of WIDTHS: saved as NAME-WIDTH.png, checked with
+// axe, and measured (nothing wider than the screen, but a table's own
+// scroller); what is wrong goes into report.violations and
+// report.overflow under NAME-WIDTH. The viewport is left at 1280.
+export async function inspect(page, name, report) {
+    for (const w of WIDTHS) {
+        await page.setViewportSize({ width: w, height: 900 });
+        await screenshot(page, `${name}-${w}`);
+        const v = await axe(page);
+        if (v.length) {
+            report.violations[`${name}-${w}`] = v;
+        }
+        const wide = await page.evaluate(() =>
+            document.documentElement.scrollWidth
+            > document.documentElement.clientWidth);
+        if (wide) {
+            report.overflow[`${name}-${w}`] = true;
+        }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 export function check(cond, what) {

@@ -5,33 +5,9 @@
 // the throttled page's wording, the recovery codes' copy and download.
 
 import fs from "node:fs";
-import path from "node:path";
-import { createRequire } from "node:module";
 
-import { scenario, screenshot, check } from "./browser.mjs";
+import { scenario, screenshot, check, inspect } from "./browser.mjs";
 import { base32Decode, signIn, totp } from "./account_common.mjs";
-
-const require = createRequire(import.meta.url);
-const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const WIDTHS = [1280, 390];
-
-// axe is evaluated through the DevTools protocol: the pages' CSP
-// (default-src 'self') stays in force for everything else.
-async function axe(page) {
-    await page.evaluate(AXE);
-    return page.evaluate(async () => {
-        const r = await window.axe.run(document, {
-            runOnly: { type: "tag",
-                       values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                "best-practice"] },
-        });
-        return r.violations
-            .filter((v) => v.impact === "serious" || v.impact === "critical")
-            .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                           nodes: v.nodes.map((n) => n.target.join(" "))
-                                         .slice(0, 5) }));
-    });
-}
 
 await scenario(async (page, args, context) => {
     const { url, email, password, secret, fresh, register, link } = args;
@@ -42,22 +18,7 @@ await scenario(async (page, args, context) => {
     async function visit(name) {
         await page.waitForLoadState();
         seen[name] = page.url();
-        for (const w of WIDTHS) {
-            await page.setViewportSize({ width: w, height: 900 });
-            await screenshot(page, `${name}-${w}`);
-            const v = await axe(page);
-            if (v.length) {
-                violations[`${name}-${w}`] = v;
-            }
-            // nothing wider than the screen, but the log's own scroller
-            const wide = await page.evaluate(() =>
-                document.documentElement.scrollWidth
-                > document.documentElement.clientWidth);
-            if (wide) {
-                overflow[`${name}-${w}`] = true;
-            }
-        }
-        await page.setViewportSize({ width: 1280, height: 900 });
+        await inspect(page, name, { violations, overflow });
     }
 
     // autofocus is applied once the page is laid out: wait for it (a

@@ -14,16 +14,15 @@ def show(ctl, email):
 
 
 def seed_session(ctl, account, digest="A" * 22):
-    """A session as the module would write it: hash + the account's
-    index field s:DIGEST -> absolute expiry."""
+    """A session as the module would write it: its one value
+    (authcore/include/authcore/session.h) + the account's index field
+    s:DIGEST -> absolute expiry."""
     exp = int(time.time()) + 3600
     skey = ctl.key("sess:" + digest)
     ikey = ctl.key("acct:" + account)
-    ctl.redis.hset(skey, mapping={"a": account, "e": "x@example.com",
-                                  "r": "user", "m": "pwd",
-                                  "c": int(time.time()), "x": exp,
-                                  "t": int(time.time())})
-    ctl.redis.expire(skey, 1800)
+    now = int(time.time())
+    ctl.redis.set(skey, "1|%s|user|pwd||%d|%d|%d|||||x@example.com"
+                  % (account, now, exp, now), ex=1800)
     ctl.redis.hset(ikey, "s:" + digest, exp)
     return skey, ikey
 

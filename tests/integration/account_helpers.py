@@ -7,6 +7,7 @@ import re
 
 import requests
 
+from conftest import session_get, session_set
 from login_helpers import PREFIX, hidden, post_code, post_login, totp
 
 PASSWORD = "correct horse battery"
@@ -29,7 +30,8 @@ def login(gw, email=EMAIL, password=PASSWORD, secret=None, ua=None):
 def stale_proof(gw, s):
     """Forgets the session's proof of identity, as if the sign-in was
     longer ago than reauth_window."""
-    gw.redis.client().hdel(PREFIX + "sess:" + gw.digest(cookie_of(s)), "f")
+    session_set(gw.redis.client(), PREFIX + "sess:"
+                + gw.digest(cookie_of(s)), f="")
     return s
 
 
@@ -92,8 +94,8 @@ def session_keys(gw):
 
 
 def session_of(gw, s):
-    return gw.redis.client().hgetall(PREFIX + "sess:"
-                                     + gw.digest(cookie_of(s)))
+    return session_get(gw.redis.client(), PREFIX + "sess:"
+                       + gw.digest(cookie_of(s)))
 
 
 def everything(gw):

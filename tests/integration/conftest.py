@@ -25,6 +25,35 @@ NGINX = "/usr/sbin/nginx"
 REDIS_SERVER = "/usr/bin/redis-server"
 PREFIX = "gt:"
 
+# A session's value (authcore/include/authcore/session.h): "1|" and these
+# fields in this order, '|'-separated; the email (e) is last.
+SESSION_FIELDS = "armpcxtfiuke"
+
+
+def session_value(fields):
+    """The value authcore writes for these fields (absent ones empty)."""
+    return "1|" + "|".join(str(fields.get(f, "")) for f in SESSION_FIELDS)
+
+
+def session_fields(value):
+    """The non-empty fields of a session value, as a dict ({} for none:
+    the old HGETALL shape the tests compare with)."""
+    if not value or not value.startswith("1|"):
+        return {}
+    parts = value[2:].split("|", len(SESSION_FIELDS) - 1)
+    return {f: v for f, v in zip(SESSION_FIELDS, parts) if v != ""}
+
+
+def session_get(client, key):
+    return session_fields(client.get(key))
+
+
+def session_set(client, key, **changes):
+    """Changes fields of a live session, its TTL kept ("" empties)."""
+    fields = session_get(client, key)
+    fields.update(changes)
+    client.set(key, session_value(fields), keepttl=True)
+
 
 def free_port():
     with socket.socket() as s:
@@ -344,11 +373,11 @@ class Gateway:
         now = int(time.time())
         key = PREFIX + "sess:" + self.digest(cookie)
         r = self.redis.client(db=self.db)
-        r.hset(key, mapping={"a": account_id, "e": email, "r": roles,
-                             "m": amr, "c": now, "x": now + expires_in,
-                             "t": now - last_seen_ago, "i": "127.0.0.1",
-                             "u": "pytest"})
-        r.expire(key, ttl)
+        r.set(key, session_value({"a": account_id, "e": email, "r": roles,
+                                  "m": amr, "c": now, "x": now + expires_in,
+                                  "t": now - last_seen_ago,
+                                  "i": "127.0.0.1", "u": "pytest"}),
+              ex=ttl)
         akey = PREFIX + "acct:" + account_id
         if r.exists(akey):
             r.hset(akey, "s:" + self.digest(cookie), now + expires_in)

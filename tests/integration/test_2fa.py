@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from conftest import PREFIX
+from conftest import PREFIX, session_get
 from login_helpers import (DEFAULT_EXTRA, gw, make_gateway,  # noqa: F401
                            post_code, post_login, set_cookies, stop_gateway,
                            totp)
@@ -76,7 +76,7 @@ def test_totp_login_rotates_into_a_new_session(gw):
     assert cleared == "" and "Max-Age=0" in raw_p
 
     assert not rd.exists(PREFIX + "pending:" + gw.digest(pending))
-    sess = rd.hgetall(PREFIX + "sess:" + gw.digest(session))
+    sess = session_get(rd, PREFIX + "sess:" + gw.digest(session))
     assert sess["a"] == account and sess["m"] == "pwd otp"
     strong = s.get(gw.url + "/strong/", timeout=5)
     assert strong.status_code == 200 and "amr=pwd otp" in strong.text
@@ -148,8 +148,8 @@ def test_recovery_code_works_once(gw):
     r = post_code(gw, s, codes[0].upper())
     assert r.status_code == 303
     session, _ = cookie_value(r, "guichet")
-    assert gw.redis.client().hget(PREFIX + "sess:" + gw.digest(session),
-                                  "m") == "pwd otp"
+    assert session_get(gw.redis.client(), PREFIX + "sess:"
+                       + gw.digest(session))["m"] == "pwd otp"
     assert gw.redis.client().scard(PREFIX + "acct:%s:rc" % account) == 9
 
     s2, _ = password_step(gw)

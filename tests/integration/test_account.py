@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 
+from conftest import session_set
 from account_helpers import (EMAIL, PASSWORD, cookie_of, csrf, enrol_start,
                              events, everything, form, login, page, post,
                              reauth, session_keys, session_of, stale_proof)
@@ -147,8 +148,8 @@ def test_stale_proof_asks_for_reauth(gw):
     assert page(gw, s, "account/export").status_code == 200
 
     # an old proof no longer counts
-    gw.redis.client().hset(PREFIX + "sess:" + gw.digest(cookie_of(s)), "f",
-                           int(time.time()) - 301)
+    session_set(gw.redis.client(), PREFIX + "sess:" + gw.digest(cookie_of(s)),
+                f=int(time.time()) - 301)
     assert page(gw, s, "account/export").status_code == 303
 
 
@@ -449,7 +450,7 @@ def test_qr_image_needs_an_enrolment_in_progress(gw):
     enrol_start(gw, s)
     pending = session_of(gw, s)["k"]
     t = login(gw)
-    gw.redis.client().hset(PREFIX + "sess:" + gw.digest(cookie_of(t)),
-                           mapping={"k": pending, "f": int(time.time())})
+    session_set(gw.redis.client(), PREFIX + "sess:" + gw.digest(cookie_of(t)),
+                k=pending, f=int(time.time()))
     assert page(gw, t, "account/totp/qr.svg").status_code == 404
     assert page(gw, s, "account/totp/qr.svg").status_code == 200

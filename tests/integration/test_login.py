@@ -11,7 +11,7 @@ import time
 
 import requests
 
-from conftest import NGINX, PREFIX, nginx_env
+from conftest import NGINX, PREFIX, nginx_env, session_get
 from login_helpers import (gw, hidden, login_form, make_gateway,  # noqa: F401
                            post_login, set_cookies, stop_gateway)
 
@@ -99,7 +99,7 @@ def test_login_success_without_totp(gw):
 
     rd = gw.redis.client()
     digest = gw.digest(cookie)
-    sess = rd.hgetall(PREFIX + "sess:" + digest)
+    sess = session_get(rd, PREFIX + "sess:" + digest)
     assert sess["a"] == account and sess["m"] == "pwd"
     assert sess["e"] == "alice@example.com"
     assert 0 < rd.ttl(PREFIX + "sess:" + digest) <= 1800

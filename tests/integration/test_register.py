@@ -154,7 +154,9 @@ def test_register_creates_linked_account(reg):
         "Content-Security-Policy"]
     r = submit(reg, s, "a brand new password", page=page)
     assert r.status_code == 303, r.text
-    assert r.headers["Location"] == "/guichet/login"
+    assert r.headers["Location"] == "/guichet/login?registered=1"
+    assert "Your password is set" in s.get(
+        reg.url + r.headers["Location"], timeout=5).text
     assert not any(c.startswith("guichet=") for c in
                    r.raw.headers.getlist("Set-Cookie"))
     # the link's cookie is cleared once used

@@ -6,7 +6,7 @@ import requests
 
 from account_helpers import (EMAIL, PASSWORD, cookie_of, enrol_start,
                              login, page, post, reauth, session_keys)
-from conftest import PREFIX, wait_until
+from conftest import PREFIX, session_get, wait_until
 from login_helpers import (gw, hidden, post_code, post_login,  # noqa: F401
                            totp)
 
@@ -80,7 +80,7 @@ def test_reauth_moves_the_session_to_a_new_id(gw):
     assert new and new != old
     assert page(gw, s, "session").status_code == 200
     assert not gw.redis.client().exists(PREFIX + "sess:" + gw.digest(old))
-    sess = gw.redis.client().hgetall(PREFIX + "sess:" + gw.digest(new))
+    sess = session_get(gw.redis.client(), PREFIX + "sess:" + gw.digest(new))
     assert sess.get("f")
 
     # the old id opens nothing, at the gate or the endpoints

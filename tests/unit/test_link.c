@@ -159,18 +159,20 @@ TEST(test_sso_sessions)
                                     &s), AC_OK);
     CHECK_INT(run_int(&cmd), 1);
 
-    r = redisCommand(rc_ctx, "HGET test:sess:dddddddddddddddddddddA r");
-    CHECK(r != NULL && r->type == REDIS_REPLY_STRING);
-    if (r != NULL && r->type == REDIS_REPLY_STRING) {
-        CHECK_STR(r->str, "user");
-    }
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, "dddddddddddddddddddddA"),
+              AC_OK);
+    r = run(&cmd);
+    CHECK_INT(ac_session_parse(r, &s), AC_OK);
+    CHECK_INT(s.roles, AC_ROLE_USER);
     if (r != NULL) {
         freeReplyObject(r);
     }
 
-    r = redisCommand(rc_ctx, "HGET test:sess:dddddddddddddddddddddC r");
-    CHECK(r != NULL && r->type == REDIS_REPLY_STRING
-          && strcmp(r->str, "user,security,admin") == 0);
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, "dddddddddddddddddddddC"),
+              AC_OK);
+    r = run(&cmd);
+    CHECK_INT(ac_session_parse(r, &s), AC_OK);
+    CHECK_INT(s.roles, AC_ROLE_USER | AC_ROLE_SECURITY | AC_ROLE_ADMIN);
     if (r != NULL) {
         freeReplyObject(r);
     }
@@ -182,8 +184,9 @@ TEST(test_sso_sessions)
     }
 
     /* a session written before the rule loses them when read */
-    r = redisCommand(rc_ctx, "HSET test:sess:dddddddddddddddddddddB r %s",
-                     "user,admin");
+    r = redisCommand(rc_ctx, "SET test:sess:dddddddddddddddddddddB %s",
+                     "1|aaaaaaaaaaaaaaaa|user,admin|sso|acme|1|4102444800|1"
+                     "|||||a@example.com");
     if (r != NULL) {
         freeReplyObject(r);
     }

@@ -64,8 +64,8 @@ TEST(test_account_page_reads_everything_at_once)
     raw("FLUSHALL", NULL);
     raw("HSET u:acct:%s email a@b.c s:" DIGEST " 2000000000 s:gone 5",
         ID);
-    raw("HSET u:sess:%s f 1700000000 k pending u Firefox i 192.0.2.1 c 10 "
-        "t 20", DIGEST);
+    raw("SET u:sess:%s 1|" ID "|user|pwd||10|2000000000|20|1700000000|"
+        "192.0.2.1|Firefox|pending|a@b.c", DIGEST);
     raw("SADD u:acct:%s:rc x y z", ID);
 
     CHECK_INT(ac_cmd_account_page(&cmd, &cfg, DIGEST, ID), AC_OK);
@@ -83,6 +83,9 @@ TEST(test_account_page_reads_everything_at_once)
     CHECK_INT(r->element[4]->elements, 5);
     CHECK_STR(r->element[4]->element[0]->str, DIGEST);
     CHECK_STR(r->element[4]->element[1]->str, "Firefox");
+    CHECK_STR(r->element[4]->element[2]->str, "192.0.2.1");
+    CHECK_STR(r->element[4]->element[3]->str, "10");
+    CHECK_STR(r->element[4]->element[4]->str, "20");
     freeReplyObject(r);
 
     CHECK_INT(ac_cmd_account_page(&cmd, &cfg, DIGEST, NULL), AC_ERR_INVALID);
@@ -101,11 +104,14 @@ TEST(test_session_field_only_while_the_session_lives)
     CHECK(r != NULL && r->integer == 0);
     freeReplyObject(r);
 
-    raw("HSET u:sess:%s a " ID " k old", DIGEST);
+    raw("SET u:sess:%s 1|" ID "|user|pwd||10|2000000000|20||||old|a@b.c",
+        DIGEST);
     CHECK_INT(ac_cmd_session_field(&cmd, &cfg, DIGEST, "k", ""), AC_OK);
     CHECK_INT(run_int(&cmd), 1);
-    r = redisCommand(rc, "HEXISTS u:sess:" DIGEST " k");
-    CHECK(r != NULL && r->integer == 0);
+    r = redisCommand(rc, "GET u:sess:" DIGEST);
+    CHECK(r != NULL && r->type == REDIS_REPLY_STRING
+          && strcmp(r->str, "1|" ID "|user|pwd||10|2000000000|20|||||a@b.c")
+             == 0);
     freeReplyObject(r);
 
     CHECK_INT(ac_cmd_session_field(&cmd, &cfg, DIGEST, "kk", "x"),

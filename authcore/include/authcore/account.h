@@ -117,8 +117,10 @@ int ac_account_parse(const struct redisReply *r, const char *id,
 int ac_cmd_account_page(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *id);
 
-/* EVAL that sets a session's own one-letter field (HDEL for ""), only
- * while the session lives. Replies 1, or 0 when it is gone. */
+/* EVAL that sets a session's field "f" or "k" ("" empties it), only
+ * while the session lives, its TTL kept. Replies 1, or 0 when it is
+ * gone. AC_ERR_INVALID for another field, or a value with a '|' or a
+ * control byte. */
 int ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *field, const char *value);
 

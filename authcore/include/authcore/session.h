@@ -11,15 +11,25 @@
 /* ----------------------------------------------------------- sessions */
 
 /*
- * A session is the hash "P sess:DIGEST" (DIGEST = ac_session_digest() of
- * the cookie value) with short fields, so that it stays small in Redis:
- *   a account id   e email    r roles     m amr ("pwd", "pwd otp", "sso",
- *   "sso otp")     p partner id (absent for none)    c created (unix s)
- *   x absolute expiry (unix s)    t last seen (unix s)    i IP
- *   u short device label
- * Its TTL is session_idle, renewed by ac_cmd_session_touch(). The
- * account hash "P acct:ID" indexes its sessions: one field "s:DIGEST" per
- * session, valued with its absolute expiry, at most AC_SESSIONS_MAX.
+ * A session is the string "P sess:DIGEST" (DIGEST = ac_session_digest()
+ * of the cookie value), one versioned value that the gate reads with one
+ * plain command (MGET, no script) and that holds all it decides on:
+ *   "1|a|r|m|p|c|x|t|f|i|u|k|e"
+ *   1 layout version   a account id   r roles ("user,admin")   m amr
+ *   ("pwd", "pwd otp", "sso", "sso otp")   p partner id ("" for none)
+ *   c created   x absolute expiry   t last seen   f last proof of
+ *   identity ("" for none; times in unix seconds)   i IP   u short
+ *   device label ('|' written as '/')   k a second factor being enrolled
+ *   (the account page's, "" for none)   e email (last: it may hold '|')
+ * A session exists only for an active account: locking it, removing a
+ * role, a password change, erasure, a partner removed or unlinked end
+ * the sessions they affect (and a new one is refused to a locked
+ * account), so the account is never read at the gate. Its TTL is
+ * session_idle, renewed by ac_cmd_session_touch(). The account hash
+ * "P acct:ID" indexes its sessions: one field "s:DIGEST" per session,
+ * valued with its absolute expiry, at most AC_SESSIONS_MAX. A session of
+ * the previous layout (a hash with these letters as fields) reads as no
+ * session: its holder signs in again.
  */
 
 #define AC_AMR_PWD         0x01
@@ -56,15 +66,16 @@ const char *ac_amr_name(unsigned amr);
 int ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
     char out[AC_DIGEST_LEN + 1]);
 
-/* EVAL that writes the session hash with TTL session_idle and indexes it
+/* EVAL that writes the session value with TTL session_idle and indexes it
  * as the account's field "s:DIGEST" -> absolute expiry. The same script
  * drops the account's "s:" fields past their expiry (at "created") and,
  * beyond AC_SESSIONS_MAX, ends the sessions that expire first (revoked
  * like ac_cmd_session_delete()). "s" must hold account, email, roles,
  * amr, created, expires, last_seen; ip, device and partner may be empty.
  * Replies 1, or an error reply without writing anything when the
- * account does not exist (erased meanwhile). Strings are referenced
- * from "s", which must outlive the command's hand-over to hiredis.
+ * account does not exist (erased meanwhile) or is locked. "s" is copied
+ * into the command. A '|' in the IP, an account id or a partner id
+ * that is not one: AC_ERR_INVALID.
  * A session with a partner (SSO) is written only if that partner still
  * exists and the account is linked to it (else an error reply), and is
  * indexed in "P partner:ID:sess" so that removing the partner or
@@ -74,14 +85,15 @@ int ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
 int ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const ac_session_t *s);
 
-/* EVAL that replies the session hash as HGETALL would, with the field
- * "s" added holding the account's status ("" when the account is gone),
- * in one round trip; an empty array when there is no such session. */
+/* "MGET P sess:DIGEST": one plain command, no script. Replies a
+ * one-element array: the session's value, or nil when there is none (or
+ * one of the previous layout, which MGET reads as nil). */
 int ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest);
 
-/* EVAL that renews the idle TTL and sets the last-seen time, only if the
- * session still exists (replies 1, else 0). Callers touch a session at
+/* EVAL that renews the idle TTL (never past the absolute expiry) and
+ * sets the last-seen time, only if the session still exists (replies 1,
+ * else 0). Callers touch a session at
  * most once every AC_SESSION_TOUCH seconds. */
 int ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, int64_t now);
@@ -92,8 +104,9 @@ int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
 
 /* EVAL that moves a session to a new id "new_digest" (privilege change:
- * a fresh proof, a second factor enrolled), setting "field" to "value"
- * on the way ("" deletes it); the old id is revoked in every cache.
+ * a fresh proof, a second factor enrolled), setting "field" ("f" or "k")
+ * to "value" on the way ("" empties it); the old id is revoked in every
+ * cache.
  * Replies 1, or 0 when the session is gone. */
 int ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account, const char *new_digest,
@@ -115,10 +128,11 @@ int ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, unsigned tries);
 
-/* Fills "s" from an ac_cmd_session_get() or HGETALL reply (array or
- * map). AC_ERR_NOT_FOUND for an empty reply; AC_ERR_REDIS for an error
- * reply, a malformed one, or a session missing a, x or m. The caller
- * still checks s->expires, s->account_status, the amr and the roles.
+/* Fills "s" from an ac_cmd_session_get() reply (or a GET's).
+ * AC_ERR_NOT_FOUND for nil; AC_ERR_REDIS for an error reply, a malformed
+ * value, another layout version, or one missing a, m or x. A parsed
+ * session has account_status AC_STATUS_ACTIVE. The caller still checks
+ * s->expires, the amr and the roles.
  * An SSO session's roles never hold AC_ROLES_SSO_DENIED, even when a
  * session written before that rule holds them. */
 int ac_session_parse(const struct redisReply *r, ac_session_t *s);
