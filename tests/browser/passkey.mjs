@@ -34,7 +34,9 @@ await scenario(async (page, { url, email, password }) => {
 
     await page.goto(`${url}/app/hello`);
     await Promise.all([
-        page.waitForURL(/\/app\/hello$/, { waitUntil: "commit" }),
+        // the login page's own URL carries return_to=/app/hello
+        page.waitForURL((u) => u.pathname === "/app/hello",
+                        { waitUntil: "commit" }),
         page.getByRole("button", { name: /use a passkey/i }).click(),
     ]);
     await page.waitForLoadState();

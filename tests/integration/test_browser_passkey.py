@@ -28,9 +28,6 @@ def pgw(tmp_path, redis_server):
     stop_gateway(g)
 
 
-@pytest.mark.xfail(reason="the navigation after the passwordless sign-in"
-                   " is aborted (net::ERR_ABORTED): to investigate",
-                   strict=False)
 def test_register_sign_in_and_remove_a_passkey(pgw):
     uid = pgw.add_user(EMAIL, PASSWORD)
     out = browser("passkey.mjs", url=pgw.local_url, email=EMAIL,
@@ -42,6 +39,7 @@ def test_register_sign_in_and_remove_a_passkey(pgw):
     assert "amr=hwk" in out["app"]
     assert out["none"] == 1
     assert "cancelled" in out["cancelled"]
+    assert out["console_errors"] == []
 
     kinds = [e[0] for e in events(pgw)]
     assert "passkey.registered" in kinds
