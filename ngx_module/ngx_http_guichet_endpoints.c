@@ -59,6 +59,9 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       ngx_http_guichet_2fa_get },
     { ngx_string("2fa"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
       ngx_http_guichet_2fa_post },
+    { ngx_string("2fa/options"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON,
+      ngx_http_guichet_2fa_options },
 
     { ngx_string("passkey"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
       ngx_http_guichet_passkey_post },

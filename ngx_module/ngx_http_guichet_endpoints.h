@@ -379,8 +379,11 @@ void ngx_http_guichet_account_passkeys_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_passkeys_options(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-/* ngx_http_guichet_passkey.c: the second factor, passwordless sign-in
- * and the pages' script */
+/* ngx_http_guichet_2fa_passkey.c: a passkey as the second factor */
+void ngx_http_guichet_2fa_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+/* ngx_http_guichet_passkey.c: passwordless sign-in and the pages'
+ * script */
 void ngx_http_guichet_passkey_js(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_passkey_options(ngx_http_request_t *r,

@@ -51,7 +51,7 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
       { "base", "error", "notice", "csrf", "return_to", "email", NULL } },
 
     { "2fa.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "return_to", NULL } },
+      { "base", "error", "csrf", "return_to", "passkey", "code", NULL } },
 
     { "logout.html", "text/html; charset=utf-8",
       { "base", "csrf", NULL } },

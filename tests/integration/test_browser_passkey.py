@@ -48,3 +48,24 @@ def test_register_sign_in_and_remove_a_passkey(pgw):
     r = pgw.redis.client()
     assert r.hgetall(PREFIX + "acct:" + uid + ":pk") == {}
     assert r.keys(PREFIX + "cred:*") == []
+    # no passkey left: no longer a second factor of the account
+    assert r.hget(PREFIX + "acct:" + uid, "pk") is None
+
+
+def test_a_passkey_is_the_second_factor_after_the_password(pgw):
+    uid = pgw.add_user(EMAIL, PASSWORD)
+    out = browser("passkey_2fa.mjs", url=pgw.local_url, email=EMAIL,
+                  password=PASSWORD)
+
+    assert out["codeFields"] == 0
+    assert "passkey" in out["lead"]
+    assert "user=%s" % uid in out["app"]
+    assert "amr=pwd hwk" in out["app"]
+    assert out["console_errors"] == []
+
+    evs = [(e.get("v"), e.get("c")) for e in pgw.log_entries()]
+    assert ("login.success", "2fa_required") in evs
+    assert ("2fa.success", "passkey") in evs
+    assert "passkey.failure" not in [v for v, _ in evs]
+    r = pgw.redis.client()
+    assert r.hget(PREFIX + "acct:" + uid, "pk") == "1"
