@@ -2,7 +2,8 @@
 // on http://localhost:PORT: a person registers a passkey from the
 // account pages, signs out, signs in with the password and is asked for
 // the passkey on the 2fa page (no code field: the account has no TOTP),
-// which opens a session with amr "pwd hwk".
+// which opens a session with amr "pwd hwk"; the export lists the
+// passkey.
 
 import { scenario, screenshot, check } from "./browser.mjs";
 import { signIn } from "./account_common.mjs";
@@ -40,5 +41,11 @@ await scenario(async (page, { url, email, password }) => {
     await page.waitForLoadState();
     const app = await page.textContent("body");
 
-    return { codeFields, lead, app };
+    // every factor was given: the export needs no new proof
+    const exported = await page.evaluate(async () => {
+        const r = await fetch("/guichet/account/export");
+        return { status: r.status, body: await r.text() };
+    });
+
+    return { codeFields, lead, app, exported };
 });

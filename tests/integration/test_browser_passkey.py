@@ -3,6 +3,8 @@ registration, passwordless sign-in, removal, a refused ceremony. WebAuthn
 needs a domain: the page is opened at http://localhost:PORT, the
 gateway's webauthn_rp_id is localhost."""
 
+import json
+
 import pytest
 
 from account_helpers import events
@@ -69,3 +71,28 @@ def test_a_passkey_is_the_second_factor_after_the_password(pgw):
     assert "passkey.failure" not in [v for v, _ in evs]
     r = pgw.redis.client()
     assert r.hget(PREFIX + "acct:" + uid, "pk") == "1"
+
+    # the export lists the passkey: never its key or credential id
+    assert out["exported"]["status"] == 200
+    doc = json.loads(out["exported"]["body"])
+    [pk] = doc["passkeys"]
+    assert set(pk) == {"name", "algorithm", "transports", "backup_eligible",
+                       "backed_up", "created", "last_used"}
+    assert pk["name"] == "Security key" and pk["algorithm"] == "ES256"
+    assert pk["transports"] == "usb"
+    assert pk["backup_eligible"] is False and pk["backed_up"] is False
+    assert pk["last_used"] >= pk["created"] > 0
+    [record] = [v for k, v in r.hgetall(PREFIX + "acct:" + uid + ":pk")
+                .items() if k.startswith("r:")]
+    stored = json.loads(record)
+    assert stored["id"] not in out["exported"]["body"]
+    assert stored["pk"] not in out["exported"]["body"]
+
+    # erasure leaves nothing of the passkey, or of the account, in Redis
+    p = pgw.ctl("user", "erase", EMAIL, "--yes")
+    assert p.returncode == 0, p.stderr
+    assert r.keys(PREFIX + "cred:*") == []
+    assert [k for k in r.keys("*") if uid in k] == []
+    for k in r.keys("*"):
+        if r.type(k) == "string":
+            assert r.get(k) != uid, k
