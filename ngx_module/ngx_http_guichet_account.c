@@ -7,12 +7,15 @@
  * ngx_http_guichet_account_totp.c, export and erasure in
  * ngx_http_guichet_account_data.c.
  *
- * Every route first reads the current session, then in one round trip
- * the session's own fields ("f": time of the last fresh proof, "k":
- * pending TOTP enrolment), the account, its recovery code count and its
- * live sessions. Export, erasure and second-factor or password changes
- * need a fresh proof within reauth_window; a restricted account may
- * read and export only.
+ * Every route flagged NGX_HTTP_GUICHET_EP_SESSION in the route table
+ * first reads the current session, then in one round trip the session's
+ * own fields ("f": time of the last fresh proof, "k": pending TOTP
+ * enrolment), the account, its recovery code count and its live
+ * sessions; then the route's other flags are applied in one place
+ * (acct_checks): the form's CSRF token, no change by a restricted
+ * account (it may read and export only), a fresh proof within
+ * reauth_window (export, erasure, second-factor or password changes);
+ * only then is the route's handler called.
  */
 
 #include <ngx_config.h>
@@ -27,6 +30,8 @@ static void ngx_http_guichet_acct_session(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_acct_loaded(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_acct_checks(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a);
 static ngx_int_t ngx_http_guichet_acct_parse(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     redisReply *reply);
@@ -38,21 +43,10 @@ static ngx_int_t ngx_http_guichet_sess_cmd(ngx_http_request_t *r,
     const char *value);
 static void ngx_http_guichet_acct_seq_reply(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
-static ngx_int_t ngx_http_guichet_acct_rows(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *name, const char *marker,
-    ac_tvar_t *vars, size_t nvars, size_t nrow,
-    ngx_int_t (*row)(void *data, ngx_uint_t i, ac_tvar_t *rv), void *data,
-    ngx_uint_t n);
 static ngx_int_t ngx_http_guichet_acct_session_row(void *data, ngx_uint_t i,
-    ac_tvar_t *rv);
+    ngx_http_guichet_tpl_t *t);
 static ngx_int_t ngx_http_guichet_acct_code_row(void *data, ngx_uint_t i,
-    ac_tvar_t *rv);
-static void ngx_http_guichet_acct_tvar(ac_tvar_t *v, const char *name,
-    const char *value);
-static void ngx_http_guichet_acct_get_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_revoke_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
+    ngx_http_guichet_tpl_t *t);
 static void ngx_http_guichet_revoke_done(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 
@@ -64,9 +58,9 @@ static const char  ngx_http_guichet_restricted[] =
 
 /* ------------------------------------------------------------ common */
 
-ngx_http_guichet_acct_t *
+void
 ngx_http_guichet_acct_begin(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_ep_handler_pt next)
+    ngx_http_guichet_ep_ctx_t *ctx)
 {
     ngx_http_guichet_acct_t  *a;
 
@@ -74,13 +68,11 @@ ngx_http_guichet_acct_begin(ngx_http_request_t *r,
                                  ngx_http_guichet_acct_cleanup);
     if (a == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NULL;
+        return;
     }
 
-    a->next = next;
     ngx_http_guichet_ep_current_session(r, ctx,
                                         ngx_http_guichet_acct_session);
-    return a;
 }
 
 
@@ -163,7 +155,10 @@ ngx_http_guichet_acct_loaded(ngx_http_request_t *r, void *data,
     }
 
     ngx_http_guichet_ep_account(ctx, a->account.id, a->account.email);
-    a->next(r, ctx);
+
+    if (ngx_http_guichet_acct_checks(r, ctx, a) == NGX_OK) {
+        ctx->route->handler(r, ctx);
+    }
 }
 
 
@@ -257,21 +252,37 @@ ngx_http_guichet_acct_parse(ngx_http_request_t *r,
 
 
 /*
- * NGX_OK when the route may go on; otherwise the answer is set and sent:
- * 403 for a change by a restricted account, 303 to the re-authentication
- * page (coming back to "again") without a fresh proof.
+ * The route's flags: NGX_OK when it may go on; otherwise the answer is
+ * set and sent: 403 for a form without its token or a change by a
+ * restricted account, 303 to the re-authentication page without a fresh
+ * proof (coming back to the page asked for, or to the account page after
+ * a form).
  */
 
-ngx_int_t
-ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
-    ngx_uint_t change, ngx_uint_t fresh, const char *again)
+static ngx_int_t
+ngx_http_guichet_acct_checks(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a)
 {
     u_char                        *url, *p;
     size_t                         len;
+    ngx_uint_t                     flags;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (change && a->account.restricted) {
+    flags = ctx->route->flags;
+
+    if ((flags & NGX_HTTP_GUICHET_EP_CSRF)
+        && ngx_http_guichet_ep_csrf_check(r, ctx, ctx->digest, "account")
+           != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  "This form has expired or did not come "
+                                  "from this site. Go back, reload the page "
+                                  "and try again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return NGX_DECLINED;
+    }
+
+    if ((flags & NGX_HTTP_GUICHET_EP_CHANGE) && a->account.restricted) {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Not allowed",
                                   ngx_http_guichet_restricted);
         ngx_http_guichet_ep_finish(r, ctx);
@@ -280,14 +291,17 @@ ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (!fresh
+    if (!(flags & NGX_HTTP_GUICHET_EP_FRESH)
         || (a->fresh && a->fresh <= ctx->now
             && ctx->now - a->fresh <= gmcf->ac->reauth_window))
     {
         return NGX_OK;
     }
 
-    url = ngx_http_guichet_ep_url(r, ctx, again);
+    /* route names are C string literals */
+    url = ngx_http_guichet_ep_url(r, ctx, ctx->post
+                                          ? "account"
+                                          : (char *) ctx->route->name.data);
     if (url == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return NGX_DECLINED;
@@ -312,100 +326,6 @@ ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
 }
 
 
-ngx_int_t
-ngx_http_guichet_acct_csrf(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *form)
-{
-    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->digest, form)
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
-                                  "This form has expired or did not come "
-                                  "from this site. Go back, reload the page "
-                                  "and try again.");
-        ngx_http_guichet_ep_finish(r, ctx);
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_guichet_acct_tvar(ac_tvar_t *v, const char *name,
-    const char *value)
-{
-    v->name = name;
-    v->value = value;
-    v->len = value ? ngx_strlen(value) : 0;
-}
-
-
-/*
- * A page whose part between "<!-- marker -->" and "<!-- /marker -->" is
- * repeated once per row, rendered into ctx->json and sent as HTML.
- */
-
-static ngx_int_t
-ngx_http_guichet_acct_rows(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *name, const char *marker,
-    ac_tvar_t *vars, size_t nvars, size_t nrow,
-    ngx_int_t (*row)(void *data, ngx_uint_t i, ac_tvar_t *rv), void *data,
-    ngx_uint_t n)
-{
-    u_char      *open, *close, *end;
-    size_t       olen, clen;
-    ngx_str_t    tpl;
-    ngx_uint_t   i;
-    u_char       om[64], cm[64];
-
-    if (ngx_http_guichet_ep_template(r, name, &tpl) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    olen = ngx_snprintf(om, sizeof(om), "<!-- %s -->\n", marker) - om;
-    clen = ngx_snprintf(cm, sizeof(cm), "<!-- /%s -->\n", marker) - cm;
-    end = tpl.data + tpl.len;
-
-    open = ngx_strlcasestrn(tpl.data, end, om, olen - 1);
-    close = open ? ngx_strlcasestrn(open, end, cm, clen - 1) : NULL;
-    if (open == NULL || close == NULL) {
-        return NGX_ERROR;
-    }
-
-    ac_buf_reset(&ctx->json);
-
-    if (ac_template_render((char *) tpl.data, open - tpl.data, vars, nvars,
-                           &ctx->json)
-        != AC_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (row(data, i, vars + nvars) != NGX_OK
-            || ac_template_render((char *) open + olen,
-                                  close - open - olen, vars, nvars + nrow,
-                                  &ctx->json)
-               != AC_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ac_template_render((char *) close + clen, end - close - clen, vars,
-                           nvars, &ctx->json)
-        != AC_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_http_guichet_ep_body(ctx, NGX_HTTP_OK, "text/html; charset=utf-8");
-
-    return NGX_OK;
-}
-
-
 typedef struct {
     ngx_http_guichet_ep_ctx_t   *ctx;
     ngx_http_guichet_acct_t     *acct;
@@ -415,41 +335,41 @@ typedef struct {
 
 
 static ngx_int_t
-ngx_http_guichet_acct_session_row(void *data, ngx_uint_t i, ac_tvar_t *rv)
+ngx_http_guichet_acct_session_row(void *data, ngx_uint_t i,
+    ngx_http_guichet_tpl_t *t)
 {
     ngx_http_guichet_acct_rowdata_t *d = data;
 
     u_char                          *p;
-    ngx_tm_t                         c, t;
+    ngx_tm_t                         c, l;
     ngx_http_guichet_acct_session_t *s;
 
     s = &d->acct->sessions[i];
 
     ngx_gmtime((time_t) s->created, &c);
-    ngx_gmtime((time_t) s->last_seen, &t);
+    ngx_gmtime((time_t) s->last_seen, &l);
 
     p = ngx_snprintf((u_char *) d->when, sizeof(d->when) - 1,
                      "signed in %4d-%02d-%02d %02d:%02d UTC, last active "
                      "%4d-%02d-%02d %02d:%02d UTC",
                      c.ngx_tm_year, c.ngx_tm_mon, c.ngx_tm_mday,
-                     c.ngx_tm_hour, c.ngx_tm_min, t.ngx_tm_year,
-                     t.ngx_tm_mon, t.ngx_tm_mday, t.ngx_tm_hour,
-                     t.ngx_tm_min);
+                     c.ngx_tm_hour, c.ngx_tm_min, l.ngx_tm_year,
+                     l.ngx_tm_mon, l.ngx_tm_mday, l.ngx_tm_hour,
+                     l.ngx_tm_min);
     *p = '\0';
 
     /* older sessions kept the first bytes of the agent: named here */
     (void) ac_device_label(s->device, ngx_strlen(s->device), d->label,
                            sizeof(d->label));
 
-    ngx_http_guichet_acct_tvar(&rv[0], "device", d->label);
-    ngx_http_guichet_acct_tvar(&rv[1], "ip", s->ip);
-    ngx_http_guichet_acct_tvar(&rv[2], "when", d->when);
-    ngx_http_guichet_acct_tvar(&rv[3], "current",
-                               ngx_strcmp(s->digest, d->ctx->digest) == 0
-                               ? "1" : NULL);
-    ngx_http_guichet_acct_tvar(&rv[4], "handle", s->handle);
-    ngx_http_guichet_acct_tvar(&rv[5], "agent",
-                               s->device[0] ? s->device : NULL);
+    ngx_http_guichet_tpl_str(t, "device", d->label);
+    ngx_http_guichet_tpl_str(t, "ip", s->ip);
+    ngx_http_guichet_tpl_str(t, "when", d->when);
+    ngx_http_guichet_tpl_str(t, "current",
+                             ngx_strcmp(s->digest, d->ctx->digest) == 0
+                             ? "1" : NULL);
+    ngx_http_guichet_tpl_str(t, "handle", s->handle);
+    ngx_http_guichet_tpl_str(t, "agent", s->device[0] ? s->device : NULL);
 
     return NGX_OK;
 }
@@ -461,7 +381,7 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
     const char *notice)
 {
     ngx_tm_t                         tm;
-    ac_tvar_t                        vars[16];
+    ngx_http_guichet_tpl_t           t;
     ngx_http_guichet_main_conf_t    *gmcf;
     ngx_http_guichet_acct_rowdata_t  d;
 
@@ -482,19 +402,18 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
         notice = ngx_http_guichet_restricted;
     }
 
-    vars[0].name = "base";
-    vars[0].value = (char *) ctx->base.data;
-    vars[0].len = ctx->base.len;
-    ngx_http_guichet_acct_tvar(&vars[1], "email", a->account.email);
-    ngx_http_guichet_acct_tvar(&vars[2], "notice", notice);
-    ngx_http_guichet_acct_tvar(&vars[3], "totp",
-                               a->account.totp[0] ? "1" : NULL);
-    ngx_http_guichet_acct_tvar(&vars[4], "recovery_left", a->num);
-    ngx_http_guichet_acct_tvar(&vars[5], "csrf", a->csrf);
-    ngx_http_guichet_acct_tvar(&vars[6], "csrf_logout", a->csrf_logout);
-    ngx_http_guichet_acct_tvar(&vars[7], "last_login", NULL);
-    ngx_http_guichet_acct_tvar(&vars[8], "download",
-                               a->download ? "1" : NULL);
+    if (ngx_http_guichet_tpl_get(r, ctx, "account.html", &t) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_tpl_str(&t, "email", a->account.email);
+    ngx_http_guichet_tpl_str(&t, "notice", notice);
+    ngx_http_guichet_tpl_str(&t, "totp", a->account.totp[0] ? "1" : NULL);
+    ngx_http_guichet_tpl_str(&t, "recovery_left", a->num);
+    ngx_http_guichet_tpl_str(&t, "csrf", a->csrf);
+    ngx_http_guichet_tpl_str(&t, "csrf_logout", a->csrf_logout);
+    ngx_http_guichet_tpl_str(&t, "download", a->download ? "1" : NULL);
 
     if (a->account.last_login > 0) {
         ngx_gmtime((time_t) a->account.last_login, &tm);
@@ -502,19 +421,20 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
                       "%4d-%02d-%02d %02d:%02d UTC", tm.ngx_tm_year,
                       tm.ngx_tm_mon, tm.ngx_tm_mday, tm.ngx_tm_hour,
                       tm.ngx_tm_min) = '\0';
-        ngx_http_guichet_acct_tvar(&vars[7], "last_login", a->last_login);
+        ngx_http_guichet_tpl_str(&t, "last_login", a->last_login);
     }
 
     /* "sign out everywhere else" only when there is somewhere else */
-    ngx_http_guichet_acct_tvar(&vars[9], "others",
-                               a->nsessions > 1 ? "1" : NULL);
+    ngx_http_guichet_tpl_str(&t, "others", a->nsessions > 1 ? "1" : NULL);
 
     d.ctx = ctx;
     d.acct = a;
 
-    if (ngx_http_guichet_acct_rows(r, ctx, "account.html", "session", vars,
-                                   10, 6, ngx_http_guichet_acct_session_row,
-                                   &d, a->nsessions)
+    ac_buf_reset(&ctx->json);
+
+    if (ngx_http_guichet_tpl_rows(&t, "session",
+                                  ngx_http_guichet_acct_session_row, &d,
+                                  a->nsessions, &ctx->json)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -523,16 +443,18 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
         return;
     }
 
+    ngx_http_guichet_ep_body(ctx, NGX_HTTP_OK, "text/html; charset=utf-8");
     ngx_http_guichet_ep_finish(r, ctx);
 }
 
 
 static ngx_int_t
-ngx_http_guichet_acct_code_row(void *data, ngx_uint_t i, ac_tvar_t *rv)
+ngx_http_guichet_acct_code_row(void *data, ngx_uint_t i,
+    ngx_http_guichet_tpl_t *t)
 {
     ngx_http_guichet_acct_t *a = data;
 
-    ngx_http_guichet_acct_tvar(&rv[0], "code", a->codes[i]);
+    ngx_http_guichet_tpl_str(t, "code", a->codes[i]);
 
     return NGX_OK;
 }
@@ -543,22 +465,26 @@ ngx_http_guichet_acct_codes(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     const char *notice)
 {
-    ac_tvar_t  vars[3];
+    ngx_http_guichet_tpl_t  t;
 
-    vars[0].name = "base";
-    vars[0].value = (char *) ctx->base.data;
-    vars[0].len = ctx->base.len;
-    ngx_http_guichet_acct_tvar(&vars[1], "notice", notice);
+    ac_buf_reset(&ctx->json);
 
-    if (ngx_http_guichet_acct_rows(r, ctx, "recovery.html", "code", vars, 2,
-                                   1, ngx_http_guichet_acct_code_row, a,
-                                   AC_RECOVERY_COUNT)
+    if (ngx_http_guichet_tpl_get(r, ctx, "recovery.html", &t) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_tpl_str(&t, "notice", notice);
+
+    if (ngx_http_guichet_tpl_rows(&t, "code", ngx_http_guichet_acct_code_row,
+                                  a, AC_RECOVERY_COUNT, &ctx->json)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
+    ngx_http_guichet_ep_body(ctx, NGX_HTTP_OK, "text/html; charset=utf-8");
     ngx_http_guichet_ep_finish(r, ctx);
 }
 
@@ -733,15 +659,6 @@ void
 ngx_http_guichet_account_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_acct_get_loaded);
-}
-
-
-static void
-ngx_http_guichet_acct_get_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     char                      value[4];
     ngx_http_guichet_acct_t  *a;
 
@@ -769,15 +686,6 @@ void
 ngx_http_guichet_account_revoke(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_revoke_loaded);
-}
-
-
-static void
-ngx_http_guichet_revoke_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     size_t                            len;
     ngx_uint_t                        i, all, found;
     ac_cmd_t                          cmd;
@@ -788,10 +696,6 @@ ngx_http_guichet_revoke_loaded(ngx_http_request_t *r,
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK) {
-        return;
-    }
 
     all = (ngx_http_guichet_ep_field(ctx, "all", flag, sizeof(flag), &len)
            == NGX_OK && len == 1 && flag[0] == '1');

@@ -37,7 +37,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_http_guichet_ep_handler_pt   next;
+    ngx_http_guichet_ep_handler_pt   next;        /* after a sequence */
 
     ac_account_t                     account;
     int64_t                          fresh;       /* "f", 0: never */
@@ -83,19 +83,12 @@ typedef struct {
 } ngx_http_guichet_acct_t;
 
 
-/* ngx_http_guichet_account.c: every route starts with acct_begin(),
- * which reads the session and the account, then calls "next" */
-ngx_http_guichet_acct_t *ngx_http_guichet_acct_begin(
-    ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_ep_handler_pt next);
-/* NGX_OK when the session may do this: a change needs an unrestricted
- * account, "fresh" a proof within reauth_window (else the answer is the
- * redirect to the proof page, back to "again") */
-ngx_int_t ngx_http_guichet_acct_allowed(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
-    ngx_uint_t change, ngx_uint_t fresh, const char *again);
-ngx_int_t ngx_http_guichet_acct_csrf(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *form);
+/* ngx_http_guichet_account.c: the routes flagged
+ * NGX_HTTP_GUICHET_EP_SESSION start here: the session and the account
+ * are read, the route's flags applied, then its handler is called with
+ * the account in ctx->route_data */
+void ngx_http_guichet_acct_begin(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 /* answers: the recovery codes page, back to the account page */
 void ngx_http_guichet_acct_codes(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,

@@ -10,12 +10,8 @@
 #include "ngx_http_guichet_account.h"
 
 
-static void ngx_http_guichet_export_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_export_reply(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_delete_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_delete_done(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_delete_logged(ngx_http_request_t *r,
@@ -28,26 +24,11 @@ void
 ngx_http_guichet_account_export(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_export_loaded);
-}
-
-
-static void
-ngx_http_guichet_export_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_allowed(r, ctx, a, 0, 1, "account/export")
-        != NGX_OK)
-    {
-        return;
-    }
 
     if (ac_cmd_account_export(a->cmds, gmcf->ac, gmcf->keys, a->account.id,
                               a->account.email)
@@ -127,15 +108,6 @@ void
 ngx_http_guichet_account_delete(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_delete_loaded);
-}
-
-
-static void
-ngx_http_guichet_delete_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     size_t                         len;
     ac_cmd_t                       cmd;
     char                           flag[4];
@@ -144,13 +116,6 @@ ngx_http_guichet_delete_loaded(ngx_http_request_t *r,
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
-        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
-           != NGX_OK)
-    {
-        return;
-    }
 
     if (ngx_http_guichet_ep_field(ctx, "confirm", flag, sizeof(flag), &len)
         != NGX_OK || len != 1 || flag[0] != '1')

@@ -49,8 +49,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_guichet_email_new(ngx_http_guichet_ep_ctx_t *ctx,
     char norm[AC_EMAIL_MAX + 1]);
-static void ngx_http_guichet_email_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_email_reserved(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_asked(ngx_http_request_t *r, void *data,
@@ -75,15 +73,6 @@ static void ngx_http_guichet_email_renamed(ngx_http_request_t *r,
 
 /* ------------------------------------------------------------ request */
 
-void
-ngx_http_guichet_account_email(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_email_loaded);
-}
-
-
 /* the one reading of the form's new address, normalised */
 static ngx_int_t
 ngx_http_guichet_email_new(ngx_http_guichet_ep_ctx_t *ctx,
@@ -103,8 +92,8 @@ ngx_http_guichet_email_new(ngx_http_guichet_ep_ctx_t *ctx,
 }
 
 
-static void
-ngx_http_guichet_email_loaded(ngx_http_request_t *r,
+void
+ngx_http_guichet_account_email(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
     size_t                         len;
@@ -115,13 +104,6 @@ ngx_http_guichet_email_loaded(ngx_http_request_t *r,
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
-        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
-           != NGX_OK)
-    {
-        return;
-    }
 
     if (gmcf->ac->public_url == NULL) {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_NOT_FOUND, "Not available",

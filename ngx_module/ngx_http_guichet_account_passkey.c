@@ -73,7 +73,10 @@ static const char  ngx_http_guichet_pk_off[] =
     "Passkeys are not offered by this site.";
 
 
-/* acct_begin() with this file's data beside the account's */
+/*
+ * The account is read and the route's flags applied (acct_begin(), the
+ * route table): this file's data goes beside the account's, then next.
+ */
 
 static ngx_http_guichet_acct_t *
 ngx_http_guichet_pk_begin(ngx_http_request_t *r,
@@ -91,10 +94,9 @@ ngx_http_guichet_pk_begin(ngx_http_request_t *r,
     ngx_memzero(cln->data, sizeof(ngx_http_guichet_pk_t));
     cln->handler = ngx_http_guichet_pk_cleanup;
 
-    a = ngx_http_guichet_acct_begin(r, ctx, next);
-    if (a != NULL) {
-        a->ext = cln->data;
-    }
+    a = ctx->route_data;
+    a->ext = cln->data;
+    next(r, ctx);
 
     return a;
 }
@@ -127,12 +129,6 @@ ngx_http_guichet_pk_get_loaded(ngx_http_request_t *r,
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_allowed(r, ctx, a, 0, 1, "account/passkeys")
-        != NGX_OK)
-    {
-        return;
-    }
 
     if (ac_cmd_passkey_list(&cmd, gmcf->ac, a->account.id) != AC_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -188,15 +184,6 @@ ngx_http_guichet_pk_listed(ngx_http_request_t *r, void *data,
 
 
 static void
-ngx_http_guichet_pk_tvar(ac_tvar_t *v, const char *name, const char *value)
-{
-    v->name = name;
-    v->value = value;
-    v->len = value ? ngx_strlen(value) : 0;
-}
-
-
-static void
 ngx_http_guichet_pk_date(int64_t t, char *out, size_t size)
 {
     ngx_tm_t  tm;
@@ -213,30 +200,43 @@ ngx_http_guichet_pk_date(int64_t t, char *out, size_t size)
 }
 
 
-/*
- * passkeys.html, its part between "<!-- passkey -->" and
- * "<!-- /passkey -->" once per passkey.
- */
+/* one row of the part "<!-- passkey -->" of passkeys.html */
+
+static ngx_int_t
+ngx_http_guichet_pk_row(void *data, ngx_uint_t i, ngx_http_guichet_tpl_t *t)
+{
+    ngx_http_guichet_pk_t *pk = data;
+
+    ngx_http_guichet_pk_date(pk->list[i].created, pk->created,
+                             sizeof(pk->created));
+    ngx_http_guichet_pk_date(pk->list[i].last_used, pk->used,
+                             sizeof(pk->used));
+    ngx_http_guichet_tpl_str(t, "name", pk->list[i].name);
+    ngx_http_guichet_tpl_str(t, "alg", ac_wa_alg_name(pk->list[i].cred.alg));
+    ngx_http_guichet_tpl_str(t, "created", pk->created);
+    ngx_http_guichet_tpl_str(t, "used", pk->used);
+    ngx_http_guichet_tpl_str(t, "handle", pk->list[i].handle);
+    ngx_http_guichet_tpl_str(t, "synced",
+                             (pk->list[i].cred.flags & AC_WA_FLAG_BE)
+                             ? "1" : NULL);
+
+    return NGX_OK;
+}
+
 
 static void
 ngx_http_guichet_pk_render(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_pk_t *pk,
     const char *notice)
 {
-    u_char                        *open, *close, *end;
-    size_t                         i;
-    ngx_str_t                      tpl;
-    ac_tvar_t                      vars[14];
+    ngx_http_guichet_tpl_t         t;
     ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
-
-    static u_char  om[] = "<!-- passkey -->\n";
-    static u_char  cm[] = "<!-- /passkey -->\n";
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (ngx_http_guichet_ep_template(r, "passkeys.html", &tpl) != NGX_OK
+    if (ngx_http_guichet_tpl_get(r, ctx, "passkeys.html", &t) != NGX_OK
         || ac_csrf_token(gmcf->keys, ctx->digest, "account",
                          (time_t) ctx->now, a->csrf)
            != AC_OK
@@ -248,67 +248,24 @@ ngx_http_guichet_pk_render(ngx_http_request_t *r,
         return;
     }
 
-    end = tpl.data + tpl.len;
-    open = ngx_strlcasestrn(tpl.data, end, om, sizeof(om) - 2);
-    close = open ? ngx_strlcasestrn(open, end, cm, sizeof(cm) - 2) : NULL;
-    if (close == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    vars[0].name = "base";
-    vars[0].value = (char *) ctx->base.data;
-    vars[0].len = ctx->base.len;
-    ngx_http_guichet_pk_tvar(&vars[1], "email", a->account.email);
-    ngx_http_guichet_pk_tvar(&vars[2], "notice", notice);
-    ngx_http_guichet_pk_tvar(&vars[3], "csrf", a->csrf);
-    ngx_http_guichet_pk_tvar(&vars[4], "csrf_logout", a->csrf_logout);
-    ngx_http_guichet_pk_tvar(&vars[5], "none", pk->n ? NULL : "1");
-    ngx_http_guichet_pk_tvar(&vars[6], "enabled",
+    ngx_http_guichet_tpl_str(&t, "email", a->account.email);
+    ngx_http_guichet_tpl_str(&t, "notice", notice);
+    ngx_http_guichet_tpl_str(&t, "csrf", a->csrf);
+    ngx_http_guichet_tpl_str(&t, "csrf_logout", a->csrf_logout);
+    ngx_http_guichet_tpl_str(&t, "none", pk->n ? NULL : "1");
+    ngx_http_guichet_tpl_str(&t, "enabled",
                              gmcf->ac->webauthn_rp_id ? "1" : NULL);
-    ngx_http_guichet_pk_tvar(&vars[7], "full",
+    ngx_http_guichet_tpl_str(&t, "full",
                              pk->n >= AC_WA_PASSKEYS_MAX ? "1" : NULL);
 
     ac_buf_reset(&ctx->json);
 
-    if (ac_template_render((char *) tpl.data, open - tpl.data, vars, 8,
-                           &ctx->json)
-        != AC_OK)
+    if (ngx_http_guichet_tpl_rows(&t, "passkey", ngx_http_guichet_pk_row, pk,
+                                  pk->n, &ctx->json)
+        != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    for (i = 0; i < pk->n; i++) {
-        ngx_http_guichet_pk_date(pk->list[i].created, pk->created,
-                                 sizeof(pk->created));
-        ngx_http_guichet_pk_date(pk->list[i].last_used, pk->used,
-                                 sizeof(pk->used));
-        ngx_http_guichet_pk_tvar(&vars[8], "name", pk->list[i].name);
-        ngx_http_guichet_pk_tvar(&vars[9], "alg",
-                                 ac_wa_alg_name(pk->list[i].cred.alg));
-        ngx_http_guichet_pk_tvar(&vars[10], "created", pk->created);
-        ngx_http_guichet_pk_tvar(&vars[11], "used", pk->used);
-        ngx_http_guichet_pk_tvar(&vars[12], "handle", pk->list[i].handle);
-        ngx_http_guichet_pk_tvar(&vars[13], "synced",
-                                 (pk->list[i].cred.flags & AC_WA_FLAG_BE)
-                                 ? "1" : NULL);
-
-        if (ac_template_render((char *) open + sizeof(om) - 1,
-                               close - open - (sizeof(om) - 1), vars, 14,
-                               &ctx->json)
-            != AC_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-    }
-
-    if (ac_template_render((char *) close + sizeof(cm) - 1,
-                           end - close - (sizeof(cm) - 1), vars, 8,
-                           &ctx->json)
-        != AC_OK)
-    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "guichet: passkeys page rendering failed");
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -480,13 +437,6 @@ ngx_http_guichet_pk_post_loaded(ngx_http_request_t *r,
     a = ctx->route_data;
     pk = a->ext;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
-        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account/passkeys")
-           != NGX_OK)
-    {
-        return;
-    }
 
     (void) ngx_http_guichet_ep_field(ctx, "action", action, sizeof(action),
                                      &len);

@@ -17,8 +17,6 @@ static void ngx_http_guichet_acct_verify(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_acct_failed(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a);
-static void ngx_http_guichet_reauth_get_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_reauth_page(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     ngx_uint_t status, const char *error);
@@ -26,10 +24,6 @@ static const char *ngx_http_guichet_reauth_why(const char *return_to);
 static ngx_int_t ngx_http_guichet_reauth_set(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     ngx_uint_t status, const char *error);
-static void ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_password_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_password_checked(ngx_http_request_t *r,
     void *data, int rc);
 static void ngx_http_guichet_password_hashed(ngx_http_request_t *r,
@@ -212,15 +206,6 @@ void
 ngx_http_guichet_account_reauth_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_reauth_get_loaded);
-}
-
-
-static void
-ngx_http_guichet_reauth_get_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
@@ -285,7 +270,7 @@ ngx_http_guichet_reauth_set(ngx_http_request_t *r,
 {
     ngx_http_guichet_ep_page(ctx, status, "reauth.html");
 
-    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "reauth")
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "account")
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -306,22 +291,9 @@ void
 ngx_http_guichet_account_reauth_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_reauth_post_loaded);
-}
-
-
-static void
-ngx_http_guichet_reauth_post_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "reauth") != NGX_OK) {
-        return;
-    }
 
     (void) ngx_http_guichet_ep_field(ctx, "return_to", a->return_to,
                                      sizeof(a->return_to), NULL);
@@ -511,15 +483,6 @@ void
 ngx_http_guichet_account_password(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_password_loaded);
-}
-
-
-static void
-ngx_http_guichet_password_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     size_t                    len;
     ngx_int_t                 same;
     char                      confirm[AC_PASSWORD_MAX + 1];
@@ -527,13 +490,6 @@ ngx_http_guichet_password_loaded(ngx_http_request_t *r,
     ngx_http_guichet_acct_t  *a;
 
     a = ctx->route_data;
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
-        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
-           != NGX_OK)
-    {
-        return;
-    }
 
     error = NULL;
 

@@ -17,13 +17,7 @@ static void ngx_http_guichet_totp_page(ngx_http_request_t *r,
     ngx_uint_t status, const char *error);
 static void ngx_http_guichet_codes_logged(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_totp_get_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_totp_shown(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_totp_qr_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_totp_confirm(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
@@ -31,30 +25,19 @@ static void ngx_http_guichet_totp_enabled(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_totp_disabled(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_recovery_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_recovery_done(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
 
 /* --------------------------------------------------------------- TOTP */
 
-void
-ngx_http_guichet_account_totp_get(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_totp_get_loaded);
-}
-
-
 /*
  * A new secret, kept sealed (and bound to this session) in the session's
  * field "k" as "TIME:SEALED" until a first code confirms it.
  */
 
-static void
-ngx_http_guichet_totp_get_loaded(ngx_http_request_t *r,
+void
+ngx_http_guichet_account_totp_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
     u_char                        *p;
@@ -63,12 +46,6 @@ ngx_http_guichet_totp_get_loaded(ngx_http_request_t *r,
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account/totp")
-        != NGX_OK)
-    {
-        return;
-    }
 
     if (a->account.totp[0]) {
         ngx_http_guichet_acct_back(r, ctx, NULL);
@@ -194,19 +171,10 @@ ngx_http_guichet_totp_pending(ngx_http_request_t *r,
 }
 
 
-void
-ngx_http_guichet_account_totp_qr(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_totp_qr_loaded);
-}
-
-
 /* An image, since templates insert text only and CSP refuses data: URIs */
 
-static void
-ngx_http_guichet_totp_qr_loaded(ngx_http_request_t *r,
+void
+ngx_http_guichet_account_totp_qr(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
     int                            rc;
@@ -216,12 +184,6 @@ ngx_http_guichet_totp_qr_loaded(ngx_http_request_t *r,
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account/totp")
-        != NGX_OK)
-    {
-        return;
-    }
 
     if (ngx_http_guichet_totp_pending(r, ctx, a) != NGX_OK) {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_NOT_FOUND, "Not found",
@@ -262,15 +224,6 @@ void
 ngx_http_guichet_account_totp_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_totp_post_loaded);
-}
-
-
-static void
-ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     char                          *p, *q;
     size_t                         len;
     char                           action[16];
@@ -279,13 +232,6 @@ ngx_http_guichet_totp_post_loaded(ngx_http_request_t *r,
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
-        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
-           != NGX_OK)
-    {
-        return;
-    }
 
     (void) ngx_http_guichet_ep_field(ctx, "action", action, sizeof(action),
                                      &len);
@@ -451,27 +397,11 @@ void
 ngx_http_guichet_account_recovery(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    (void) ngx_http_guichet_acct_begin(r, ctx,
-                                       ngx_http_guichet_recovery_loaded);
-}
-
-
-static void
-ngx_http_guichet_recovery_loaded(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
     ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ngx_http_guichet_acct_csrf(r, ctx, "account") != NGX_OK
-        || ngx_http_guichet_acct_allowed(r, ctx, a, 1, 1, "account")
-           != NGX_OK)
-    {
-        return;
-    }
 
     if (a->account.totp[0] == '\0') {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Not available",

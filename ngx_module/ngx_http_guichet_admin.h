@@ -20,8 +20,6 @@
 #define NGX_HTTP_GUICHET_ADMIN_ANOM_AGE   (24 * 3600)
 #define NGX_HTTP_GUICHET_ADMIN_TIME_MAX   32
 #define NGX_HTTP_GUICHET_ADMIN_FIELD_MAX  64
-#define NGX_HTTP_GUICHET_ADMIN_TPL        "admin_logs.html"
-#define NGX_HTTP_GUICHET_ADMIN_TPL_MAX    (256 * 1024)
 
 
 /* an account reference of the log (a pseudonym, or an older entry's id)
@@ -59,29 +57,18 @@ typedef struct {
     ngx_uint_t           next_key;
 
     ac_log_entry_t       e;
+    ngx_http_guichet_tpl_t  tpl;             /* admin_logs.html */
     ac_buf_t             out;
 } ngx_http_guichet_admin_t;
 
 
-/* the page template, read at configuration time */
-extern ngx_str_t  ngx_http_guichet_admin_tpl;
-/* every name the template may use */
-#define NGX_HTTP_GUICHET_ADMIN_NNAMES  44
-extern const char  *ngx_http_guichet_admin_names[];
 
 ngx_int_t ngx_http_guichet_admin_parse(ngx_http_guichet_admin_t *ad,
     const redisReply *entry);
 ngx_uint_t ngx_http_guichet_admin_match(ngx_http_guichet_admin_t *ad);
 void ngx_http_guichet_admin_render(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-ngx_int_t ngx_http_guichet_admin_part(ngx_http_guichet_admin_t *ad,
-    ac_tvar_t *vars);
 void ngx_http_guichet_admin_ms(int64_t ms, char *out, size_t size);
-void ngx_http_guichet_admin_reset(ac_tvar_t *v);
-void ngx_http_guichet_admin_str(ac_tvar_t *v, const char *name,
-    const char *value);
-void ngx_http_guichet_admin_var(ac_tvar_t *v, const char *name,
-    const char *value, size_t len);
 void ngx_http_guichet_admin_send(ngx_http_request_t *r,
     ngx_http_guichet_admin_t *ad);
 

@@ -1,6 +1,7 @@
 /*
  * Guichet nginx module: the security team's page rendered part by part
- * from its one template, every value through its HTML escaping, and
+ * from its one template (loaded and checked with the others by
+ * ngx_http_guichet_page.c), every value through its HTML escaping, and
  * sent with the security headers.
  */
 
@@ -32,55 +33,6 @@ ngx_http_guichet_admin_ms(int64_t ms, char *out, size_t size)
 }
 
 
-/* Every name of the template is always given, most of them empty. */
-void
-ngx_http_guichet_admin_reset(ac_tvar_t *v)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < NGX_HTTP_GUICHET_ADMIN_NNAMES; i++) {
-        v[i].name = ngx_http_guichet_admin_names[i];
-        v[i].value = NULL;
-        v[i].len = 0;
-    }
-}
-
-
-void
-ngx_http_guichet_admin_var(ac_tvar_t *v, const char *name, const char *value,
-    size_t len)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < NGX_HTTP_GUICHET_ADMIN_NNAMES; i++) {
-        if (ngx_strcmp(v[i].name, name) == 0) {
-            v[i].value = value;
-            v[i].len = value ? len : 0;
-            return;
-        }
-    }
-}
-
-
-void
-ngx_http_guichet_admin_str(ac_tvar_t *v, const char *name, const char *value)
-{
-    ngx_http_guichet_admin_var(v, name, value,
-                               value ? ngx_strlen(value) : 0);
-}
-
-
-ngx_int_t
-ngx_http_guichet_admin_part(ngx_http_guichet_admin_t *ad, ac_tvar_t *vars)
-{
-    return ac_template_render((char *) ngx_http_guichet_admin_tpl.data,
-                              ngx_http_guichet_admin_tpl.len, vars,
-                              NGX_HTTP_GUICHET_ADMIN_NNAMES,
-                              &ad->out)
-           == AC_OK ? NGX_OK : NGX_ERROR;
-}
-
-
 void
 ngx_http_guichet_admin_render(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
@@ -101,7 +53,6 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
     char                        cread[NGX_INT_T_LEN + 1];
     ngx_int_t                   rc;
     ngx_uint_t                  forward, full;
-    ac_tvar_t                   v[NGX_HTTP_GUICHET_ADMIN_NNAMES];
     ac_buf_t                    d;
     redisReply                 *range, **pick;
     ac_anomaly_t               *an;
@@ -118,6 +69,12 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     an = NULL;
     ac_buf_init(&d);
+
+    if (ngx_http_guichet_tpl_get(r, ctx, "admin_logs.html", &ad->tpl)
+        != NGX_OK)
+    {
+        goto failed;
+    }
 
     /* the anomaly report */
 
@@ -251,13 +208,13 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
 
     /* head, the event filter's options, the other filters */
 
-    ngx_http_guichet_admin_reset(v);
-    ngx_http_guichet_admin_var(v, "base", (char *) ctx->base.data,
+    ngx_http_guichet_tpl_clear(&ad->tpl);
+    ngx_http_guichet_tpl_set(&ad->tpl, "base", (char *) ctx->base.data,
                                ctx->base.len);
-    ngx_http_guichet_admin_str(v, "head", "1");
-    ngx_http_guichet_admin_str(v, "user", ctx->session.email);
+    ngx_http_guichet_tpl_str(&ad->tpl, "head", "1");
+    ngx_http_guichet_tpl_str(&ad->tpl, "user", ctx->session.email);
 
-    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+    if (ngx_http_guichet_tpl_render(&ad->tpl, &ad->out) != NGX_OK) {
         goto failed;
     }
 
@@ -276,24 +233,24 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
         goto failed;
     }
 
-    ngx_http_guichet_admin_reset(v);
-    ngx_http_guichet_admin_var(v, "base", (char *) ctx->base.data,
+    ngx_http_guichet_tpl_clear(&ad->tpl);
+    ngx_http_guichet_tpl_set(&ad->tpl, "base", (char *) ctx->base.data,
                                ctx->base.len);
-    ngx_http_guichet_admin_str(v, "filters", "1");
-    ngx_http_guichet_admin_str(v, "account", ad->account);
-    ngx_http_guichet_admin_str(v, "email", ad->email);
-    ngx_http_guichet_admin_str(v, "ip", ad->ip);
-    ngx_http_guichet_admin_str(v, "result", ad->result);
-    ngx_http_guichet_admin_str(v, "result_ok",
+    ngx_http_guichet_tpl_str(&ad->tpl, "filters", "1");
+    ngx_http_guichet_tpl_str(&ad->tpl, "account", ad->account);
+    ngx_http_guichet_tpl_str(&ad->tpl, "email", ad->email);
+    ngx_http_guichet_tpl_str(&ad->tpl, "ip", ad->ip);
+    ngx_http_guichet_tpl_str(&ad->tpl, "result", ad->result);
+    ngx_http_guichet_tpl_str(&ad->tpl, "result_ok",
                                ad->f.result == 0 ? "1" : NULL);
-    ngx_http_guichet_admin_str(v, "result_fail",
+    ngx_http_guichet_tpl_str(&ad->tpl, "result_fail",
                                ad->f.result == 1 ? "1" : NULL);
-    ngx_http_guichet_admin_str(v, "partner", ad->partner);
-    ngx_http_guichet_admin_str(v, "since", ad->since);
-    ngx_http_guichet_admin_str(v, "until", ad->until);
-    ngx_http_guichet_admin_str(v, "chart_range", crange);
+    ngx_http_guichet_tpl_str(&ad->tpl, "partner", ad->partner);
+    ngx_http_guichet_tpl_str(&ad->tpl, "since", ad->since);
+    ngx_http_guichet_tpl_str(&ad->tpl, "until", ad->until);
+    ngx_http_guichet_tpl_str(&ad->tpl, "chart_range", crange);
 
-    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+    if (ngx_http_guichet_tpl_render(&ad->tpl, &ad->out) != NGX_OK) {
         goto failed;
     }
 
@@ -301,23 +258,23 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
         ac_buf_add(&ad->out, d.data, d.len);
     }
 
-    ngx_http_guichet_admin_reset(v);
-    ngx_http_guichet_admin_str(v, "chart_foot", "1");
-    ngx_http_guichet_admin_str(v, "chart_read", cread);
-    ngx_http_guichet_admin_str(v, "scanned", anom_scanned);
-    ngx_http_guichet_admin_str(v, "scan_max", anom_max);
-    ngx_http_guichet_admin_str(v, "events", events);
+    ngx_http_guichet_tpl_clear(&ad->tpl);
+    ngx_http_guichet_tpl_str(&ad->tpl, "chart_foot", "1");
+    ngx_http_guichet_tpl_str(&ad->tpl, "chart_read", cread);
+    ngx_http_guichet_tpl_str(&ad->tpl, "scanned", anom_scanned);
+    ngx_http_guichet_tpl_str(&ad->tpl, "scan_max", anom_max);
+    ngx_http_guichet_tpl_str(&ad->tpl, "events", events);
 
-    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+    if (ngx_http_guichet_tpl_render(&ad->tpl, &ad->out) != NGX_OK) {
         goto failed;
     }
 
     /* anomalies */
 
-    ngx_http_guichet_admin_reset(v);
-    ngx_http_guichet_admin_str(v, ac_anomaly_count(an) ? "anomaly_head"
+    ngx_http_guichet_tpl_clear(&ad->tpl);
+    ngx_http_guichet_tpl_str(&ad->tpl, ac_anomaly_count(an) ? "anomaly_head"
                                                        : "no_anomaly", "1");
-    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+    if (ngx_http_guichet_tpl_render(&ad->tpl, &ad->out) != NGX_OK) {
         goto failed;
     }
 
@@ -351,27 +308,27 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
             goto failed;
         }
 
-        ngx_http_guichet_admin_reset(v);
-        ngx_http_guichet_admin_str(v, "anomaly", "1");
-        ngx_http_guichet_admin_str(v, "rule", f.rule);
-        ngx_http_guichet_admin_str(v, "subject", f.subject);
-        ngx_http_guichet_admin_str(v, "count", count);
-        ngx_http_guichet_admin_str(v, "first", t1);
-        ngx_http_guichet_admin_str(v, "last", t2);
-        ngx_http_guichet_admin_str(v, "details", d.data);
+        ngx_http_guichet_tpl_clear(&ad->tpl);
+        ngx_http_guichet_tpl_str(&ad->tpl, "anomaly", "1");
+        ngx_http_guichet_tpl_str(&ad->tpl, "rule", f.rule);
+        ngx_http_guichet_tpl_str(&ad->tpl, "subject", f.subject);
+        ngx_http_guichet_tpl_str(&ad->tpl, "count", count);
+        ngx_http_guichet_tpl_str(&ad->tpl, "first", t1);
+        ngx_http_guichet_tpl_str(&ad->tpl, "last", t2);
+        ngx_http_guichet_tpl_str(&ad->tpl, "details", d.data);
 
-        if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+        if (ngx_http_guichet_tpl_render(&ad->tpl, &ad->out) != NGX_OK) {
             goto failed;
         }
     }
 
-    ngx_http_guichet_admin_reset(v);
+    ngx_http_guichet_tpl_clear(&ad->tpl);
     if (ac_anomaly_count(an)) {
-        ngx_http_guichet_admin_str(v, "anomaly_foot", "1");
+        ngx_http_guichet_tpl_str(&ad->tpl, "anomaly_foot", "1");
     }
-    ngx_http_guichet_admin_str(v, "entries_head", "1");
+    ngx_http_guichet_tpl_str(&ad->tpl, "entries_head", "1");
 
-    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+    if (ngx_http_guichet_tpl_render(&ad->tpl, &ad->out) != NGX_OK) {
         goto failed;
     }
 
@@ -386,39 +343,39 @@ ngx_http_guichet_admin_render(ngx_http_request_t *r,
 
         ngx_http_guichet_admin_ms(ad->e.time_ms, t1, sizeof(t1));
 
-        ngx_http_guichet_admin_reset(v);
-        ngx_http_guichet_admin_str(v, "row", "1");
-        ngx_http_guichet_admin_str(v, "id", ad->e.id);
-        ngx_http_guichet_admin_str(v, "time", t1);
-        ngx_http_guichet_admin_str(v, "event", ad->e.event);
-        ngx_http_guichet_admin_str(v, "result",
+        ngx_http_guichet_tpl_clear(&ad->tpl);
+        ngx_http_guichet_tpl_str(&ad->tpl, "row", "1");
+        ngx_http_guichet_tpl_str(&ad->tpl, "id", ad->e.id);
+        ngx_http_guichet_tpl_str(&ad->tpl, "time", t1);
+        ngx_http_guichet_tpl_str(&ad->tpl, "event", ad->e.event);
+        ngx_http_guichet_tpl_str(&ad->tpl, "result",
                                    ad->e.failed ? "fail" : "ok");
-        ngx_http_guichet_admin_str(v, "reason", ad->e.reason);
-        ngx_http_guichet_admin_str(v, "account", ad->e.account);
-        ngx_http_guichet_admin_str(v, "email", ad->e.email);
-        ngx_http_guichet_admin_str(v, "ip", ad->e.ip);
-        ngx_http_guichet_admin_str(v, "partner", ad->e.partner);
-        ngx_http_guichet_admin_str(v, "session", ad->e.session);
-        ngx_http_guichet_admin_str(v, "ua", ad->e.ua);
+        ngx_http_guichet_tpl_str(&ad->tpl, "reason", ad->e.reason);
+        ngx_http_guichet_tpl_str(&ad->tpl, "account", ad->e.account);
+        ngx_http_guichet_tpl_str(&ad->tpl, "email", ad->e.email);
+        ngx_http_guichet_tpl_str(&ad->tpl, "ip", ad->e.ip);
+        ngx_http_guichet_tpl_str(&ad->tpl, "partner", ad->e.partner);
+        ngx_http_guichet_tpl_str(&ad->tpl, "session", ad->e.session);
+        ngx_http_guichet_tpl_str(&ad->tpl, "ua", ad->e.ua);
 
-        if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+        if (ngx_http_guichet_tpl_render(&ad->tpl, &ad->out) != NGX_OK) {
             goto failed;
         }
     }
 
-    ngx_http_guichet_admin_reset(v);
-    ngx_http_guichet_admin_var(v, "base", (char *) ctx->base.data,
+    ngx_http_guichet_tpl_clear(&ad->tpl);
+    ngx_http_guichet_tpl_set(&ad->tpl, "base", (char *) ctx->base.data,
                                ctx->base.len);
-    ngx_http_guichet_admin_str(v, "foot", "1");
-    ngx_http_guichet_admin_str(v, "none", shown ? NULL : "1");
-    ngx_http_guichet_admin_str(v, "rows", rows);
-    ngx_http_guichet_admin_str(v, "scanned", scanned);
-    ngx_http_guichet_admin_str(v, "scan_max", scan_max);
-    ngx_http_guichet_admin_str(v, "query", (char *) q);
-    ngx_http_guichet_admin_str(v, "newer", newer);
-    ngx_http_guichet_admin_str(v, "older", older);
+    ngx_http_guichet_tpl_str(&ad->tpl, "foot", "1");
+    ngx_http_guichet_tpl_str(&ad->tpl, "none", shown ? NULL : "1");
+    ngx_http_guichet_tpl_str(&ad->tpl, "rows", rows);
+    ngx_http_guichet_tpl_str(&ad->tpl, "scanned", scanned);
+    ngx_http_guichet_tpl_str(&ad->tpl, "scan_max", scan_max);
+    ngx_http_guichet_tpl_str(&ad->tpl, "query", (char *) q);
+    ngx_http_guichet_tpl_str(&ad->tpl, "newer", newer);
+    ngx_http_guichet_tpl_str(&ad->tpl, "older", older);
 
-    if (ngx_http_guichet_admin_part(ad, v) != NGX_OK) {
+    if (ngx_http_guichet_tpl_render(&ad->tpl, &ad->out) != NGX_OK) {
         goto failed;
     }
 

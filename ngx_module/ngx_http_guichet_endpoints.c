@@ -16,6 +16,7 @@
 #include "ngx_http_guichet_module.h"
 #include "ngx_http_guichet_redis.h"
 #include "ngx_http_guichet_endpoints.h"
+#include "ngx_http_guichet_account.h"
 
 
 static void ngx_http_guichet_ep_css(ngx_http_request_t *r,
@@ -37,6 +38,8 @@ static ngx_int_t ngx_http_guichet_ep_form(const char *data, size_t len,
     const char *name, char *out, size_t outsize, size_t *outlen);
 static void ngx_http_guichet_ep_session_got(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_ep_route(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_ep_logged(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 
@@ -45,7 +48,9 @@ static void ngx_http_guichet_ep_logged(ngx_http_request_t *r, void *data,
  * The routes, one line each: the name under the location's prefix, the
  * methods, NGX_HTTP_GUICHET_EP_* flags, the handler. A name may have
  * several lines, one per set of methods; a known name asked with another
- * method gets 405.
+ * method gets 405. The flags say what is done before the handler: the
+ * body read, the session and account read, the form's token, no change
+ * by a restricted account, a fresh proof (see endpoints.h).
  */
 
 static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
@@ -91,39 +96,43 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
     { ngx_string("metrics"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_metrics_get },
 
-    { ngx_string("account"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_guichet_account_get },
+    { ngx_string("account"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_PAGE, ngx_http_guichet_account_get },
     { ngx_string("account/sessions/revoke"), NGX_HTTP_POST,
-      NGX_HTTP_GUICHET_EP_BODY, ngx_http_guichet_account_revoke },
-    { ngx_string("account/reauth"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_guichet_account_reauth_get },
-    { ngx_string("account/reauth"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
-      ngx_http_guichet_account_reauth_post },
-    { ngx_string("account/totp"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_guichet_account_totp_get },
-    { ngx_string("account/totp"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
-      ngx_http_guichet_account_totp_post },
-    { ngx_string("account/totp/qr.svg"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_guichet_account_totp_qr },
-    { ngx_string("account/passkeys"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      NGX_HTTP_GUICHET_EP_FORM, ngx_http_guichet_account_revoke },
+    { ngx_string("account/reauth"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_PAGE, ngx_http_guichet_account_reauth_get },
+    { ngx_string("account/reauth"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_FORM, ngx_http_guichet_account_reauth_post },
+    { ngx_string("account/totp"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_CHANGE
+      |NGX_HTTP_GUICHET_EP_FRESH, ngx_http_guichet_account_totp_get },
+    { ngx_string("account/totp"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_totp_post },
+    { ngx_string("account/totp/qr.svg"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_CHANGE
+      |NGX_HTTP_GUICHET_EP_FRESH, ngx_http_guichet_account_totp_qr },
+    { ngx_string("account/passkeys"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_FRESH,
       ngx_http_guichet_account_passkeys_get },
     { ngx_string("account/passkeys"), NGX_HTTP_POST,
-      NGX_HTTP_GUICHET_EP_BODY, ngx_http_guichet_account_passkeys_post },
+      NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_passkeys_post },
     { ngx_string("account/passkeys/options"), NGX_HTTP_POST,
-      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON,
-      ngx_http_guichet_account_passkeys_options },
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_BODY
+      |NGX_HTTP_GUICHET_EP_JSON, ngx_http_guichet_account_passkeys_options },
     { ngx_string("account/recovery-codes"), NGX_HTTP_POST,
-      NGX_HTTP_GUICHET_EP_BODY, ngx_http_guichet_account_recovery },
+      NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_recovery },
     { ngx_string("account/password"), NGX_HTTP_POST,
-      NGX_HTTP_GUICHET_EP_BODY, ngx_http_guichet_account_password },
-    { ngx_string("account/email"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
-      ngx_http_guichet_account_email },
+      NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_password },
+    { ngx_string("account/email"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_email },
     { ngx_string("account/email/confirm"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_account_email_confirm },
-    { ngx_string("account/export"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+    { ngx_string("account/export"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_FRESH,
       ngx_http_guichet_account_export },
-    { ngx_string("account/delete"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
-      ngx_http_guichet_account_delete },
+    { ngx_string("account/delete"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_delete },
 
     { ngx_string("sso"), NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST,
       NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_LARGE,
@@ -262,7 +271,7 @@ ngx_http_guichet_endpoints_handler(ngx_http_request_t *r)
     /* the handler finalizes the request, maybe later: hold it till then */
     r->main->count++;
 
-    found->handler(r, ctx);
+    ngx_http_guichet_ep_route(r, ctx);
 
     return NGX_DONE;
 }
@@ -386,6 +395,21 @@ ngx_http_guichet_ep_body_read(ngx_http_request_t *r)
 
     default:
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_route(r, ctx);
+}
+
+
+/* the account routes read the session and the account first */
+
+static void
+ngx_http_guichet_ep_route(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    if (ctx->route->flags & NGX_HTTP_GUICHET_EP_SESSION) {
+        ngx_http_guichet_acct_begin(r, ctx);
         return;
     }
 
@@ -1108,11 +1132,7 @@ ngx_http_guichet_endpoints_init(ngx_conf_t *cf)
         }
     }
 
-    if (ngx_http_guichet_pages_init(cf, gmcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_guichet_admin_init(cf);
+    return ngx_http_guichet_pages_init(cf, gmcf);
 }
 
 

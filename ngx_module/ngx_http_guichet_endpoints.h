@@ -58,6 +58,21 @@
 #define NGX_HTTP_GUICHET_EP_BODY      0x01   /* read the body first */
 #define NGX_HTTP_GUICHET_EP_JSON      0x02   /* errors in JSON, not HTML */
 #define NGX_HTTP_GUICHET_EP_LARGE     0x04   /* body up to BODY_LARGE */
+/* the account routes (ngx_http_guichet_account.c reads the session and
+ * the account, then applies these in this order, then the handler) */
+#define NGX_HTTP_GUICHET_EP_SESSION   0x08   /* signed in, else the login */
+#define NGX_HTTP_GUICHET_EP_CSRF      0x10   /* the "account" form token */
+#define NGX_HTTP_GUICHET_EP_CHANGE    0x20   /* 403 for a restricted one */
+#define NGX_HTTP_GUICHET_EP_FRESH     0x40   /* a proof within reauth_window */
+
+/* an account page, an account change and an account form */
+#define NGX_HTTP_GUICHET_EP_PAGE      NGX_HTTP_GUICHET_EP_SESSION
+#define NGX_HTTP_GUICHET_EP_FORM      (NGX_HTTP_GUICHET_EP_SESSION           \
+                                       |NGX_HTTP_GUICHET_EP_BODY            \
+                                       |NGX_HTTP_GUICHET_EP_CSRF)
+#define NGX_HTTP_GUICHET_EP_SECURE    (NGX_HTTP_GUICHET_EP_FORM              \
+                                       |NGX_HTTP_GUICHET_EP_CHANGE          \
+                                       |NGX_HTTP_GUICHET_EP_FRESH)
 
 #define NGX_HTTP_GUICHET_BODY_LARGE   32768  /* partner API: SPEC 5 */
 
@@ -232,9 +247,35 @@ void ngx_http_guichet_ep_json(ngx_http_guichet_ep_ctx_t *ctx,
 /* Another body built in ctx->json, sent with this content type. */
 void ngx_http_guichet_ep_body(ngx_http_guichet_ep_ctx_t *ctx,
     ngx_uint_t status, const char *content_type);
-/* The text of a loaded template, for a route that renders it itself. */
-ngx_int_t ngx_http_guichet_ep_template(ngx_http_request_t *r,
-    const char *name, ngx_str_t *tpl);
+/*
+ * A template a route renders itself, in parts or with repeated rows:
+ * tpl_get() gives its text and every name it may use, all empty but
+ * "base"; tpl_set()/tpl_str() give one a value, tpl_clear() empties them
+ * again; tpl_render() appends the whole template; tpl_rows() appends it
+ * with the part between "<!-- marker -->" and "<!-- /marker -->"
+ * repeated n times, row(data, i, t) setting that row's values first.
+ */
+typedef struct ngx_http_guichet_tpl_s  ngx_http_guichet_tpl_t;
+
+struct ngx_http_guichet_tpl_s {
+    ngx_str_t                        text;
+    ac_tvar_t                       *vars;
+    ngx_uint_t                       nvars;
+};
+
+ngx_int_t ngx_http_guichet_tpl_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *name,
+    ngx_http_guichet_tpl_t *t);
+void ngx_http_guichet_tpl_clear(ngx_http_guichet_tpl_t *t);
+void ngx_http_guichet_tpl_set(ngx_http_guichet_tpl_t *t, const char *name,
+    const char *value, size_t len);
+void ngx_http_guichet_tpl_str(ngx_http_guichet_tpl_t *t, const char *name,
+    const char *value);
+ngx_int_t ngx_http_guichet_tpl_render(ngx_http_guichet_tpl_t *t,
+    ac_buf_t *out);
+ngx_int_t ngx_http_guichet_tpl_rows(ngx_http_guichet_tpl_t *t,
+    const char *marker, ngx_int_t (*row)(void *data, ngx_uint_t i,
+    ngx_http_guichet_tpl_t *t), void *data, ngx_uint_t n, ac_buf_t *out);
 /* {"error":code,"message":message}, both JSON-escaped. */
 void ngx_http_guichet_ep_json_error(ngx_http_guichet_ep_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *message);
@@ -332,7 +373,6 @@ extern const char  ngx_http_guichet_code_used[];
 
 
 /* ngx_http_guichet_admin.c: the security team's log page */
-ngx_int_t ngx_http_guichet_admin_init(ngx_conf_t *cf);
 /* ngx_http_guichet_admin_chart.c: its chart (NGX_DECLINED for an empty
  * range) and its event filter's <option>s */
 #define NGX_HTTP_GUICHET_CHART_RANGE  48

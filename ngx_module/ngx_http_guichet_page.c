@@ -18,11 +18,14 @@
 #define NGX_HTTP_GUICHET_TEMPLATE_MAX  (1024 * 1024)
 
 
+#define NGX_HTTP_GUICHET_VARS(...)  ((const char *[]) { __VA_ARGS__, NULL })
+
+
 typedef struct {
     const char                  *file;
     const char                  *content_type;
-    /* NULL-terminated; no list at all: served as is */
-    const char                  *vars[NGX_HTTP_GUICHET_TVARS + 1];
+    /* NULL-terminated; NULL: served as is */
+    const char                 **vars;
 } ngx_http_guichet_template_t;
 
 
@@ -45,60 +48,76 @@ static ngx_int_t ngx_http_guichet_template_load(ngx_conf_t *cf,
 static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
 
     { "error.html", "text/html; charset=utf-8",
-      { "base", "title", "message", "status", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "title", "message", "status") },
 
     { "login.html", "text/html; charset=utf-8",
-      { "base", "error", "notice", "csrf", "return_to", "email", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "error", "notice", "csrf", "return_to",
+          "email") },
 
     { "2fa.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "return_to", "passkey", "code", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "return_to", "passkey",
+          "code") },
 
     { "logout.html", "text/html; charset=utf-8",
-      { "base", "csrf", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "csrf") },
 
     { "account.html", "text/html; charset=utf-8",
-      { "base", "email", "notice", "totp", "recovery_left", "csrf",
-        "csrf_logout", "last_login", "download", "device", "ip", "when",
-        "current", "handle", "agent", "others", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "email", "notice", "totp", "recovery_left",
+          "csrf", "csrf_logout", "last_login", "download", "device", "ip",
+          "when", "current", "handle", "agent", "others") },
 
     { "totp.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "email", "secret", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "secret") },
 
     { "recovery.html", "text/html; charset=utf-8",
-      { "base", "notice", "code", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "notice", "code") },
 
     { "reauth.html", "text/html; charset=utf-8",
-      { "base", "error", "why", "csrf", "return_to", "email", "totp",
-        NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "error", "why", "csrf", "return_to",
+          "email", "totp") },
 
-    { "goodbye.html", "text/html; charset=utf-8", { "base", NULL } },
+    { "goodbye.html", "text/html; charset=utf-8",
+      NGX_HTTP_GUICHET_VARS("base") },
 
     { "register.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "token", "email", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "token", "email") },
 
     { "link.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "partner", "email", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "partner", "email") },
 
     { "reset.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "email", "sent", "done", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "sent",
+          "done") },
 
     { "reset_confirm.html", "text/html; charset=utf-8",
-      { "base", "error", "csrf", "email", "totp", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "totp") },
 
     { "passkeys.html", "text/html; charset=utf-8",
-      { "base", "email", "notice", "csrf", "csrf_logout", "none",
-        "enabled", "full", "name", "alg", "created", "used", "handle",
-        "synced", NULL } },
+      NGX_HTTP_GUICHET_VARS("base", "email", "notice", "csrf", "csrf_logout",
+          "none", "enabled", "full", "name", "alg", "created", "used",
+          "handle", "synced") },
 
-    { "guichet.css", "text/css", { NULL } },
+    /* the security team's page: rendered part by part, the parts chosen
+     * by the names "head", "row", "foot"... set to "1" */
+    { "admin_logs.html", "text/html; charset=utf-8",
+      NGX_HTTP_GUICHET_VARS("base", "head", "user", "account", "email", "ip",
+          "event", "result", "partner", "since", "until", "error",
+          "scanned", "scan_max", "events", "no_anomaly", "anomaly_head",
+          "anomaly", "rule", "subject", "count", "first", "last",
+          "details", "anomaly_foot", "entries_head", "row", "id", "time",
+          "reason", "session", "ua", "foot", "none", "rows", "newer",
+          "older", "query", "filters", "result_ok", "result_fail",
+          "chart_range", "chart_foot", "chart_read") },
 
-    { "guichet.js", "text/javascript; charset=utf-8", { NULL } },
+    { "guichet.css", "text/css", NULL },
 
-    { "passkey.js", "text/javascript; charset=utf-8", { NULL } },
+    { "guichet.js", "text/javascript; charset=utf-8", NULL },
 
-    { "favicon.svg", "image/svg+xml", { NULL } },
+    { "passkey.js", "text/javascript; charset=utf-8", NULL },
 
-    { NULL, NULL, { NULL } }
+    { "favicon.svg", "image/svg+xml", NULL },
+
+    { NULL, NULL, NULL }
 };
 
 
@@ -186,19 +205,53 @@ ngx_http_guichet_ep_body(ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status,
 }
 
 
-ngx_int_t
-ngx_http_guichet_ep_template(ngx_http_request_t *r, const char *name,
-    ngx_str_t *tpl)
+/* ------------------------------------------- templates a route renders */
+
+static ngx_int_t
+ngx_http_guichet_tpl_make(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t page,
+    ngx_http_guichet_tpl_t *t)
 {
-    ngx_uint_t                     i;
+    ngx_uint_t                     n;
+    const char                   **names;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    names = ngx_http_guichet_templates[page].vars;
+
+    for (n = 0; names && names[n]; n++) {
+        /* void */
+    }
+
+    t->text = ((ngx_str_t *) gmcf->pages)[page];
+    t->nvars = n;
+    t->vars = ngx_palloc(r->pool, (n + 1) * sizeof(ac_tvar_t));
+    if (t->vars == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (n = 0; n < t->nvars; n++) {
+        t->vars[n].name = names[n];
+    }
+
+    ngx_http_guichet_tpl_clear(t);
+    ngx_http_guichet_tpl_set(t, "base", (char *) ctx->base.data,
+                             ctx->base.len);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_guichet_tpl_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *name,
+    ngx_http_guichet_tpl_t *t)
+{
+    ngx_uint_t  i;
 
     for (i = 0; ngx_http_guichet_templates[i].file; i++) {
         if (ngx_strcmp(ngx_http_guichet_templates[i].file, name) == 0) {
-            *tpl = ((ngx_str_t *) gmcf->pages)[i];
-            return NGX_OK;
+            return ngx_http_guichet_tpl_make(r, ctx, i, t);
         }
     }
 
@@ -206,6 +259,98 @@ ngx_http_guichet_ep_template(ngx_http_request_t *r, const char *name,
                   "guichet: no template \"%s\"", name);
 
     return NGX_ERROR;
+}
+
+
+void
+ngx_http_guichet_tpl_clear(ngx_http_guichet_tpl_t *t)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < t->nvars; i++) {
+        if (ngx_strcmp(t->vars[i].name, "base") != 0) {
+            t->vars[i].value = NULL;
+            t->vars[i].len = 0;
+        }
+    }
+}
+
+
+void
+ngx_http_guichet_tpl_set(ngx_http_guichet_tpl_t *t, const char *name,
+    const char *value, size_t len)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < t->nvars; i++) {
+        if (ngx_strcmp(t->vars[i].name, name) == 0) {
+            t->vars[i].value = value;
+            t->vars[i].len = value ? len : 0;
+            return;
+        }
+    }
+}
+
+
+void
+ngx_http_guichet_tpl_str(ngx_http_guichet_tpl_t *t, const char *name,
+    const char *value)
+{
+    ngx_http_guichet_tpl_set(t, name, value, value ? ngx_strlen(value) : 0);
+}
+
+
+ngx_int_t
+ngx_http_guichet_tpl_render(ngx_http_guichet_tpl_t *t, ac_buf_t *out)
+{
+    return ac_template_render((char *) t->text.data, t->text.len, t->vars,
+                              t->nvars, out)
+           == AC_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_guichet_tpl_rows(ngx_http_guichet_tpl_t *t, const char *marker,
+    ngx_int_t (*row)(void *data, ngx_uint_t i, ngx_http_guichet_tpl_t *t),
+    void *data, ngx_uint_t n, ac_buf_t *out)
+{
+    u_char      *open, *close, *end, *text;
+    size_t       olen, clen;
+    ngx_uint_t   i;
+    u_char       om[64], cm[64];
+
+    text = t->text.data;
+    end = text + t->text.len;
+
+    olen = ngx_snprintf(om, sizeof(om), "<!-- %s -->\n", marker) - om;
+    clen = ngx_snprintf(cm, sizeof(cm), "<!-- /%s -->\n", marker) - cm;
+
+    open = ngx_strlcasestrn(text, end, om, olen - 1);
+    close = open ? ngx_strlcasestrn(open, end, cm, clen - 1) : NULL;
+    if (open == NULL || close == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ac_template_render((char *) text, open - text, t->vars, t->nvars,
+                           out)
+        != AC_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (row(data, i, t) != NGX_OK
+            || ac_template_render((char *) open + olen, close - open - olen,
+                                  t->vars, t->nvars, out)
+               != AC_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ac_template_render((char *) close + clen, end - close - clen,
+                              t->vars, t->nvars, out)
+           == AC_OK ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -488,12 +633,9 @@ ngx_http_guichet_ep_render(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ac_buf_t *out)
 {
     int                            rc;
-    ngx_str_t                     *tpl;
-    ngx_uint_t                     i, j, n;
-    ac_tvar_t                      vars[NGX_HTTP_GUICHET_TVARS];
-    const char                    *name;
+    ngx_uint_t                     i, j;
+    ngx_http_guichet_tpl_t         tpl;
     ngx_http_guichet_template_t   *t;
-    ngx_http_guichet_main_conf_t  *gmcf;
 
     switch (ctx->answer) {
 
@@ -525,44 +667,29 @@ ngx_http_guichet_ep_render(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    tpl = &((ngx_str_t *) gmcf->pages)[ctx->page];
+    if (ngx_http_guichet_tpl_make(r, ctx, ctx->page, &tpl) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
-    if (t->vars[0] == NULL) {
-        ac_buf_add(out, tpl->data, tpl->len);
+    if (t->vars == NULL) {
+        ac_buf_add(out, tpl.text.data, tpl.text.len);
         return ac_buf_status(out) == AC_OK ? NGX_OK : NGX_ERROR;
     }
 
-    for (n = 0; t->vars[n]; n++) {
-        name = t->vars[n];
-
-        vars[n].name = name;
-        vars[n].value = NULL;
-        vars[n].len = 0;
-
-        if (ngx_strcmp(name, "base") == 0) {
-            vars[n].value = (char *) ctx->base.data;
-            vars[n].len = ctx->base.len;
-            continue;
-        }
-
-        for (j = 0; j < ctx->nvars; j++) {
-            if (ngx_strcmp(ctx->vars[j].name, name) == 0) {
-                vars[n] = ctx->vars[j];
-                break;
-            }
-        }
+    for (j = 0; j < ctx->nvars; j++) {
+        ngx_http_guichet_tpl_set(&tpl, ctx->vars[j].name, ctx->vars[j].value,
+                                 ctx->vars[j].len);
     }
 
     /* a variable the template cannot show is a route's bug */
     for (j = 0; j < ctx->nvars; j++) {
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < tpl.nvars; i++) {
             if (ngx_strcmp(ctx->vars[j].name, t->vars[i]) == 0) {
                 break;
             }
         }
 
-        if (i == n) {
+        if (i == tpl.nvars) {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "guichet: \"%s\" has no variable \"%s\"",
                           t->file, ctx->vars[j].name);
@@ -570,7 +697,8 @@ ngx_http_guichet_ep_render(ngx_http_request_t *r,
         }
     }
 
-    rc = ac_template_render((char *) tpl->data, tpl->len, vars, n, out);
+    rc = ac_template_render((char *) tpl.text.data, tpl.text.len, tpl.vars,
+                            tpl.nvars, out);
 
     if (rc != AC_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -696,7 +824,7 @@ ngx_http_guichet_template_load(ngx_conf_t *cf, ngx_str_t *dir,
 
     ngx_close_file(fd);
 
-    if (t->vars[0] == NULL) {
+    if (t->vars == NULL) {
         return NGX_OK;
     }
 

@@ -55,10 +55,20 @@ def session_set(client, key, **changes):
     client.set(key, session_value(fields), keepttl=True)
 
 
+_GIVEN = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now and not handed out before in this run: two
+    calls in a row may otherwise get the same port (one gateway's HTTP and
+    TLS listeners on one port fail to start)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def wait_until(check, timeout=10.0, step=0.05):

@@ -3,11 +3,9 @@ page, sessions, re-authentication, TOTP enrolment, recovery codes,
 password change, export and erasure."""
 
 import base64
-import os
 import re
 import time
 
-import pytest
 import requests
 
 from conftest import session_set
@@ -16,15 +14,6 @@ from account_helpers import (EMAIL, PASSWORD, cookie_of, csrf, enrol_start,
                              reauth, session_keys, session_of, stale_proof)
 from login_helpers import (PREFIX, gw, hidden, post_code, post_login,  # noqa
                            set_cookies, totp)
-
-_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "ngx_module",
-                       "config")
-
-# the routes file joins the module build once wired into the route table
-pytestmark = pytest.mark.skipif(
-    "ngx_http_guichet_account.c" not in open(_CONFIG).read(),
-    reason="account routes not built into the module yet")
-
 
 def account_id(gw):
     return gw.add_user(EMAIL, PASSWORD)

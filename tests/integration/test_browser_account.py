@@ -2,24 +2,12 @@
 verification set up from the QR code's key, sessions on two devices,
 export and deletion. Screenshots land in build/test-artifacts/."""
 
-import os
-
-import pytest
-
 from account_helpers import events
 from login_helpers import PREFIX, gw  # noqa: F401  (fixture)
 from test_browser_login import browser
 
 EMAIL = "browser@example.com"
 PASSWORD = "a long browser password"
-
-_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "ngx_module",
-                       "config")
-
-pytestmark = pytest.mark.skipif(
-    "ngx_http_guichet_account.c" not in open(_CONFIG).read(),
-    reason="account routes not built into the module yet")
-
 
 def test_enrol_totp_then_sign_in_with_it(gw):  # noqa: F811
     uid = gw.add_user(EMAIL, PASSWORD)
