@@ -60,6 +60,8 @@ static void ngx_http_guichet_2fa_pk_found(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_2fa_pk_counted(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_2fa_pk_clone(ngx_http_request_t *r,
+    ngx_http_guichet_2fa_pk_t *p, ngx_http_guichet_login_ctx_t *lc);
 
 
 /* ------------------------------------------------------------ options */
@@ -445,10 +447,7 @@ ngx_http_guichet_2fa_pk_found(ngx_http_request_t *r, void *data,
         != AC_OK)
     {
         if (why == AC_WA_COUNTER) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "guichet: passkey %s of account %s refused: its "
-                          "counter did not increase (a cloned "
-                          "authenticator?)", p->pk.handle, lc->account.id);
+            ngx_http_guichet_2fa_pk_clone(r, p, lc);
         }
 
         ngx_http_guichet_2fa_failure(r, ctx, ac_wa_reason(why));
@@ -492,10 +491,7 @@ ngx_http_guichet_2fa_pk_counted(ngx_http_request_t *r, void *data,
 
     if (v != 1) {
         if (v == -1) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "guichet: passkey %s of account %s refused: its "
-                          "counter did not increase (a cloned "
-                          "authenticator?)", p->pk.handle, lc->account.id);
+            ngx_http_guichet_2fa_pk_clone(r, p, lc);
         }
 
         ngx_http_guichet_2fa_failure(r, ctx,
@@ -507,4 +503,17 @@ ngx_http_guichet_2fa_pk_counted(ngx_http_request_t *r, void *data,
 
     lc->method = "passkey";
     ngx_http_guichet_2fa_success(r, ctx);
+}
+
+
+/* a counter that did not increase: two copies of the key exist */
+
+static void
+ngx_http_guichet_2fa_pk_clone(ngx_http_request_t *r,
+    ngx_http_guichet_2fa_pk_t *p, ngx_http_guichet_login_ctx_t *lc)
+{
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "guichet: passkey %s of account %s refused: its counter "
+                  "did not increase (a cloned authenticator?)",
+                  p->pk.handle, lc->account.id);
 }

@@ -65,6 +65,8 @@ static void ngx_http_guichet_pkl_session(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_pkl_failure(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
+static void ngx_http_guichet_pkl_clone(ngx_http_request_t *r,
+    ngx_http_guichet_pkl_t *p);
 
 
 /* ------------------------------------------------------------- script */
@@ -441,6 +443,10 @@ ngx_http_guichet_pkl_found(ngx_http_request_t *r, void *data,
                      &p->count, &flags, &why)
         != AC_OK)
     {
+        if (why == AC_WA_COUNTER) {
+            ngx_http_guichet_pkl_clone(r, p);
+        }
+
         ngx_http_guichet_pkl_failure(r, ctx, ac_wa_reason(why));
         return;
     }
@@ -482,6 +488,10 @@ ngx_http_guichet_pkl_counted(ngx_http_request_t *r, void *data,
     }
 
     if (v != 1) {
+        if (v == -1) {
+            ngx_http_guichet_pkl_clone(r, p);
+        }
+
         ngx_http_guichet_pkl_failure(r, ctx,
                                      ac_wa_reason(v == -1
                                                   ? AC_WA_COUNTER
@@ -577,4 +587,16 @@ ngx_http_guichet_pkl_failure(ngx_http_request_t *r,
                               "again, or sign in with your password.");
     ngx_http_guichet_ep_log(r, ctx, AC_EV_PASSKEY_FAILURE, reason,
                             ctx->has_account);
+}
+
+
+/* a counter that did not increase: two copies of the key exist */
+
+static void
+ngx_http_guichet_pkl_clone(ngx_http_request_t *r, ngx_http_guichet_pkl_t *p)
+{
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "guichet: passkey %s of account %s refused: its counter "
+                  "did not increase (a cloned authenticator?)",
+                  p->pk.handle, p->owner);
 }

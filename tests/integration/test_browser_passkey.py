@@ -1,11 +1,14 @@
 """Passkeys in headless Chromium with the DevTools virtual authenticator:
-registration, passwordless sign-in, removal, a refused ceremony. WebAuthn
+registration, passwordless sign-in, removal, a refused ceremony, a
+passkey as the second factor, the export and erasure, a replayed answer
+and a cloned key. WebAuthn
 needs a domain: the page is opened at http://localhost:PORT, the
 gateway's webauthn_rp_id is localhost."""
 
 import json
 
 import pytest
+import requests
 
 from account_helpers import events
 from login_helpers import DEFAULT_EXTRA, PREFIX, make_gateway, stop_gateway
@@ -96,3 +99,67 @@ def test_a_passkey_is_the_second_factor_after_the_password(pgw):
     for k in r.keys("*"):
         if r.type(k) == "string":
             assert r.get(k) != uid, k
+
+
+def test_a_replayed_answer_and_a_cloned_key_are_refused(pgw):
+    uid = pgw.add_user(EMAIL, PASSWORD)
+    out = browser("passkey_clone.mjs", url=pgw.local_url, email=EMAIL,
+                  password=PASSWORD)
+    assert out["signCount"] >= 1
+
+    # the passwordless sign-in's request sent again: its challenge was
+    # taken by the first one
+    r = requests.post(pgw.local_url + "/guichet/passkey",
+                      data=out["sent"]["body"],
+                      headers={"Cookie": out["sent"]["cookie"],
+                               "Content-Type":
+                               "application/x-www-form-urlencoded"},
+                      allow_redirects=False, timeout=10)
+    assert r.status_code == 401, r.text
+    assert "Passkey not accepted" in r.text
+    assert "guichet=" not in r.headers.get("Set-Cookie", "")
+
+    # the copy of the key, its counter back at zero: refused, passwordless
+    # and as the second factor, and logged
+    assert out["cloned"]["path"] == "/guichet/passkey"
+    assert "Passkey not accepted" in out["cloned"]["body"]
+    assert "That passkey was not accepted" in out["second"]
+
+    fails = [(e.get("c"), pgw.account_of(e))
+             for e in pgw.log_entries() if e["v"] == "passkey.failure"]
+    # (the replay was sent last; its challenge is checked before the
+    # passkey is looked up, so before its account is known)
+    assert fails == [("counter", uid), ("counter", uid),
+                     ("challenge", None)], fails
+    log = pgw.error_log()
+    assert log.count("counter did not increase (a cloned "
+                     "authenticator?)") == 2
+    assert len([e for e in pgw.log_entries()
+                if e["v"] == "passkey.success"]) == 1
+
+
+def test_another_accounts_passkey_is_not_a_second_factor(pgw):
+    uid = pgw.add_user(EMAIL, PASSWORD)
+    other = pgw.add_user("other@example.com", PASSWORD)
+    out = browser("passkey_other.mjs", url=pgw.local_url, email=EMAIL,
+                  password=PASSWORD, other="other@example.com",
+                  otherId=other)
+    assert out["status"] == 401
+    assert "That passkey was not accepted" in out["body"]
+    fails = [(e.get("c"), pgw.account_of(e))
+             for e in pgw.log_entries() if e["v"] == "passkey.failure"]
+    assert fails == [("unknown_credential", uid)]
+    assert [e for e in pgw.log_entries() if e["v"] == "2fa.success"] == []
+
+
+def test_a_passwordless_sign_in_needs_user_verification(pgw):
+    uid = pgw.add_user(EMAIL, PASSWORD)
+    out = browser("passkey_uv.mjs", url=pgw.local_url, email=EMAIL,
+                  password=PASSWORD)
+    assert out["status"] == 401
+    assert "Passkey not accepted" in out["body"]
+    fails = [(e.get("c"), pgw.account_of(e))
+             for e in pgw.log_entries() if e["v"] == "passkey.failure"]
+    assert fails == [("user_verification", uid)]
+    assert [e for e in pgw.log_entries()
+            if e["v"] == "passkey.success"] == []
