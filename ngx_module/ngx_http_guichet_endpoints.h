@@ -150,6 +150,7 @@ struct ngx_http_guichet_ep_ctx_s {
 
     ngx_http_guichet_ep_handler_pt   next;       /* after a lookup or log */
     void                            *route_data; /* the route file's */
+    void                            *passkey;    /* a passkey ceremony */
 };
 
 
