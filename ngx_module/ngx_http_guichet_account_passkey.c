@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_guichet_account.h"
+#include "ngx_http_guichet_passkey.h"
 
 
 #define NGX_HTTP_GUICHET_ATT_MAX  6144       /* attestation, base64url */
@@ -65,6 +66,8 @@ static void ngx_http_guichet_pk_removed(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_pk_back(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_pk_reauth_listed(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_pk_refused(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *why, const char *message);
 
@@ -714,4 +717,62 @@ ngx_http_guichet_pk_refused(ngx_http_request_t *r,
     ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST,
                               "Passkey not registered", message);
     ngx_http_guichet_ep_log(r, ctx, AC_EV_PASSKEY_FAILURE, why, 1);
+}
+
+
+/* ------------------------------------------- the identity check's offer */
+
+/*
+ * POST account/reauth/options: a challenge bound to this session for the
+ * passkey that goes with the password on the reauth page.
+ */
+
+void
+ngx_http_guichet_account_reauth_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_acct_t       *a;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    a = ctx->route_data;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (gmcf->ac->webauthn_rp_id == NULL) {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_NOT_FOUND, "disabled",
+                                       ngx_http_guichet_pk_off);
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->digest, "account")
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_FORBIDDEN, "csrf",
+                                       "This page has expired: reload it.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ac_cmd_passkey_list(&cmd, gmcf->ac, a->account.id) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd,
+                                     ngx_http_guichet_pk_reauth_listed);
+}
+
+
+static void
+ngx_http_guichet_pk_reauth_listed(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_guichet_pka_offer(r, ctx, reply, "reauth", ctx->digest, 0);
 }

@@ -104,6 +104,9 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       NGX_HTTP_GUICHET_EP_PAGE, ngx_http_guichet_account_reauth_get },
     { ngx_string("account/reauth"), NGX_HTTP_POST,
       NGX_HTTP_GUICHET_EP_FORM, ngx_http_guichet_account_reauth_post },
+    { ngx_string("account/reauth/options"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_BODY
+      |NGX_HTTP_GUICHET_EP_JSON, ngx_http_guichet_account_reauth_options },
     { ngx_string("account/totp"), NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_CHANGE
       |NGX_HTTP_GUICHET_EP_FRESH, ngx_http_guichet_account_totp_get },

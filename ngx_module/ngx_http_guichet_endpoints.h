@@ -420,6 +420,8 @@ void ngx_http_guichet_account_passkeys_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_passkeys_options(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_reauth_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 /* ngx_http_guichet_2fa_passkey.c: a passkey as the second factor */
 void ngx_http_guichet_2fa_options(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);

@@ -74,7 +74,7 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
 
     { "reauth.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "error", "why", "csrf", "return_to",
-          "email", "totp") },
+          "email", "totp", "passkey", "code") },
 
     { "goodbye.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base") },

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from account_helpers import events
+from conftest import session_set
 from login_helpers import DEFAULT_EXTRA, PREFIX, make_gateway, stop_gateway
 from test_browser_login import browser
 
@@ -163,3 +164,29 @@ def test_a_passwordless_sign_in_needs_user_verification(pgw):
     assert fails == [("user_verification", uid)]
     assert [e for e in pgw.log_entries()
             if e["v"] == "passkey.success"] == []
+
+
+def test_the_identity_check_asks_for_the_password_and_the_passkey(pgw):
+    uid = pgw.add_user(EMAIL, PASSWORD)
+    first = browser("passkey_reauth.mjs", url=pgw.local_url, email=EMAIL,
+                    password=PASSWORD, mode="register")
+    [cookie] = [c["value"] for c in first["cookies"]
+                if c["name"] == "guichet"]
+    session_set(pgw.redis.client(),
+                PREFIX + "sess:" + pgw.digest(cookie), f="")
+
+    out = browser("passkey_reauth.mjs", url=pgw.local_url, email=EMAIL,
+                  password=PASSWORD, mode="reauth",
+                  cookies=first["cookies"], credential=first["credential"])
+    assert out["asked"] == "/guichet/account/reauth"
+    assert out["codeFields"] == 0
+    assert "password" in out["lead"] and "passkey" in out["lead"]
+    assert out["wrong"] == 401
+    assert "Incorrect password" in out["wrongText"]
+    assert out["right"] == 303
+    assert out["exported"]["status"] == 200
+    assert json.loads(out["exported"]["body"])["account"]["id"] == uid
+
+    fails = [(e["v"], e.get("c")) for e in pgw.log_entries()
+             if e.get("r") == "fail"]
+    assert fails == [("login.failure", "reauth")]
