@@ -75,6 +75,9 @@ def test_a_passkey_is_the_second_factor_after_the_password(pgw):
     assert "passkey.failure" not in [v for v, _ in evs]
     r = pgw.redis.client()
     assert r.hget(PREFIX + "acct:" + uid, "pk") == "1"
+    p = pgw.ctl("user", "show", EMAIL, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["passkeys"] == 1
 
     # the export lists the passkey: never its key or credential id
     assert out["exported"]["status"] == 200
