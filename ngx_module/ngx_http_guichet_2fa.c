@@ -347,16 +347,11 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
     ngx_http_guichet_login_ctx_t  *lc;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     lc = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,

@@ -13,11 +13,13 @@
  *                                        traded for a fresh one kept in a
  *                                        short-lived cookie, then 303 to
  *                                        the bare URL;
- *   GET /guichet/account/email/confirm   with that cookie: the change
- *                                        takes effect (email index, the
- *                                        account, its sessions), logged
- *                                        email.changed. Used or expired:
- *                                        410.
+ *   GET /guichet/account/email/confirm   with that cookie: a page that
+ *                                        shows the new address and asks;
+ *   POST /guichet/account/email/confirm  its form (CSRF-bound to that
+ *                                        browser): the change takes effect
+ *                                        (email index, the account, its
+ *                                        sessions), logged email.changed.
+ *                                        Used or expired: 410.
  *
  * The token is single use and only its keyed digest is stored
  * (authcore's "emailchg:" keys); every look at one is counted first.
@@ -28,23 +30,26 @@
 #include <ngx_http.h>
 
 #include "ngx_http_guichet_account.h"
-
-
-#define NGX_HTTP_GUICHET_GONE  410
+#include "ngx_http_guichet_ticket.h"
 
 
 typedef struct {
-    char                 token[AC_TOKEN_LEN + 2];
-    size_t               token_len;
-    char                 fresh[AC_TOKEN_LEN + 1];
+    ngx_http_guichet_ticket_t  tk;     /* first: see ticket.h */
     char                 account[AC_ID_LEN + 1];
     char                 old_email[AC_EMAIL_MAX + 1];
     char                 new_email[AC_EMAIL_MAX + 1];
-    ngx_uint_t           cookie;
-    ac_throttle_t        throttle;
     ac_cmd_t             cmd;
-    ngx_http_guichet_redis_handler_pt  next;
 } ngx_http_guichet_email_t;
+
+
+static const ngx_http_guichet_ticket_kind_t  ngx_http_guichet_email_ticket = {
+    NGX_HTTP_GUICHET_COOKIE_EMAIL, "account/email/confirm", 0, "email_link",
+    "Too many confirmation links were tried from here. Please wait before "
+    "trying again.",
+    "This confirmation link has expired or was already used. You may ask "
+    "for a new one from your account page.",
+    ac_cmd_email_change_get, ac_cmd_email_change_exchange
+};
 
 
 static ngx_int_t ngx_http_guichet_email_new(ngx_http_guichet_ep_ctx_t *ctx,
@@ -54,16 +59,13 @@ static void ngx_http_guichet_email_reserved(ngx_http_request_t *r,
 static void ngx_http_guichet_email_asked(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_cleanup(void *data);
-static void ngx_http_guichet_email_lookup(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_redis_handler_pt handler);
-static void ngx_http_guichet_email_counted(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_email_release(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_email_gone(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_email_exchanged(ngx_http_request_t *r,
+static ngx_http_guichet_email_t *ngx_http_guichet_email_data(
+    ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
+static ngx_int_t ngx_http_guichet_email_read(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_shown(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_email_confirmed(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_email_taken(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
@@ -172,17 +174,12 @@ ngx_http_guichet_email_reserved(ngx_http_request_t *r, void *data,
     ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
@@ -280,42 +277,78 @@ ngx_http_guichet_email_asked(ngx_http_request_t *r, void *data,
 
 /* ------------------------------------------------------------ confirm */
 
-void
-ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
+static ngx_http_guichet_email_t *
+ngx_http_guichet_email_data(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
     ngx_http_guichet_email_t  *em;
 
     em = ngx_http_guichet_ep_data(r, ctx, sizeof(ngx_http_guichet_email_t),
                                   ngx_http_guichet_email_cleanup);
-    if (em == NULL) {
+    if (em) {
+        em->tk.kind = &ngx_http_guichet_email_ticket;
+    }
+
+    return em;
+}
+
+
+/* the link, then the page that asks before anything changes */
+void
+ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    if (ngx_http_guichet_email_data(r, ctx) == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     if (r->args.len != 0) {
-        /* the mailed link: its token is traded, never kept */
-        if (ngx_http_guichet_ep_arg(r, "token", em->token, sizeof(em->token),
-                                    &em->token_len)
-            != NGX_OK)
-        {
-            em->token_len = 0;
-        }
-
-        ngx_http_guichet_email_lookup(r, ctx,
-                                      ngx_http_guichet_email_exchanged);
+        ngx_http_guichet_ticket_link(r, ctx);
         return;
     }
 
-    if (ngx_http_guichet_ep_cookie(r, ctx, NGX_HTTP_GUICHET_COOKIE_EMAIL,
-                                   em->token, sizeof(em->token))
-        == NGX_OK)
-    {
-        em->cookie = 1;
-        em->token_len = ngx_strlen(em->token);
+    if (ngx_http_guichet_ep_csrf_cookie(r, ctx, 1) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
-    ngx_http_guichet_email_lookup(r, ctx, ngx_http_guichet_email_taken);
+    ngx_http_guichet_ticket_cookie(r, ctx);
+    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_email_shown);
+}
+
+
+/*
+ * The person's confirmation: the form of that page, with its token, in
+ * the browser that opened the link. A link opened by a mail scanner, or
+ * by a stranger whose address was mistyped, changes nothing by itself.
+ */
+void
+ngx_http_guichet_account_email_confirm_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    if (ngx_http_guichet_email_data(r, ctx) == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ticket_cookie(r, ctx);
+
+    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
+
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie,
+                                       "email_confirm")
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  "This form has expired or was not sent "
+                                  "by this site. Please open the link of "
+                                  "your mail again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_email_confirmed);
 }
 
 
@@ -326,182 +359,95 @@ ngx_http_guichet_email_cleanup(void *data)
 }
 
 
-/* the attempt is counted on the token and the IP, then looked at */
-static void
-ngx_http_guichet_email_lookup(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_redis_handler_pt handler)
+/* NGX_OK with the change read (the token's counters then go), or
+ * NGX_DONE once answered */
+static ngx_int_t
+ngx_http_guichet_email_read(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc)
 {
+    int                        arc;
+    ngx_http_guichet_email_t  *em;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return NGX_DONE;
+    }
+
+    em = ctx->route_data;
+
+    arc = ac_email_change_parse(reply, em->account, em->old_email,
+                                em->new_email);
+    if (arc == AC_ERR_REDIS) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return NGX_DONE;
+    }
+
+    if (arc != AC_OK) {
+        ngx_http_guichet_ticket_gone(r, ctx);
+        return NGX_DONE;
+    }
+
+    ngx_http_guichet_ticket_release(r, ctx);
+
+    return NGX_OK;
+}
+
+
+/* the new address only: the link may have reached someone else */
+static void
+ngx_http_guichet_email_shown(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_email_t  *em;
+
+    if (ngx_http_guichet_email_read(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    em = ctx->route_data;
+
+    ngx_http_guichet_ep_page(ctx, NGX_HTTP_OK, "email_confirm.html");
+    ngx_http_guichet_ep_var(ctx, "email", em->new_email);
+
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie,
+                                     "email_confirm")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_email_confirmed(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
     ngx_http_guichet_email_t      *em;
     ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_email_read(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     em = ctx->route_data;
 
-    if (em->token_len != AC_TOKEN_LEN) {
-        ngx_http_guichet_email_gone(r, ctx);
-        return;
-    }
-
-    em->next = handler;
-    ngx_memzero(&em->throttle, sizeof(ac_throttle_t));
-
-    if (ac_throttle_add(gmcf->ac, gmcf->keys, &em->throttle, AC_THR_TOKEN,
-                        em->token, em->token_len)
-        != AC_OK
-        || ac_throttle_add(gmcf->ac, gmcf->keys, &em->throttle, AC_THR_IP,
-                           (char *) r->connection->addr_text.data,
-                           r->connection->addr_text.len)
-           != AC_OK
-        || ac_cmd_throttle_reserve(&em->cmd, gmcf->ac, &em->throttle,
-                                   ctx->now)
-           != AC_OK)
+    if (ac_cmd_email_change_take(&em->cmd, gmcf->ac, gmcf->keys,
+                                 em->tk.token, em->tk.token_len)
+        != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     (void) ngx_http_guichet_ep_redis(r, ctx, &em->cmd,
-                                     ngx_http_guichet_email_counted);
-}
-
-
-static void
-ngx_http_guichet_email_counted(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int                            arc;
-    int64_t                        wait;
-    ngx_http_guichet_email_t      *em;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    em = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (wait > 0) {
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                  "Too many attempts",
-                                  "Too many confirmation links were tried "
-                                  "from here. Please wait before trying "
-                                  "again.");
-        ctx->retry_after = wait;
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "email_link", 0);
-        return;
-    }
-
-    if (em->next == ngx_http_guichet_email_exchanged) {
-        arc = ac_token_new(em->fresh);
-        if (arc == AC_OK) {
-            arc = ac_cmd_email_change_exchange(&em->cmd, gmcf->ac,
-                                               gmcf->keys, em->token,
-                                               em->token_len, em->fresh);
-        }
-
-    } else {
-        arc = ac_cmd_email_change_take(&em->cmd, gmcf->ac, gmcf->keys,
-                                       em->token, em->token_len);
-    }
-
-    if (arc != AC_OK) {
-        ngx_http_guichet_email_gone(r, ctx);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &em->cmd, em->next);
-}
-
-
-/* the token proved good: its counters go */
-static void
-ngx_http_guichet_email_release(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_cmd_t                       cmd;
-    ngx_http_guichet_email_t      *em;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    em = ctx->route_data;
-
-    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &em->throttle) == AC_OK) {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-}
-
-
-static void
-ngx_http_guichet_email_gone(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_http_guichet_email_t  *em;
-
-    em = ctx->route_data;
-
-    if (em->cookie) {
-        (void) ngx_http_guichet_ep_set_cookie(ctx,
-                                              NGX_HTTP_GUICHET_COOKIE_EMAIL,
-                                              "", 0);
-    }
-
-    ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE,
-                              "Link no longer valid",
-                              "This confirmation link has expired or was "
-                              "already used. You may ask for a new one "
-                              "from your account page.");
-    ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_email_exchanged(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    u_char                        *p;
-    int64_t                        v;
-    ngx_http_guichet_email_t      *em;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    em = ctx->route_data;
-
-    if (ac_reply_integer(reply, &v) != AC_OK || v != 1) {
-        ngx_http_guichet_email_gone(r, ctx);
-        return;
-    }
-
-    ngx_http_guichet_email_release(r, ctx);
-
-    p = ngx_http_guichet_ep_url(r, ctx, "account/email/confirm");
-
-    if (p == NULL
-        || ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_EMAIL,
-                                          em->fresh,
-                                          gmcf->ac->reset_token_ttl)
-           != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_guichet_ep_redirect(ctx, (char *) p);
-    ngx_http_guichet_ep_finish(r, ctx);
+                                     ngx_http_guichet_email_taken);
 }
 
 
@@ -512,30 +458,16 @@ ngx_http_guichet_email_taken(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    int                            arc;
     ngx_http_guichet_email_t      *em;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    /* used meanwhile (a second confirmation at once): 410 */
+    if (ngx_http_guichet_email_read(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     em = ctx->route_data;
-
-    arc = ac_email_change_parse(reply, em->account, em->old_email,
-                                em->new_email);
-    if (arc == AC_ERR_REDIS) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (arc != AC_OK) {
-        ngx_http_guichet_email_gone(r, ctx);
-        return;
-    }
-
-    ngx_http_guichet_email_release(r, ctx);
 
     if (ac_cmd_account_rename(&em->cmd, gmcf->ac, gmcf->keys, em->account,
                               em->old_email, em->new_email)
@@ -573,7 +505,7 @@ ngx_http_guichet_email_renamed(ngx_http_request_t *r, void *data,
 
     if (arc != AC_OK) {
         /* the address was taken, or the account changed, meanwhile */
-        ngx_http_guichet_email_gone(r, ctx);
+        ngx_http_guichet_ticket_gone(r, ctx);
         return;
     }
 

@@ -28,7 +28,7 @@ static ngx_int_t ngx_http_guichet_reauth_set(ngx_http_request_t *r,
 static void ngx_http_guichet_password_checked(ngx_http_request_t *r,
     void *data, int rc);
 static void ngx_http_guichet_password_hashed(ngx_http_request_t *r,
-    void *data, int rc);
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_password_ended(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_password_session(ngx_http_request_t *r,
@@ -109,16 +109,11 @@ ngx_http_guichet_acct_throttled(ngx_http_request_t *r, void *data,
     int64_t                   wait;
     ngx_http_guichet_acct_t  *a;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     a = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait == 0) {
         a->next(r, ctx);
@@ -628,15 +623,9 @@ ngx_http_guichet_password_checked(ngx_http_request_t *r, void *data, int rc)
 
     ngx_http_guichet_acct_proved(r, a);
 
-    rc = ngx_http_guichet_password_hash(r, (u_char *) a->new_password,
-                                        a->new_password_len, a->phc,
-                                        ngx_http_guichet_password_hashed,
-                                        ctx);
-    ac_cleanse(a->new_password, sizeof(a->new_password));
-
-    if (rc != NGX_OK) {
-        ngx_http_guichet_ep_hash_unavailable(r, ctx, rc);
-    }
+    ngx_http_guichet_ep_hash(r, ctx, a->new_password,
+                             sizeof(a->new_password), a->new_password_len,
+                             a->phc, ngx_http_guichet_password_hashed);
 }
 
 
@@ -646,23 +635,14 @@ ngx_http_guichet_password_checked(ngx_http_request_t *r, void *data, int rc)
  */
 
 static void
-ngx_http_guichet_password_hashed(ngx_http_request_t *r, void *data, int rc)
+ngx_http_guichet_password_hashed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
     ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (rc != AC_OK) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "guichet: password hashing failed: %s",
-                      ac_strerror(rc));
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
 
     *ngx_sprintf((u_char *) a->num, "%L", ctx->now) = '\0';
 

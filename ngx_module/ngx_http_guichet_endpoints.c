@@ -131,6 +131,8 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_email },
     { ngx_string("account/email/confirm"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_account_email_confirm },
+    { ngx_string("account/email/confirm"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY, ngx_http_guichet_account_email_confirm_post },
     { ngx_string("account/export"), NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_FRESH,
       ngx_http_guichet_account_export },

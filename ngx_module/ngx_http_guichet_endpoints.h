@@ -151,6 +151,7 @@ struct ngx_http_guichet_ep_ctx_s {
     ngx_http_guichet_ep_handler_pt   next;       /* after a lookup or log */
     void                            *route_data; /* the route file's */
     void                            *passkey;    /* a passkey ceremony */
+    ngx_http_guichet_ep_handler_pt   hashed;     /* see ep_hash() */
 };
 
 
@@ -302,11 +303,24 @@ void ngx_http_guichet_ep_finish(ngx_http_request_t *r,
 /* 503 without cookies or redirect, in JSON for EP_JSON routes. */
 void ngx_http_guichet_ep_unavailable(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+/* The reply of a throttle reservation (ac_cmd_throttle_reserve): NGX_OK
+ * with *wait (0: go on, else the seconds to wait), or NGX_DONE once
+ * answered (Redis unavailable: 503). */
+ngx_int_t ngx_http_guichet_ep_wait_reply(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc,
+    int64_t *wait);
 /* The 503 of a hashing task that did not start ("rc" of
  * ngx_http_guichet_password_hash/verify: NGX_DECLINED, the queue is
  * full), with its error-log line. */
 void ngx_http_guichet_ep_hash_unavailable(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_int_t rc);
+/* A new password's hash: pw (len bytes, then wiped over size) hashed
+ * into phc (AC_PHC_MAX bytes, living as long as the request) off the
+ * event loop, then "next"; a task that cannot start answers 503, a
+ * failed hash 500, each with its error-log line. */
+void ngx_http_guichet_ep_hash(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, char *pw, size_t size, size_t len,
+    char *phc, ngx_http_guichet_ep_handler_pt next);
 
 
 /* --------------------------------------------------- log and Redis */
@@ -437,6 +451,8 @@ void ngx_http_guichet_passkey_post(ngx_http_request_t *r,
 void ngx_http_guichet_account_email(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_email_confirm(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_email_confirm_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 
 /* ngx_http_guichet_sso.c: partner SSO and the partner API */

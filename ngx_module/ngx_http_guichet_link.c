@@ -378,16 +378,11 @@ ngx_http_guichet_link_checked(ngx_http_request_t *r, void *data,
     const char                   *phc;
     ngx_http_guichet_link_ctx_t  *lc;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     lc = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         /* the password is not even looked at */

@@ -213,12 +213,7 @@ ngx_http_guichet_login_checked(ngx_http_request_t *r, void *data,
     char                           norm[AC_EMAIL_MAX + 1];
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 

@@ -89,6 +89,9 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
       NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "sent",
           "done") },
 
+    { "email_confirm.html", "text/html; charset=utf-8",
+      NGX_HTTP_GUICHET_VARS("base", "csrf", "email") },
+
     { "reset_confirm.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "totp") },
 
@@ -422,6 +425,60 @@ ngx_http_guichet_ep_hash_unavailable(ngx_http_request_t *r,
                   rc == NGX_DECLINED ? "queue is full" : "failed to start");
 
     ngx_http_guichet_ep_unavailable(r, ctx);
+}
+
+
+ngx_int_t
+ngx_http_guichet_ep_wait_reply(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc,
+    int64_t *wait)
+{
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (ac_throttle_parse(reply, wait) != AC_OK) {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_guichet_ep_hashed(ngx_http_request_t *r, void *data, int rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    if (rc != AC_OK) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "guichet: password hashing failed: %s",
+                      ac_strerror(rc));
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->hashed(r, ctx);
+}
+
+
+void
+ngx_http_guichet_ep_hash(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, char *pw, size_t size, size_t len,
+    char *phc, ngx_http_guichet_ep_handler_pt next)
+{
+    ngx_int_t  rc;
+
+    ctx->hashed = next;
+
+    rc = ngx_http_guichet_password_hash(r, (u_char *) pw, len, phc,
+                                        ngx_http_guichet_ep_hashed, ctx);
+    ac_cleanse(pw, size);
+
+    if (rc != NGX_OK) {
+        ngx_http_guichet_ep_hash_unavailable(r, ctx, rc);
+    }
 }
 
 

@@ -316,17 +316,12 @@ ngx_http_guichet_pkl_reserved(ngx_http_request_t *r, void *data,
     ngx_http_guichet_pkl_t        *p;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     p = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,

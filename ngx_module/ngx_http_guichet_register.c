@@ -16,48 +16,26 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_guichet_endpoints.h"
+#include "ngx_http_guichet_ticket.h"
 
 
-#define NGX_HTTP_GUICHET_GONE          410  /* nginx has no name for it */
 #define NGX_HTTP_GUICHET_REGISTER_AGE  900  /* the link's cookie: 15 min */
 
 typedef struct {
-    char                 token[AC_TOKEN_LEN + 2];
-    size_t               token_len;
+    ngx_http_guichet_ticket_t  tk;     /* first: see ticket.h */
     char                 password[AC_PASSWORD_MAX + 1];
     size_t               password_len;
     char                 phc[AC_PHC_MAX];
     ac_regtok_t          regtok;
     ac_account_t         account;
     ngx_uint_t           exists;       /* an SSO-only account */
-    ngx_uint_t           cookie;       /* the request sent one */
-    ac_throttle_t        throttle;
     ac_cmd_t             cmd;
-
-    /* the token's lookup once the attempt is counted */
-    ngx_http_guichet_redis_handler_pt  next;
 } ngx_http_guichet_register_t;
 
 
 static ngx_http_guichet_register_t *ngx_http_guichet_register_data(
     ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_register_cleanup(void *data);
-static ngx_uint_t ngx_http_guichet_register_shape(const char *token,
-    size_t len);
-static void ngx_http_guichet_register_link(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_register_cookie(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_register_lookup(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_redis_handler_pt handler);
-static void ngx_http_guichet_register_reserved(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_register_release(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_register_gone(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static ngx_int_t ngx_http_guichet_register_page(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error);
 static ngx_int_t ngx_http_guichet_register_token(ngx_http_request_t *r,
@@ -69,13 +47,25 @@ static void ngx_http_guichet_register_checked(ngx_http_request_t *r,
 static void ngx_http_guichet_register_account(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_register_hashed(ngx_http_request_t *r,
-    void *data, int rc);
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_register_consumed(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_register_stored(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_register_linked(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
+
+
+static const ngx_http_guichet_ticket_kind_t  ngx_http_guichet_register_ticket
+    = {
+    NGX_HTTP_GUICHET_COOKIE_REGISTER, "register",
+    NGX_HTTP_GUICHET_REGISTER_AGE, "register",
+    "Too many registration links were tried from here.",
+    "This registration link has expired or was already used. Ask the "
+    "organisation that invited you for a new one, or sign in if you "
+    "already set your password.",
+    ac_cmd_regtok_get, NULL
+};
 
 
 static const char  ngx_http_guichet_register_policy[] =
@@ -86,9 +76,18 @@ static ngx_http_guichet_register_t *
 ngx_http_guichet_register_data(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    return ngx_http_guichet_ep_data(r, ctx,
-                                    sizeof(ngx_http_guichet_register_t),
-                                    ngx_http_guichet_register_cleanup);
+    ngx_http_guichet_register_t  *rg;
+
+    rg = ngx_http_guichet_ep_data(r, ctx,
+                                  sizeof(ngx_http_guichet_register_t),
+                                  ngx_http_guichet_register_cleanup);
+    if (rg) {
+        rg->tk.kind = &ngx_http_guichet_register_ticket;
+        rg->tk.secret = rg->password;
+        rg->tk.secret_size = sizeof(rg->password);
+    }
+
+    return rg;
 }
 
 
@@ -112,19 +111,19 @@ ngx_http_guichet_register_get(ngx_http_request_t *r,
     }
 
     if (r->args.len != 0) {
-        ngx_http_guichet_register_link(r, ctx);
+        ngx_http_guichet_ticket_link(r, ctx);
         return;
     }
 
-    ngx_http_guichet_register_cookie(r, ctx);
+    ngx_http_guichet_ticket_cookie(r, ctx);
 
     if (ngx_http_guichet_ep_csrf_cookie(r, ctx, 1) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_guichet_register_lookup(r, ctx,
-                                     ngx_http_guichet_register_shown);
+    ngx_http_guichet_ticket_lookup(r, ctx,
+                                   ngx_http_guichet_register_shown);
 }
 
 
@@ -141,7 +140,7 @@ ngx_http_guichet_register_post(ngx_http_request_t *r,
     }
 
     /* never a token of the body or the query: URLs end up in logs */
-    ngx_http_guichet_register_cookie(r, ctx);
+    ngx_http_guichet_ticket_cookie(r, ctx);
 
     (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
 
@@ -165,234 +164,8 @@ ngx_http_guichet_register_post(ngx_http_request_t *r,
         rg->password[0] = '\0';
     }
 
-    ngx_http_guichet_register_lookup(r, ctx,
-                                     ngx_http_guichet_register_checked);
-}
-
-
-/* AC_TOKEN_LEN base64url characters, as every link is made */
-static ngx_uint_t
-ngx_http_guichet_register_shape(const char *token, size_t len)
-{
-    size_t  i;
-    u_char  c;
-
-    if (len != AC_TOKEN_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = (u_char) token[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/*
- * GET with a query: the link of the invitation. Only the token's shape
- * is checked here; it moves to the cookie and the browser to the bare
- * URL, so the token is in the access log of this request only.
- */
-static void
-ngx_http_guichet_register_link(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    u_char                       *p;
-    ngx_http_guichet_register_t  *rg;
-
-    rg = ctx->route_data;
-
-    if (ngx_http_guichet_ep_arg(r, "token", rg->token, sizeof(rg->token),
-                                &rg->token_len)
-        != NGX_OK
-        || !ngx_http_guichet_register_shape(rg->token, rg->token_len))
-    {
-        /* not a link of ours: no cookie */
-        ngx_http_guichet_register_gone(r, ctx);
-        return;
-    }
-
-    p = ngx_http_guichet_ep_url(r, ctx, "register");
-
-    if (p == NULL
-        || ngx_http_guichet_ep_set_cookie(ctx,
-                                          NGX_HTTP_GUICHET_COOKIE_REGISTER,
-                                          rg->token,
-                                          NGX_HTTP_GUICHET_REGISTER_AGE)
-           != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_guichet_ep_redirect(ctx, (char *) p);
-    ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-/* the token of the link's cookie, the only place it is read from */
-static void
-ngx_http_guichet_register_cookie(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_http_guichet_register_t  *rg;
-
-    rg = ctx->route_data;
-
-    if (ngx_http_guichet_ep_cookie(r, ctx, NGX_HTTP_GUICHET_COOKIE_REGISTER,
-                                   rg->token, sizeof(rg->token))
-        == NGX_OK)
-    {
-        rg->cookie = 1;
-        rg->token_len = ngx_strlen(rg->token);
-        return;
-    }
-
-    rg->token[0] = '\0';
-    rg->token_len = 0;
-}
-
-
-/*
- * The token's invitation, without using it up. The attempt is counted
- * first, on the token and on the client's address, whatever follows;
- * a token that is not even of the right shape is never looked up.
- */
-static void
-ngx_http_guichet_register_lookup(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_redis_handler_pt handler)
-{
-    ngx_http_guichet_register_t   *rg;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    rg = ctx->route_data;
-
-    if (!ngx_http_guichet_register_shape(rg->token, rg->token_len)) {
-        ngx_http_guichet_register_gone(r, ctx);
-        return;
-    }
-
-    rg->next = handler;
-    ngx_memzero(&rg->throttle, sizeof(ac_throttle_t));
-
-    if (ac_throttle_add(gmcf->ac, gmcf->keys, &rg->throttle, AC_THR_TOKEN,
-                        rg->token, rg->token_len)
-        != AC_OK
-        || ac_throttle_add(gmcf->ac, gmcf->keys, &rg->throttle, AC_THR_IP,
-                           (char *) r->connection->addr_text.data,
-                           r->connection->addr_text.len)
-           != AC_OK
-        || ac_cmd_throttle_reserve(&rg->cmd, gmcf->ac, &rg->throttle,
-                                   ctx->now)
-           != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &rg->cmd,
-                                     ngx_http_guichet_register_reserved);
-}
-
-
-static void
-ngx_http_guichet_register_reserved(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int64_t                        wait;
-    ngx_http_guichet_register_t   *rg;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    rg = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (wait > 0) {
-        /* the token is not even looked up */
-        ac_cleanse(rg->password, sizeof(rg->password));
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                  "Too many attempts",
-                                  "Too many registration links were tried "
-                                  "from here.");
-        ctx->retry_after = wait;
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "register", 0);
-        return;
-    }
-
-    if (ac_cmd_regtok_get(&rg->cmd, gmcf->ac, gmcf->keys, rg->token,
-                          rg->token_len)
-        != AC_OK)
-    {
-        ngx_http_guichet_register_gone(r, ctx);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &rg->cmd, rg->next);
-}
-
-
-/* the token proved good: its counter goes, the address gets its attempt
- * back; an unknown or used token stays counted */
-static void
-ngx_http_guichet_register_release(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_cmd_t                       cmd;
-    ngx_http_guichet_register_t   *rg;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    rg = ctx->route_data;
-
-    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &rg->throttle) == AC_OK) {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-}
-
-
-/* unknown, used or expired: the same page for all, the cookie cleared */
-static void
-ngx_http_guichet_register_gone(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_http_guichet_register_t  *rg;
-
-    rg = ctx->route_data;
-    ac_cleanse(rg->password, sizeof(rg->password));
-
-    /* at worst the cookie lives out its 15 minutes */
-    if (rg->cookie) {
-        (void) ngx_http_guichet_ep_set_cookie(ctx,
-                                          NGX_HTTP_GUICHET_COOKIE_REGISTER,
-                                          "", 0);
-    }
-
-    ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE,
-                              "Link no longer valid",
-                              "This registration link has expired or was "
-                              "already used. Ask the organisation that "
-                              "invited you for a new one, or sign in if "
-                              "you already set your password.");
-    ngx_http_guichet_ep_finish(r, ctx);
+    ngx_http_guichet_ticket_lookup(r, ctx,
+                                   ngx_http_guichet_register_checked);
 }
 
 
@@ -448,7 +221,7 @@ ngx_http_guichet_register_token(ngx_http_request_t *r,
         return NGX_DONE;
     }
 
-    ngx_http_guichet_register_gone(r, ctx);
+    ngx_http_guichet_ticket_gone(r, ctx);
 
     return NGX_DONE;
 }
@@ -464,7 +237,7 @@ ngx_http_guichet_register_shown(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ngx_http_guichet_register_release(r, ctx);
+    ngx_http_guichet_ticket_release(r, ctx);
 
     if (ngx_http_guichet_register_page(r, ctx, NGX_HTTP_OK, NULL)
         != NGX_OK)
@@ -490,7 +263,7 @@ ngx_http_guichet_register_checked(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ngx_http_guichet_register_release(r, ctx);
+    ngx_http_guichet_ticket_release(r, ctx);
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rg = ctx->route_data;
@@ -530,7 +303,6 @@ ngx_http_guichet_register_account(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int                           arc;
-    ngx_int_t                     hrc;
     ngx_http_guichet_register_t  *rg;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
@@ -566,40 +338,25 @@ ngx_http_guichet_register_account(ngx_http_request_t *r, void *data,
         return;
     }
 
-    hrc = ngx_http_guichet_password_hash(r, (u_char *) rg->password,
-                                         rg->password_len, rg->phc,
-                                         ngx_http_guichet_register_hashed,
-                                         ctx);
-    ac_cleanse(rg->password, sizeof(rg->password));
-
-    if (hrc != NGX_OK) {
-        ngx_http_guichet_ep_hash_unavailable(r, ctx, hrc);
-    }
+    ngx_http_guichet_ep_hash(r, ctx, rg->password, sizeof(rg->password),
+                             rg->password_len, rg->phc,
+                             ngx_http_guichet_register_hashed);
 }
 
 
 static void
-ngx_http_guichet_register_hashed(ngx_http_request_t *r, void *data, int rc)
+ngx_http_guichet_register_hashed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
     ngx_http_guichet_register_t   *rg;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rg = ctx->route_data;
 
-    if (rc != AC_OK) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "guichet: password hashing failed: %s",
-                      ac_strerror(rc));
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
     /* single use: whoever consumes it first registers */
-    if (ac_cmd_regtok_consume(&rg->cmd, gmcf->ac, gmcf->keys, rg->token,
-                              rg->token_len)
+    if (ac_cmd_regtok_consume(&rg->cmd, gmcf->ac, gmcf->keys, rg->tk.token,
+                              rg->tk.token_len)
         != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

@@ -23,15 +23,11 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_guichet_endpoints.h"
+#include "ngx_http_guichet_ticket.h"
 
-
-#define NGX_HTTP_GUICHET_GONE  410
 
 typedef struct {
-    char                 token[AC_TOKEN_LEN + 2];
-    size_t               token_len;
-    char                 fresh[AC_TOKEN_LEN + 1];
+    ngx_http_guichet_ticket_t  tk;     /* first: see ticket.h */
     char                 password[AC_PASSWORD_MAX + 1];
     size_t               password_len;
     char                 code[AC_RECOVERY_CODE_LEN + 8];
@@ -41,10 +37,8 @@ typedef struct {
     const char          *method;
     ac_account_t         account;
     ac_mail_t            mail;
-    ac_throttle_t        throttle;
+    ac_throttle_t        throttle;   /* a request's, a second factor's */
     ac_cmd_t             cmd;
-    ngx_uint_t           cookie;
-    ngx_http_guichet_redis_handler_pt  next;
 } ngx_http_guichet_reset_t;
 
 
@@ -65,19 +59,6 @@ static void ngx_http_guichet_reset_asked(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_reset_queued(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_reset_cookie(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_reset_lookup(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_redis_handler_pt handler);
-static void ngx_http_guichet_reset_reserved(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_reset_release(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_reset_gone(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_reset_exchanged(ngx_http_request_t *r,
-    void *data, redisReply *reply, ngx_int_t rc);
 static ngx_int_t ngx_http_guichet_reset_account(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, redisReply *reply, ngx_int_t rc);
 static ngx_int_t ngx_http_guichet_reset_form(ngx_http_request_t *r,
@@ -94,20 +75,39 @@ static void ngx_http_guichet_reset_bad_code(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
 static void ngx_http_guichet_reset_hash(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
-static void ngx_http_guichet_reset_hashed(ngx_http_request_t *r, void *data,
-    int rc);
+static void ngx_http_guichet_reset_hashed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_reset_finished(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_reset_ended(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 
 
+static const ngx_http_guichet_ticket_kind_t  ngx_http_guichet_reset_ticket = {
+    NGX_HTTP_GUICHET_COOKIE_RESET, "reset/confirm", 0, "reset_link",
+    "Too many reset links were tried from here. Please wait before "
+    "trying again.",
+    "This reset link has expired or was already used. You may ask for a "
+    "new one.",
+    ac_cmd_reset_get, ac_cmd_reset_exchange
+};
+
+
 static ngx_http_guichet_reset_t *
 ngx_http_guichet_reset_data(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    return ngx_http_guichet_ep_data(r, ctx, sizeof(ngx_http_guichet_reset_t),
-                                    ngx_http_guichet_reset_cleanup);
+    ngx_http_guichet_reset_t  *rs;
+
+    rs = ngx_http_guichet_ep_data(r, ctx, sizeof(ngx_http_guichet_reset_t),
+                                  ngx_http_guichet_reset_cleanup);
+    if (rs) {
+        rs->tk.kind = &ngx_http_guichet_reset_ticket;
+        rs->tk.secret = rs->password;
+        rs->tk.secret_size = sizeof(rs->password);
+    }
+
+    return rs;
 }
 
 
@@ -317,17 +317,12 @@ ngx_http_guichet_reset_asked(ngx_http_request_t *r, void *data,
     ngx_http_guichet_reset_t      *rs;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rs = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         if (ngx_http_guichet_reset_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
@@ -415,29 +410,6 @@ ngx_http_guichet_reset_queued(ngx_http_request_t *r, void *data,
 
 /* ------------------------------------------------------------ confirm */
 
-/* the token of the reset cookie, the only place it is read from */
-static void
-ngx_http_guichet_reset_cookie(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_http_guichet_reset_t  *rs;
-
-    rs = ctx->route_data;
-
-    if (ngx_http_guichet_ep_cookie(r, ctx, NGX_HTTP_GUICHET_COOKIE_RESET,
-                                   rs->token, sizeof(rs->token))
-        == NGX_OK)
-    {
-        rs->cookie = 1;
-        rs->token_len = ngx_strlen(rs->token);
-        return;
-    }
-
-    rs->token[0] = '\0';
-    rs->token_len = 0;
-}
-
-
 void
 ngx_http_guichet_reset_confirm_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
@@ -457,21 +429,12 @@ ngx_http_guichet_reset_confirm_get(ngx_http_request_t *r,
     }
 
     if (r->args.len != 0) {
-        /* the mailed link: its token is traded, never kept */
-        if (ngx_http_guichet_ep_arg(r, "token", rs->token, sizeof(rs->token),
-                                    &rs->token_len)
-            != NGX_OK)
-        {
-            rs->token_len = 0;
-        }
-
-        ngx_http_guichet_reset_lookup(r, ctx,
-                                      ngx_http_guichet_reset_exchanged);
+        ngx_http_guichet_ticket_link(r, ctx);
         return;
     }
 
-    ngx_http_guichet_reset_cookie(r, ctx);
-    ngx_http_guichet_reset_lookup(r, ctx, ngx_http_guichet_reset_shown);
+    ngx_http_guichet_ticket_cookie(r, ctx);
+    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_reset_shown);
 }
 
 
@@ -491,7 +454,7 @@ ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
         return;
     }
 
-    ngx_http_guichet_reset_cookie(r, ctx);
+    ngx_http_guichet_ticket_cookie(r, ctx);
 
     (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
 
@@ -523,186 +486,7 @@ ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
         rs->code[0] = '\0';
     }
 
-    ngx_http_guichet_reset_lookup(r, ctx, ngx_http_guichet_reset_checked);
-}
-
-
-/* the attempt is counted on the token and the address, then looked at */
-static void
-ngx_http_guichet_reset_lookup(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx,
-    ngx_http_guichet_redis_handler_pt handler)
-{
-    ngx_http_guichet_reset_t      *rs;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    rs = ctx->route_data;
-
-    if (rs->token_len != AC_TOKEN_LEN) {
-        ngx_http_guichet_reset_gone(r, ctx);
-        return;
-    }
-
-    rs->next = handler;
-    ngx_memzero(&rs->throttle, sizeof(ac_throttle_t));
-
-    if (ac_throttle_add(gmcf->ac, gmcf->keys, &rs->throttle, AC_THR_TOKEN,
-                        rs->token, rs->token_len)
-        != AC_OK
-        || ac_throttle_add(gmcf->ac, gmcf->keys, &rs->throttle, AC_THR_IP,
-                           (char *) r->connection->addr_text.data,
-                           r->connection->addr_text.len)
-           != AC_OK
-        || ac_cmd_throttle_reserve(&rs->cmd, gmcf->ac, &rs->throttle,
-                                   ctx->now)
-           != AC_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
-                                     ngx_http_guichet_reset_reserved);
-}
-
-
-static void
-ngx_http_guichet_reset_reserved(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    int                            arc;
-    int64_t                        wait;
-    ngx_http_guichet_reset_t      *rs;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    rs = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
-    if (wait > 0) {
-        ac_cleanse(rs->password, sizeof(rs->password));
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                  "Too many attempts",
-                                  "Too many reset links were tried from "
-                                  "here. Please wait before trying "
-                                  "again.");
-        ctx->retry_after = wait;
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "reset_link", 0);
-        return;
-    }
-
-    if (rs->next == ngx_http_guichet_reset_exchanged) {
-        arc = ac_token_new(rs->fresh);
-        if (arc == AC_OK) {
-            arc = ac_cmd_reset_exchange(&rs->cmd, gmcf->ac, gmcf->keys,
-                                        rs->token, rs->token_len, rs->fresh);
-        }
-
-    } else {
-        arc = ac_cmd_reset_get(&rs->cmd, gmcf->ac, gmcf->keys, rs->token,
-                               rs->token_len);
-    }
-
-    if (arc != AC_OK) {
-        ngx_http_guichet_reset_gone(r, ctx);
-        return;
-    }
-
-    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd, rs->next);
-}
-
-
-/* the token proved good: its counter goes, the address gets its try */
-static void
-ngx_http_guichet_reset_release(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ac_cmd_t                       cmd;
-    ngx_http_guichet_reset_t      *rs;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    rs = ctx->route_data;
-
-    if (ac_cmd_throttle_release(&cmd, gmcf->ac, &rs->throttle) == AC_OK) {
-        ngx_http_guichet_ep_detached(r, &cmd);
-    }
-}
-
-
-static void
-ngx_http_guichet_reset_gone(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx)
-{
-    ngx_http_guichet_reset_t  *rs;
-
-    rs = ctx->route_data;
-    ac_cleanse(rs->password, sizeof(rs->password));
-
-    if (rs->cookie) {
-        (void) ngx_http_guichet_ep_set_cookie(ctx,
-                                              NGX_HTTP_GUICHET_COOKIE_RESET,
-                                              "", 0);
-    }
-
-    ngx_http_guichet_ep_error(ctx, NGX_HTTP_GUICHET_GONE,
-                              "Link no longer valid",
-                              "This reset link has expired or was already "
-                              "used. You may ask for a new one.");
-    ngx_http_guichet_ep_finish(r, ctx);
-}
-
-
-static void
-ngx_http_guichet_reset_exchanged(ngx_http_request_t *r, void *data,
-    redisReply *reply, ngx_int_t rc)
-{
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
-    u_char                        *p;
-    int64_t                        v;
-    ngx_http_guichet_reset_t      *rs;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
-        return;
-    }
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
-    rs = ctx->route_data;
-
-    if (ac_reply_integer(reply, &v) != AC_OK || v != 1) {
-        ngx_http_guichet_reset_gone(r, ctx);
-        return;
-    }
-
-    ngx_http_guichet_reset_release(r, ctx);
-
-    p = ngx_http_guichet_ep_url(r, ctx, "reset/confirm");
-
-    if (p == NULL
-        || ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_RESET,
-                                          rs->fresh,
-                                          gmcf->ac->reset_token_ttl)
-           != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_guichet_ep_redirect(ctx, (char *) p);
-    ngx_http_guichet_ep_finish(r, ctx);
+    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_reset_checked);
 }
 
 
@@ -733,7 +517,7 @@ ngx_http_guichet_reset_account(ngx_http_request_t *r,
     if (arc != AC_OK || rs->account.status != AC_STATUS_ACTIVE
         || rs->account.restricted)
     {
-        ngx_http_guichet_reset_gone(r, ctx);
+        ngx_http_guichet_ticket_gone(r, ctx);
         return NGX_DONE;
     }
 
@@ -782,7 +566,7 @@ ngx_http_guichet_reset_shown(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ngx_http_guichet_reset_release(r, ctx);
+    ngx_http_guichet_ticket_release(r, ctx);
 
     if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_OK, NULL) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -806,7 +590,7 @@ ngx_http_guichet_reset_checked(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ngx_http_guichet_reset_release(r, ctx);
+    ngx_http_guichet_ticket_release(r, ctx);
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rs = ctx->route_data;
@@ -870,17 +654,12 @@ ngx_http_guichet_reset_counted(ngx_http_request_t *r, void *data,
     ngx_http_guichet_reset_t      *rs;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rs = ctx->route_data;
-
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
 
     if (wait > 0) {
         if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
@@ -1025,44 +804,30 @@ static void
 ngx_http_guichet_reset_hash(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_int_t                  hrc;
     ngx_http_guichet_reset_t  *rs;
 
     rs = ctx->route_data;
 
-    hrc = ngx_http_guichet_password_hash(r, (u_char *) rs->password,
-                                         rs->password_len, rs->phc,
-                                         ngx_http_guichet_reset_hashed, ctx);
-    ac_cleanse(rs->password, sizeof(rs->password));
-
-    if (hrc != NGX_OK) {
-        ngx_http_guichet_ep_hash_unavailable(r, ctx, hrc);
-    }
+    ngx_http_guichet_ep_hash(r, ctx, rs->password, sizeof(rs->password),
+                             rs->password_len, rs->phc,
+                             ngx_http_guichet_reset_hashed);
 }
 
 
 static void
-ngx_http_guichet_reset_hashed(ngx_http_request_t *r, void *data, int rc)
+ngx_http_guichet_reset_hashed(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_http_guichet_ep_ctx_t *ctx = data;
-
     ngx_http_guichet_reset_t      *rs;
     ngx_http_guichet_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
     rs = ctx->route_data;
 
-    if (rc != AC_OK) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "guichet: password hashing failed: %s",
-                      ac_strerror(rc));
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
     /* single use: the token goes with the new password, in one step */
-    if (ac_cmd_reset_finish(&rs->cmd, gmcf->ac, gmcf->keys, rs->token,
-                            rs->token_len, rs->account.id, rs->phc, ctx->now)
+    if (ac_cmd_reset_finish(&rs->cmd, gmcf->ac, gmcf->keys, rs->tk.token,
+                            rs->tk.token_len, rs->account.id, rs->phc,
+                            ctx->now)
         != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -1093,7 +858,7 @@ ngx_http_guichet_reset_finished(ngx_http_request_t *r, void *data,
     rs = ctx->route_data;
 
     if (ac_reply_integer(reply, &v) != AC_OK || v != 1) {
-        ngx_http_guichet_reset_gone(r, ctx);
+        ngx_http_guichet_ticket_gone(r, ctx);
         return;
     }
 

@@ -144,10 +144,11 @@ static const char  ac_email_change_request_lua[] =
     "return 1\n";
 
 /* KEYS: change key; ARGV: "P acct:" */
+/* KEYS: the token's; ARGV: the account key prefix, "1" to use it up */
 static const char  ac_email_change_take_lua[] =
     "local h = redis.call('HMGET', KEYS[1], 'a', 'o', 'n')\n"
     "if not h[1] then return {} end\n"
-    "redis.call('DEL', KEYS[1])\n"
+    "if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end\n"
     "if redis.call('HGET', ARGV[1] .. h[1], 'email') ~= h[2] then"
     " return {} end\n"
     "return h\n";
@@ -841,9 +842,9 @@ ac_cmd_email_change_request(ac_cmd_t *cmd, const ac_config_t *cfg,
 }
 
 
-int
-ac_cmd_email_change_take(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const ac_keys_t *keys, const char *token, size_t len)
+static int
+ac_cmd_email_change_read(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len, int take)
 {
     int  rc;
 
@@ -860,7 +861,25 @@ ac_cmd_email_change_take(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
+    ac_cmd_str(cmd, take ? "1" : "0");
+
     return ac_cmd_status(cmd);
+}
+
+
+int
+ac_cmd_email_change_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len)
+{
+    return ac_cmd_email_change_read(cmd, cfg, keys, token, len, 0);
+}
+
+
+int
+ac_cmd_email_change_take(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len)
+{
+    return ac_cmd_email_change_read(cmd, cfg, keys, token, len, 1);
 }
 
 

@@ -3,7 +3,9 @@
 // the mail (the test reads it out of the SMTP server's mailbox and hands
 // it over on stdin), the code of the authenticator app and a new
 // password; signed out, the person signs in with it. Then an
-// invitation's link, to registration and a first sign-in. Every page is
+// invitation's link, to registration and a first sign-in; then that
+// person changes their address and confirms it from the mailed link.
+// Every page is
 // saved at 1280 and 390 pixels wide (build/test-artifacts/mail-*.png)
 // and checked with axe-core.
 //
@@ -26,7 +28,7 @@ async function ask(to, route) {
 }
 
 await scenario(async (page, args) => {
-    const { url, email, password, secret, invited, first } = args;
+    const { url, email, password, secret, invited, first, moved } = args;
     const seen = {};
     const report = { violations: {}, overflow: {} };
     const key = base32Decode(secret);
@@ -107,11 +109,27 @@ await scenario(async (page, args) => {
         await page.waitForURL(/\/app\/hello$/);
         const invitedApp = await page.textContent("body");
 
-        check(Object.keys(seen).length === 8, "every page visited");
+        // the invited person changes their address: the mailed link
+        // asks before anything changes
+        await page.goto(`${url}/guichet/account`);
+        await page.getByText(/change your address/i).click();
+        await page.getByLabel(/new address/i).fill(moved);
+        await submit(/send the link/i);
+        const confirmLink = await ask(moved, "account/email/confirm");
+        await page.goto(confirmLink);
+        await page.waitForURL(/\/guichet\/account\/email\/confirm$/);
+        const confirmFor = await page.textContent("#new-email");
+        await visit("email-confirm");
+        await submit(/use this address/i);
+        const changed = await page.textContent("main");
+        await visit("email-changed");
+
+        check(Object.keys(seen).length === 10, "every page visited");
         return { seen, ...report, link, address, sent, reset_for: resetFor,
                  done, signed_out: signedOut, app, invitation,
                  register_address: registerAddress,
-                 register_for: registerFor, invited_app: invitedApp };
+                 register_for: registerFor, invited_app: invitedApp,
+                 confirm_for: confirmFor, changed };
     } finally {
         input.close();
     }

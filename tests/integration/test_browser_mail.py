@@ -24,6 +24,7 @@ OLD = "correct horse battery"
 NEW = "a brand new password"
 INVITED = "newbie@example.com"
 FIRST = "a first password here"
+MOVED = "newbie.moved@example.com"
 DEADLINE = 180
 
 
@@ -82,10 +83,12 @@ def test_mailed_links_in_a_browser(tmp_path, redis_server, smtp):  # noqa
         out = browser_with_mail(
             "mail_links.mjs", mail_link, url=g.url, email=EMAIL,
             password=NEW, secret=base64.b32encode(secret).decode(),
-            invited=INVITED, first=FIRST)
+            invited=INVITED, first=FIRST, moved=MOVED)
 
         assert out["asked"] == [{"to": EMAIL, "route": "reset/confirm"},
-                                {"to": INVITED, "route": "register"}]
+                                {"to": INVITED, "route": "register"},
+                                {"to": MOVED,
+                                 "route": "account/email/confirm"}]
         assert out["violations"] == {}, out["violations"]
         assert out["overflow"] == {}, out["overflow"]
         assert out["console_errors"] == []
@@ -108,6 +111,10 @@ def test_mailed_links_in_a_browser(tmp_path, redis_server, smtp):  # noqa
 
         resets = [e for e in g.log_entries() if e.get("v") == "password.reset"]
         assert [e["c"] for e in resets] == ["totp"]
-        assert g.ctl("user", "show", INVITED).returncode == 0
+        # the address change: asked, then confirmed by the person
+        assert out["confirm_for"] == MOVED
+        assert "Address changed" in out["changed"]
+        assert g.ctl("user", "show", MOVED).returncode == 0
+        assert g.ctl("user", "show", INVITED).returncode != 0
     finally:
         stop_gateway(g)

@@ -50,6 +50,71 @@ def events(g, name):
     return [e for e in g.log_entries() if e.get("v") == name]
 
 
+def confirm_page(g, b):
+    return b.get(g.url + "/guichet/account/email/confirm",
+                 allow_redirects=False, timeout=5)
+
+
+def confirm_post(g, b, html, **extra):
+    f = form(html, "account/email/confirm")
+    assert f and f.get("csrf"), html
+    f.update(extra)
+    return b.post(g.url + "/guichet/account/email/confirm", data=f,
+                  allow_redirects=False, timeout=5)
+
+
+def opened(g, smtp):
+    """A browser that opened the confirmation link mailed to NEW."""
+    [confirm] = wait_for_mail(smtp, NEW)
+    b = requests.Session()
+    r = b.get(link_in(confirm, "account/email/confirm"),
+              allow_redirects=False, timeout=5)
+    assert r.status_code == 303, r.text
+    return b
+
+
+def test_opening_the_link_asks_before_changing(tmp_path, redis_server,
+                                               smtp):
+    """A link opened by a mail scanner, or by a stranger whose address was
+    mistyped, changes nothing: the page asks, a form with its token
+    confirms, and it shows the new address only."""
+    g = gateway(tmp_path, redis_server, smtp)
+    try:
+        r0 = g.redis.client()
+        s = login(g)
+        assert reauth(g, s).status_code == 303
+        assert ask(g, s, NEW).status_code == 200
+        g.worker()
+        b = opened(g, smtp)
+
+        for _ in range(2):
+            r = confirm_page(g, b)
+            assert r.status_code == 200, r.text
+            assert NEW in r.text and EMAIL not in r.text
+            assert r0.hget(PREFIX + "acct:" + g.uid, "email") == EMAIL
+        assert not events(g, "email.changed")
+
+        # a form without its token, or from another browser: nothing
+        r = b.post(g.url + "/guichet/account/email/confirm",
+                   data={"csrf": "x" * 43}, allow_redirects=False,
+                   timeout=5)
+        assert r.status_code == 403
+        html = confirm_page(g, b).text
+        other = requests.Session()
+        other.cookies.set("guichet_email", b.cookies.get("guichet_email"))
+        assert confirm_post(g, other, html).status_code == 403
+        assert r0.hget(PREFIX + "acct:" + g.uid, "email") == EMAIL
+
+        r = confirm_post(g, b, html)
+        assert r.status_code == 200 and "Address changed" in r.text
+        assert r0.hget(PREFIX + "acct:" + g.uid, "email") == NEW
+        assert len(events(g, "email.changed")) == 1
+        # the same form again: used up
+        assert confirm_post(g, b, html).status_code == 410
+    finally:
+        stop_gateway(g)
+
+
 def test_address_change_end_to_end(tmp_path, redis_server, smtp):
     g = gateway(tmp_path, redis_server, smtp)
     try:
@@ -92,8 +157,9 @@ def test_address_change_end_to_end(tmp_path, redis_server, smtp):
         assert r.headers["Location"] == "/guichet/account/email/confirm"
         assert b.cookies.get("guichet_email")
         assert link.split("token=")[1] not in b.cookies.get("guichet_email")
-        r = b.get(g.url + "/guichet/account/email/confirm",
-                  allow_redirects=False, timeout=5)
+        r = confirm_page(g, b)
+        assert r.status_code == 200, r.text
+        r = confirm_post(g, b, r.text)
         assert r.status_code == 200, r.text
         assert "Address changed" in r.text
         assert not b.cookies.get("guichet_email")

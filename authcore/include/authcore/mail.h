@@ -242,6 +242,10 @@ int ac_cmd_email_change_request(ac_cmd_t *cmd, const ac_config_t *cfg,
  * ac_cmd_account_rename(). */
 int ac_cmd_email_change_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len);
+/* The same reply without using the token up: what the confirmation page
+ * shows before the person confirms. */
+int ac_cmd_email_change_get(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const ac_keys_t *keys, const char *token, size_t len);
 /* EVAL that trades the token of a confirmation link for a fresh one,
  * as ac_cmd_reset_exchange(): replies 1, or 0 when unknown. */
 int ac_cmd_email_change_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
