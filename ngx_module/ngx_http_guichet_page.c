@@ -64,7 +64,7 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
     { "account.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "email", "notice", "totp", "recovery_left",
           "csrf", "csrf_logout", "last_login", "download", "device", "ip",
-          "when", "current", "handle", "agent", "others") },
+          "when", "current", "handle", "agent", "others", "passkeys") },
 
     { "totp.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "secret") },

@@ -66,3 +66,12 @@ def test_reauth_options_give_a_challenge_for_this_session(pgw):
     # the count says one, the account holds none to offer
     assert r.status_code == 404 and r.json()["error"] == "none"
     assert pgw.redis.client().keys(PREFIX + "wac:*") == []
+
+
+def test_the_account_page_says_a_passkey_is_a_second_step(pgw):
+    _, s = passkey_account(pgw)
+    r = page(pgw, s, "account")
+    assert r.status_code == 200
+    state = r.text.split('id="totp-state">', 1)[1].split("</p>", 1)[0]
+    assert 'class="state on"' in state and "passkeys" in state
+    assert 'id="totp-setup"' in r.text
