@@ -5,7 +5,7 @@
 // which opens a session with amr "pwd hwk"; the export lists the
 // passkey.
 
-import { scenario, screenshot, check } from "./browser.mjs";
+import { scenario, screenshot, check, inspect } from "./browser.mjs";
 import { signIn } from "./account_common.mjs";
 
 await scenario(async (page, { url, email, password }) => {
@@ -18,6 +18,8 @@ await scenario(async (page, { url, email, password }) => {
     await signIn(page, url, email, password, "/guichet/account/passkeys");
     check(page.url().endsWith("/guichet/account/passkeys"),
           "on the passkeys page: " + page.url());
+    const report = { violations: {}, overflow: {} };
+    await inspect(page, "passkeys", report);
     await page.getByLabel(/^name$/i).fill("Security key");
     await Promise.all([
         page.waitForURL(/done=registered/),
@@ -32,6 +34,7 @@ await scenario(async (page, { url, email, password }) => {
     const codeFields = await page.locator("#code").count();
     const lead = await page.textContent(".lead");
     await screenshot(page, "passkey-2fa");
+    await inspect(page, "2fa-passkey", report);
 
     await Promise.all([
         page.waitForURL((u) => u.pathname === "/app/hello",
@@ -47,5 +50,5 @@ await scenario(async (page, { url, email, password }) => {
         return { status: r.status, body: await r.text() };
     });
 
-    return { codeFields, lead, app, exported };
+    return { codeFields, lead, app, exported, ...report };
 });

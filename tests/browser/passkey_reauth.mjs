@@ -7,7 +7,7 @@
 // are sent to the reauth page, which asks for the password and the
 // passkey, first with a wrong password, then with the right one.
 
-import { scenario, check } from "./browser.mjs";
+import { scenario, check, inspect } from "./browser.mjs";
 import { signIn } from "./account_common.mjs";
 
 const OPTIONS = {
@@ -58,6 +58,8 @@ await scenario(async (page, args, context) => {
     const asked = new URL(page.url()).pathname;
     const codeFields = await page.locator("#code").count();
     const lead = await page.textContent("#reauth-why");
+    const report = { violations: {}, overflow: {} };
+    await inspect(page, "reauth-passkey", report);
 
     const wrong = await confirm(page, password + " not");
     const wrongText = await page.textContent("main");
@@ -71,5 +73,5 @@ await scenario(async (page, args, context) => {
     const exported = { status: r.status(), body: await r.text() };
 
     return { asked, codeFields, lead, wrong, wrongText, right, after,
-             exported };
+             exported, ...report };
 });

@@ -65,6 +65,8 @@ def test_a_passkey_is_the_second_factor_after_the_password(pgw):
 
     assert out["codeFields"] == 0
     assert "passkey" in out["lead"]
+    assert out["violations"] == {}, out["violations"]
+    assert out["overflow"] == {}, out["overflow"]
     assert "user=%s" % uid in out["app"]
     assert "amr=pwd hwk" in out["app"]
     assert out["console_errors"] == []
@@ -182,6 +184,8 @@ def test_the_identity_check_asks_for_the_password_and_the_passkey(pgw):
                   password=PASSWORD, mode="reauth",
                   cookies=first["cookies"], credential=first["credential"])
     assert out["asked"] == "/guichet/account/reauth"
+    assert out["violations"] == {}, out["violations"]
+    assert out["overflow"] == {}, out["overflow"]
     assert out["codeFields"] == 0
     assert "password" in out["lead"] and "passkey" in out["lead"]
     assert out["wrong"] == 401
