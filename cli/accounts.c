@@ -59,28 +59,11 @@ ctl_account_arg(ctl_t *ctl, char email[AC_EMAIL_MAX + 1], ac_account_t *a)
 int
 ctl_sessions_end(ctl_t *ctl, const char *id, int64_t *ended)
 {
-    int          rc;
-    ac_cmd_t     cmd;
-    redisReply  *r;
+    int       rc;
+    ac_cmd_t  cmd;
 
     rc = ac_cmd_sessions_end_all(&cmd, ctl->cfg, id);
-    if (rc != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-    }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
-    rc = ac_reply_integer(r, ended);
-    freeReplyObject(r);
-
-    if (rc != AC_OK) {
-        return ctl_fail(CTL_EXIT_FAIL, "unexpected Redis reply ending"
-                        " sessions");
-    }
-
-    return CTL_EXIT_OK;
+    return ctl_redis_integer(ctl, rc, &cmd, ended);
 }
 

@@ -13,17 +13,8 @@
 #define CTL_REGISTER_PATH  "/guichet/register?token="
 
 
-typedef struct {
-    ac_registration_t  *regs;
-    size_t              n;
-    size_t              cap;
-} ctl_inv_list_t;
-
-
-static int ctl_inv_collect(const ac_registration_t *reg, void *data);
 static int ctl_inv_partner(ctl_t *ctl, const char *partner,
     const char *base, ctl_table_t *t, ac_buf_t *b);
-static int ctl_inv_reg_cmp(const void *a, const void *b);
 
 
 int
@@ -130,15 +121,16 @@ static int
 ctl_inv_partner(ctl_t *ctl, const char *partner, const char *base,
     ctl_table_t *t, ac_buf_t *b)
 {
-    int              rc, status;
-    size_t           i;
-    int64_t          ttl, now;
-    ac_cmd_t         cmd;
-    ac_buf_t         link;
-    redisReply      *r;
-    ctl_inv_list_t   l;
-    const char      *cells[5];
-    char             token[AC_TOKEN_LEN + 1], invited[32], expires[32];
+    int                     rc, status;
+    size_t                  i;
+    int64_t                 ttl, now;
+    ac_cmd_t                cmd;
+    ac_buf_t                link;
+    redisReply             *r;
+    ac_registration_list_t  l;
+    const char             *cells[5];
+    char                    token[AC_TOKEN_LEN + 1];
+    char                    invited[32], expires[32];
 
     memset(&l, 0, sizeof(l));
     ac_buf_init(&link);
@@ -154,18 +146,13 @@ ctl_inv_partner(ctl_t *ctl, const char *partner, const char *base,
         return CTL_EXIT_FAIL;
     }
 
-    rc = ac_registrations_parse(r, ctl->keys, partner, ctl_inv_collect,
-                                &l);
+    rc = ac_registrations_list(r, ctl->keys, partner, &l);
     freeReplyObject(r);
 
     if (rc != AC_OK) {
         ctl_fail(CTL_EXIT_FAIL, "invitations of %s: %s", partner,
                  ac_strerror(rc));
         goto failed;
-    }
-
-    if (l.n > 1) {
-        qsort(l.regs, l.n, sizeof(ac_registration_t), ctl_inv_reg_cmp);
     }
 
     now = (int64_t) time(NULL);
@@ -182,12 +169,7 @@ ctl_inv_partner(ctl_t *ctl, const char *partner, const char *base,
                                    AC_TOKEN_LEN);
         }
 
-        if (rc != AC_OK) {
-            ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-            goto failed;
-        }
-
-        if (ctl_redis_integer(ctl, &cmd, &ttl) != CTL_EXIT_OK) {
+        if (ctl_redis_integer(ctl, rc, &cmd, &ttl) != CTL_EXIT_OK) {
             goto failed;
         }
 
@@ -243,49 +225,7 @@ failed:
 
     ac_cleanse(token, sizeof(token));
     ac_buf_free(&link);
-
-    if (l.regs != NULL) {
-        ac_cleanse(l.regs, l.cap * sizeof(ac_registration_t));
-        free(l.regs);
-    }
+    ac_registrations_free(&l);
 
     return status;
-}
-
-
-static int
-ctl_inv_collect(const ac_registration_t *reg, void *data)
-{
-    size_t              cap;
-    ctl_inv_list_t     *l;
-    ac_registration_t  *regs;
-
-    l = data;
-
-    if (l->n == l->cap) {
-        cap = l->cap ? 2 * l->cap : 16;
-        regs = realloc(l->regs, cap * sizeof(ac_registration_t));
-        if (regs == NULL) {
-            return AC_ERR_NOMEM;
-        }
-        l->regs = regs;
-        l->cap = cap;
-    }
-
-    l->regs[l->n++] = *reg;
-
-    return AC_OK;
-}
-
-
-static int
-ctl_inv_reg_cmp(const void *a, const void *b)
-{
-    const ac_registration_t  *x = a, *y = b;
-
-    if (x->invited != y->invited) {
-        return x->invited < y->invited ? -1 : 1;
-    }
-
-    return strcmp(x->email, y->email);
 }

@@ -739,7 +739,7 @@ ctl_cmd_mail_retry(ctl_t *ctl)
                         "failed) nor \"all\"", ctl->args.pos[0]);
     }
 
-    if (ctl_redis_integer(ctl, &cmd, &n) != CTL_EXIT_OK) {
+    if (ctl_redis_integer(ctl, AC_OK, &cmd, &n) != CTL_EXIT_OK) {
         return CTL_EXIT_FAIL;
     }
 

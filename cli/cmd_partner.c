@@ -20,6 +20,7 @@
 
 static int ctl_partner_id_arg(const char *id);
 static int ctl_partner_read_key(const char *path, ac_partner_t *p);
+static int ctl_partner_store(ctl_t *ctl, const ac_partner_t *p, int rotate);
 static void ctl_partner_fingerprint(const ac_partner_t *p,
     char out[CTL_FP_LEN + 1]);
 static void ctl_partner_json(ac_buf_t *b, const ac_partner_t *p);
@@ -29,14 +30,9 @@ static int ctl_partner_cmp(const void *a, const void *b);
 int
 ctl_cmd_partner_add(ctl_t *ctl)
 {
-    int                rc, status;
-    int64_t            added;
-    ac_cmd_t           cmd;
+    int                status;
     const ctl_opt_t   *alg, *file;
     ac_partner_t      *p;
-    char              *scratch;
-    char               fp[CTL_FP_LEN + 1];
-    size_t             scratchsize;
 
     status = ctl_partner_id_arg(ctl->args.pos[0]);
     if (status != CTL_EXIT_OK) {
@@ -51,13 +47,9 @@ ctl_cmd_partner_add(ctl_t *ctl)
                         " one --key-file");
     }
 
-    scratchsize = AC_SEALED_LEN(AC_PARTNER_KEY_MAX) + 1;
-    scratch = malloc(scratchsize);
     p = calloc(1, sizeof(ac_partner_t));
-
-    if (p == NULL || scratch == NULL) {
-        status = ctl_fail(CTL_EXIT_FAIL, "out of memory");
-        goto done;
+    if (p == NULL) {
+        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
     }
 
     if (ac_alg_parse(alg->values[0], &p->alg) != AC_OK
@@ -78,42 +70,12 @@ ctl_cmd_partner_add(ctl_t *ctl)
     p->require_2fa = ctl_has_opt(ctl, "require-2fa");
     p->created = (int64_t) time(NULL);
 
-    rc = ac_cmd_partner_add(&cmd, ctl->cfg, ctl->keys, p, scratch,
-                            scratchsize);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    status = ctl_redis_integer(ctl, &cmd, &added);
-    if (status != CTL_EXIT_OK) {
-        goto done;
-    }
-
-    if (added != 1) {
-        status = ctl_fail(CTL_EXIT_FAIL, "partner %s already exists", p->id);
-        goto done;
-    }
-
-    ctl_partner_fingerprint(p, fp);
-    printf("added partner %s (%s, key sha256 %s)\n", p->id,
-           ac_alg_name(p->alg), fp);
-
-    status = ctl_log_event(ctl, AC_EV_PARTNER_ADDED, NULL, NULL, p->id);
+    status = ctl_partner_store(ctl, p, 0);
 
 done:
 
-    if (p != NULL) {
-        ac_cleanse(p, sizeof(ac_partner_t));
-        free(p);
-    }
-
-    if (scratch != NULL) {
-        ac_cleanse(scratch, scratchsize);
-        free(scratch);
-    }
-
-    ac_cleanse(&cmd, sizeof(cmd));
+    ac_cleanse(p, sizeof(ac_partner_t));
+    free(p);
 
     return status;
 }
@@ -159,11 +121,7 @@ ctl_cmd_partner_list(ctl_t *ctl)
             goto failed;
         }
 
-        if (redisAppendCommandArgv(ctl->redis, cmd.argc, cmd.argv,
-                                   cmd.argvlen)
-            != REDIS_OK)
-        {
-            ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        if (ctl_redis_append(ctl, &cmd) != CTL_EXIT_OK) {
             goto failed;
         }
     }
@@ -171,8 +129,8 @@ ctl_cmd_partner_list(ctl_t *ctl)
     ac_buf_str(&b, "[");
 
     for (i = 0; i < n; i++) {
-        if (redisGetReply(ctl->redis, (void **) &r) != REDIS_OK) {
-            ctl_fail(CTL_EXIT_FAIL, "Redis: %s", ctl->redis->errstr);
+        r = ctl_redis_get(ctl);
+        if (r == NULL) {
             goto failed;
         }
 
@@ -340,14 +298,9 @@ ctl_cmd_partner_remove(ctl_t *ctl)
 int
 ctl_cmd_partner_rotate(ctl_t *ctl)
 {
-    int                rc, status;
-    int64_t            done;
-    ac_cmd_t           cmd;
+    int                status;
     const ctl_opt_t   *alg, *file;
     ac_partner_t      *p;
-    char              *scratch;
-    char               fp[CTL_FP_LEN + 1];
-    size_t             scratchsize;
     const char        *id;
 
     id = ctl->args.pos[0];
@@ -366,13 +319,9 @@ ctl_cmd_partner_rotate(ctl_t *ctl)
                         " --key-file and at most one --alg");
     }
 
-    scratchsize = AC_SEALED_LEN(AC_PARTNER_KEY_MAX) + 1;
-    scratch = malloc(scratchsize);
     p = calloc(1, sizeof(ac_partner_t));
-
-    if (p == NULL || scratch == NULL) {
-        status = ctl_fail(CTL_EXIT_FAIL, "out of memory");
-        goto done;
+    if (p == NULL) {
+        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
     }
 
     /* the current registration: its algorithm is kept without --alg */
@@ -396,41 +345,66 @@ ctl_cmd_partner_rotate(ctl_t *ctl)
         goto done;
     }
 
-    rc = ac_cmd_partner_rotate(&cmd, ctl->cfg, ctl->keys, p, scratch,
-                               scratchsize);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
+    status = ctl_partner_store(ctl, p, 1);
+
+done:
+
+    ac_cleanse(p, sizeof(ac_partner_t));
+    free(p);
+
+    return status;
+}
+
+
+/*
+ * Stores a new partner, or (rotate) a partner's new key, reports it and
+ * logs it.
+ */
+static int
+ctl_partner_store(ctl_t *ctl, const ac_partner_t *p, int rotate)
+{
+    int        rc, status;
+    int64_t    stored;
+    size_t     scratchsize;
+    char      *scratch;
+    ac_cmd_t   cmd;
+    char       fp[CTL_FP_LEN + 1];
+
+    scratchsize = AC_SEALED_LEN(AC_PARTNER_KEY_MAX) + 1;
+    scratch = malloc(scratchsize);
+    if (scratch == NULL) {
+        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
     }
 
-    status = ctl_redis_integer(ctl, &cmd, &done);
+    rc = rotate ? ac_cmd_partner_rotate(&cmd, ctl->cfg, ctl->keys, p,
+                                        scratch, scratchsize)
+                : ac_cmd_partner_add(&cmd, ctl->cfg, ctl->keys, p, scratch,
+                                     scratchsize);
+    status = ctl_redis_integer(ctl, rc, &cmd, &stored);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
 
-    if (done != 1) {
-        status = ctl_fail(CTL_EXIT_FAIL, "no partner %s", id);
+    if (stored != 1) {
+        status = ctl_fail(CTL_EXIT_FAIL, rotate ? "no partner %s"
+                                                : "partner %s already exists",
+                          p->id);
         goto done;
     }
 
     ctl_partner_fingerprint(p, fp);
-    printf("rotated key of partner %s (%s, key sha256 %s)\n", p->id,
-           ac_alg_name(p->alg), fp);
+    printf(rotate ? "rotated key of partner %s (%s, key sha256 %s)\n"
+                  : "added partner %s (%s, key sha256 %s)\n",
+           p->id, ac_alg_name(p->alg), fp);
 
-    status = ctl_log_event(ctl, AC_EV_PARTNER_ROTATED, NULL, NULL, p->id);
+    status = ctl_log_event(ctl, rotate ? AC_EV_PARTNER_ROTATED
+                                       : AC_EV_PARTNER_ADDED,
+                           NULL, NULL, p->id);
 
 done:
 
-    if (p != NULL) {
-        ac_cleanse(p, sizeof(ac_partner_t));
-        free(p);
-    }
-
-    if (scratch != NULL) {
-        ac_cleanse(scratch, scratchsize);
-        free(scratch);
-    }
-
+    ac_cleanse(scratch, scratchsize);
+    free(scratch);
     ac_cleanse(&cmd, sizeof(cmd));
 
     return status;

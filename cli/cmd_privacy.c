@@ -145,7 +145,6 @@ int
 ctl_cmd_user_export(ctl_t *ctl)
 {
     int                rc, status, i;
-    void              *reply;
     ac_buf_t           b;
     ac_cmd_t          *cmds;
     ac_account_t       a;
@@ -174,23 +173,18 @@ ctl_cmd_user_export(ctl_t *ctl)
 
     /* one round trip for the lot */
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        if (redisAppendCommandArgv(ctl->redis, cmds[i].argc, cmds[i].argv,
-                                   cmds[i].argvlen)
-            != REDIS_OK)
-        {
-            status = ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        status = ctl_redis_append(ctl, &cmds[i]);
+        if (status != CTL_EXIT_OK) {
             goto done;
         }
     }
 
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        if (redisGetReply(ctl->redis, &reply) != REDIS_OK) {
-            status = ctl_fail(CTL_EXIT_FAIL, "Redis: %s",
-                              ctl->redis->errstr);
+        replies[i] = ctl_redis_get(ctl);
+        if (replies[i] == NULL) {
+            status = CTL_EXIT_FAIL;
             goto done;
         }
-
-        replies[i] = reply;
     }
 
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {
@@ -240,7 +234,6 @@ ctl_privacy_restrict(ctl_t *ctl, int on)
     int           rc, status;
     int64_t       v;
     ac_cmd_t      cmd;
-    redisReply   *r;
     ac_account_t  a;
     char          email[AC_EMAIL_MAX + 1];
 
@@ -250,21 +243,12 @@ ctl_privacy_restrict(ctl_t *ctl, int on)
     }
 
     rc = ac_cmd_account_restrict(&cmd, ctl->cfg, a.id, on);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+    status = ctl_redis_integer(ctl, rc, &cmd, &v);
+    if (status != CTL_EXIT_OK) {
         goto done;
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        status = CTL_EXIT_FAIL;
-        goto done;
-    }
-
-    rc = ac_reply_integer(r, &v);
-    freeReplyObject(r);
-
-    if (rc != AC_OK || v != 1) {
+    if (v != 1) {
         status = ctl_fail(CTL_EXIT_FAIL, "no account %s", email);
         goto done;
     }
@@ -429,6 +413,7 @@ ctl_cmd_retention_run(ctl_t *ctl)
     int               rc, status, dry, first;
     size_t            i, nerased, nkept;
     int64_t           now, cutoff, before_ms, offset, next, trimmed, sess;
+    int64_t           mails;
     ac_buf_t          b;
     ac_cmd_t          cmd;
     redisReply       *r;
@@ -521,26 +506,38 @@ ctl_cmd_retention_run(ctl_t *ctl)
 
     } else {
         rc = ac_cmd_log_trim(&cmd, ctl->cfg, before_ms);
-        if (rc != AC_OK) {
-            status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-            goto done;
-        }
-
-        r = ctl_redis_run(ctl, &cmd);
-        if (r == NULL) {
-            status = CTL_EXIT_FAIL;
-            goto done;
-        }
-
-        rc = ac_reply_integer(r, &trimmed);
-        freeReplyObject(r);
-
-        if (rc != AC_OK) {
-            status = ctl_fail(CTL_EXIT_FAIL, "unexpected reply trimming"
-                              " the log");
+        status = ctl_redis_integer(ctl, rc, &cmd, &trimmed);
+        if (status != CTL_EXIT_OK) {
             goto done;
         }
     }
+
+    /* failed mails hold an address and a live link: 7 days at most */
+    rc = ac_cmd_mail_dead_trim(&cmd, ctl->cfg,
+                               (now - AC_MAIL_DEAD_KEEP) * 1000, dry);
+    if (rc != AC_OK) {
+        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+        goto done;
+    }
+
+    r = ctl_redis_run(ctl, &cmd);
+    if (r == NULL) {
+        status = CTL_EXIT_FAIL;
+        goto done;
+    }
+
+    mails = 0;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        mails = (int64_t) r->elements;
+
+    } else if (ac_reply_integer(r, &mails) != AC_OK) {
+        freeReplyObject(r);
+        status = ctl_fail(CTL_EXIT_FAIL, "unexpected reply trimming the "
+                          "failed mails");
+        goto done;
+    }
+
+    freeReplyObject(r);
 
     ctl_time_text(now, text, sizeof(text));
 
@@ -617,6 +614,9 @@ ctl_cmd_retention_run(ctl_t *ctl)
         ctl_json_key(&b, dry ? "log_entries_to_trim" : "log_entries_trimmed",
                      0);
         ac_buf_printf(&b, "%lld", (long long) trimmed);
+        ctl_json_key(&b, dry ? "failed_mails_to_delete"
+                             : "failed_mails_deleted", 0);
+        ac_buf_printf(&b, "%lld", (long long) mails);
         ac_buf_str(&b, "}");
         status = ctl_print_buf(&b);
 
@@ -627,6 +627,9 @@ ctl_cmd_retention_run(ctl_t *ctl)
         printf("log: %lld entr%s before %s %s\n", (long long) trimmed,
                trimmed == 1 ? "y" : "ies", last,
                dry ? "to trim" : "trimmed");
+        printf("mail: %lld failed mail%s %s (older than 7 days)\n",
+               (long long) mails, mails == 1 ? "" : "s",
+               dry ? "to delete" : "deleted");
     }
 
 done:

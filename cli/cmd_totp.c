@@ -15,7 +15,6 @@ ctl_cmd_totp_enroll(ctl_t *ctl)
     char          *uri;
     ac_buf_t       b;
     ac_cmd_t       cmd;
-    redisReply    *r;
     ac_account_t   a;
     unsigned char  secret[AC_TOTP_SECRET_LEN];
     char           b32[AC_BASE32_LEN(AC_TOTP_SECRET_LEN) + 1];
@@ -59,12 +58,9 @@ ctl_cmd_totp_enroll(ctl_t *ctl)
         goto done;
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
+    if (ctl_redis_exec(ctl, &cmd) != CTL_EXIT_OK) {
         goto done;
     }
-
-    freeReplyObject(r);
 
     if (ctl->json) {
         ac_buf_init(&b);
@@ -115,7 +111,6 @@ ctl_cmd_totp_disable(ctl_t *ctl)
 {
     int           rc, status, had;
     ac_cmd_t      cmd;
-    redisReply   *r;
     ac_account_t  a;
     char          email[AC_EMAIL_MAX + 1];
 
@@ -134,12 +129,9 @@ ctl_cmd_totp_disable(ctl_t *ctl)
         goto done;
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
+    if (ctl_redis_exec(ctl, &cmd) != CTL_EXIT_OK) {
         goto done;
     }
-
-    freeReplyObject(r);
 
     printf("%s %s; recovery codes deleted\n",
            had ? "TOTP disabled for" : "no TOTP was enrolled for", email);
@@ -160,7 +152,6 @@ ctl_cmd_recovery_codes(ctl_t *ctl)
     int           rc, i, status;
     ac_buf_t      b;
     ac_cmd_t      cmd;
-    redisReply   *r;
     ac_account_t  a;
     char          email[AC_EMAIL_MAX + 1];
     char          codes[AC_RECOVERY_COUNT][AC_RECOVERY_CODE_LEN + 1];
@@ -184,12 +175,9 @@ ctl_cmd_recovery_codes(ctl_t *ctl)
         goto done;
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
+    if (ctl_redis_exec(ctl, &cmd) != CTL_EXIT_OK) {
         goto done;
     }
-
-    freeReplyObject(r);
 
     if (ctl->json) {
         ac_buf_init(&b);

@@ -73,12 +73,7 @@ ctl_cmd_user_add(ctl_t *ctl)
     a.pw_changed = created;
 
     rc = ac_cmd_account_create(&cmd, ctl->cfg, ctl->keys, &a);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    status = ctl_redis_integer(ctl, &cmd, &created);
+    status = ctl_redis_integer(ctl, rc, &cmd, &created);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
@@ -149,11 +144,7 @@ ctl_cmd_user_list(ctl_t *ctl)
             goto failed;
         }
 
-        if (redisAppendCommandArgv(ctl->redis, cmd.argc, cmd.argv,
-                                   cmd.argvlen)
-            != REDIS_OK)
-        {
-            ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        if (ctl_redis_append(ctl, &cmd) != CTL_EXIT_OK) {
             goto failed;
         }
     }
@@ -161,8 +152,8 @@ ctl_cmd_user_list(ctl_t *ctl)
     ac_buf_str(&b, "[");
 
     for (i = 0; i < ids->elements; i++) {
-        if (redisGetReply(ctl->redis, (void **) &r) != REDIS_OK) {
-            ctl_fail(CTL_EXIT_FAIL, "Redis: %s", ctl->redis->errstr);
+        r = ctl_redis_get(ctl);
+        if (r == NULL) {
             goto failed;
         }
 
@@ -248,23 +239,13 @@ ctl_cmd_user_show(ctl_t *ctl)
     }
 
     rc = ac_cmd_recovery_count(&cmd, ctl->cfg, a.id);
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    status = ctl_redis_integer(ctl, &cmd, &codes);
+    status = ctl_redis_integer(ctl, rc, &cmd, &codes);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
 
     rc = ac_cmd_sessions_count(&cmd, ctl->cfg, a.id, (int64_t) time(NULL));
-    if (rc != AC_OK) {
-        status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
-        goto done;
-    }
-
-    status = ctl_redis_integer(ctl, &cmd, &sessions);
+    status = ctl_redis_integer(ctl, rc, &cmd, &sessions);
     if (status != CTL_EXIT_OK) {
         goto done;
     }
@@ -631,23 +612,15 @@ static int
 ctl_user_set(ctl_t *ctl, const ac_account_t *a, const char *field,
     const char *value)
 {
-    int          rc;
-    ac_cmd_t     cmd;
-    redisReply  *r;
+    int       rc;
+    ac_cmd_t  cmd;
 
     rc = ac_cmd_account_set(&cmd, ctl->cfg, a->id, field, value);
     if (rc != AC_OK) {
         return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
     }
 
-    r = ctl_redis_run(ctl, &cmd);
-    if (r == NULL) {
-        return CTL_EXIT_FAIL;
-    }
-
-    freeReplyObject(r);
-
-    return CTL_EXIT_OK;
+    return ctl_redis_exec(ctl, &cmd);
 }
 
 

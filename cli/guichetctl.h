@@ -71,7 +71,15 @@ int ctl_read_password(char *buf, size_t size, size_t *len);
 int ctl_redis_connect(ctl_t *ctl);
 void ctl_redis_close(ctl_t *ctl);
 redisReply *ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd);
-int ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n);
+/* Runs a command whose reply is not needed. */
+int ctl_redis_exec(ctl_t *ctl, ac_cmd_t *cmd);
+/* Runs a command whose reply is an integer; "rc" is what its builder
+ * returned: anything but AC_OK is reported and nothing is sent. */
+int ctl_redis_integer(ctl_t *ctl, int rc, ac_cmd_t *cmd, int64_t *n);
+/* A pipeline on the open connection: each command queued, then each
+ * reply read (NULL: the failure has been reported). */
+int ctl_redis_append(ctl_t *ctl, ac_cmd_t *cmd);
+redisReply *ctl_redis_get(ctl_t *ctl);
 
 /* accounts.c */
 int ctl_account_find(ctl_t *ctl, const char *email, ac_account_t *a);

@@ -14,6 +14,7 @@
 #define CTL_LOG_UA  "guichetctl"
 
 
+static int ctl_log_as(ctl_t *ctl, ac_event_t *ev, const char *account);
 static int ctl_log_key(ctl_t *ctl, const char *account,
     unsigned char key[AC_LOG_KEY_LEN]);
 
@@ -27,24 +28,10 @@ int
 ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
     const char *email, const char *partner)
 {
-    int             status;
-    ac_event_t      ev;
-    unsigned char   key[AC_LOG_KEY_LEN];
+    ac_event_t  ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = kind;
-    ev.ua = CTL_LOG_UA;
-    ev.ua_len = sizeof(CTL_LOG_UA) - 1;
-
-    if (account != NULL) {
-        if (ctl_log_key(ctl, account, key) != CTL_EXIT_OK) {
-            return CTL_EXIT_FAIL;
-        }
-
-        ev.account = account;
-        ev.account_len = strlen(account);
-        ev.log_key = key;
-    }
 
     if (email != NULL) {
         ev.email = email;
@@ -56,9 +43,35 @@ ctl_log_event(ctl_t *ctl, ac_event_kind_t kind, const char *account,
         ev.partner_len = strlen(partner);
     }
 
-    status = ctl_log_append(ctl, &ev);
+    return ctl_log_as(ctl, &ev, account);
+}
+
+
+/* Appends ev as guichetctl's, about "account" (may be NULL) under its
+ * log key, made on first use. */
+static int
+ctl_log_as(ctl_t *ctl, ac_event_t *ev, const char *account)
+{
+    int             status;
+    unsigned char   key[AC_LOG_KEY_LEN];
+
+    ev->ua = CTL_LOG_UA;
+    ev->ua_len = sizeof(CTL_LOG_UA) - 1;
+
+    if (account != NULL) {
+        if (ctl_log_key(ctl, account, key) != CTL_EXIT_OK) {
+            return CTL_EXIT_FAIL;
+        }
+
+        ev->account = account;
+        ev->account_len = strlen(account);
+        ev->log_key = key;
+    }
+
+    status = ctl_log_append(ctl, ev);
 
     ac_cleanse(key, sizeof(key));
+    ev->log_key = NULL;
 
     return status;
 }
@@ -197,34 +210,21 @@ int
 ctl_log_reason(ctl_t *ctl, ac_event_kind_t kind, const char *reason,
     const char *account, const char *email)
 {
-    int             status;
-    ac_event_t      ev;
-    unsigned char   key[AC_LOG_KEY_LEN];
+    ac_event_t  ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = kind;
-    ev.ua = CTL_LOG_UA;
-    ev.ua_len = sizeof(CTL_LOG_UA) - 1;
     ev.reason = reason;
     ev.reason_len = reason ? strlen(reason) : 0;
 
     if (account != NULL && account[0] != '\0') {
-        if (ctl_log_key(ctl, account, key) != CTL_EXIT_OK) {
-            return CTL_EXIT_FAIL;
-        }
+        return ctl_log_as(ctl, &ev, account);
+    }
 
-        ev.account = account;
-        ev.account_len = strlen(account);
-        ev.log_key = key;
-
-    } else if (email != NULL) {
+    if (email != NULL) {
         ev.email = email;
         ev.email_len = strlen(email);
     }
 
-    status = ctl_log_append(ctl, &ev);
-
-    ac_cleanse(key, sizeof(key));
-
-    return status;
+    return ctl_log_as(ctl, &ev, NULL);
 }

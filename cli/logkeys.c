@@ -73,19 +73,17 @@ ctl_lk_prefetch(ctl_t *ctl, ctl_lk_cache_t *cache, const redisReply *batch)
 
         lk->state = CTL_LK_PENDING;
 
-        if (redisAppendCommandArgv(ctl->redis, cmd.argc, cmd.argv,
-                                   cmd.argvlen)
-            != REDIS_OK)
-        {
-            return ctl_fail(CTL_EXIT_FAIL, "out of memory");
+        if (ctl_redis_append(ctl, &cmd) != CTL_EXIT_OK) {
+            return CTL_EXIT_FAIL;
         }
 
         n++;
     }
 
     for (i = 0; i < n; i++) {
-        if (redisGetReply(ctl->redis, &reply) != REDIS_OK) {
-            return ctl_fail(CTL_EXIT_FAIL, "Redis: %s", ctl->redis->errstr);
+        reply = ctl_redis_get(ctl);
+        if (reply == NULL) {
+            return CTL_EXIT_FAIL;
         }
 
         rc = ctl_lk_resolved(ctl, ctl_lk_slot(cache, pending[i]), reply);

@@ -23,10 +23,6 @@
 #define CTL_FMT_JSON       1
 #define CTL_FMT_CSV        2
 
-#define CTL_FMT_TABLE      0
-#define CTL_FMT_JSON       1
-#define CTL_FMT_CSV        2
-
 
 typedef int (*ctl_logs_each_pt)(ctl_t *ctl, void *data,
     const redisReply *entry);

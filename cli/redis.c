@@ -281,12 +281,30 @@ ctl_redis_run(ctl_t *ctl, ac_cmd_t *cmd)
 }
 
 
-/* Runs a command whose reply is an integer. */
 int
-ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n)
+ctl_redis_exec(ctl_t *ctl, ac_cmd_t *cmd)
 {
-    int          rc;
     redisReply  *r;
+
+    r = ctl_redis_run(ctl, cmd);
+    if (r == NULL) {
+        return CTL_EXIT_FAIL;
+    }
+
+    freeReplyObject(r);
+
+    return CTL_EXIT_OK;
+}
+
+
+int
+ctl_redis_integer(ctl_t *ctl, int rc, ac_cmd_t *cmd, int64_t *n)
+{
+    redisReply  *r;
+
+    if (rc != AC_OK) {
+        return ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+    }
 
     r = ctl_redis_run(ctl, cmd);
     if (r == NULL) {
@@ -301,4 +319,32 @@ ctl_redis_integer(ctl_t *ctl, ac_cmd_t *cmd, int64_t *n)
     }
 
     return CTL_EXIT_OK;
+}
+
+
+int
+ctl_redis_append(ctl_t *ctl, ac_cmd_t *cmd)
+{
+    if (redisAppendCommandArgv(ctl->redis, cmd->argc, cmd->argv,
+                               cmd->argvlen)
+        != REDIS_OK)
+    {
+        return ctl_fail(CTL_EXIT_FAIL, "out of memory");
+    }
+
+    return CTL_EXIT_OK;
+}
+
+
+redisReply *
+ctl_redis_get(ctl_t *ctl)
+{
+    void  *reply;
+
+    if (redisGetReply(ctl->redis, &reply) != REDIS_OK) {
+        ctl_fail(CTL_EXIT_FAIL, "Redis: %s", ctl->redis->errstr);
+        return NULL;
+    }
+
+    return reply;
 }

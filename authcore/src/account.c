@@ -969,10 +969,18 @@ ac_export_log(ac_buf_t *b, const ac_keys_t *keys, const char *id,
     char             pseudo[AC_LOG_PSEUDO_LEN + 1];
     unsigned char    key[AC_LOG_KEY_LEN];
     ac_log_entry_t   e;
+    ac_log_filter_t  mine;
     const redisReply *f, *v;
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
         return AC_ERR_REDIS;
+    }
+
+    /* the account's entries, as "guichetctl logs --account ID" reads
+     * them: each named by its id once its pseudonym is resolved */
+    ac_log_filter_init(&mine);
+    if (ac_log_filter_set(&mine, "account", id, strlen(id), 0) != AC_OK) {
+        return AC_ERR_INVALID;
     }
 
     have_key = 0;
@@ -1010,10 +1018,12 @@ ac_export_log(ac_buf_t *b, const ac_keys_t *keys, const char *id,
 
         rc = AC_OK;
 
+        if (have_key && strcmp(e.account, pseudo) == 0) {
+            memcpy(e.account, id, AC_ID_LEN + 1);
+        }
+
         /* the script's match, checked: "lp" is only an index */
-        if (strcmp(e.account, id) != 0
-            && (!have_key || strcmp(e.account, pseudo) != 0))
-        {
+        if (!ac_log_filter_match(&mine, &e)) {
             rc = AC_ERR_REDIS;
             break;
         }

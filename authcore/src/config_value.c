@@ -26,6 +26,14 @@
 #define AC_PASSWORD_FILE_MAX  512
 
 
+/* The C type of a numeric configuration field. */
+typedef enum {
+    AC_CONF_INT = 0,
+    AC_CONF_U32,
+    AC_CONF_I64
+} ac_conf_type_t;
+
+
 static int ac_endpoint_parse(ac_conf_ctx_t *ctx, const char *s, size_t len,
     int default_port, int allow_unix, ac_endpoint_t *ep);
 static int ac_parse_number(const char *s, size_t len, int64_t *v);
@@ -148,25 +156,72 @@ ac_parse_duration(const char *s, int64_t *seconds)
 }
 
 
-int
-ac_conf_set_duration(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
-    const char *value)
-{
-    int64_t  v;
+/* A duration, in seconds or (ms) in milliseconds, within the key's
+ * bounds. */
 
-    if (ac_parse_duration(value, &v) != AC_OK) {
+static int
+ac_conf_duration(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value, int ms, int64_t *v)
+{
+    const char  *unit;
+
+    if ((ms ? ac_parse_duration_ms(value, v) : ac_parse_duration(value, v))
+        != AC_OK)
+    {
         return ac_conf_fail(ctx, "%s: invalid duration \"%s\" (a number and "
                             "a unit: ms, s, m, h, d, w, y)", k->name, value);
     }
 
-    if (v < k->min || v > k->max) {
+    if (*v < k->min || *v > k->max) {
+        unit = ms ? "ms" : "s";
         return ac_conf_fail(ctx, "%s: \"%s\" is out of range "
-                            "(%" PRId64 "s to %" PRId64 "s)",
-                            k->name, value, k->min, k->max);
+                            "(%" PRId64 "%s to %" PRId64 "%s)",
+                            k->name, value, k->min, unit, k->max, unit);
     }
 
-    *(int64_t *) ((char *) ctx->cfg + k->offset) = v;
     return AC_OK;
+}
+
+
+/* Stores v, read with code rc, in the key's field of the given type. */
+
+static int
+ac_conf_put(ac_conf_ctx_t *ctx, const ac_conf_key_t *k, int rc, int64_t v,
+    ac_conf_type_t type)
+{
+    char  *field;
+
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    field = (char *) ctx->cfg + k->offset;
+
+    switch (type) {
+    case AC_CONF_I64:
+        *(int64_t *) field = v;
+        break;
+    case AC_CONF_U32:
+        *(uint32_t *) field = (uint32_t) v;
+        break;
+    default:
+        *(int *) field = (int) v;
+    }
+
+    return AC_OK;
+}
+
+
+int
+ac_conf_set_duration(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
+    const char *value)
+{
+    int      rc;
+    int64_t  v = 0;
+
+    rc = ac_conf_duration(ctx, k, value, 0, &v);
+
+    return ac_conf_put(ctx, k, rc, v, AC_CONF_I64);
 }
 
 
@@ -174,21 +229,12 @@ int
 ac_conf_set_msec(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value)
 {
-    int64_t  v;
+    int      rc;
+    int64_t  v = 0;
 
-    if (ac_parse_duration_ms(value, &v) != AC_OK) {
-        return ac_conf_fail(ctx, "%s: invalid duration \"%s\" (a number and "
-                            "a unit: ms, s, m, h, d, w, y)", k->name, value);
-    }
+    rc = ac_conf_duration(ctx, k, value, 1, &v);
 
-    if (v < k->min || v > k->max) {
-        return ac_conf_fail(ctx, "%s: \"%s\" is out of range "
-                            "(%" PRId64 "ms to %" PRId64 "ms)",
-                            k->name, value, k->min, k->max);
-    }
-
-    *(uint32_t *) ((char *) ctx->cfg + k->offset) = (uint32_t) v;
-    return AC_OK;
+    return ac_conf_put(ctx, k, rc, v, AC_CONF_U32);
 }
 
 
@@ -215,15 +261,11 @@ ac_conf_set_int(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value)
 {
     int      rc;
-    int64_t  v;
+    int64_t  v = 0;
 
     rc = ac_conf_number(ctx, k, value, &v);
-    if (rc != AC_OK) {
-        return rc;
-    }
 
-    *(int *) ((char *) ctx->cfg + k->offset) = (int) v;
-    return AC_OK;
+    return ac_conf_put(ctx, k, rc, v, AC_CONF_INT);
 }
 
 
@@ -232,15 +274,11 @@ ac_conf_set_u32(ac_conf_ctx_t *ctx, const ac_conf_key_t *k,
     const char *value)
 {
     int      rc;
-    int64_t  v;
+    int64_t  v = 0;
 
     rc = ac_conf_number(ctx, k, value, &v);
-    if (rc != AC_OK) {
-        return rc;
-    }
 
-    *(uint32_t *) ((char *) ctx->cfg + k->offset) = (uint32_t) v;
-    return AC_OK;
+    return ac_conf_put(ctx, k, rc, v, AC_CONF_U32);
 }
 
 

@@ -22,8 +22,8 @@
 #include "internal.h"
 
 #define AC_KEY_LEN        32
-#define AC_NONCE_LEN      12
-#define AC_TAG_LEN        16
+#define AC_NONCE_LEN      AC_GCM_NONCE_LEN
+#define AC_TAG_LEN        AC_GCM_TAG_LEN
 #define AC_SEAL_PREFIX    "v1."
 #define AC_SEAL_MAX       (1024 * 1024)
 
@@ -418,10 +418,9 @@ int
 ac_seal(const ac_keys_t *keys, const void *plain, size_t len,
     const char *aad, char *out, size_t outsize)
 {
-    int              rc, n;
-    size_t           rawlen;
-    unsigned char   *raw;
-    EVP_CIPHER_CTX  *ctx;
+    int             rc;
+    size_t          rawlen;
+    unsigned char  *raw;
 
     if (keys == NULL || out == NULL || (plain == NULL && len != 0)) {
         return AC_ERR_INVALID;
@@ -439,8 +438,6 @@ ac_seal(const ac_keys_t *keys, const void *plain, size_t len,
         aad = "";
     }
 
-    rc = AC_ERR_CRYPTO;
-    ctx = NULL;
     rawlen = AC_NONCE_LEN + len + AC_TAG_LEN;
 
     raw = malloc(rawlen);
@@ -448,51 +445,19 @@ ac_seal(const ac_keys_t *keys, const void *plain, size_t len,
         return AC_ERR_NOMEM;
     }
 
-    if (ac_random(raw, AC_NONCE_LEN) != AC_OK) {
-        goto failed;
+    rc = ac_gcm_seal(keys->seal, AC_SEAL_PREFIX, sizeof(AC_SEAL_PREFIX) - 1,
+                     aad, strlen(aad), plain, len, raw);
+
+    if (rc == AC_OK) {
+        memcpy(out, AC_SEAL_PREFIX, sizeof(AC_SEAL_PREFIX) - 1);
+        (void) ac_b64url_encode(raw, rawlen,
+                                out + sizeof(AC_SEAL_PREFIX) - 1);
     }
 
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        goto failed;
-    }
-
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, keys->seal, raw)
-            != 1
-        || EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)
-                             AC_SEAL_PREFIX, sizeof(AC_SEAL_PREFIX) - 1) != 1
-        || EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *) aad,
-                             (int) strlen(aad)) != 1)
-    {
-        goto failed;
-    }
-
-    if (len != 0
-        && EVP_EncryptUpdate(ctx, raw + AC_NONCE_LEN, &n, plain, (int) len)
-           != 1)
-    {
-        goto failed;
-    }
-
-    if (EVP_EncryptFinal_ex(ctx, raw + AC_NONCE_LEN + len, &n) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AC_TAG_LEN,
-                               raw + AC_NONCE_LEN + len) != 1)
-    {
-        goto failed;
-    }
-
-    memcpy(out, AC_SEAL_PREFIX, sizeof(AC_SEAL_PREFIX) - 1);
-    (void) ac_b64url_encode(raw, rawlen, out + sizeof(AC_SEAL_PREFIX) - 1);
-
-    rc = AC_OK;
-
-failed:
-
-    EVP_CIPHER_CTX_free(ctx);
     OPENSSL_cleanse(raw, rawlen);
     free(raw);
 
-    return rc;
+    return rc == AC_OK ? AC_OK : AC_ERR_CRYPTO;
 }
 
 
@@ -504,10 +469,9 @@ int
 ac_unseal(const ac_keys_t *keys, const char *sealed, const char *aad,
     unsigned char *out, size_t outsize, size_t *outlen)
 {
-    int              rc, n;
-    size_t           len, rawlen, plainlen;
-    unsigned char   *raw;
-    EVP_CIPHER_CTX  *ctx;
+    int             rc;
+    size_t          len, rawlen, plainlen;
+    unsigned char  *raw;
 
     if (keys == NULL || sealed == NULL || (out == NULL && outsize != 0)) {
         return AC_ERR_INVALID;
@@ -534,7 +498,6 @@ ac_unseal(const ac_keys_t *keys, const char *sealed, const char *aad,
     len -= sizeof(AC_SEAL_PREFIX) - 1;
 
     rc = AC_ERR_MISMATCH;
-    ctx = NULL;
     rawlen = len * 3 / 4 + 1;
 
     raw = malloc(rawlen);
@@ -555,47 +518,68 @@ ac_unseal(const ac_keys_t *keys, const char *sealed, const char *aad,
         goto failed;
     }
 
-    rc = AC_ERR_CRYPTO;
+    rc = ac_gcm_open(keys->seal, AC_SEAL_PREFIX, sizeof(AC_SEAL_PREFIX) - 1,
+                     aad, strlen(aad), raw, rawlen, out);
+
+    if (rc == AC_ERR_NOMEM) {
+        rc = AC_ERR_CRYPTO;
+    }
+
+    if (rc == AC_OK && outlen) {
+        *outlen = plainlen;
+    }
+
+failed:
+
+    OPENSSL_cleanse(raw, len * 3 / 4 + 1);
+    free(raw);
+
+    return rc;
+}
+
+
+int
+ac_gcm_seal(const unsigned char *key, const void *a1, size_t a1len,
+    const void *a2, size_t a2len, const unsigned char *plain, size_t len,
+    unsigned char *raw)
+{
+    int              rc, n;
+    EVP_CIPHER_CTX  *ctx;
+
+    rc = ac_random(raw, AC_GCM_NONCE_LEN);
+    if (rc != AC_OK) {
+        return rc;
+    }
 
     ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL) {
+        return AC_ERR_NOMEM;
+    }
+
+    rc = AC_ERR_CRYPTO;
+
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) != 1
+        || EVP_EncryptUpdate(ctx, NULL, &n, a1, (int) a1len) != 1
+        || EVP_EncryptUpdate(ctx, NULL, &n, a2, (int) a2len) != 1)
+    {
         goto failed;
     }
 
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, keys->seal, raw)
+    if (len != 0
+        && (EVP_EncryptUpdate(ctx, raw + AC_GCM_NONCE_LEN, &n, plain,
+                              (int) len)
             != 1
-        || EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)
-                             AC_SEAL_PREFIX, sizeof(AC_SEAL_PREFIX) - 1) != 1
-        || EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *) aad,
-                             (int) strlen(aad)) != 1)
+            || (size_t) n != len))
     {
         goto failed;
     }
 
-    if (plainlen != 0
-        && EVP_DecryptUpdate(ctx, out, &n, raw + AC_NONCE_LEN,
-                             (int) plainlen) != 1)
+    if (EVP_EncryptFinal_ex(ctx, raw + AC_GCM_NONCE_LEN + len, &n) != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AC_GCM_TAG_LEN,
+                               raw + AC_GCM_NONCE_LEN + len)
+           != 1)
     {
         goto failed;
-    }
-
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AC_TAG_LEN,
-                            raw + AC_NONCE_LEN + plainlen) != 1)
-    {
-        goto failed;
-    }
-
-    if (EVP_DecryptFinal_ex(ctx, out + plainlen, &n) != 1) {
-        /* GCM released the plaintext before checking the tag. */
-        if (plainlen != 0) {
-            OPENSSL_cleanse(out, plainlen);
-        }
-        rc = AC_ERR_MISMATCH;
-        goto failed;
-    }
-
-    if (outlen) {
-        *outlen = plainlen;
     }
 
     rc = AC_OK;
@@ -603,8 +587,58 @@ ac_unseal(const ac_keys_t *keys, const char *sealed, const char *aad,
 failed:
 
     EVP_CIPHER_CTX_free(ctx);
-    OPENSSL_cleanse(raw, len * 3 / 4 + 1);
-    free(raw);
+
+    return rc;
+}
+
+
+int
+ac_gcm_open(const unsigned char *key, const void *a1, size_t a1len,
+    const void *a2, size_t a2len, const unsigned char *raw, size_t rawlen,
+    unsigned char *plain)
+{
+    int              rc, n;
+    size_t           len;
+    EVP_CIPHER_CTX  *ctx;
+
+    if (rawlen < AC_GCM_NONCE_LEN + AC_GCM_TAG_LEN) {
+        return AC_ERR_MISMATCH;
+    }
+
+    len = rawlen - AC_GCM_NONCE_LEN - AC_GCM_TAG_LEN;
+
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) {
+        return AC_ERR_NOMEM;
+    }
+
+    rc = AC_ERR_CRYPTO;
+
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) != 1
+        || EVP_DecryptUpdate(ctx, NULL, &n, a1, (int) a1len) != 1
+        || EVP_DecryptUpdate(ctx, NULL, &n, a2, (int) a2len) != 1
+        || (len != 0
+            && EVP_DecryptUpdate(ctx, plain, &n, raw + AC_GCM_NONCE_LEN,
+                                 (int) len)
+               != 1)
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AC_GCM_TAG_LEN,
+                               (void *) (raw + AC_GCM_NONCE_LEN + len))
+           != 1)
+    {
+        goto failed;
+    }
+
+    /* GCM releases the plaintext before it checks the tag */
+    rc = EVP_DecryptFinal_ex(ctx, plain + len, &n) == 1 ? AC_OK
+                                                        : AC_ERR_MISMATCH;
+
+failed:
+
+    if (rc != AC_OK && len != 0) {
+        OPENSSL_cleanse(plain, len);
+    }
+
+    EVP_CIPHER_CTX_free(ctx);
 
     return rc;
 }

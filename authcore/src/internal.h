@@ -46,6 +46,18 @@ int ac_key_arg_check(const char *arg);
 /* Starts cmd as "VERB KEY", the key ac_key() builds. */
 int ac_cmd_key(ac_cmd_t *cmd, const char *verb, const ac_config_t *cfg,
     ac_key_kind_t kind, const char *arg);
+/* Starts cmd as an EVAL of "script" whose first key is the one ac_key()
+ * builds; cmd is left as it was when that key cannot be built. */
+int ac_cmd_eval_key(ac_cmd_t *cmd, const char *script, size_t len,
+    const char *nkeys, const ac_config_t *cfg, ac_key_kind_t kind,
+    const char *arg);
+/* Appends the key ac_key() builds to cmd as a copied argument. */
+int ac_cmd_key_add(ac_cmd_t *cmd, const ac_config_t *cfg,
+    ac_key_kind_t kind, const char *arg);
+/* Appends the AC_RECOVERY_COUNT recovery code digests, each checked
+ * (store_account.c; recovery replacement and TOTP enrolment). */
+int ac_cmd_recovery_digests(ac_cmd_t *cmd,
+    char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1]);
 
 /* Reply parsing (store.c). A decimal integer of a reply string, a reply
  * string copied NUL-terminated (no NUL inside), and how many field/value
@@ -129,6 +141,26 @@ int ac_keys_from_secret(const unsigned char *secret, size_t len,
 /* HMAC-SHA256 under the purpose's key. */
 int ac_mac(const ac_keys_t *keys, ac_purpose_t purpose, const void *data,
     size_t len, unsigned char out[AC_MAC_LEN]);
+
+/*
+ * AES-256-GCM, the one cipher of ac_seal() and of the log's sealed
+ * fields, over raw = nonce | ciphertext | tag with the AAD given in two
+ * parts (a1 then a2). ac_gcm_seal() draws the nonce; raw holds
+ * AC_GCM_NONCE_LEN + len + AC_GCM_TAG_LEN bytes: the error of
+ * ac_random(), AC_ERR_NOMEM or AC_ERR_CRYPTO. ac_gcm_open() writes the
+ * rawlen - AC_GCM_NONCE_LEN - AC_GCM_TAG_LEN bytes of plaintext:
+ * AC_ERR_MISMATCH when the tag does not check, AC_ERR_NOMEM,
+ * AC_ERR_CRYPTO when the cipher fails; plain is wiped on any error.
+ */
+#define AC_GCM_NONCE_LEN  12
+#define AC_GCM_TAG_LEN    16
+
+int ac_gcm_seal(const unsigned char *key, const void *a1, size_t a1len,
+    const void *a2, size_t a2len, const unsigned char *plain, size_t len,
+    unsigned char *raw);
+int ac_gcm_open(const unsigned char *key, const void *a1, size_t a1len,
+    const void *a2, size_t a2len, const unsigned char *raw, size_t rawlen,
+    unsigned char *plain);
 
 /* ------------------------------------------------------- OTP (totp.c) */
 

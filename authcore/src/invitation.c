@@ -21,13 +21,6 @@
 #define AC_REGTOK_CONTEXT  "guichet registration token"
 
 
-typedef struct {
-    ac_registration_t  *regs;
-    size_t              n;
-    size_t              cap;
-} ac_reg_list_t;
-
-
 static int ac_regtok_key(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len);
 static int ac_inv_value_open(const ac_keys_t *keys, const char *partner,
@@ -613,7 +606,7 @@ static int
 ac_reg_collect(const ac_registration_t *reg, void *data)
 {
     size_t              cap;
-    ac_reg_list_t      *l;
+    ac_registration_list_t  *l;
     ac_registration_t  *regs;
 
     l = data;
@@ -668,22 +661,46 @@ ac_reg_time(ac_buf_t *b, int64_t t)
 
 
 int
+ac_registrations_list(const struct redisReply *r, const ac_keys_t *keys,
+    const char *partner, ac_registration_list_t *l)
+{
+    int  rc;
+
+    memset(l, 0, sizeof(ac_registration_list_t));
+
+    rc = ac_registrations_parse(r, keys, partner, ac_reg_collect, l);
+
+    if (rc == AC_OK && l->n > 1) {
+        qsort(l->regs, l->n, sizeof(ac_registration_t), ac_reg_cmp);
+    }
+
+    return rc;
+}
+
+
+void
+ac_registrations_free(ac_registration_list_t *l)
+{
+    if (l->regs != NULL) {
+        ac_cleanse(l->regs, l->cap * sizeof(ac_registration_t));
+        free(l->regs);
+    }
+
+    memset(l, 0, sizeof(ac_registration_list_t));
+}
+
+
+int
 ac_registrations_json(const struct redisReply *r, const ac_keys_t *keys,
     const char *partner, ac_buf_t *out)
 {
-    int            rc;
-    size_t         i;
-    ac_reg_list_t  l;
+    int                     rc;
+    size_t                  i;
+    ac_registration_list_t  l;
 
-    memset(&l, 0, sizeof(l));
-
-    rc = ac_registrations_parse(r, keys, partner, ac_reg_collect, &l);
+    rc = ac_registrations_list(r, keys, partner, &l);
     if (rc != AC_OK) {
         goto done;
-    }
-
-    if (l.n > 1) {
-        qsort(l.regs, l.n, sizeof(ac_registration_t), ac_reg_cmp);
     }
 
     ac_buf_str(out, "{\"registrations\":[");
@@ -704,10 +721,7 @@ ac_registrations_json(const struct redisReply *r, const ac_keys_t *keys,
 
 done:
 
-    if (l.regs != NULL) {
-        ac_cleanse(l.regs, l.cap * sizeof(ac_registration_t));
-        free(l.regs);
-    }
+    ac_registrations_free(&l);
 
     return rc;
 }
@@ -719,7 +733,7 @@ ac_cmd_partner_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
     size_t scratchsize)
 {
     int    rc;
-    char   key[AC_KEY_MAX], aad[AC_PARTNER_ID_MAX + 16];
+    char   aad[AC_PARTNER_ID_MAX + 16];
 
     if (p == NULL || ac_partner_id_check(p->id) != AC_OK) {
         return AC_ERR_INVALID;
@@ -737,11 +751,10 @@ ac_cmd_partner_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_partner_rotate,
                 sizeof(ac_lua_partner_rotate) - 1, "1");
 
-    rc = ac_key(cfg, AC_K_PARTNER, p->id, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_PARTNER, p->id);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     ac_cmd_str(cmd, ac_alg_name(p->alg));
 

@@ -96,8 +96,9 @@ static const char  ac_lua_pending_link_mark[] =
     "return 1\n";
 
 
-static int ac_link_pair_reply(const redisReply *r, int64_t *first,
-    int64_t *second);
+static int ac_link_check(const ac_config_t *cfg, const char *id,
+    const char *partner);
+static int ac_link_ended_reply(const redisReply *r, int64_t *ended);
 static int ac_link_copy(char *dst, size_t size, const redisReply *v);
 
 
@@ -106,7 +107,6 @@ ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id)
 {
     int    rc;
-    char   key[AC_KEY_MAX];
 
     if (ac_partner_id_check(id) != AC_OK) {
         return AC_ERR_INVALID;
@@ -115,17 +115,15 @@ ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_partner_remove,
                 sizeof(ac_lua_partner_remove) - 1, "3");
 
-    rc = ac_key(cfg, AC_K_PARTNER, id, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_PARTNER, id);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key(cfg, AC_K_PARTNERS, NULL, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_PARTNERS, NULL);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     if (ac_cmd_key_arg(cmd, cfg, "partner:", id, ":sess") != AC_OK) {
         return AC_ERR_TOO_LONG;
@@ -147,17 +145,7 @@ ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
 int
 ac_partner_remove_reply(const struct redisReply *r, int64_t *ended)
 {
-    int64_t  removed, n;
-
-    if (ac_link_pair_reply(r, &removed, &n) != AC_OK) {
-        return AC_ERR_REDIS;
-    }
-
-    if (ended != NULL) {
-        *ended = n;
-    }
-
-    return removed == 1 ? AC_OK : AC_ERR_NOT_FOUND;
+    return ac_link_ended_reply(r, ended);
 }
 
 
@@ -165,11 +153,7 @@ int
 ac_cmd_partner_linked(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *partner)
 {
-    char  key[AC_KEY_MAX];
-
-    if (ac_partner_id_check(partner) != AC_OK
-        || ac_key(cfg, AC_K_ACCOUNT, id, key) != AC_OK)
-    {
+    if (ac_link_check(cfg, id, partner) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
@@ -192,24 +176,17 @@ int
 ac_cmd_partner_unlink(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *partner)
 {
-    char  key[AC_KEY_MAX];
-
-    if (ac_partner_id_check(partner) != AC_OK
-        || ac_key(cfg, AC_K_ACCOUNT, id, key) != AC_OK)
-    {
+    if (ac_link_check(cfg, id, partner) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
     ac_cmd_eval(cmd, ac_lua_partner_unlink,
                 sizeof(ac_lua_partner_unlink) - 1, "3");
 
-    if (ac_cmd_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK) {
-        return AC_ERR_TOO_LONG;
-    }
-
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    if (ac_cmd_key_arg(cmd, cfg, "partner:", partner, ":sess") != AC_OK) {
+    if (ac_cmd_key_arg(cmd, cfg, "acct:", id, ":partners") != AC_OK
+        || ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, id) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "partner:", partner, ":sess") != AC_OK)
+    {
         return AC_ERR_TOO_LONG;
     }
 
@@ -228,17 +205,7 @@ ac_cmd_partner_unlink(ac_cmd_t *cmd, const ac_config_t *cfg,
 int
 ac_partner_unlink_reply(const struct redisReply *r, int64_t *ended)
 {
-    int64_t  had, n;
-
-    if (ac_link_pair_reply(r, &had, &n) != AC_OK) {
-        return AC_ERR_REDIS;
-    }
-
-    if (ended != NULL) {
-        *ended = n;
-    }
-
-    return had == 1 ? AC_OK : AC_ERR_NOT_FOUND;
+    return ac_link_ended_reply(r, ended);
 }
 
 
@@ -250,7 +217,7 @@ ac_cmd_link_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *return_to)
 {
     int   rc;
-    char  key[AC_KEY_MAX], acct[AC_KEY_MAX];
+    char  acct[AC_KEY_MAX];
 
     if (cfg == NULL || return_to == NULL || cfg->pending_ttl <= 0
         || strlen(return_to) > AC_RETURN_TO_MAX
@@ -260,14 +227,12 @@ ac_cmd_link_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_LINK, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_link_create,
+                         sizeof(ac_lua_link_create) - 1, "1", cfg, AC_K_LINK,
+                         digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_link_create, sizeof(ac_lua_link_create) - 1,
-                "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_str(cmd, account);
     ac_cmd_str(cmd, partner);
     ac_cmd_str(cmd, return_to);
@@ -282,15 +247,12 @@ ac_cmd_link_pending_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_LINK, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_link_get, sizeof(ac_lua_link_get) - 1, "1",
+                         cfg, AC_K_LINK, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_link_get, sizeof(ac_lua_link_get) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
@@ -384,15 +346,12 @@ ac_cmd_link_pending_fail(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, int64_t tries)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_LINK, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_link_fail, sizeof(ac_lua_link_fail) - 1,
+                         "1", cfg, AC_K_LINK, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_link_fail, sizeof(ac_lua_link_fail) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, tries);
 
     return ac_cmd_status(cmd);
@@ -403,19 +362,7 @@ int
 ac_cmd_link_pending_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
-    int   rc;
-    char  key[AC_KEY_MAX];
-
-    rc = ac_key(cfg, AC_K_LINK, digest, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "DEL");
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return ac_cmd_status(cmd);
+    return ac_cmd_key(cmd, "DEL", cfg, AC_K_LINK, digest);
 }
 
 
@@ -424,16 +371,13 @@ ac_cmd_pending_link_mark(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_pending_link_mark,
+                         sizeof(ac_lua_pending_link_mark) - 1, "1", cfg,
+                         AC_K_PENDING, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_pending_link_mark,
-                sizeof(ac_lua_pending_link_mark) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
 
     return ac_cmd_status(cmd);
 }
@@ -441,8 +385,27 @@ ac_cmd_pending_link_mark(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 /* ------------------------------------------------------------ replies */
 
+/* A partner id and an account id, both valid in a key. */
+
 static int
-ac_link_pair_reply(const redisReply *r, int64_t *first, int64_t *second)
+ac_link_check(const ac_config_t *cfg, const char *id, const char *partner)
+{
+    char  key[AC_KEY_MAX];
+
+    if (ac_partner_id_check(partner) != AC_OK
+        || ac_key(cfg, AC_K_ACCOUNT, id, key) != AC_OK)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    return AC_OK;
+}
+
+
+/* {1 when the partner or link was there (else 0), sessions ended} */
+
+static int
+ac_link_ended_reply(const redisReply *r, int64_t *ended)
 {
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2
         || r->element[0]->type != REDIS_REPLY_INTEGER
@@ -451,10 +414,11 @@ ac_link_pair_reply(const redisReply *r, int64_t *first, int64_t *second)
         return AC_ERR_REDIS;
     }
 
-    *first = r->element[0]->integer;
-    *second = r->element[1]->integer;
+    if (ended != NULL) {
+        *ended = r->element[1]->integer;
+    }
 
-    return AC_OK;
+    return r->element[0]->integer == 1 ? AC_OK : AC_ERR_NOT_FOUND;
 }
 
 

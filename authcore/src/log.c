@@ -15,8 +15,8 @@
 #include "internal.h"
 
 
-#define AC_LOG_NONCE_LEN   12
-#define AC_LOG_TAG_LEN     16
+#define AC_LOG_NONCE_LEN   AC_GCM_NONCE_LEN
+#define AC_LOG_TAG_LEN     AC_GCM_TAG_LEN
 #define AC_LOG_SEQ_MAX     20          /* digits of a uint64_t */
 #define AC_LOG_HEAD_MAX    (AC_LOG_SEQ_MAX + 1 + AC_LOG_HASH_LEN)
 #define AC_LOG_PLAIN_MAX   (3 * 2 + AC_EMAIL_MAX + AC_IP_MAX - 1         \
@@ -143,8 +143,7 @@ static int ac_log_seq_parse(const char *s, size_t len, uint64_t *v);
 static int ac_log_chain(const ac_keys_t *keys,
     const unsigned char prev[AC_MAC_LEN], const ac_log_fields_t *f,
     char out[AC_LOG_HASH_LEN + 1]);
-static int ac_log_aad(const char *account, size_t len, char *out,
-    size_t *outlen);
+static int ac_log_aad_check(const char *account, size_t len);
 static int ac_log_seal(const unsigned char *key, const char *account,
     size_t alen, const unsigned char *plain, size_t len, char *out,
     size_t *outlen);
@@ -942,16 +941,14 @@ ac_log_chain(const ac_keys_t *keys, const unsigned char prev[AC_MAC_LEN],
 }
 
 
+/* The account part of the AAD "guichet-log:" + account. */
+
 static int
-ac_log_aad(const char *account, size_t len, char *out, size_t *outlen)
+ac_log_aad_check(const char *account, size_t len)
 {
     if (account == NULL || len == 0 || len > AC_ID_LEN) {
         return AC_ERR_INVALID;
     }
-
-    memcpy(out, AC_LOG_AAD, sizeof(AC_LOG_AAD) - 1);
-    memcpy(out + sizeof(AC_LOG_AAD) - 1, account, len);
-    *outlen = sizeof(AC_LOG_AAD) - 1 + len;
 
     return AC_OK;
 }
@@ -963,54 +960,23 @@ static int
 ac_log_seal(const unsigned char *key, const char *account, size_t alen,
     const unsigned char *plain, size_t len, char *out, size_t *outlen)
 {
-    int               rc, n;
-    size_t            aadlen;
-    char              aad[sizeof(AC_LOG_AAD) + AC_ID_LEN];
-    unsigned char     raw[AC_LOG_NONCE_LEN + AC_LOG_PLAIN_MAX
-                          + AC_LOG_TAG_LEN];
-    EVP_CIPHER_CTX   *ctx;
+    int            rc;
+    unsigned char  raw[AC_LOG_NONCE_LEN + AC_LOG_PLAIN_MAX
+                       + AC_LOG_TAG_LEN];
 
-    if (len > AC_LOG_PLAIN_MAX
-        || ac_log_aad(account, alen, aad, &aadlen) != AC_OK)
+    if (len > AC_LOG_PLAIN_MAX || ac_log_aad_check(account, alen) != AC_OK)
     {
         return AC_ERR_INVALID;
     }
 
-    rc = ac_random(raw, AC_LOG_NONCE_LEN);
-    if (rc != AC_OK) {
-        return rc;
+    rc = ac_gcm_seal(key, AC_LOG_AAD, sizeof(AC_LOG_AAD) - 1, account, alen,
+                     plain, len, raw);
+    if (rc == AC_OK) {
+        *outlen = ac_b64url_encode(raw,
+                                   AC_LOG_NONCE_LEN + len + AC_LOG_TAG_LEN,
+                                   out);
     }
 
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        return AC_ERR_NOMEM;
-    }
-
-    rc = AC_ERR_CRYPTO;
-
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) != 1
-        || EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *) aad,
-                             (int) aadlen)
-           != 1
-        || EVP_EncryptUpdate(ctx, raw + AC_LOG_NONCE_LEN, &n, plain,
-                             (int) len)
-           != 1
-        || (size_t) n != len
-        || EVP_EncryptFinal_ex(ctx, raw + AC_LOG_NONCE_LEN + len, &n) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AC_LOG_TAG_LEN,
-                               raw + AC_LOG_NONCE_LEN + len)
-           != 1)
-    {
-        goto failed;
-    }
-
-    *outlen = ac_b64url_encode(raw, AC_LOG_NONCE_LEN + len + AC_LOG_TAG_LEN,
-                               out);
-    rc = AC_OK;
-
-failed:
-
-    EVP_CIPHER_CTX_free(ctx);
     ac_cleanse(raw, sizeof(raw));
 
     return rc;
@@ -1021,14 +987,12 @@ static int
 ac_log_open(const unsigned char *key, const char *account, size_t alen,
     const char *blob, size_t bloblen, unsigned char *plain, size_t *len)
 {
-    int               rc, n;
-    size_t            aadlen, rawlen, ctlen;
-    char              aad[sizeof(AC_LOG_AAD) + AC_ID_LEN];
-    unsigned char     raw[AC_LOG_NONCE_LEN + AC_LOG_PLAIN_MAX
-                          + AC_LOG_TAG_LEN];
-    EVP_CIPHER_CTX   *ctx;
+    int            rc;
+    size_t         rawlen;
+    unsigned char  raw[AC_LOG_NONCE_LEN + AC_LOG_PLAIN_MAX
+                       + AC_LOG_TAG_LEN];
 
-    if (ac_log_aad(account, alen, aad, &aadlen) != AC_OK
+    if (ac_log_aad_check(account, alen) != AC_OK
         || bloblen > AC_LOG_BLOB_MAX
         || ac_b64url_decode(blob, bloblen, raw, sizeof(raw), &rawlen)
            != AC_OK
@@ -1037,37 +1001,16 @@ ac_log_open(const unsigned char *key, const char *account, size_t alen,
         return AC_ERR_MISMATCH;
     }
 
-    ctlen = rawlen - AC_LOG_NONCE_LEN - AC_LOG_TAG_LEN;
+    rc = ac_gcm_open(key, AC_LOG_AAD, sizeof(AC_LOG_AAD) - 1, account, alen,
+                     raw, rawlen, plain);
 
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        return AC_ERR_NOMEM;
+    if (rc == AC_OK) {
+        *len = rawlen - AC_LOG_NONCE_LEN - AC_LOG_TAG_LEN;
+
+    } else if (rc == AC_ERR_CRYPTO) {
+        rc = AC_ERR_MISMATCH;
     }
 
-    rc = AC_ERR_MISMATCH;
-
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) != 1
-        || EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *) aad,
-                             (int) aadlen)
-           != 1
-        || EVP_DecryptUpdate(ctx, plain, &n, raw + AC_LOG_NONCE_LEN,
-                             (int) ctlen)
-           != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AC_LOG_TAG_LEN,
-                               raw + AC_LOG_NONCE_LEN + ctlen)
-           != 1
-        || EVP_DecryptFinal_ex(ctx, plain + ctlen, &n) != 1)
-    {
-        ac_cleanse(plain, ctlen);
-        goto failed;
-    }
-
-    *len = ctlen;
-    rc = AC_OK;
-
-failed:
-
-    EVP_CIPHER_CTX_free(ctx);
     ac_cleanse(raw, sizeof(raw));
 
     return rc;

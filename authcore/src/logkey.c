@@ -117,7 +117,6 @@ ac_cmd_log_key_init(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *account, const char *sealed)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (account == NULL || sealed == NULL || sealed[0] == '\0'
         || ac_log_account_check(account, strlen(account)) != AC_OK)
@@ -125,13 +124,12 @@ ac_cmd_log_key_init(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, account, key);
+    rc = ac_cmd_eval_key(cmd, ac_log_key_init_lua,
+                         sizeof(ac_log_key_init_lua) - 1, "1", cfg,
+                         AC_K_ACCOUNT, account);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_log_key_init_lua, sizeof(ac_log_key_init_lua) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, sealed, strlen(sealed));
 
     return ac_cmd_status(cmd);
@@ -143,7 +141,6 @@ ac_cmd_log_key_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *account)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (account == NULL
         || ac_log_account_check(account, strlen(account)) != AC_OK)
@@ -151,14 +148,11 @@ ac_cmd_log_key_get(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, account, key);
+    rc = ac_cmd_key(cmd, "HGET", cfg, AC_K_ACCOUNT, account);
     if (rc != AC_OK) {
         return rc;
     }
 
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "HGET");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_str(cmd, "lk");
 
     return ac_cmd_status(cmd);

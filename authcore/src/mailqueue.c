@@ -198,6 +198,9 @@ static int ac_mail_args(ac_cmd_t *cmd, const ac_mail_t *m, int with_to);
 static int ac_mail_token_key(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *name, const char *token,
     size_t len);
+static int ac_mail_token_cmd(ac_cmd_t *cmd, const char *script, size_t slen,
+    const ac_config_t *cfg, const ac_keys_t *keys, const char *name,
+    const char *token, size_t len, const char *fresh);
 
 
 static int
@@ -506,17 +509,26 @@ ac_cmd_mail_requeue(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id)
 
 int
 ac_cmd_mail_dead_trim(ac_cmd_t *cmd, const ac_config_t *cfg,
-    int64_t before_ms)
+    int64_t before_ms, int count)
 {
+    char  end[32];
+
     ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "XTRIM");
+    ac_cmd_str(cmd, count ? "XRANGE" : "XTRIM");
 
     if (ac_cmd_key_arg(cmd, cfg, "mail:dead", NULL, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
 
-    ac_cmd_str(cmd, "MINID");
-    ac_cmd_int(cmd, before_ms);
+    if (count) {
+        snprintf(end, sizeof(end), "(%lld", (long long) before_ms);
+        ac_cmd_str(cmd, "-");
+        ac_cmd_copy(cmd, end, strlen(end));
+
+    } else {
+        ac_cmd_str(cmd, "MINID");
+        ac_cmd_int(cmd, before_ms);
+    }
 
     return ac_cmd_status(cmd);
 }
@@ -580,20 +592,33 @@ ac_mail_token_key(ac_cmd_t *cmd, const ac_config_t *cfg,
 }
 
 
-int
-ac_reset_digest(const ac_keys_t *keys, const char *token, size_t len,
-    char out[AC_DIGEST_LEN + 1])
+/*
+ * An EVAL of a token's script: KEYS the token's key, then with "fresh"
+ * the key of the token that replaces it (an exchange), else ARGV "P acct:"
+ * (a read or a take).
+ */
+static int
+ac_mail_token_cmd(ac_cmd_t *cmd, const char *script, size_t slen,
+    const ac_config_t *cfg, const ac_keys_t *keys, const char *name,
+    const char *token, size_t len, const char *fresh)
 {
-    char  data[16 + AC_TOKEN_LEN];
+    int  rc;
 
-    if (token == NULL || len != AC_TOKEN_LEN) {
-        return AC_ERR_INVALID;
+    ac_cmd_eval(cmd, script, slen, fresh != NULL ? "2" : "1");
+
+    rc = ac_mail_token_key(cmd, cfg, keys, name, token, len);
+    if (rc != AC_OK) {
+        return rc;
     }
 
-    memcpy(data, "reset:", 6);
-    memcpy(data + 6, token, len);
+    rc = fresh != NULL
+         ? ac_mail_token_key(cmd, cfg, keys, name, fresh, strlen(fresh))
+         : ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
 
-    return ac_digest(keys, AC_PURPOSE_TOKEN, data, 6 + len, out);
+    return ac_cmd_status(cmd);
 }
 
 
@@ -694,21 +719,9 @@ int
 ac_cmd_reset_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len)
 {
-    int  rc;
-
-    ac_cmd_eval(cmd, ac_reset_get_lua, sizeof(ac_reset_get_lua) - 1, "1");
-
-    rc = ac_mail_token_key(cmd, cfg, keys, "reset:", token, len);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    rc = ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    return ac_cmd_status(cmd);
+    return ac_mail_token_cmd(cmd, ac_reset_get_lua,
+                             sizeof(ac_reset_get_lua) - 1, cfg, keys,
+                             "reset:", token, len, NULL);
 }
 
 
@@ -723,23 +736,13 @@ int
 ac_cmd_reset_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len, const char *fresh)
 {
-    int  rc;
-
-    ac_cmd_eval(cmd, ac_reset_exchange_lua,
-                sizeof(ac_reset_exchange_lua) - 1, "2");
-
-    rc = ac_mail_token_key(cmd, cfg, keys, "reset:", token, len);
-    if (rc != AC_OK) {
-        return rc;
+    if (fresh == NULL) {
+        return AC_ERR_INVALID;
     }
 
-    rc = ac_mail_token_key(cmd, cfg, keys, "reset:", fresh,
-                           fresh ? strlen(fresh) : 0);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    return ac_cmd_status(cmd);
+    return ac_mail_token_cmd(cmd, ac_reset_exchange_lua,
+                             sizeof(ac_reset_exchange_lua) - 1, cfg, keys,
+                             "reset:", token, len, fresh);
 }
 
 
@@ -887,23 +890,13 @@ int
 ac_cmd_email_change_exchange(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *token, size_t len, const char *fresh)
 {
-    int  rc;
-
-    ac_cmd_eval(cmd, ac_reset_exchange_lua,
-                sizeof(ac_reset_exchange_lua) - 1, "2");
-
-    rc = ac_mail_token_key(cmd, cfg, keys, "emailchg:", token, len);
-    if (rc != AC_OK) {
-        return rc;
+    if (fresh == NULL) {
+        return AC_ERR_INVALID;
     }
 
-    rc = ac_mail_token_key(cmd, cfg, keys, "emailchg:", fresh,
-                           fresh ? strlen(fresh) : 0);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    return ac_cmd_status(cmd);
+    return ac_mail_token_cmd(cmd, ac_reset_exchange_lua,
+                             sizeof(ac_reset_exchange_lua) - 1, cfg, keys,
+                             "emailchg:", token, len, fresh);
 }
 
 

@@ -79,7 +79,6 @@ ac_cmd_account_page(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *id)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || digest == NULL || id == NULL) {
         return AC_ERR_INVALID;
@@ -88,12 +87,10 @@ ac_cmd_account_page(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_account_page, sizeof(ac_lua_account_page) - 1,
                 "3");
 
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key));
 
     rc = ac_totp_keys(cmd, cfg, id);
     if (rc != AC_OK) {
@@ -114,7 +111,6 @@ ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *field, const char *value)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || digest == NULL
         || ac_session_field_check(field, value) != AC_OK)
@@ -122,14 +118,12 @@ ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_session_field,
+                         sizeof(ac_lua_session_field) - 1, "1", cfg,
+                         AC_K_SESSION, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_session_field, sizeof(ac_lua_session_field) - 1,
-                "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, field, 1);
     ac_cmd_copy(cmd, value, strlen(value));
 
@@ -142,7 +136,7 @@ ac_cmd_totp_enable(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
     const char *sealed, int64_t step,
     char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1])
 {
-    int  rc, i;
+    int  rc;
 
     if (cfg == NULL || id == NULL || sealed == NULL || sealed[0] == '\0'
         || step < 0 || digests == NULL)
@@ -160,15 +154,7 @@ ac_cmd_totp_enable(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
     ac_cmd_copy(cmd, sealed, strlen(sealed));
     ac_cmd_int(cmd, step);
 
-    for (i = 0; i < AC_RECOVERY_COUNT; i++) {
-        if (strnlen(digests[i], AC_DIGEST_LEN + 1) != AC_DIGEST_LEN) {
-            return AC_ERR_INVALID;
-        }
-
-        ac_cmd_arg(cmd, digests[i], AC_DIGEST_LEN);
-    }
-
-    return ac_cmd_status(cmd);
+    return ac_cmd_recovery_digests(cmd, digests);
 }
 
 
@@ -201,21 +187,8 @@ static int
 ac_totp_keys(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, id);
 
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    rc = ac_key(cfg, AC_K_RECOVERY, id, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return AC_OK;
+    return rc == AC_OK ? ac_cmd_key_add(cmd, cfg, AC_K_RECOVERY, id) : rc;
 }

@@ -341,26 +341,13 @@ int
 ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest)
 {
-    int   rc;
-    char  key[AC_KEY_MAX];
-
     if (cfg == NULL || ac_digest_check(digest) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
     /* MGET, not GET: a session of the previous layout (a hash) reads as
      * absent instead of as an error reply */
-    ac_cmd_init(cmd);
-    ac_cmd_str(cmd, "MGET");
-
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    return ac_cmd_status(cmd);
+    return ac_cmd_key(cmd, "MGET", cfg, AC_K_SESSION, digest);
 }
 
 
@@ -369,7 +356,6 @@ ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, int64_t now)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || ac_digest_check(digest) != AC_OK
         || cfg->session_idle <= 0)
@@ -380,12 +366,10 @@ ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_session_touch_lua,
                 sizeof(ac_session_touch_lua) - 1, "1");
 
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, cfg->session_idle);
     ac_cmd_int(cmd, now);
 
@@ -448,12 +432,10 @@ ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    rc = ac_key(cfg, AC_K_SESSION, new_digest, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, new_digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
 
     rc = ac_session_events(cfg, key);
@@ -476,7 +458,6 @@ ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *partner)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || digest == NULL || account == NULL
         || account[0] == '\0' || return_to == NULL)
@@ -488,14 +469,12 @@ ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         partner = "";
     }
 
-    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_pending_create_lua,
+                         sizeof(ac_pending_create_lua) - 1, "1", cfg,
+                         AC_K_PENDING, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_pending_create_lua,
-                sizeof(ac_pending_create_lua) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, account, strlen(account));
     ac_cmd_copy(cmd, return_to, strlen(return_to));
     ac_cmd_int(cmd, cfg->pending_ttl > 0 ? cfg->pending_ttl : 300);
@@ -516,20 +495,17 @@ ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, unsigned tries)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (cfg == NULL || digest == NULL || tries == 0) {
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    rc = ac_cmd_eval_key(cmd, ac_pending_take_lua,
+                         sizeof(ac_pending_take_lua) - 1, "1", cfg,
+                         AC_K_PENDING, digest);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_pending_take_lua, sizeof(ac_pending_take_lua) - 1,
-                "1");
-    ac_cmd_copy(cmd, key, strlen(key));
 
     rc = ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL);
     if (rc != AC_OK) {
@@ -729,25 +705,20 @@ ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg, const char *digest,
     const char *account)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (ac_digest_check(digest) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
     if (rc != AC_OK) {
         return rc;
     }
 
-    ac_cmd_copy(cmd, key, strlen(key));
-
-    rc = ac_key(cfg, AC_K_ACCOUNT, account, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, account);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key));
 
     return AC_OK;
 }

@@ -271,6 +271,43 @@ ac_cmd_key(ac_cmd_t *cmd, const char *verb, const ac_config_t *cfg,
 }
 
 
+int
+ac_cmd_eval_key(ac_cmd_t *cmd, const char *script, size_t len,
+    const char *nkeys, const ac_config_t *cfg, ac_key_kind_t kind,
+    const char *arg)
+{
+    int    rc;
+    char   key[AC_KEY_MAX];
+
+    /* the key first: cmd is left as it was when it cannot be built */
+    rc = ac_key(cfg, kind, arg, key);
+    if (rc == AC_OK) {
+        ac_cmd_eval(cmd, script, len, nkeys);
+        ac_cmd_copy(cmd, key, strlen(key));
+    }
+
+    return rc;
+}
+
+
+int
+ac_cmd_key_add(ac_cmd_t *cmd, const ac_config_t *cfg, ac_key_kind_t kind,
+    const char *arg)
+{
+    int    rc;
+    char   key[AC_KEY_MAX];
+
+    rc = ac_key(cfg, kind, arg, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    return AC_OK;
+}
+
+
 /* ------------------------------------------------------ reply parsing */
 
 int

@@ -51,11 +51,10 @@ ac_cmd_account_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_account_create,
                 sizeof(ac_lua_account_create) - 1, "3");
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, a->id, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, a->id);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     rc = ac_key_email(cfg, keys, a->email, key);
     if (rc != AC_OK) {
@@ -63,11 +62,10 @@ ac_cmd_account_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
     ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key(cfg, AC_K_ACCOUNTS, NULL, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNTS, NULL);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     ac_cmd_str(cmd, a->id);
     ac_cmd_int(cmd, a->created);
@@ -221,7 +219,6 @@ ac_cmd_account_rehash(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, const char *old_phc, const char *new_phc)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
     if (old_phc == NULL || new_phc == NULL || old_phc[0] == '\0'
         || strncmp(new_phc, "$argon2id$", 10) != 0)
@@ -229,14 +226,12 @@ ac_cmd_account_rehash(ac_cmd_t *cmd, const ac_config_t *cfg,
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_account_rehash,
+                         sizeof(ac_lua_account_rehash) - 1, "1", cfg,
+                         AC_K_ACCOUNT, id);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_account_rehash,
-                sizeof(ac_lua_account_rehash) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_copy(cmd, old_phc, strlen(old_phc));
     ac_cmd_copy(cmd, new_phc, strlen(new_phc));
 
@@ -283,19 +278,16 @@ ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
     int64_t step)
 {
     int    rc;
-    char   key[AC_KEY_MAX];
 
     if (step <= 0) {
         return AC_ERR_INVALID;
     }
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_totp_step, sizeof(ac_lua_totp_step) - 1,
+                         "1", cfg, AC_K_ACCOUNT, id);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_totp_step, sizeof(ac_lua_totp_step) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, step);
 
     return ac_cmd_status(cmd);
@@ -341,16 +333,13 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id)
 {
     int    rc;
-    char   key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_sessions_end_all,
+                         sizeof(ac_lua_sessions_end_all) - 1, "1", cfg,
+                         AC_K_ACCOUNT, id);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_sessions_end_all,
-                sizeof(ac_lua_sessions_end_all) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
 
     rc = ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL);
     if (rc != AC_OK) {
@@ -372,16 +361,13 @@ ac_cmd_sessions_count(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, int64_t now)
 {
     int   rc;
-    char  key[AC_KEY_MAX];
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
+    rc = ac_cmd_eval_key(cmd, ac_lua_sessions_count,
+                         sizeof(ac_lua_sessions_count) - 1, "1", cfg,
+                         AC_K_ACCOUNT, id);
     if (rc != AC_OK) {
         return rc;
     }
-
-    ac_cmd_eval(cmd, ac_lua_sessions_count,
-                sizeof(ac_lua_sessions_count) - 1, "1");
-    ac_cmd_copy(cmd, key, strlen(key));
     ac_cmd_int(cmd, now);
 
     return ac_cmd_status(cmd);
@@ -538,8 +524,7 @@ int
 ac_cmd_recovery_replace(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1])
 {
-    int    rc, i;
-    char   key[AC_KEY_MAX];
+    int    rc;
 
     if (digests == NULL) {
         return AC_ERR_INVALID;
@@ -548,17 +533,20 @@ ac_cmd_recovery_replace(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_lua_recovery_replace,
                 sizeof(ac_lua_recovery_replace) - 1, "2");
 
-    rc = ac_key(cfg, AC_K_RECOVERY, id, key);
-    if (rc != AC_OK) {
-        return rc;
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_RECOVERY, id);
+    if (rc == AC_OK) {
+        rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, id);
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key(cfg, AC_K_ACCOUNT, id, key);
-    if (rc != AC_OK) {
-        return rc;
-    }
-    ac_cmd_copy(cmd, key, strlen(key));
+    return rc == AC_OK ? ac_cmd_recovery_digests(cmd, digests) : rc;
+}
+
+
+int
+ac_cmd_recovery_digests(ac_cmd_t *cmd,
+    char digests[AC_RECOVERY_COUNT][AC_DIGEST_LEN + 1])
+{
+    int  i;
 
     for (i = 0; i < AC_RECOVERY_COUNT; i++) {
         if (strnlen(digests[i], AC_DIGEST_LEN + 1) != AC_DIGEST_LEN) {

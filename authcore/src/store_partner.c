@@ -42,7 +42,7 @@ ac_cmd_partner_add(ac_cmd_t *cmd, const ac_config_t *cfg,
     size_t scratchsize)
 {
     int    rc;
-    char   key[AC_KEY_MAX], aad[AC_PARTNER_ID_MAX + 16];
+    char   aad[AC_PARTNER_ID_MAX + 16];
 
     if (p == NULL || p->created <= 0) {
         return AC_ERR_INVALID;
@@ -64,17 +64,15 @@ ac_cmd_partner_add(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_cmd_eval(cmd, ac_lua_partner_add, sizeof(ac_lua_partner_add) - 1, "2");
 
-    rc = ac_key(cfg, AC_K_PARTNER, p->id, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_PARTNER, p->id);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
-    rc = ac_key(cfg, AC_K_PARTNERS, NULL, key);
+    rc = ac_cmd_key_add(cmd, cfg, AC_K_PARTNERS, NULL);
     if (rc != AC_OK) {
         return rc;
     }
-    ac_cmd_copy(cmd, key, strlen(key));
 
     ac_cmd_str(cmd, p->id);
 

@@ -178,3 +178,35 @@ def test_duplicate_show_missing_and_remove(ctl, tmp_path, keys):
     ctl.fails(1, "partner", "show", "acme")
     ctl.fails(1, "partner", "remove", "acme")
     assert json.loads(ctl.ok("partner", "list", "--json").stdout) == []
+
+
+def test_add_and_rotate_report_and_log(ctl, tmp_path, keys):
+    ec_file = keyfile(tmp_path, "ec.pem", pub_pem(keys["ec"]))
+    rsa_file = keyfile(tmp_path, "rsa.pem", pub_pem(keys["rsa"]))
+    p = ctl.ok("partner", "add", "acme", "--alg", "ES256", "--key-file",
+               ec_file)
+    assert p.stdout == ("added partner acme (ES256, key sha256 %s)\n"
+                        % fingerprint(keys["ec"]))
+    p = ctl.fails(1, "partner", "add", "acme", "--alg", "ES256",
+                  "--key-file", ec_file)
+    assert p.stderr == "guichetctl: partner acme already exists\n"
+
+    p = ctl.ok("partner", "rotate", "acme", "--alg", "RS256", "--key-file",
+               rsa_file)
+    assert p.stdout == ("rotated key of partner acme (RS256, key sha256 %s)\n"
+                        % fingerprint(keys["rsa"]))
+    s = show(ctl, "acme")
+    assert s["alg"] == "RS256" and s["fingerprint"] == fingerprint(keys["rsa"])
+
+    # without --alg the algorithm is kept
+    p = ctl.ok("partner", "rotate", "acme", "--key-file", rsa_file)
+    assert "(RS256, " in p.stdout
+    p = ctl.fails(1, "partner", "rotate", "ghost", "--key-file", rsa_file)
+    assert p.stderr == "guichetctl: no partner ghost\n"
+
+    events = [json.loads(line)
+              for line in ctl.ok("logs", "--json").stdout.splitlines()]
+    # newest first
+    assert [(e["event"], e["partner"]) for e in events] == [
+        ("partner.rotated", "acme"), ("partner.rotated", "acme"),
+        ("partner.added", "acme")]

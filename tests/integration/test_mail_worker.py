@@ -127,3 +127,45 @@ def test_rejected_goes_to_dead_letters_and_back(tmp_path, redis_server):
     finally:
         stop_gateway(g)
         smtp.stop()
+
+
+def test_failed_mails_are_deleted_after_seven_days(tmp_path, redis_server):
+    """A dead letter holds an address and a live link: the daily retention
+    run deletes it once it is 7 days old (docs/PRIVACY.md), and only
+    then."""
+    smtp = Smtp(str(tmp_path), reject=["q0@example.com", "q1@example.com"])
+    g = MailGateway(str(tmp_path), redis_server, smtp)
+    smtp.start()
+    g.start()
+    try:
+        queue(g, 2)
+        g.worker()
+        r = g.redis.client()
+        assert r.xlen(PREFIX + "mail:dead") == 2
+        # one of them failed 8 days ago
+        [old, new] = r.xrange(PREFIX + "mail:dead")
+        r.delete(PREFIX + "mail:dead")
+        r.xadd(PREFIX + "mail:dead", old[1],
+               id="%d-0" % ((time.time() - 8 * 86400) * 1000))
+        r.xadd(PREFIX + "mail:dead", new[1], id=new[0])
+
+        p = g.ctl("retention", "run", "--dry-run")
+        assert p.returncode == 0, p.stderr
+        assert r.xlen(PREFIX + "mail:dead") == 2
+        p = g.ctl("retention", "run", "--json")
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["failed_mails_deleted"] == 1
+        [left] = json.loads(g.ctl("mail", "failed", "--json").stdout)
+        assert left["id"] == new[0]
+        # six more days: the other one is not due yet; eight: it is
+        day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 6 * 86400))
+        assert g.ctl("retention", "run", "--as-of", day).returncode == 0
+        assert r.xlen(PREFIX + "mail:dead") == 1
+        day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 86400))
+        p = g.ctl("retention", "run", "--as-of", day)
+        assert p.returncode == 0, p.stderr
+        assert "1 failed mail deleted" in p.stdout, p.stdout
+        assert r.xlen(PREFIX + "mail:dead") == 0
+    finally:
+        stop_gateway(g)
+        smtp.stop()

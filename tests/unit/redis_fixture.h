@@ -29,6 +29,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "authcore.h"
+
 #ifndef REDIS_FIXTURE_SERVER
 #define REDIS_FIXTURE_SERVER  "redis-server"
 #endif
@@ -247,6 +249,45 @@ redis_fixture_start(redis_fixture_t *rf)
     redis_fixture_stop(rf);
 
     return -1;
+}
+
+
+
+/* An authcore command sent on c; NULL when the connection failed. */
+
+static __attribute__((unused)) redisReply *
+redis_fixture_run(redisContext *c, ac_cmd_t *cmd)
+{
+    return redisCommandArgv(c, cmd->argc, cmd->argv, cmd->argvlen);
+}
+
+
+/* Its integer reply, or REDIS_FIXTURE_NO_INT for anything else (a Redis
+ * error is printed). */
+
+#define REDIS_FIXTURE_NO_INT  (-1000)
+
+static __attribute__((unused)) int64_t
+redis_fixture_int(redisContext *c, ac_cmd_t *cmd)
+{
+    int64_t      v;
+    redisReply  *r;
+
+    r = redis_fixture_run(c, cmd);
+    if (r == NULL) {
+        return REDIS_FIXTURE_NO_INT;
+    }
+
+    if (ac_reply_integer(r, &v) != AC_OK) {
+        if (r->type == REDIS_REPLY_ERROR) {
+            printf("    redis error: %s\n", r->str);
+        }
+        v = REDIS_FIXTURE_NO_INT;
+    }
+
+    freeReplyObject(r);
+
+    return v;
 }
 
 

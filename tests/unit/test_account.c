@@ -22,6 +22,9 @@ static ac_config_t       cfg;
 static ac_keys_t        *keys;
 static redis_fixture_t   rf;
 static redisContext     *rc;
+
+#define run(cmd)      redis_fixture_run(rc, cmd)
+#define run_int(cmd)  redis_fixture_int(rc, cmd)
 static int               have_redis;
 static int               scan_quiet;
 
@@ -31,28 +34,6 @@ static int               scan_quiet;
 #define UA        "Mozilla/5.0 \"evil\"\x01 agent"
 #define PHC       "$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0$" \
                   "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
-
-
-static redisReply *
-run(ac_cmd_t *cmd)
-{
-    return redisCommandArgv(rc, cmd->argc, cmd->argv, cmd->argvlen);
-}
-
-
-static int64_t
-run_int(ac_cmd_t *cmd)
-{
-    int64_t      v;
-    redisReply  *r;
-
-    r = run(cmd);
-    v = (r != NULL && r->type == REDIS_REPLY_INTEGER) ? r->integer : -99;
-    if (r != NULL) {
-        freeReplyObject(r);
-    }
-    return v;
-}
 
 
 static redisReply *
@@ -565,9 +546,26 @@ TEST(test_erase_leaves_nothing_readable)
 }
 
 
+/* The replies of the export commands of account "id" (EMAIL). */
+
+static void
+export_replies(const char *id, redisReply *replies[AC_EXPORT_NCMDS])
+{
+    int       i;
+    ac_cmd_t  cmds[AC_EXPORT_NCMDS];
+
+    CHECK_INT(ac_cmd_account_export(cmds, &cfg, keys, id, EMAIL), AC_OK);
+    for (i = 0; i < AC_EXPORT_NCMDS; i++) {
+        replies[i] = run(&cmds[i]);
+        CHECK(replies[i] != NULL && replies[i]->type != REDIS_REPLY_ERROR);
+    }
+}
+
+
 TEST(test_export)
 {
     int                i;
+    char              *p;
     ac_buf_t           b;
     ac_cmd_t           cmds[AC_EXPORT_NCMDS];
     redisReply        *replies[AC_EXPORT_NCMDS];
@@ -581,11 +579,13 @@ TEST(test_export)
     freeReplyObject(redisCommand(rc, "FLUSHALL"));
     seed_alice(id, id2);
 
-    CHECK_INT(ac_cmd_account_export(cmds, &cfg, keys, id, EMAIL), AC_OK);
-    for (i = 0; i < AC_EXPORT_NCMDS; i++) {
-        replies[i] = run(&cmds[i]);
-        CHECK(replies[i] != NULL && replies[i]->type != REDIS_REPLY_ERROR);
-    }
+    /* an entry written before pseudonyms names the account by its id */
+    r = redisCommand(rc, "XADD t:log * s 9 t 1000123 v password.changed"
+                     " r ok a %s e %s i 192.0.2.9 u old-agent", id, EMAIL);
+    CHECK(r != NULL && r->type == REDIS_REPLY_STRING);
+    freeReplyObject(r);
+
+    export_replies(id, replies);
 
     ac_buf_init(&b);
     CHECK_INT(ac_account_export(keys, id, (const redisReply *const *)
@@ -625,6 +625,36 @@ TEST(test_export)
     /* events are oldest first */
     CHECK(strstr(b.data, "login.success") < strstr(b.data, "logout"));
 
+    /* the log part: entries under the pseudonym and, written before
+     * pseudonyms, under the id, with the fields as written */
+    p = b.data != NULL ? strstr(b.data, "\"log\":[") : NULL;
+    CHECK(p != NULL);
+    CHECK(p != NULL && strncmp(p, "\"log\":[{\"time\":", 15) == 0);
+    CHECK(p != NULL && strstr(p, ",{\"time\":\"1970-01-01T00:16:40.123Z\","
+          "\"event\":\"password.changed\",\"result\":\"ok\","
+          "\"reason\":null,\"partner\":null,"
+          "\"email\":\"alice@example.com\",\"ip\":\"192.0.2.9\","
+          "\"user_agent\":\"old-agent\"}]}") != NULL);
+    CHECK(p != NULL && strstr(p, "\"event\":\"login.success\","
+          "\"result\":\"ok\",\"reason\":null,\"partner\":null,"
+          "\"email\":\"alice@example.com\","
+          "\"ip\":\"198.51.100.23\",\"user_agent\":"
+          "\"Mozilla/5.0 \\\"evil\\\"? agent\"}") != NULL);
+    CHECK(p != NULL && strstr(p, "\"event\":\"logout\"") != NULL);
+    CHECK(p != NULL && strstr(p, EMAIL2) == NULL);
+    CHECK(p != NULL && strcmp(p + strlen(p) - 3, "}]}") == 0);
+    ac_buf_free(&b);
+
+    /* the whole log as the reply: bob's and mallory's entries refused */
+    freeReplyObject(replies[AC_EXPORT_LOG]);
+    replies[AC_EXPORT_LOG] = redisCommand(rc, "XREVRANGE t:log + -");
+    CHECK(replies[AC_EXPORT_LOG] != NULL
+          && replies[AC_EXPORT_LOG]->elements >= 5);
+
+    ac_buf_init(&b);
+    CHECK_INT(ac_account_export(keys, id, (const redisReply *const *)
+              replies, 1700000000, &b), AC_ERR_REDIS);
+    CHECK_INT(b.len, 0);
     ac_buf_free(&b);
 
     for (i = 0; i < AC_EXPORT_NCMDS; i++) {

@@ -438,6 +438,14 @@ TEST(test_value_errors)
                   "session_idle: \"10s\" is out of range"));
     CHECK(refused("secret_file = s\nsession_max = 1y\n", 2,
                   "session_max: \"1y\" is out of range"));
+    /* the bounds in the unit of the value: seconds, or milliseconds */
+    CHECK(refused("secret_file = s\nsession_idle = 10s\n", 2,
+                  "session_idle: \"10s\" is out of range (60s to 604800s)"));
+    CHECK(refused("secret_file = s\nredis_timeout = 5ms\n", 2,
+                  "redis_timeout: \"5ms\" is out of range (10ms to 60000ms)"));
+    CHECK(refused("secret_file = s\nredis_timeout = soon\n", 2,
+                  "redis_timeout: invalid duration \"soon\" (a number and a"
+                  " unit: ms, s, m, h, d, w, y)"));
     CHECK(refused("secret_file = s\nsession_idle = 2h\nsession_max = 1h\n",
                   2, "session_idle must not exceed session_max"));
     CHECK(refused("secret_file = s\nlog_retention = 1h\n", 2,

@@ -252,6 +252,59 @@ TEST(test_unseal_known_answer)
 }
 
 
+/*
+ * The cipher of the log's sealed fields: a known answer computed with
+ * the AAD "guichet-log:" + account in one piece opens with it given in
+ * two; anything else is refused and leaves no plaintext.
+ */
+TEST(test_gcm_known_answer)
+{
+    size_t         i;
+    unsigned char  key[32], raw[50], plain[32], sealed[50];
+    static const unsigned char  vector[50] =
+        "\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f\x3b\x7e\xbf\x0a"
+        "\x1c\x8d\x76\xee\x5b\x10\x2c\x87\xb4\x04\x06\xdd\x24\xab\x63\x66"
+        "\xef\x1f\xe8\x37\x54\xf4\xf6\x5a\x3c\xfb\xfe\x65\x58\xd1\xbb\x6f"
+        "\x5d\x46";
+
+    for (i = 0; i < sizeof(key); i++) {
+        key[i] = (unsigned char) i;
+    }
+
+    memset(plain, 0, sizeof(plain));
+    CHECK_INT(ac_gcm_open(key, "guichet-log:", 12, "abcdefghijklmnop", 16,
+                          vector, sizeof(vector), plain), AC_OK);
+    CHECK(memcmp(plain, "sealed personal fields", 22) == 0);
+
+    memset(plain, 0, sizeof(plain));
+    CHECK_INT(ac_gcm_open(key, "guichet-log:abcdefghijklmnop", 28, "", 0,
+                          vector, sizeof(vector), plain), AC_OK);
+    CHECK(memcmp(plain, "sealed personal fields", 22) == 0);
+
+    /* another account, a flipped tag bit, a short blob */
+    memset(plain, 0, sizeof(plain));
+    CHECK_INT(ac_gcm_open(key, "guichet-log:", 12, "abcdefghijklmnoq", 16,
+                          vector, sizeof(vector), plain), AC_ERR_MISMATCH);
+    CHECK(memcmp(plain, "sealed", 6) != 0);
+    memcpy(raw, vector, sizeof(raw));
+    raw[49] ^= 1;
+    CHECK_INT(ac_gcm_open(key, "guichet-log:", 12, "abcdefghijklmnop", 16,
+                          raw, sizeof(raw), plain), AC_ERR_MISMATCH);
+    CHECK_INT(ac_gcm_open(key, "", 0, "", 0, vector, 27, plain),
+              AC_ERR_MISMATCH);
+
+    /* sealing draws a fresh nonce; what it seals opens */
+    CHECK_INT(ac_gcm_seal(key, "guichet-log:", 12, "abcdefghijklmnop", 16,
+                          (const unsigned char *) "sealed personal fields",
+                          22, sealed), AC_OK);
+    CHECK(memcmp(sealed, vector, 12) != 0);
+    memset(plain, 0, sizeof(plain));
+    CHECK_INT(ac_gcm_open(key, "guichet-log:abcdefghijklmnop", 28, "", 0,
+                          sealed, sizeof(sealed), plain), AC_OK);
+    CHECK(memcmp(plain, "sealed personal fields", 22) == 0);
+}
+
+
 TEST(test_seal_tampered)
 {
     char           s[AC_SEALED_LEN(20) + 1], t[AC_SEALED_LEN(20) + 8];
@@ -709,6 +762,7 @@ main(void)
     RUN(test_keys_from_secret_bounds);
     RUN(test_seal_round_trip);
     RUN(test_unseal_known_answer);
+    RUN(test_gcm_known_answer);
     RUN(test_seal_tampered);
     RUN(test_secret_file);
     RUN(test_secret_file_refused);

@@ -22,6 +22,9 @@ static ac_config_t       cfg;
 static ac_keys_t        *keys;
 static redis_fixture_t   rf;
 static redisContext     *rc;
+
+#define run(cmd)      redis_fixture_run(rc, cmd)
+#define run_int(cmd)  redis_fixture_int(rc, cmd)
 static int               have_redis;
 
 static char              emails[AC_INVITE_EMAILS_MAX][AC_EMAIL_MAX + 1];
@@ -36,28 +39,6 @@ parse(const char *body, size_t *n, long *bad)
 {
     return ac_invitation_body_parse(body, strlen(body), emails,
                                     AC_INVITE_EMAILS_MAX, n, bad);
-}
-
-
-static redisReply *
-run(ac_cmd_t *cmd)
-{
-    return redisCommandArgv(rc, cmd->argc, cmd->argv, cmd->argvlen);
-}
-
-
-static int64_t
-run_int(ac_cmd_t *cmd)
-{
-    int64_t      v;
-    redisReply  *r;
-
-    r = run(cmd);
-    v = (r != NULL && r->type == REDIS_REPLY_INTEGER) ? r->integer : -99;
-    if (r != NULL) {
-        freeReplyObject(r);
-    }
-    return v;
 }
 
 

@@ -19,14 +19,10 @@ static ac_config_t    cfg;
 static ac_keys_t     *keys;
 static redisContext  *rc_ctx;
 
+#define run(cmd)      redis_fixture_run(rc_ctx, cmd)
+#define run_int(cmd)  redis_fixture_int(rc_ctx, cmd)
+
 static const char  acct_id[] = "aaaaaaaaaaaaaaaa";
-
-
-static redisReply *
-run(ac_cmd_t *cmd)
-{
-    return redisCommandArgv(rc_ctx, cmd->argc, cmd->argv, cmd->argvlen);
-}
 
 
 static int
@@ -44,25 +40,6 @@ run_type(ac_cmd_t *cmd)
     freeReplyObject(r);
 
     return t;
-}
-
-
-static int64_t
-run_int(ac_cmd_t *cmd)
-{
-    int64_t      v;
-    redisReply  *r;
-
-    r = run(cmd);
-    if (r == NULL || ac_reply_integer(r, &v) != AC_OK) {
-        v = -1000;
-    }
-
-    if (r != NULL) {
-        freeReplyObject(r);
-    }
-
-    return v;
 }
 
 

@@ -17,31 +17,11 @@
 static ac_config_t    cfg;
 static redisContext  *rc;
 
+#define run(cmd)      redis_fixture_run(rc, cmd)
+#define run_int(cmd)  redis_fixture_int(rc, cmd)
+
 #define ID      "ssssssssssssssss"
 #define DIGEST  "0123456789abcdef0123456789abcdef"
-
-
-static redisReply *
-run(ac_cmd_t *cmd)
-{
-    return redisCommandArgv(rc, cmd->argc, cmd->argv, cmd->argvlen);
-}
-
-
-static long long
-run_int(ac_cmd_t *cmd)
-{
-    long long    v;
-    redisReply  *r;
-
-    r = run(cmd);
-    v = (r != NULL && r->type == REDIS_REPLY_INTEGER) ? r->integer : -99;
-    if (r) {
-        freeReplyObject(r);
-    }
-
-    return v;
-}
 
 
 static void

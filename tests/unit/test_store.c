@@ -21,37 +21,8 @@ static ac_config_t    cfg;
 static ac_keys_t     *keys;
 static redisContext  *rc_ctx;
 
-
-static redisReply *
-run(ac_cmd_t *cmd)
-{
-    return redisCommandArgv(rc_ctx, cmd->argc, cmd->argv, cmd->argvlen);
-}
-
-
-/* Runs the command and returns its integer reply, or -1000. */
-
-static int64_t
-run_int(ac_cmd_t *cmd)
-{
-    int64_t      v;
-    redisReply  *r;
-
-    r = run(cmd);
-    if (r == NULL) {
-        return -1000;
-    }
-
-    if (ac_reply_integer(r, &v) != AC_OK) {
-        if (r->type == REDIS_REPLY_ERROR) {
-            printf("    redis error: %s\n", r->str);
-        }
-        v = -1000;
-    }
-
-    freeReplyObject(r);
-    return v;
-}
+#define run(cmd)      redis_fixture_run(rc_ctx, cmd)
+#define run_int(cmd)  redis_fixture_int(rc_ctx, cmd)
 
 
 static redisReply *

@@ -103,6 +103,19 @@ int ac_registrations_parse(const struct redisReply *r,
     const ac_keys_t *keys, const char *partner,
     int (*fn)(const ac_registration_t *reg, void *data), void *data);
 
+/* The entries of such a reply, by invitation time (oldest first) then
+ * email, in an array that ac_registrations_free() wipes and frees (also
+ * after an error). AC_ERR_REDIS for a malformed reply, AC_ERR_NOMEM. */
+typedef struct {
+    ac_registration_t  *regs;
+    size_t              n;
+    size_t              cap;
+} ac_registration_list_t;
+
+int ac_registrations_list(const struct redisReply *r,
+    const ac_keys_t *keys, const char *partner, ac_registration_list_t *l);
+void ac_registrations_free(ac_registration_list_t *l);
+
 /* {"registrations":[{"email","status","since"}...]}, oldest first,
  * times in RFC 3339 UTC: what the partner API answers. */
 int ac_registrations_json(const struct redisReply *r,

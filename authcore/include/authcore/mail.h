@@ -165,9 +165,12 @@ int ac_cmd_mail_dead_list(ac_cmd_t *cmd, const ac_config_t *cfg,
  * reset; replies how many. */
 int ac_cmd_mail_requeue(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id);
-/* XTRIM P mail:dead MINID before_ms */
+/* The dead letters older than before_ms (their ids are the time they
+ * failed): XTRIM P mail:dead MINID before_ms, replying how many went, or
+ * with "count" an XRANGE of them, to count for a dry run. The retention
+ * run passes now - AC_MAIL_DEAD_KEEP. */
 int ac_cmd_mail_dead_trim(ac_cmd_t *cmd, const ac_config_t *cfg,
-    int64_t before_ms);
+    int64_t before_ms, int count);
 /* The delay before attempt n + 1 after n failures: 30 s, doubling, at
  * most an hour. */
 int64_t ac_mail_backoff(int64_t attempts);
@@ -177,11 +180,7 @@ int64_t ac_mail_backoff(int64_t attempts);
  * stored only as its digest, single use:
  *   P reset:TDIGEST  hash  a account id, e its email then   reset_token_ttl
  * TDIGEST = ac_digest(AC_PURPOSE_TOKEN, "reset:" || token).
- */
-int ac_reset_digest(const ac_keys_t *keys, const char *token, size_t len,
-    char out[AC_DIGEST_LEN + 1]);
-
-/*
+ *
  * EVAL for a reset request, the same work for any address: looks the
  * (normalised) email up; when it names an active, unrestricted account
  * with that email, stores the token's digest and queues m (its "to" the

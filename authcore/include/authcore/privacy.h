@@ -104,7 +104,9 @@ int ac_account_rename_reply(const struct redisReply *r);
  * that turns their replies, in the same order, into the JSON document
  * {"format":"guichet-export","version":1,...}. Secrets, hashes, digests
  * and the log key are never written. The log part reads at most
- * AC_EXPORT_LOG_MAX of the account's entries, newest kept.
+ * AC_EXPORT_LOG_MAX of the account's entries, newest kept, each checked
+ * with the log filter (ac_log_filter_t, option account) of
+ * "guichetctl logs" and the admin page.
  */
 #define AC_EXPORT_VERSION     1
 #define AC_EXPORT_LOG_MAX     10000
