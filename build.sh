@@ -185,7 +185,7 @@ run() {
 
 Guichet is running.
 
-  URL:       http://127.0.0.1:$PORT/
+  URL:       http://localhost:$PORT/
   login:     $DEMO_EMAIL
   password:  $DEMO_PASSWORD
 

@@ -267,6 +267,8 @@ ctl_cmd_user_show(ctl_t *ctl)
         ac_buf_str(&b, a.pw[0] ? "true" : "false");
         ctl_json_key(&b, "totp", 0);
         ac_buf_str(&b, a.totp[0] ? "true" : "false");
+        ctl_json_key(&b, "passkeys", 0);
+        ac_buf_printf(&b, "%lld", (long long) a.passkeys);
         ctl_json_key(&b, "recovery_codes", 0);
         ac_buf_printf(&b, "%lld", (long long) codes);
         ctl_json_key(&b, "sessions", 0);
@@ -296,6 +298,7 @@ ctl_cmd_user_show(ctl_t *ctl)
            "restricted:        %s\n"
            "password:          %s\n"
            "totp:              %s\n"
+           "passkeys:          %lld\n"
            "recovery codes:    %lld\n"
            "sessions:          %lld\n"
            "created:           %s\n"
@@ -304,7 +307,8 @@ ctl_cmd_user_show(ctl_t *ctl)
            a.id, a.email, roles, ctl_status_name(a.status),
            a.restricted ? "yes" : "no",
            a.pw[0] ? "set" : "none (single sign-on only)",
-           a.totp[0] ? "enrolled" : "no", (long long) codes,
+           a.totp[0] ? "enrolled" : "no", (long long) a.passkeys,
+           (long long) codes,
            (long long) sessions, created, last, pwc);
 
 done:

@@ -1,7 +1,8 @@
 /*
  * Guichet nginx module: the second factor after a password or an SSO
  * assertion (POST /guichet/2fa): a try of the pending state and the
- * account's second-factor counter are taken before the code is checked.
+ * account's second-factor counter are taken before the code, or the
+ * passkey's answer (ngx_http_guichet_2fa_passkey.c), is checked.
  */
 
 #include <ngx_config.h>
@@ -13,33 +14,46 @@
 #include "ngx_http_guichet_login.h"
 
 
-static ngx_int_t ngx_http_guichet_2fa_page(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error);
+static void ngx_http_guichet_2fa_read(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_2fa_restart(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_2fa_checked(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_2fa_claimed(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_success(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx);
 static void ngx_http_guichet_2fa_session(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
-static void ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
-    ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
 
 
 /* ----------------------------------------------------------------- 2fa */
 
-static ngx_int_t
+/*
+ * The factors the account has are offered: a passkey when it has one
+ * and the site offers passkeys, the code field for TOTP and recovery
+ * codes (also when nothing else could be offered).
+ */
+
+ngx_int_t
 ngx_http_guichet_2fa_page(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error)
 {
-    ngx_http_guichet_login_ctx_t *lc = ctx->route_data;
+    ngx_uint_t                     pk;
+    ngx_http_guichet_login_ctx_t  *lc = ctx->route_data;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    pk = (lc->account.passkeys > 0 && gmcf->ac->webauthn_rp_id != NULL);
 
     ngx_http_guichet_ep_page(ctx, status, "2fa.html");
     ngx_http_guichet_ep_var(ctx, "error", error);
     ngx_http_guichet_ep_var(ctx, "return_to", lc->return_to);
+    ngx_http_guichet_ep_var(ctx, "passkey", pk ? "1" : NULL);
+    ngx_http_guichet_ep_var(ctx, "code",
+                            (lc->account.totp[0] || !pk) ? "1" : NULL);
 
     return ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "2fa");
 }
@@ -49,7 +63,11 @@ void
 ngx_http_guichet_2fa_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    u_char  *p;
+    u_char                        *p;
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
     if (ngx_http_guichet_login_data(r, ctx) == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -70,11 +88,77 @@ ngx_http_guichet_2fa_get(ngx_http_request_t *r,
         return;
     }
 
+    /* the page offers the factors of the account, read without a try */
+    if (ac_cmd_passkey_pending(&cmd, gmcf->ac, ctx->digest) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &cmd, ngx_http_guichet_2fa_read);
+}
+
+
+static void
+ngx_http_guichet_2fa_read(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    char                           account[AC_ID_LEN + 1];
+    ngx_http_guichet_login_ctx_t  *lc;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    lc = ctx->route_data;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[0]->len > AC_ID_LEN)
+    {
+        ngx_http_guichet_2fa_restart(r, ctx);
+        return;
+    }
+
+    ngx_memcpy(account, reply->element[0]->str, reply->element[0]->len);
+    account[reply->element[0]->len] = '\0';
+
+    if (ac_account_parse(reply->element[1], account, &lc->account)
+        != AC_OK)
+    {
+        ngx_http_guichet_ep_unavailable(r, ctx);
+        return;
+    }
+
     if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_OK, NULL) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
+    ngx_http_guichet_ep_finish(r, ctx);
+}
+
+
+/* the pending state is expired, destroyed or stale: sign in again */
+
+static void
+ngx_http_guichet_2fa_restart(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    u_char  *p;
+
+    p = ngx_http_guichet_ep_url(r, ctx, "login");
+    if (p == NULL
+        || ngx_http_guichet_ep_set_cookie(ctx, NGX_HTTP_GUICHET_COOKIE_PENDING,
+                                          "", 0)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_redirect(ctx, (char *) p);
     ngx_http_guichet_ep_finish(r, ctx);
 }
 
@@ -111,8 +195,16 @@ ngx_http_guichet_2fa_post(ngx_http_request_t *r,
         return;
     }
 
-    (void) ngx_http_guichet_ep_field(ctx, "code", lc->code,
-                                     sizeof(lc->code), &lc->code_len);
+    switch (ngx_http_guichet_2fa_passkey_read(r, ctx)) {
+    case NGX_DECLINED:
+        (void) ngx_http_guichet_ep_field(ctx, "code", lc->code,
+                                         sizeof(lc->code), &lc->code_len);
+        break;
+    case NGX_OK:
+        break;
+    default:
+        return;
+    }
 
     /* a try of the pending state is taken before the code is looked at */
     if (ac_cmd_pending_take(&cmd, gmcf->ac, ctx->digest,
@@ -135,7 +227,6 @@ ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     size_t                         i;
-    u_char                        *p;
     ac_cmd_t                       cmd;
     char                           account[AC_ID_LEN + 1];
     redisReply                    *pending, *e;
@@ -152,20 +243,7 @@ ngx_http_guichet_2fa_state(ngx_http_request_t *r, void *data,
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
         || reply->element[2]->type != REDIS_REPLY_INTEGER)
     {
-        /* expired, destroyed or stale: sign in again */
-        p = ngx_http_guichet_ep_url(r, ctx, "login");
-        if (p == NULL
-            || ngx_http_guichet_ep_set_cookie(ctx,
-                                              NGX_HTTP_GUICHET_COOKIE_PENDING,
-                                              "", 0)
-               != NGX_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_http_guichet_ep_redirect(ctx, (char *) p);
-        ngx_http_guichet_ep_finish(r, ctx);
+        ngx_http_guichet_2fa_restart(r, ctx);
         return;
     }
 
@@ -269,20 +347,16 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
     ngx_http_guichet_login_ctx_t  *lc;
     ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+    if (ngx_http_guichet_ep_wait_reply(r, ctx, reply, rc, &wait) != NGX_OK) {
         return;
     }
 
     lc = ctx->route_data;
 
-    if (ac_throttle_parse(reply, &wait) != AC_OK) {
-        ngx_http_guichet_ep_unavailable(r, ctx);
-        return;
-    }
-
     if (wait > 0) {
         if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                      "Too many wrong codes.")
+                                      lc->pk ? "Too many failed tries."
+                                             : "Too many wrong codes.")
             != NGX_OK)
         {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -302,6 +376,12 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
         return;
     }
 
+    if (lc->pk != NULL) {
+        ngx_http_guichet_2fa_passkey_check(r, ctx);
+        return;
+    }
+
+    lc->second = AC_AMR_OTP;
     digits = (lc->code_len == AC_TOTP_DIGITS);
 
     for (i = 0; i < lc->code_len; i++) {
@@ -414,7 +494,7 @@ ngx_http_guichet_2fa_claimed(ngx_http_request_t *r, void *data,
 }
 
 
-static void
+void
 ngx_http_guichet_2fa_success(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
@@ -465,7 +545,7 @@ ngx_http_guichet_2fa_success(ngx_http_request_t *r,
                                               lc->account.roles,
                                               (lc->partner[0] ? AC_AMR_SSO
                                                               : AC_AMR_PWD)
-                                              |AC_AMR_OTP,
+                                              |lc->second,
                                               lc->partner,
                                               ngx_http_guichet_2fa_session);
 }
@@ -495,13 +575,17 @@ ngx_http_guichet_2fa_session(ngx_http_request_t *r, void *data,
  * only answers. The last try of the pending state deleted it.
  */
 
-static void
+void
 ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, const char *reason)
 {
+    ac_event_kind_t                ev;
     ngx_http_guichet_login_ctx_t  *lc;
 
     lc = ctx->route_data;
+
+    /* a passkey's ceremony is logged as such (a clone: "counter") */
+    ev = lc->pk ? AC_EV_PASSKEY_FAILURE : AC_EV_2FA_FAILURE;
 
     if (lc->tries >= NGX_HTTP_GUICHET_2FA_TRIES
         || lc->account.status != AC_STATUS_ACTIVE)
@@ -521,7 +605,7 @@ ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
                                       "Sign in again",
                                       "This sign-in can no longer go on. "
                                       "Please sign in again.");
-            ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, reason, 1);
+            ngx_http_guichet_ep_log(r, ctx, ev, reason, 1);
             return;
         }
 
@@ -529,14 +613,17 @@ ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
                                   "Too many wrong codes",
                                   "Too many wrong codes were entered. "
                                   "Please sign in again.");
-        ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, "too_many", 1);
+        ngx_http_guichet_ep_log(r, ctx, ev, "too_many", 1);
         return;
     }
 
     lc->method = reason;
 
     if (ngx_http_guichet_2fa_page(r, ctx, NGX_HTTP_UNAUTHORIZED,
-                                  ngx_strcmp(reason, "replay") == 0
+                                  lc->pk
+                                  ? "That passkey was not accepted. Please "
+                                    "try again."
+                                  : ngx_strcmp(reason, "replay") == 0
                                   ? ngx_http_guichet_code_used
                                   : "That code is not valid. Please try "
                                     "again.")
@@ -546,5 +633,5 @@ ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
         return;
     }
 
-    ngx_http_guichet_ep_log(r, ctx, AC_EV_2FA_FAILURE, reason, 1);
+    ngx_http_guichet_ep_log(r, ctx, ev, reason, 1);
 }

@@ -410,6 +410,8 @@ ngx_http_guichet_acct_render(ngx_http_request_t *r,
     ngx_http_guichet_tpl_str(&t, "email", a->account.email);
     ngx_http_guichet_tpl_str(&t, "notice", notice);
     ngx_http_guichet_tpl_str(&t, "totp", a->account.totp[0] ? "1" : NULL);
+    ngx_http_guichet_tpl_str(&t, "passkeys",
+                             a->account.passkeys > 0 ? "1" : NULL);
     ngx_http_guichet_tpl_str(&t, "recovery_left", a->num);
     ngx_http_guichet_tpl_str(&t, "csrf", a->csrf);
     ngx_http_guichet_tpl_str(&t, "csrf_logout", a->csrf_logout);

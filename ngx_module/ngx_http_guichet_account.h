@@ -74,6 +74,7 @@ typedef struct {
     char                             num[NGX_INT64_LEN + 1];
     char                             last_login[32];
     ngx_uint_t                       download;    /* start the export */
+    void                            *ext;         /* a route file's own */
 
     ac_cmd_t                         cmds[AC_EXPORT_NCMDS];
     redisReply                      *replies[AC_EXPORT_NCMDS];

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_guichet_account.h"
+#include "ngx_http_guichet_passkey.h"
 
 
 static void ngx_http_guichet_acct_throttled(ngx_http_request_t *r,
@@ -38,6 +39,8 @@ static void ngx_http_guichet_reauth_step(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_reauth_done(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reauth_passkey(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
 
 
 /*
@@ -74,7 +77,8 @@ ngx_http_guichet_acct_throttle(ngx_http_request_t *r,
     }
 
     if (rc == AC_OK && a->reauth != NGX_HTTP_GUICHET_PROOF_PASSWORD
-        && (a->account.totp[0] || a->reauth == NGX_HTTP_GUICHET_PROOF_ENROL))
+        && (AC_ACCOUNT_SECOND(&a->account)
+            || a->reauth == NGX_HTTP_GUICHET_PROOF_ENROL))
     {
         rc = ac_throttle_add(gmcf->ac, gmcf->keys, &a->throttle,
                              AC_THR_SECOND, a->account.id,
@@ -263,6 +267,12 @@ ngx_http_guichet_reauth_set(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_acct_t *a,
     ngx_uint_t status, const char *error)
 {
+    ngx_uint_t                     pk;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    pk = (a->account.passkeys > 0 && gmcf->ac->webauthn_rp_id != NULL);
+
     ngx_http_guichet_ep_page(ctx, status, "reauth.html");
 
     if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->digest, "account")
@@ -277,6 +287,10 @@ ngx_http_guichet_reauth_set(ngx_http_request_t *r,
     ngx_http_guichet_ep_var(ctx, "return_to", a->return_to);
     ngx_http_guichet_ep_var(ctx, "email", a->account.email);
     ngx_http_guichet_ep_var(ctx, "totp", a->account.totp[0] ? "1" : NULL);
+    ngx_http_guichet_ep_var(ctx, "passkey", pk ? "1" : NULL);
+    /* the password (and code) form: also when nothing else can be used */
+    ngx_http_guichet_ep_var(ctx, "code",
+                            (a->account.totp[0] || !pk) ? "1" : NULL);
 
     return NGX_OK;
 }
@@ -292,8 +306,19 @@ ngx_http_guichet_account_reauth_post(ngx_http_request_t *r,
 
     (void) ngx_http_guichet_ep_field(ctx, "return_to", a->return_to,
                                      sizeof(a->return_to), NULL);
-    (void) ngx_http_guichet_ep_field(ctx, "code", a->code, sizeof(a->code),
-                                     &a->code_len);
+
+    /* the password and a passkey, or the password and a code */
+    switch (ngx_http_guichet_pka_read(r, ctx)) {
+    case NGX_DECLINED:
+        ctx->passkey = NULL;
+        (void) ngx_http_guichet_ep_field(ctx, "code", a->code,
+                                         sizeof(a->code), &a->code_len);
+        break;
+    case NGX_OK:
+        break;
+    default:
+        return;
+    }
 
     if (ngx_http_guichet_ep_field(ctx, "password", a->password,
                                   sizeof(a->password), &a->password_len)
@@ -329,6 +354,20 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
     ac_cleanse(a->password, sizeof(a->password));
 
     if (rc != AC_OK && rc != AC_REHASH) {
+        goto failed;
+    }
+
+    if (ctx->passkey != NULL) {
+        /* the session's own challenge, among the account's passkeys */
+        ngx_http_guichet_pka_check(r, ctx, "reauth", ctx->digest,
+                                   a->account.id, 0,
+                                   ngx_http_guichet_reauth_passkey);
+        return;
+    }
+
+    if (a->account.totp[0] == '\0' && a->account.passkeys > 0) {
+        /* the second factor is a passkey: the password alone is not it */
+        error = "Confirm with your password and your passkey.";
         goto failed;
     }
 
@@ -381,6 +420,36 @@ failed:
     }
 
     ngx_http_guichet_acct_failed(r, ctx, a);
+}
+
+
+/* The passkey after the password: the proof is complete, or refused. */
+
+static void
+ngx_http_guichet_reauth_passkey(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason)
+{
+    ngx_http_guichet_acct_t  *a;
+
+    a = ctx->route_data;
+
+    if (reason == NULL) {
+        a->step = 0;
+        ngx_http_guichet_reauth_step(r, ctx, NULL, NGX_DECLINED);
+        return;
+    }
+
+    if (ngx_http_guichet_reauth_set(r, ctx, a, NGX_HTTP_UNAUTHORIZED,
+                                    "That passkey was not accepted. Please "
+                                    "try again.")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->event_session = ctx->digest;
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_PASSKEY_FAILURE, reason, 1);
 }
 
 

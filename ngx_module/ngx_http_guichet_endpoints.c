@@ -64,6 +64,15 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       ngx_http_guichet_2fa_get },
     { ngx_string("2fa"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
       ngx_http_guichet_2fa_post },
+    { ngx_string("2fa/options"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON,
+      ngx_http_guichet_2fa_options },
+
+    { ngx_string("passkey"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
+      ngx_http_guichet_passkey_post },
+    { ngx_string("passkey/options"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON,
+      ngx_http_guichet_passkey_options },
 
     { ngx_string("logout"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_logout_get },
@@ -77,6 +86,8 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       ngx_http_guichet_ep_css },
     { ngx_string("guichet.js"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_ep_js },
+    { ngx_string("passkey.js"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_guichet_passkey_js },
     { ngx_string("favicon.svg"), NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_guichet_ep_icon },
 
@@ -93,6 +104,9 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       NGX_HTTP_GUICHET_EP_PAGE, ngx_http_guichet_account_reauth_get },
     { ngx_string("account/reauth"), NGX_HTTP_POST,
       NGX_HTTP_GUICHET_EP_FORM, ngx_http_guichet_account_reauth_post },
+    { ngx_string("account/reauth/options"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_BODY
+      |NGX_HTTP_GUICHET_EP_JSON, ngx_http_guichet_account_reauth_options },
     { ngx_string("account/totp"), NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_CHANGE
       |NGX_HTTP_GUICHET_EP_FRESH, ngx_http_guichet_account_totp_get },
@@ -101,6 +115,14 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
     { ngx_string("account/totp/qr.svg"), NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_CHANGE
       |NGX_HTTP_GUICHET_EP_FRESH, ngx_http_guichet_account_totp_qr },
+    { ngx_string("account/passkeys"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_FRESH,
+      ngx_http_guichet_account_passkeys_get },
+    { ngx_string("account/passkeys"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_passkeys_post },
+    { ngx_string("account/passkeys/options"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_PAGE|NGX_HTTP_GUICHET_EP_BODY
+      |NGX_HTTP_GUICHET_EP_JSON, ngx_http_guichet_account_passkeys_options },
     { ngx_string("account/recovery-codes"), NGX_HTTP_POST,
       NGX_HTTP_GUICHET_EP_SECURE, ngx_http_guichet_account_recovery },
     { ngx_string("account/password"), NGX_HTTP_POST,

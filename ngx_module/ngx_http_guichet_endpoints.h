@@ -150,6 +150,7 @@ struct ngx_http_guichet_ep_ctx_s {
 
     ngx_http_guichet_ep_handler_pt   next;       /* after a lookup or log */
     void                            *route_data; /* the route file's */
+    void                            *passkey;    /* a passkey ceremony */
     ngx_http_guichet_ep_handler_pt   hashed;     /* see ep_hash() */
 };
 
@@ -425,6 +426,26 @@ void ngx_http_guichet_account_password(ngx_http_request_t *r,
 void ngx_http_guichet_account_export(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_account_delete(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+/* ngx_http_guichet_account_passkey.c: passkeys (SPEC 11) */
+void ngx_http_guichet_account_passkeys_get(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_passkeys_post(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_passkeys_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_account_reauth_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+/* ngx_http_guichet_2fa_passkey.c: a passkey as the second factor */
+void ngx_http_guichet_2fa_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+/* ngx_http_guichet_passkey.c: passwordless sign-in and the pages'
+ * script */
+void ngx_http_guichet_passkey_js(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_passkey_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_passkey_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 /* ngx_http_guichet_account_email.c: changing the address (SPEC 10) */
 void ngx_http_guichet_account_email(ngx_http_request_t *r,

@@ -471,7 +471,7 @@ ngx_http_guichet_link_hashed(ngx_http_request_t *r, void *data, int rc)
 
     ngx_http_guichet_ep_detached(r, &cmd);
 
-    if (lc->lp.account.totp[0] == '\0') {
+    if (!AC_ACCOUNT_SECOND(&lc->lp.account)) {
         ngx_http_guichet_link_confirm(r, ctx, lc->lp.account.id,
                                       lc->lp.partner,
                                       ngx_http_guichet_link_open);

@@ -427,7 +427,7 @@ ngx_http_guichet_login_proved(ngx_http_request_t *r,
 
     lc = ctx->route_data;
 
-    if (lc->account.totp[0] == '\0') {
+    if (!AC_ACCOUNT_SECOND(&lc->account)) {
         /* every factor the account has: a proof of identity (SPEC 8) */
         ctx->fresh_proof = 1;
 

@@ -32,6 +32,8 @@ typedef struct {
     int64_t                      tries;      /* of the pending state */
     char                         partner[AC_PARTNER_ID_MAX + 1];  /* SSO */
     ngx_uint_t                   link;       /* success links partner */
+    unsigned                     second;     /* AC_AMR_OTP or _HWK */
+    void                        *pk;         /* a passkey's answer */
 } ngx_http_guichet_login_ctx_t;
 
 
@@ -41,6 +43,28 @@ extern const char  ngx_http_guichet_form_expired[];
 /* the route data of this request, made on first use (NULL: no memory) */
 ngx_http_guichet_login_ctx_t *ngx_http_guichet_login_data(
     ngx_http_request_t *r, ngx_http_guichet_ep_ctx_t *ctx);
+
+
+/* ngx_http_guichet_2fa.c: the end of a second factor, right or wrong */
+void ngx_http_guichet_2fa_success(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_2fa_failure(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
+/* the 2fa page of the pending state whose account is lc->account */
+ngx_int_t ngx_http_guichet_2fa_page(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error);
+
+/*
+ * ngx_http_guichet_2fa_passkey.c: a passkey as the second factor. _read
+ * takes the browser's answer from the 2fa form (NGX_DECLINED: the form
+ * holds none; NGX_ERROR: answered, 400 or 500); _check verifies it once
+ * the pending state's try and the account's counter are taken, and ends
+ * in _success or _failure.
+ */
+ngx_int_t ngx_http_guichet_2fa_passkey_read(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_2fa_passkey_check(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 
 
 #endif /* NGX_HTTP_GUICHET_LOGIN_H */

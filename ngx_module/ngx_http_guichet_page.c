@@ -55,7 +55,8 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
           "email") },
 
     { "2fa.html", "text/html; charset=utf-8",
-      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "return_to") },
+      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "return_to", "passkey",
+          "code") },
 
     { "logout.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "csrf") },
@@ -63,7 +64,7 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
     { "account.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "email", "notice", "totp", "recovery_left",
           "csrf", "csrf_logout", "last_login", "download", "device", "ip",
-          "when", "current", "handle", "agent", "others") },
+          "when", "current", "handle", "agent", "others", "passkeys") },
 
     { "totp.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "secret") },
@@ -73,7 +74,7 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
 
     { "reauth.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "error", "why", "csrf", "return_to",
-          "email", "totp") },
+          "email", "totp", "passkey", "code") },
 
     { "goodbye.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base") },
@@ -94,6 +95,11 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
     { "reset_confirm.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "totp") },
 
+    { "passkeys.html", "text/html; charset=utf-8",
+      NGX_HTTP_GUICHET_VARS("base", "email", "notice", "csrf", "csrf_logout",
+          "none", "enabled", "full", "name", "alg", "created", "used",
+          "handle", "synced") },
+
     /* the security team's page: rendered part by part, the parts chosen
      * by the names "head", "row", "foot"... set to "1" */
     { "admin_logs.html", "text/html; charset=utf-8",
@@ -109,6 +115,8 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
     { "guichet.css", "text/css", NULL },
 
     { "guichet.js", "text/javascript; charset=utf-8", NULL },
+
+    { "passkey.js", "text/javascript; charset=utf-8", NULL },
 
     { "favicon.svg", "image/svg+xml", NULL },
 

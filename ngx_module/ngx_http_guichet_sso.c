@@ -712,7 +712,7 @@ ngx_http_guichet_sso_open(ngx_http_request_t *r,
 
     sc = ctx->route_data;
 
-    if (sc->account.totp[0] == '\0') {
+    if (!AC_ACCOUNT_SECOND(&sc->account)) {
         (void) ngx_http_guichet_ep_session_create(r, ctx, sc->account.id,
                                                   sc->account.email,
                                                   sc->account.roles

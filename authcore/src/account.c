@@ -683,6 +683,11 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     ac_cmd_int(c, AC_EXPORT_LOG_MAX);
     ac_cmd_int(c, AC_EXPORT_SCAN);
 
+    c = &cmds[AC_EXPORT_PASSKEYS];
+    ac_cmd_init(c);
+    ac_cmd_str(c, "HGETALL");
+    rc |= ac_cmd_key_arg(c, cfg, "acct:", id, ":pk");
+
     if (rc != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
@@ -1103,6 +1108,12 @@ ac_account_export(const ac_keys_t *keys, const char *id,
 
     if (rc == AC_OK) {
         rc = ac_export_sessions(out, replies[AC_EXPORT_SESSIONS]);
+    }
+
+    if (rc == AC_OK) {
+        /* names, flags, transports, dates: never the key or the id */
+        ac_export_key(out, "passkeys", 0);
+        rc = ac_passkey_export(out, replies[AC_EXPORT_PASSKEYS]);
     }
 
     if (rc == AC_OK) {

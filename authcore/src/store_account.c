@@ -423,7 +423,8 @@ ac_account_parse(const struct redisReply *r, const char *id,
                    || AC_FIELD_IS(f, "totp_step")
                    || AC_FIELD_IS(f, "created")
                    || AC_FIELD_IS(f, "last_login")
-                   || AC_FIELD_IS(f, "pw_changed"))
+                   || AC_FIELD_IS(f, "pw_changed")
+                   || AC_FIELD_IS(f, "pk"))
         {
             rc = ac_reply_int64(val->str, val->len, &v);
             if (rc != AC_OK) {
@@ -453,6 +454,9 @@ ac_account_parse(const struct redisReply *r, const char *id,
 
             } else if (AC_FIELD_IS(f, "last_login")) {
                 a->last_login = v;
+
+            } else if (AC_FIELD_IS(f, "pk")) {
+                a->passkeys = v;
 
             } else {
                 a->pw_changed = v;

@@ -27,6 +27,7 @@ static const char  ac_lua_passkey_add[] =
     "redis.call('HSET', KEYS[2], 'r:' .. h, ARGV[2], 'm:' .. h, ARGV[3],"
     " 'n:' .. h, ARGV[4], 'u:' .. h, '0')\n"
     "redis.call('SET', KEYS[3], ARGV[6])\n"
+    "redis.call('HSET', KEYS[1], 'pk', n + 1)\n"
     "return 1\n";
 
 /* KEYS: cred:HANDLE; ARGV: "P acct:", handle */
@@ -51,7 +52,11 @@ static const char  ac_lua_passkey_counter[] =
     "redis.call('HSET', KEYS[1], 'n:' .. h, ARGV[2], 'u:' .. h, ARGV[3])\n"
     "return 1\n";
 
-/* KEYS: acct:pk, cred:HANDLE; ARGV: handle, account id */
+/*
+ * KEYS: acct:pk, cred:HANDLE, acct; ARGV: handle, account id. The
+ * account's "pk" counts its passkeys: the sign-in reads from it that a
+ * passkey is a second factor of the account.
+ */
 static const char  ac_lua_passkey_remove[] =
     "local h = ARGV[1]\n"
     "local n = redis.call('HDEL', KEYS[1], 'r:' .. h, 'm:' .. h,"
@@ -59,8 +64,35 @@ static const char  ac_lua_passkey_remove[] =
     "if redis.call('GET', KEYS[2]) == ARGV[2] then\n"
     "  redis.call('DEL', KEYS[2])\n"
     "end\n"
-    "if n > 0 then return 1 end\n"
-    "return 0\n";
+    "if n == 0 then return 0 end\n"
+    "local left = 0\n"
+    "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
+    "  if string.sub(f, 1, 2) == 'r:' then left = left + 1 end\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[3]) == 1 then\n"
+    "  if left > 0 then redis.call('HSET', KEYS[3], 'pk', left)\n"
+    "  else redis.call('HDEL', KEYS[3], 'pk') end\n"
+    "end\n"
+    "return 1\n";
+
+
+/*
+ * KEYS: pending; ARGV: "P acct:". Reads a pending second-factor state
+ * (session.c's layout: "a" account, "g" its generation) without taking
+ * a try: {} when it is gone or stale (a stale one is deleted), else
+ * {account id, account HGETALL, the account's passkeys HGETALL}.
+ */
+static const char  ac_lua_passkey_pending[] =
+    "local a = redis.call('HGET', KEYS[1], 'a')\n"
+    "if not a then return {} end\n"
+    "local g = redis.call('HGET', KEYS[1], 'g') or '0'\n"
+    "local acct = redis.call('HGETALL', ARGV[1] .. a)\n"
+    "local now = redis.call('HGET', ARGV[1] .. a, 'g') or '0'\n"
+    "if #acct == 0 or now ~= g then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  return {}\n"
+    "end\n"
+    "return {a, acct, redis.call('HGETALL', ARGV[1] .. a .. ':pk')}\n";
 
 
 static int ac_passkey_parse(const char *handle, size_t hlen,
@@ -502,10 +534,11 @@ ac_cmd_passkey_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_eval(cmd, ac_lua_passkey_remove,
-                sizeof(ac_lua_passkey_remove) - 1, "2");
+                sizeof(ac_lua_passkey_remove) - 1, "3");
 
     if (ac_cmd_key_arg(cmd, cfg, "acct:", account, ":pk") != AC_OK
-        || ac_cmd_key_arg(cmd, cfg, "cred:", handle, NULL) != AC_OK)
+        || ac_cmd_key_arg(cmd, cfg, "cred:", handle, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "acct:", account, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
     }
@@ -553,4 +586,32 @@ ac_passkey_export(ac_buf_t *b, const redisReply *r)
     free(pk);
 
     return rc != AC_OK ? rc : ac_buf_status(b);
+}
+
+
+int
+ac_cmd_passkey_pending(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest)
+{
+    int   rc;
+    char  key[AC_KEY_MAX];
+
+    if (cfg == NULL || digest == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    rc = ac_key(cfg, AC_K_PENDING, digest, key);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_passkey_pending,
+                sizeof(ac_lua_passkey_pending) - 1, "1");
+    ac_cmd_copy(cmd, key, strlen(key));
+
+    if (ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK) {
+        return AC_ERR_TOO_LONG;
+    }
+
+    return ac_cmd_status(cmd);
 }

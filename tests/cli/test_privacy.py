@@ -170,7 +170,8 @@ def test_export_shape_and_no_secrets(ctl):
     assert doc["version"] == 1
     assert set(doc) == {"format", "version", "exported_at", "account",
                         "second_factor", "partners", "invitations",
-                        "sessions", "log"}
+                        "sessions", "passkeys", "log"}
+    assert doc["passkeys"] == []
     a = doc["account"]
     assert a["id"] == uid and a["email"] == "alice@example.com"
     assert a["roles"] == ["security"]

@@ -22,8 +22,9 @@ def written_reasons():
             continue            # its "reason" is a metric label
         src = read(path)
         # every call that logs an event, up to its ";"
+        # (the event may be chosen: "ev", "lc->pk ? ... : ...")
         for call in re.findall(r"ngx_http_guichet_ep_log(?:_then)?\(r, ctx,"
-                               r"\s*AC_EV_\w+,(.*?);", src, re.S):
+                               r"\s*[^,;]+,(.*?);", src, re.S):
             found |= set(re.findall(r'"([a-z0-9_.]+)"', call))
         # reasons handed to the failure helpers, and 2FA methods
         for pat in (r'ngx_http_guichet_2fa_failure\(r, ctx, "(\w+)"\)',

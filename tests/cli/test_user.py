@@ -46,6 +46,7 @@ def test_add_then_show(ctl):
     assert u["totp"] is False
     assert u["last_login"] is None
     assert u["recovery_codes"] == 0
+    assert u["passkeys"] == 0
     assert u["sessions"] == 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", u["created"])
     assert re.fullmatch(r"[a-z2-7]{16}", u["id"])

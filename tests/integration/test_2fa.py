@@ -196,5 +196,12 @@ def test_2fa_attempts_are_throttled(gw):
     assert int(r.headers["Retry-After"]) >= 1
     assert events(gw, "throttled")[-1]["c"] == "2fa"
     time.sleep(int(r.headers["Retry-After"]) + 0.2)
+    # that was the pending state's fifth and last try: the 2fa page now
+    # sends back to the password, and the next sign-in may go on
+    r = s.get(gw.url + "/guichet/2fa", allow_redirects=False, timeout=5)
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/guichet/login"
+    s, _ = password_step(gw)
     r = post_code(gw, s, totp(secret))
     assert r.status_code == 303
+    assert r.headers["Location"] == "/strong/x"

@@ -24,6 +24,8 @@ ROUTES = [
     ("account/email", "POST", True, True),
     ("account/export", "GET", False, True),
     ("account/delete", "POST", True, True),
+    ("account/passkeys", "GET", False, True),
+    ("account/passkeys", "POST", True, True),
 ]
 
 FORMS = [(r, c, f) for r, m, c, f in ROUTES if m == "POST"]

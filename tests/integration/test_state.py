@@ -7,7 +7,7 @@ import requests
 from account_helpers import (EMAIL, PASSWORD, cookie_of, enrol_start,
                              login, page, post, reauth, session_keys)
 from conftest import PREFIX, session_get, wait_until
-from login_helpers import (gw, hidden, post_code, post_login,  # noqa: F401
+from login_helpers import (gw, hidden, post_login,  # noqa: F401
                            totp)
 
 
@@ -20,19 +20,28 @@ def password_step(gw):
     assert r.status_code == 303, r.text
     assert r.headers["Location"] == "/guichet/2fa"
     assert len(pending_keys(gw)) == 1
+    r = s.get(gw.url + "/guichet/2fa", timeout=5)
+    assert r.status_code == 200
+    s.csrf_2fa = hidden(r.text, "csrf")
     return s
 
 
 def refused(gw, s, secret):
-    """The right code no longer opens a session."""
+    """The right code, on the form shown before, no longer opens a
+    session; the 2fa page sends back to the password."""
     before = session_keys(gw)
-    r = post_code(gw, s, totp(secret))
+    r = s.post(gw.url + "/guichet/2fa",
+               data={"code": totp(secret), "csrf": s.csrf_2fa},
+               allow_redirects=False, timeout=10)
     assert r.status_code in (303, 401), r.status_code
     if r.status_code == 303:
         assert r.headers["Location"] == "/guichet/login"
     assert "guichet" not in {c.name for c in s.cookies if c.value}
     assert session_keys(gw) == before
     assert pending_keys(gw) == []
+    r = s.get(gw.url + "/guichet/2fa", allow_redirects=False, timeout=5)
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/guichet/login"
 
 
 def test_lock_ends_a_pending_second_factor(gw):

@@ -76,7 +76,8 @@ def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
     build_log = os.path.join(ROOT, "build", "build.log")
     assert os.path.getsize(build_log) > 0
     port = demo["GUICHET_PORT"]
-    assert f"http://127.0.0.1:{port}/" in out.stdout
+    # passkeys need a domain: the demo is shown at localhost
+    assert f"URL:       http://localhost:{port}/" in out.stdout
     assert "demo@example.com" in out.stdout
     assert "export GUICHET_CONFIG=" in out.stdout
 
@@ -178,6 +179,9 @@ def test_run_serves_the_gated_demo_then_stop_leaves_nothing(demo):
     conf = open(os.path.join(run_dir, "guichet.conf")).read()
     assert f"redis = 127.0.0.1:{moved['GUICHET_REDIS_PORT']}\n" in conf
     assert f"http://127.0.0.1:{moved['GUICHET_PORT']}\n" in conf
+    assert "webauthn_rp_id = localhost\n" in conf
+    assert (f"webauthn_origins = http://localhost:{moved['GUICHET_PORT']}\n"
+            in conf)
     assert f"listen 127.0.0.1:{moved['GUICHET_PORT']};" in open(
         os.path.join(run_dir, "nginx.conf")).read()
     new_port = moved["GUICHET_PORT"]

@@ -440,6 +440,20 @@ run_int(redisContext *c, ac_cmd_t *cmd)
 }
 
 
+/* the account's "pk" field, -1 when it has none */
+static long long
+pk_count(redisContext *c)
+{
+    long long    n;
+    redisReply  *r;
+
+    r = redisCommand(c, "HGET t:acct:%s pk", account_id);
+    n = (r && r->type == REDIS_REPLY_STRING) ? atoll(r->str) : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+
 static void
 test_store(redisContext *c, ac_keys_t *keys)
 {
@@ -510,6 +524,9 @@ test_store(redisContext *c, ac_keys_t *keys)
                                  "Phone \"1\"", 200), AC_OK);
     CHECK_INT(run_int(c, &cmd), 1);
 
+    /* the account counts them: a passkey is a second factor */
+    CHECK_INT(pk_count(c), 2);
+
     CHECK_INT(ac_cmd_passkey_list(&cmd, &cfg, account_id), AC_OK);
     r = run(c, &cmd);
     CHECK_INT(ac_passkey_list_reply(r, pk, AC_WA_PASSKEYS_MAX, &n), AC_OK);
@@ -562,10 +579,48 @@ test_store(redisContext *c, ac_keys_t *keys)
     CHECK_INT(one.cred.sign_count, 2);
     CHECK_INT(one.last_used, 300);
 
+    /* the 2fa page's read of a pending state: no try taken */
+    freeReplyObject(redisCommand(c, "HSET t:pending:%s a %s g 0 n 0",
+                                 sessd, account_id));
+    CHECK_INT(ac_cmd_passkey_pending(&cmd, &cfg, sessd), AC_OK);
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+        ac_account_t  a;
+
+        CHECK_STR(r->element[0]->str, account_id);
+        CHECK_INT(ac_account_parse(r->element[1], account_id, &a), AC_OK);
+        CHECK_INT(a.passkeys, 2);
+        CHECK(AC_ACCOUNT_SECOND(&a));
+        CHECK_INT(ac_passkey_list_reply(r->element[2], pk,
+                                        AC_WA_PASSKEYS_MAX, &n), AC_OK);
+        CHECK_INT(n, 2);
+    }
+    freeReplyObject(r);
+    r = redisCommand(c, "HGET t:pending:%s n", sessd);
+    CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "0") == 0);
+    freeReplyObject(r);
+
+    /* a stale one (the account's generation moved on) is gone */
+    freeReplyObject(redisCommand(c, "HSET t:acct:%s g 1", account_id));
+    r = run(c, &cmd);
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 0);
+    freeReplyObject(r);
+    r = redisCommand(c, "EXISTS t:pending:%s", sessd);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+
     /* removal */
     CHECK_INT(ac_cmd_passkey_remove(&cmd, &cfg, account_id, handle), AC_OK);
     CHECK_INT(run_int(c, &cmd), 1);
+    CHECK_INT(pk_count(c), 1);
     CHECK_INT(run_int(c, &cmd), 0);
+    CHECK_INT(pk_count(c), 1);
+    CHECK_INT(ac_passkey_handle(keys, creds[1].id, creds[1].id_len, handle),
+              AC_OK);
+    CHECK_INT(ac_cmd_passkey_remove(&cmd, &cfg, account_id, handle), AC_OK);
+    CHECK_INT(run_int(c, &cmd), 1);
+    CHECK_INT(pk_count(c), -1);
     CHECK_INT(ac_cmd_passkey_lookup(&cmd, &cfg, handle), AC_OK);
     r = run(c, &cmd);
     CHECK_INT(ac_passkey_lookup_reply(r, account, &one), AC_ERR_NOT_FOUND);

@@ -49,7 +49,11 @@ typedef struct {
     int64_t   created;                      /* unix seconds */
     int64_t   last_login;                   /* 0 never */
     int64_t   pw_changed;
+    int64_t   passkeys;                     /* registered passkeys "pk" */
 } ac_account_t;
+
+/* The account has a second factor: TOTP, or a passkey (SPEC 11). */
+#define AC_ACCOUNT_SECOND(a)  ((a)->totp[0] != '\0' || (a)->passkeys > 0)
 
 /* EVAL that creates the account atomically: replies 1, or 0 when the
  * email is taken. "a" must hold id, email, roles, pw, created. */

@@ -118,6 +118,7 @@ typedef enum {
     AC_EXPORT_PARTNERS,        /* HGETALL P acct:ID:partners */
     AC_EXPORT_INVITATIONS,     /* EVAL: [partner, "SINCE SEALED"]... */
     AC_EXPORT_LOG,             /* EVAL: the account's log entries */
+    AC_EXPORT_PASSKEYS,        /* HGETALL P acct:ID:pk */
     AC_EXPORT_NCMDS
 } ac_export_cmd_t;
 

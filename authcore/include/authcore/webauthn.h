@@ -173,6 +173,12 @@ int ac_cmd_passkey_counter(ac_cmd_t *cmd, const ac_config_t *cfg,
 /* Removes one passkey; reply 1 removed, 0 none such. */
 int ac_cmd_passkey_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *account, const char *handle);
+/* A pending second-factor state read without taking a try (the 2fa
+ * page, its passkey options): reply an empty array when the state is
+ * gone or stale, else [account id, account HGETALL, passkeys HGETALL] for
+ * ac_account_parse() and ac_passkey_list_reply(). */
+int ac_cmd_passkey_pending(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest);
 /* The export's "passkeys" array (names, algorithms, transports, flags,
  * dates; never the key or the credential id) from a list reply. */
 int ac_passkey_export(ac_buf_t *b, const struct redisReply *r);
