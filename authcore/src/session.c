@@ -109,15 +109,30 @@ static const char  ac_session_touch_lua[] =
     "ac_sset(KEYS[1], ARGV[1], s)\n"
     "return 1\n";
 
-/* KEYS: account; ARGV: digest, events channel, "P partner:", account id.
- * Per-worker caches drop the session when they read the message. */
+/* KEYS: account; ARGV: digest, events channel, "P partner:", account id,
+ * session_idle. Per-worker caches drop the session when they read the
+ * message. The account's other fields that are no live session go too
+ * (a logout sweeps its account, as a sign-in does). */
 static const char  ac_session_delete_lua[] =
     AC_SESSION_LUA
-    "local s = ac_sdec(redis.call('HGET', KEYS[1], 's:' .. ARGV[1]))\n"
-    "local n = redis.call('HDEL', KEYS[1], 's:' .. ARGV[1])\n"
-    "if s and s[4] ~= '' then\n"
-    "  redis.call('ZREM', ARGV[3] .. s[4] .. ':sess',"
-    " ARGV[4] .. ':' .. ARGV[1])\n"
+    "local function drop(f, t)\n"
+    "  if t and t[4] ~= '' then\n"
+    "    redis.call('ZREM', ARGV[3] .. t[4] .. ':sess',"
+    " ARGV[4] .. ':' .. string.sub(f, 3))\n"
+    "  end\n"
+    "  return redis.call('HDEL', KEYS[1], f)\n"
+    "end\n"
+    "local f = 's:' .. ARGV[1]\n"
+    "local n = drop(f, ac_sdec(redis.call('HGET', KEYS[1], f)))\n"
+    "local now = tonumber(redis.call('TIME')[1])\n"
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    local t = ac_sdec(h[i + 1])\n"
+    "    if not t or not ac_slive(t, now, tonumber(ARGV[5])) then\n"
+    "      drop(h[i], t)\n"
+    "    end\n"
+    "  end\n"
     "end\n"
     "redis.call('PUBLISH', ARGV[2], 'revoke ' .. ARGV[1])\n"
     "return n\n";
@@ -423,7 +438,9 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     int   rc;
     char  key[AC_KEY_MAX];
 
-    if (cfg == NULL || account == NULL || account[0] == '\0') {
+    if (cfg == NULL || account == NULL || account[0] == '\0'
+        || cfg->session_idle <= 0)
+    {
         return AC_ERR_INVALID;
     }
 
@@ -449,6 +466,7 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_copy(cmd, account, strlen(account));
+    ac_cmd_int(cmd, cfg->session_idle);
 
     return ac_cmd_status(cmd);
 }

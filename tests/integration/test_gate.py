@@ -271,6 +271,15 @@ def test_session_is_a_field_of_its_account(gateway):
     other = gateway.account()
     resp = get(gateway, "/app/", cookie=other + cookie[16:], headers=JSON)
     assert resp.status_code == 401
+    # nor does a value naming another account than its hash and cookie
+    forged = other + cookie[16:]
+    r.hset(PREFIX + "acct:" + other, "s:" + gateway.digest(forged),
+           r.hget(PREFIX + "acct:" + account, "s:" + gateway.digest(cookie)))
+    resp = get(gateway, "/app/", cookie=forged, headers=JSON)
+    assert resp.status_code == 401
+    assert get(gateway, "/guichet/session", cookie=forged,
+               headers=JSON).status_code == 401
+    assert "malformed session" in gateway.error_log()
 
 
 def test_require_2fa(gateway):

@@ -713,10 +713,15 @@ TEST(test_redis_round_trip)
     CHECK_INT(got.created, s.created);
     freeReplyObject(r);
 
-    /* delete: the field alone, the account stays */
+    /* delete: the field, and the account's fields that are no live
+     * session (a logout sweeps its account); the account stays */
+    freeReplyObject(redisCommand(c, "HSET %s s:old 5", idx));
     CHECK_INT(ac_cmd_session_delete(&cmd, &cfg, d2, s.account), AC_OK);
     r = run(c, &cmd);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+    r = runf(c, "HEXISTS %s s:old", idx);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
     freeReplyObject(r);
     r = redisCommand(c, "HEXISTS %s s:%s", idx, d2);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);

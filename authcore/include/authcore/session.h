@@ -111,8 +111,9 @@ int ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *account, const char *digest, int64_t now);
 
-/* EVAL that deletes one session (and its partner index member); replies
- * 1 when the session existed, else 0. */
+/* EVAL that deletes one session (and its partner index member), and the
+ * account's fields that are no live session; replies 1 when the session
+ * existed, else 0. */
 int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
 
