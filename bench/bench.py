@@ -137,20 +137,55 @@ def lua_macro(source, name):
 
 
 def session_create_script():
-    """authcore's session-creation script, read from its source."""
+    """authcore's session-creation script, read from its source (with the
+    session helpers of authcore/src/internal.h it begins with)."""
     with open(os.path.join(ROOT, "authcore", "src", "session.c")) as f:
         src = f.read()
+    with open(os.path.join(ROOT, "authcore", "src", "internal.h")) as f:
+        helpers = lua_macro(f.read(), "AC_SESSION_LUA")
     assert re.search(r"ac_session_create_lua\[\] =\s*"
                      r"AC_SESSION_CREATE_LUA\s*\"return 1\\n\";", src), \
         "session.c changed: update session_create_script()"
-    return lua_macro(src, "AC_SESSION_CREATE_LUA") + "return 1\n"
+    assert re.search(r"#define AC_SESSION_CREATE_LUA\s*\\\n\s*"
+                     r"AC_SESSION_LUA\s*\\", src), \
+        "session.c changed: update session_create_script()"
+    return helpers + lua_macro(src, "AC_SESSION_CREATE_LUA") + "return 1\n"
 
 
-def session_value(account, email, now, ip="192.0.2.1",
-                  device="Firefox on Linux"):
-    """A password session's value as ac_session_format() writes it."""
-    return "1|%s|user|pwd||%d|%d|%d||%s|%s||%s" % (
-        account, now, now + 43200, now, ip, device, email)
+def session_value(account, now, ip="192.0.2.1", device="Firefox on Linux"):
+    """A password session's value as ac_session_format() writes it (no
+    email: the account's stands for it)."""
+    return "2|%s|user|pwd||%d|%d|%d||%s|%s||" % (
+        account, now, now + 43200, now, ip, device)
+
+
+def account_id(n):
+    """A 16-character account id (lower-case base32) for the number n."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    out = ""
+    for _ in range(16):
+        out = alphabet[n % 32] + out
+        n //= 32
+    return out
+
+
+def create_session(p, sha, account, digest, now, value):
+    """EVALSHA of authcore's creation script (KEYS: the account; ARGV:
+    idle, expiry, digest, now, max, "P partner:", "P events", value,
+    account id) in the pipeline p."""
+    p.evalsha(sha, 1, "guichet:acct:" + account, 1800, now + 43200, digest,
+              now, 50, "guichet:partner:", "guichet:events", value, account)
+
+
+def session_count(r):
+    """The sessions of every account: their "s:" fields."""
+    n = 0
+    for k in r.scan_iter("guichet:acct:*", count=1000):
+        if r.type(k) in (b"hash", "hash"):
+            n += sum(1 for f in r.hkeys(k)
+                     if (f.decode() if isinstance(f, bytes) else f)
+                     .startswith("s:"))
+    return n
 
 
 def session_digest_key(secret):
@@ -396,20 +431,18 @@ def write_sessions(b, n, now, per_account=50):
     p = b.r.pipeline(transaction=False)
     cookies = []
     for a in range((n + per_account - 1) // per_account):
-        p.hset("guichet:acct:m%015d" % a, mapping={
+        p.hset("guichet:acct:" + account_id(a), mapping={
             "email": "miss%d@example.com" % a, "roles": "user",
             "status": "0", "created": now})
     p.execute()
     for i in range(n):
-        cookie = b64url(os.urandom(32))
+        account = account_id(i // per_account)
+        # a session cookie begins with its account id
+        cookie = account + b64url(os.urandom(32))[:27]
         digest = b64url(hmac.new(key, cookie.encode(),
                                  hashlib.sha256).digest()[:16])
-        account = "m%015d" % (i // per_account)
-        p.evalsha(sha, 2, "guichet:sess:" + digest,
-                  "guichet:acct:" + account, 1800, now + 43200, digest,
-                  now, 50, "guichet:sess:", "guichet:events",
-                  session_value(account, "miss%d@example.com"
-                                % (i // per_account), now))
+        create_session(p, sha, account, digest, now,
+                       session_value(account, now))
         cookies.append(cookie)
         if i % 5000 == 4999:
             p.execute()
@@ -544,7 +577,7 @@ def under_login_load(b, cookie, csrf_cookie, body):
     idle = paced(b, "/gated/index.html", cookie)
 
     env = dict(os.environ, LOGIN_BODY=body, LOGIN_COOKIE=csrf_cookie)
-    sessions0 = len(b.r.keys("guichet:sess:*"))
+    sessions0 = session_count(b.r)
     load = subprocess.Popen(
         ["wrk", "-t1", "-c%d" % CONNS, "-d%ds" % (SECONDS + 2), "-s",
          os.path.join(ROOT, "bench", "login.lua"),
@@ -556,7 +589,7 @@ def under_login_load(b, cookie, csrf_cookie, body):
     out, _ = load.communicate()
     assert set(idle["statuses"]) == {200} and set(busy["statuses"]) == {200}, \
         (idle["statuses"], busy["statuses"])
-    logins = len(b.r.keys("guichet:sess:*")) - sessions0
+    logins = session_count(b.r) - sessions0
     lps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     print("2. Gated latency (open-loop probe, %d req/s for %d s, one"
           " keep-alive connection) idle and while wrk -t1 -c%d replays"
@@ -630,7 +663,7 @@ def memory_per_session(b, n=100000):
         sha = r.script_load(script)
         p = r.pipeline(transaction=False)
         for a in range((n + per_account - 1) // per_account):
-            p.hset("guichet:acct:%016d" % a, mapping={
+            p.hset("guichet:acct:" + account_id(a), mapping={
                 "email": "user%d@example.com" % a, "roles": "user",
                 "status": "0", "created": now, "last_login": now,
                 "pw": pw, "lk": lk})
@@ -640,23 +673,19 @@ def memory_per_session(b, n=100000):
         before = r.info("memory")["used_memory"]
         for i in range(n):
             digest = "%022d" % i
-            account = "%016d" % (i // per_account)
-            p.evalsha(sha, 2, "guichet:sess:" + digest,
-                      "guichet:acct:" + account,
-                      1800, now + 43200, digest, now, 50,
-                      "guichet:sess:", "guichet:events",
-                      "1" if floor else
-                      session_value(account, "user%d@example.com"
-                                    % (i // per_account), now,
-                                    ip="192.0.2.%d" % (i % 250)))
+            account = account_id(i // per_account)
+            create_session(p, sha, account, digest, now,
+                           "1" if floor else
+                           session_value(account, now,
+                                         ip="192.0.2.%d" % (i % 250)))
             if i % 5000 == 4999:
                 p.execute()
         p.execute()
         return (r.info("memory")["used_memory"] - before) / n
 
-    acct0 = "guichet:acct:%016d" % 0
+    acct0 = "guichet:acct:" + account_id(0)
     worst = fill(1)
-    one = r.memory_usage("guichet:sess:" + "%022d" % 0, samples=0)
+    one = r.hstrlen(acct0, "s:" + "%022d" % 0)
     acct1 = r.memory_usage(acct0, samples=0)
     enc = r.object("encoding", acct0)
     r.hdel(acct0, "s:" + "%022d" % 0)
@@ -665,17 +694,17 @@ def memory_per_session(b, n=100000):
     acct3 = r.memory_usage(acct0, samples=0)
     floor = fill(1, floor=True)
     print("4. Redis memory: %d sessions written by authcore's session "
-          "script, each value with its s:DIGEST field in the account" % n)
+          "script, each the s:DIGEST field of its account hash" % n)
     print("%-40s %8s" % ("", "B/session"))
     print("%-40s %8.0f" % ("worst case: 1 session per account", worst))
     print("%-40s %8.0f" % ("typical: 3 sessions per account", typical))
     print("%-40s %8.0f" % ("floor: a 1-byte value, 1 per account", floor))
-    print("MEMORY USAGE: session value %s B; account hash (%s) %s B "
-          "without sessions, %s B with 1, %s B with 3"
+    print("session value %s characters; MEMORY USAGE of the account hash "
+          "(%s) %s B without sessions, %s B with 1, %s B with 3"
           % (one, enc.decode() if isinstance(enc, bytes) else enc,
              acct_none, acct1, acct3))
     print("target <= 200 B/session, worst case: %.0f  %s (typical: %.0f"
-          "  %s; the key, its expiry and its index field alone: %.0f)\n"
+          "  %s; a field with a 1-byte value alone: %.0f)\n"
           % (worst, verdict(worst <= 200), typical, verdict(typical <= 200),
              floor))
     return worst

@@ -5,7 +5,7 @@
 # target: it prints PASS or MISS.
 #
 # Environment: BUILD (default ./build), BENCH_SECONDS (5 per round),
-# BENCH_ROUNDS (5), BENCH_ONLY (throughput,latency,stall,memory),
+# BENCH_ROUNDS (5), BENCH_ONLY (throughput,miss,latency,stall,memory),
 # BENCH_PIN (1: pin nginx and wrk to different CPUs), BENCH_LOG_ENTRIES
 # (1000000: the 1-million-entry read of SPEC 7), FAILOVER_ROUNDS (3: the
 # two-node Sentinel failover of bench/failover.py).

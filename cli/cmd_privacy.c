@@ -533,6 +533,38 @@ ctl_cmd_retention_run(ctl_t *ctl)
 
     freeReplyObject(r);
 
+    /* the sessions past their expiry, at the real time (an "as of" date
+     * never ends a live one) */
+    offset = 0;
+
+    while (!dry) {
+        rc = ac_cmd_sessions_sweep(&cmd, ctl->cfg, offset,
+                                   AC_RETENTION_BATCH, (int64_t) time(NULL));
+        if (rc != AC_OK) {
+            status = ctl_fail(CTL_EXIT_FAIL, "%s", ac_strerror(rc));
+            goto done;
+        }
+
+        r = ctl_redis_run(ctl, &cmd);
+        if (r == NULL) {
+            status = CTL_EXIT_FAIL;
+            goto done;
+        }
+
+        rc = ac_sessions_sweep_reply(r, &offset, &sess);
+        freeReplyObject(r);
+
+        if (rc != AC_OK) {
+            status = ctl_fail(CTL_EXIT_FAIL, "unexpected reply sweeping"
+                              " the sessions");
+            goto done;
+        }
+
+        if (offset == 0) {
+            break;
+        }
+    }
+
     ctl_time_text(now, text, sizeof(text));
 
     if (ctl->json) {

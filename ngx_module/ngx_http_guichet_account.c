@@ -537,7 +537,8 @@ ngx_http_guichet_sess_cmd(ngx_http_request_t *r,
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    return ac_cmd_session_field(cmd, gmcf->ac, ctx->digest, field, value)
+    return ac_cmd_session_field(cmd, gmcf->ac, ctx->session.account,
+                                ctx->digest, field, value)
            == AC_OK ? NGX_OK : NGX_ERROR;
 }
 
@@ -562,7 +563,7 @@ ngx_http_guichet_sess_rotate_cmd(ngx_http_request_t *r,
 
     rc = NGX_ERROR;
 
-    if (ac_token_new(token) == AC_OK
+    if (ac_session_token_new(ctx->session.account, token) == AC_OK
         && ac_session_digest(gmcf->keys, token, AC_TOKEN_LEN,
                              ctx->new_digest)
            == AC_OK

@@ -742,6 +742,11 @@ ngx_http_guichet_ep_digest(ngx_http_request_t *r,
     {
         ctx->digest[0] = '\0';
         rc = NGX_DECLINED;
+
+    } else if (kind == NGX_HTTP_GUICHET_COOKIE_SESSION) {
+        /* "" for a cookie of the previous layout: no session */
+        (void) ac_session_account(token, ngx_strlen(token),
+                                  ctx->cookie_account);
     }
 
     ac_cleanse(token, sizeof(token));
@@ -770,9 +775,28 @@ ngx_http_guichet_ep_current_session(ngx_http_request_t *r,
         return;
     }
 
+    /* a cookie of the previous layout: no session (503 while Redis is
+     * down, as a read would have answered) */
+    if (ctx->cookie_account[0] == '\0') {
+        if (!ngx_http_guichet_redis_ready()) {
+            if (ngx_http_guichet_redis_refusal()) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "guichet: redis unavailable, answering 503");
+            }
+
+            ngx_http_guichet_ep_unavailable(r, ctx);
+            return;
+        }
+
+        next(r, ctx);
+        return;
+    }
+
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (ac_cmd_session_get(&cmd, gmcf->ac, ctx->digest) != AC_OK) {
+    if (ac_cmd_session_get(&cmd, gmcf->ac, ctx->cookie_account, ctx->digest)
+        != AC_OK)
+    {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -788,17 +812,22 @@ ngx_http_guichet_ep_session_got(ngx_http_request_t *r, void *data,
 {
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
-    ac_session_t  *s;
+    ac_session_t                  *s;
+    ngx_http_guichet_main_conf_t  *gmcf;
 
     if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
         return;
     }
 
     s = &ctx->session;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    if (ac_session_parse(reply, s) == AC_OK) {
+    /* a session names the account its cookie and hash name */
+    if (ac_session_parse(reply, s) == AC_OK
+        && ngx_strcmp(s->account, ctx->cookie_account) == 0)
+    {
         ctx->session_found = 1;
-        ctx->session_valid = (s->expires > ctx->now
+        ctx->session_valid = (ac_session_live(s, gmcf->ac, ctx->now)
                               && s->account_status == AC_STATUS_ACTIVE);
 
         ngx_http_guichet_ep_account(ctx, s->account, s->email);
@@ -807,6 +836,10 @@ ngx_http_guichet_ep_session_got(ngx_http_request_t *r, void *data,
             ngx_cpystrn((u_char *) ctx->partner, (u_char *) s->partner,
                         sizeof(ctx->partner));
         }
+
+    } else {
+        ngx_memzero(s, sizeof(ac_session_t));
+        s->account_status = -1;
     }
 
     ctx->next(r, ctx);
@@ -865,7 +898,7 @@ ngx_http_guichet_ep_session_create(ngx_http_request_t *r,
 
     rc = NGX_OK;
 
-    if (ac_token_new(token) != AC_OK
+    if (ac_session_token_new(account, token) != AC_OK
         || ac_session_digest(gmcf->keys, token, AC_TOKEN_LEN,
                              ctx->new_digest)
            != AC_OK

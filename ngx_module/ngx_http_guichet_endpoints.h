@@ -117,6 +117,7 @@ struct ngx_http_guichet_ep_ctx_s {
     char                             csrf_cookie[AC_COOKIE_VALUE_MAX + 1];
     char                             digest[AC_DIGEST_LEN + 1];
     char                             new_digest[AC_DIGEST_LEN + 1];
+    char                             cookie_account[AC_ID_LEN + 1];
     ngx_uint_t                       session_found;
     ngx_uint_t                       session_valid;
     ngx_uint_t                       fresh_proof;  /* every factor given */

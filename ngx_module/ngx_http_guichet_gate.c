@@ -86,6 +86,7 @@ static ngx_http_guichet_gate_header_t  ngx_http_guichet_roles = {
 ngx_int_t
 ngx_http_guichet_gate_handler(ngx_http_request_t *r)
 {
+    char                           account[AC_ID_LEN + 1];
     ac_cmd_t                       cmd;
     ngx_http_guichet_gate_ctx_t   *ctx;
     ngx_http_guichet_loc_conf_t   *glcf;
@@ -161,7 +162,27 @@ ngx_http_guichet_gate_handler(ngx_http_request_t *r)
         return ngx_http_guichet_gate_finish(r, ctx);
     }
 
-    if (ac_cmd_session_get(&cmd, gmcf->ac, ctx->digest) != AC_OK) {
+    /*
+     * A cookie of the previous layout names no account: no session, as
+     * Redis would have answered; while Redis is down, 503 as before.
+     */
+    if (ac_session_account((char *) ctx->cookie.data, ctx->cookie.len,
+                           account)
+        != AC_OK)
+    {
+        if (!ngx_http_guichet_redis_ready()) {
+            if (ngx_http_guichet_redis_refusal()) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "guichet: redis unavailable, answering 503");
+            }
+
+            ctx->verdict = NGX_HTTP_GUICHET_UNAVAILABLE;
+        }
+
+        return ngx_http_guichet_gate_finish(r, ctx);
+    }
+
+    if (ac_cmd_session_get(&cmd, gmcf->ac, account, ctx->digest) != AC_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "guichet: cannot build the session command");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -315,6 +336,14 @@ ngx_http_guichet_gate_judge(ngx_http_request_t *r,
         return NGX_HTTP_GUICHET_UNAUTHENTICATED;
     }
 
+    /* the session must name the account its cookie and hash name */
+    if (arc == AC_OK
+        && (ngx_strlen(s->account) != AC_ID_LEN
+            || ngx_strncmp(s->account, ctx->cookie.data, AC_ID_LEN) != 0))
+    {
+        arc = AC_ERR_REDIS;
+    }
+
     if (arc != AC_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "guichet: malformed session %*s: %s",
@@ -334,9 +363,13 @@ ngx_http_guichet_gate_judge(ngx_http_request_t *r,
 static ngx_http_guichet_verdict_e
 ngx_http_guichet_gate_check(ngx_http_request_t *r, ac_session_t *s)
 {
-    ngx_http_guichet_loc_conf_t  *glcf;
+    ngx_http_guichet_loc_conf_t   *glcf;
+    ngx_http_guichet_main_conf_t  *gmcf;
 
-    if (s->expires <= (int64_t) ngx_time()) {
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    /* past its absolute expiry, or idle too long */
+    if (!ac_session_live(s, gmcf->ac, (int64_t) ngx_time())) {
         return NGX_HTTP_GUICHET_UNAUTHENTICATED;
     }
 
@@ -465,7 +498,9 @@ ngx_http_guichet_gate_pass(ngx_http_request_t *r,
     if (now - s->last_seen >= AC_SESSION_TOUCH) {
         gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-        if (ac_cmd_session_touch(&cmd, gmcf->ac, ctx->digest, now) == AC_OK
+        if (ac_cmd_session_touch(&cmd, gmcf->ac, s->account, ctx->digest,
+                                 now)
+            == AC_OK
             && ngx_http_guichet_redis_send_detached(r->connection->log, &cmd)
                != NGX_OK)
         {

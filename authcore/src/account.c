@@ -40,13 +40,15 @@ static int ac_export_log(ac_buf_t *b, const ac_keys_t *keys,
  * KEYS: acct, rc, email index, accounts, partner links, invby, the email
  * and second-factor throttle counters, the log pseudonym index, the
  * passkeys.
- * ARGV: id, email, "P sess:", "P inv:", EDIGEST, cutoff,
- * "P events", "P cred:". The sessions are the account's "s:DIGEST"
- * fields. Replies {1, sessions, the log key "lk" just destroyed (or
- * nil)}, for the "account.erased" entry to name the account by its
- * pseudonym.
+ * ARGV: id, email, "P partner:", "P inv:", EDIGEST, cutoff,
+ * "P events", "P cred:", session_idle. The sessions are the account's
+ * "s:DIGEST" fields (an SSO one also a member of its partner's index),
+ * the live ones counted. Replies {1, sessions, the log key "lk" just
+ * destroyed (or nil)}, for the "account.erased" entry to name the
+ * account by its pseudonym.
  */
 static const char  ac_lua_erase[] =
+    AC_SESSION_LUA
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
     "local a = redis.call('HMGET', KEYS[1], 'email', 'created',"
     " 'last_login', 'restricted')\n"
@@ -58,14 +60,19 @@ static const char  ac_lua_erase[] =
     "end\n"
     "local n = 0\n"
     "local ids = {}\n"
+    "local now = tonumber(redis.call('TIME')[1])\n"
     "local h = redis.call('HGETALL', KEYS[1])\n"
     "for i = 1, #h, 2 do\n"
     "  if string.sub(h[i], 1, 2) == 's:' then\n"
-    "    ids[#ids + 1] = string.sub(h[i], 3)\n"
+    "    local d = string.sub(h[i], 3)\n"
+    "    local t = ac_sdec(h[i + 1])\n"
+    "    ids[#ids + 1] = d\n"
+    "    if t and ac_slive(t, now, tonumber(ARGV[9])) then n = n + 1 end\n"
+    "    if t and t[4] ~= '' then\n"
+    "      redis.call('ZREM', ARGV[3] .. t[4] .. ':sess',"
+    " ARGV[1] .. ':' .. d)\n"
+    "    end\n"
     "  end\n"
-    "end\n"
-    "for _, d in ipairs(ids) do\n"
-    "  n = n + redis.call('DEL', ARGV[3] .. d)\n"
     "end\n"
     "if redis.call('GET', KEYS[3]) == ARGV[1] then\n"
     "  redis.call('DEL', KEYS[3])\n"
@@ -130,10 +137,10 @@ static const char  ac_lua_restrict[] =
     "return 1\n";
 
 
-/* KEYS: acct, old index, new index; ARGV: id, old, new, "P sess:",
- * "P events". The sessions are the account's "s:DIGEST" fields. */
+/* KEYS: acct, old index, new index; ARGV: id, old, new, "P events".
+ * The sessions are the account's "s:DIGEST" fields: they hold no email
+ * (the account's stands for it), so every cache drops them. */
 static const char  ac_lua_rename[] =
-    AC_SESSION_LUA
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
     "if redis.call('HGET', KEYS[1], 'email') ~= ARGV[2] then"
     " return -2 end\n"
@@ -146,14 +153,7 @@ static const char  ac_lua_rename[] =
     "local h = redis.call('HGETALL', KEYS[1])\n"
     "for i = 1, #h, 2 do\n"
     "  if string.sub(h[i], 1, 2) == 's:' then\n"
-    "    local d = string.sub(h[i], 3)\n"
-    "    local k = ARGV[4] .. d\n"
-    "    local s = ac_sget(k)\n"
-    "    if s and s[1] == ARGV[1] then\n"
-    "      s[12] = ARGV[3]\n"
-    "      ac_sset(k, s, 'KEEPTTL')\n"
-    "      redis.call('PUBLISH', ARGV[5], 'revoke ' .. d)\n"
-    "    end\n"
+    "    redis.call('PUBLISH', ARGV[4], 'revoke ' .. string.sub(h[i], 3))\n"
     "  end\n"
     "end\n"
     "return 1\n";
@@ -167,15 +167,19 @@ static const char  ac_lua_invite[] =
     "return 1\n";
 
 
-/* KEYS: account ("s:DIGEST" fields); ARGV: "P sess:". Replies the
- * sessions' values (MGET: one of the previous layout is left out). */
+/* KEYS: account ("s:DIGEST" fields); ARGV: session_idle. Replies the
+ * live sessions' values (one of the previous layout is left out). */
 static const char  ac_lua_export_sessions[] =
+    AC_SESSION_LUA
     "local out = {}\n"
+    "local now = tonumber(redis.call('TIME')[1])\n"
     "local a = redis.call('HGETALL', KEYS[1])\n"
     "for i = 1, #a, 2 do\n"
     "  if string.sub(a[i], 1, 2) == 's:' then\n"
-    "    local v = redis.call('MGET', ARGV[1] .. string.sub(a[i], 3))[1]\n"
-    "    if v then out[#out + 1] = v end\n"
+    "    local t = ac_sdec(a[i + 1])\n"
+    "    if t and ac_slive(t, now, tonumber(ARGV[1])) then\n"
+    "      out[#out + 1] = a[i + 1]\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "return out\n";
@@ -321,7 +325,7 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_copy(cmd, id, strlen(id));
     ac_cmd_copy(cmd, email, strlen(email));
 
-    if (ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL) != AC_OK
+    if (ac_cmd_key_arg(cmd, cfg, "partner:", NULL, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "inv:", NULL, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
@@ -339,6 +343,8 @@ ac_cmd_account_erase_idle(ac_cmd_t *cmd, const ac_config_t *cfg,
     if (ac_cmd_key_arg(cmd, cfg, "cred:", NULL, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
+
+    ac_cmd_int(cmd, cfg->session_idle);
 
     return ac_cmd_status(cmd);
 }
@@ -529,9 +535,7 @@ ac_cmd_account_rename(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_copy(cmd, old_email, strlen(old_email));
     ac_cmd_copy(cmd, new_email, strlen(new_email));
 
-    if (ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL) != AC_OK
-        || ac_cmd_key_arg(cmd, cfg, "events", NULL, NULL) != AC_OK)
-    {
+    if (ac_cmd_key_arg(cmd, cfg, "events", NULL, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
 
@@ -661,7 +665,7 @@ ac_cmd_account_export(ac_cmd_t cmds[AC_EXPORT_NCMDS],
     ac_cmd_eval(c, ac_lua_export_sessions,
                 sizeof(ac_lua_export_sessions) - 1, "1");
     rc |= ac_cmd_key_arg(c, cfg, "acct:", id, NULL);
-    rc |= ac_cmd_key_arg(c, cfg, "sess:", NULL, NULL);
+    ac_cmd_int(c, cfg->session_idle);
 
     c = &cmds[AC_EXPORT_PARTNERS];
     ac_cmd_init(c);

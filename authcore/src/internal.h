@@ -72,16 +72,21 @@ int ac_reply_pairs(const struct redisReply *r, size_t *n);
     ((f)->len == sizeof(name) - 1 && memcmp((f)->str, name, (f)->len) == 0)
 
 /*
- * Sessions (session.c, docs/ARCHITECTURE.md): "P sess:DIGEST" is one
- * string, "1|" then the fields a r m p c x t f i u k e in that order,
- * separated by '|'; only e (the email, last) may hold a '|'. For the
- * scripts that read or change sessions, AC_SESSION_LUA defines:
- *   AC_S          field letter -> position ("f" -> 8)
- *   ac_sget(key)  the fields as a table by position, or nil for no
- *                 session, a malformed one or one of the previous
- *                 layout (a hash: MGET, unlike GET, answers nil for a
- *                 key of another type, so the script goes on)
- *   ac_sset(key, t, ...)  writes them back, "..." the SET options
+ * Sessions (session.c, docs/ARCHITECTURE.md): a session is the field
+ * "s:DIGEST" of its account hash "P acct:ID", valued "2|" then the
+ * fields a r m p c x t f i u k e in that order, separated by '|'; e (the
+ * email) is stored empty, the account's "email" stands for it. A
+ * partner's session index "P partner:ID:sess" holds "ACCOUNT:DIGEST".
+ * For the scripts that read or change sessions, AC_SESSION_LUA defines:
+ *   AC_S            field letter -> position ("f" -> 8)
+ *   ac_sdec(v)      a stored value as a table by position, or nil (no
+ *                   value, a malformed one, or an index field of the
+ *                   previous layout: a bare expiry)
+ *   ac_sget(acct, d)  the session "d" of that account key with t[12]
+ *                   the account's email, or nil
+ *   ac_sset(acct, d, t)  writes it back (e left empty)
+ *   ac_slive(t, now, idle)  true before its absolute expiry and within
+ *                   "idle" seconds of its last use
  */
 #define AC_SESSION_FIELDS  12
 #define AC_SESSION_VALUE_MAX  640
@@ -95,9 +100,8 @@ int ac_session_field_check(const char *field, const char *value);
 #define AC_SESSION_LUA                                                       \
     "local AC_S = {a = 1, r = 2, m = 3, p = 4, c = 5, x = 6, t = 7,"         \
     " f = 8, i = 9, u = 10, k = 11, e = 12}\n"                              \
-    "local function ac_sget(key)\n"                                         \
-    "  local v = redis.call('MGET', key)[1]\n"                              \
-    "  if not v or string.sub(v, 1, 2) ~= '1|' then return nil end\n"       \
+    "local function ac_sdec(v)\n"                                           \
+    "  if not v or string.sub(v, 1, 2) ~= '2|' then return nil end\n"       \
     "  local t, p = {}, 3\n"                                                \
     "  for i = 1, 11 do\n"                                                  \
     "    local q = string.find(v, '|', p, true)\n"                          \
@@ -108,9 +112,19 @@ int ac_session_field_check(const char *field, const char *value);
     "  t[12] = string.sub(v, p)\n"                                          \
     "  return t\n"                                                          \
     "end\n"                                                                 \
-    "local function ac_sset(key, t, ...)\n"                                 \
-    "  return redis.call('SET', key, '1|' .. table.concat(t, '|', 1, 12),"   \
-    " ...)\n"                                                               \
+    "local function ac_sget(acct, d)\n"                                     \
+    "  local r = redis.call('HMGET', acct, 's:' .. d, 'email')\n"           \
+    "  local t = ac_sdec(r[1])\n"                                           \
+    "  if t then t[12] = r[2] or '' end\n"                                  \
+    "  return t\n"                                                          \
+    "end\n"                                                                 \
+    "local function ac_sset(acct, d, t)\n"                                  \
+    "  return redis.call('HSET', acct, 's:' .. d,"                          \
+    " '2|' .. table.concat(t, '|', 1, 11) .. '|')\n"                        \
+    "end\n"                                                                 \
+    "local function ac_slive(t, now, idle)\n"                               \
+    "  local seen = tonumber(t[7]) or tonumber(t[5]) or 0\n"                \
+    "  return (tonumber(t[6]) or 0) > now and seen + idle > now\n"          \
     "end\n"
 
 /* The value of "P inv:PARTNER" for an invited email: "SINCE SEALED", the

@@ -16,22 +16,25 @@
 
 
 /*
- * KEYS: partner, partners, partner's session index; ARGV: id, "P sess:",
- * "P acct:", "P events". The index holds session digests; a session
- * ends only if it still names the partner, and its account comes from
- * the session itself.
+ * KEYS: partner, partners, partner's session index; ARGV: id, "P acct:",
+ * "P events". The index holds "ACCOUNT:DIGEST"; a session ends only if
+ * it still names the partner. Replies {partner removed, sessions
+ * ended}.
  */
 static const char  ac_lua_partner_remove[] =
     AC_SESSION_LUA
     "local n = redis.call('DEL', KEYS[1])\n"
     "redis.call('SREM', KEYS[2], ARGV[1])\n"
     "local e = 0\n"
-    "for _, d in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do\n"
-    "  local s = ac_sget(ARGV[2] .. d)\n"
-    "  if s and s[4] == ARGV[1] then\n"
-    "    e = e + redis.call('DEL', ARGV[2] .. d)\n"
-    "    redis.call('HDEL', ARGV[3] .. s[1], 's:' .. d)\n"
-    "    redis.call('PUBLISH', ARGV[4], 'revoke ' .. d)\n"
+    "for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do\n"
+    "  local c = string.find(m, ':', 1, true)\n"
+    "  if c then\n"
+    "    local a, d = string.sub(m, 1, c - 1), string.sub(m, c + 1)\n"
+    "    local s = ac_sget(ARGV[2] .. a, d)\n"
+    "    if s and s[4] == ARGV[1] then\n"
+    "      e = e + redis.call('HDEL', ARGV[2] .. a, 's:' .. d)\n"
+    "      redis.call('PUBLISH', ARGV[3], 'revoke ' .. d)\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "redis.call('DEL', KEYS[3])\n"
@@ -39,8 +42,9 @@ static const char  ac_lua_partner_remove[] =
 
 /*
  * KEYS: the account's links, the account, the partner's session index;
- * ARGV: partner, "P sess:", "P events". The account's sessions are its
- * "s:DIGEST" fields; those of the partner end.
+ * ARGV: partner, account id, "P events". The account's sessions are its
+ * "s:DIGEST" fields; those of the partner end. Replies {link removed,
+ * sessions ended}.
  */
 static const char  ac_lua_partner_unlink[] =
     AC_SESSION_LUA
@@ -50,11 +54,10 @@ static const char  ac_lua_partner_unlink[] =
     "for i = 1, #h, 2 do\n"
     "  if string.sub(h[i], 1, 2) == 's:' then\n"
     "    local d = string.sub(h[i], 3)\n"
-    "    local s = ac_sget(ARGV[2] .. d)\n"
+    "    local s = ac_sdec(h[i + 1])\n"
     "    if s and s[4] == ARGV[1] then\n"
-    "      n = n + redis.call('DEL', ARGV[2] .. d)\n"
-    "      redis.call('HDEL', KEYS[2], h[i])\n"
-    "      redis.call('ZREM', KEYS[3], d)\n"
+    "      n = n + redis.call('HDEL', KEYS[2], h[i])\n"
+    "      redis.call('ZREM', KEYS[3], ARGV[2] .. ':' .. d)\n"
     "      redis.call('PUBLISH', ARGV[3], 'revoke ' .. d)\n"
     "    end\n"
     "  end\n"
@@ -131,8 +134,7 @@ ac_cmd_partner_remove(ac_cmd_t *cmd, const ac_config_t *cfg,
 
     ac_cmd_str(cmd, id);
 
-    if (ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL) != AC_OK
-        || ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK
+    if (ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK
         || ac_cmd_key_arg(cmd, cfg, "events", NULL, NULL) != AC_OK)
     {
         return AC_ERR_TOO_LONG;
@@ -191,10 +193,9 @@ ac_cmd_partner_unlink(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_copy(cmd, partner, strlen(partner));
+    ac_cmd_copy(cmd, id, strlen(id));
 
-    if (ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL) != AC_OK
-        || ac_cmd_key_arg(cmd, cfg, "events", NULL, NULL) != AC_OK)
-    {
+    if (ac_cmd_key_arg(cmd, cfg, "events", NULL, NULL) != AC_OK) {
         return AC_ERR_TOO_LONG;
     }
 

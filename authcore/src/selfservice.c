@@ -14,20 +14,24 @@
 
 
 /*
- * KEYS: session, account, recovery codes; ARGV: session key prefix.
- * The account's sessions are its "s:DIGEST" fields (absolute expiry),
+ * KEYS: account, recovery codes; ARGV: session digest, session_idle.
+ * The account's sessions are its "s:DIGEST" fields, the live ones
  * listed by expiry. Replies {f, k, account hash, codes left, {digest,
  * device, ip, created, last seen, ...}}.
  */
 static const char  ac_lua_account_page[] =
     AC_SESSION_LUA
-    "local s = ac_sget(KEYS[1]) or {}\n"
-    "local a = redis.call('HGETALL', KEYS[2])\n"
-    "local n = redis.call('SCARD', KEYS[3])\n"
+    "local s = ac_sget(KEYS[1], ARGV[1]) or {}\n"
+    "local a = redis.call('HGETALL', KEYS[1])\n"
+    "local n = redis.call('SCARD', KEYS[2])\n"
+    "local now = tonumber(redis.call('TIME')[1])\n"
     "local ds = {}\n"
     "for i = 1, #a, 2 do\n"
     "  if string.sub(a[i], 1, 2) == 's:' then\n"
-    "    ds[#ds + 1] = {tonumber(a[i + 1]) or 0, string.sub(a[i], 3)}\n"
+    "    local v = ac_sdec(a[i + 1])\n"
+    "    if v and ac_slive(v, now, tonumber(ARGV[2])) then\n"
+    "      ds[#ds + 1] = {tonumber(v[6]) or 0, string.sub(a[i], 3), v}\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "table.sort(ds, function(p, q)\n"
@@ -36,23 +40,20 @@ static const char  ac_lua_account_page[] =
     "end)\n"
     "local l = {}\n"
     "for _, e in ipairs(ds) do\n"
-    "  local d = e[2]\n"
-    "  local v = ac_sget(ARGV[1] .. d)\n"
-    "  if v then\n"
-    "    l[#l + 1] = d; l[#l + 1] = v[10]; l[#l + 1] = v[9]\n"
-    "    l[#l + 1] = v[5]; l[#l + 1] = (v[7] ~= '') and v[7] or v[5]\n"
-    "  end\n"
+    "  local v = e[3]\n"
+    "  l[#l + 1] = e[2]; l[#l + 1] = v[10]; l[#l + 1] = v[9]\n"
+    "  l[#l + 1] = v[5]; l[#l + 1] = (v[7] ~= '') and v[7] or v[5]\n"
     "end\n"
     "return {s[8] or '', s[11] or '', a, n, l}\n";
 
-/* KEYS: session; ARGV: field, value (set only if the session lives,
- * its TTL kept) */
+/* KEYS: account; ARGV: digest, field, value (set only if the session
+ * exists) */
 static const char  ac_lua_session_field[] =
     AC_SESSION_LUA
-    "local s = ac_sget(KEYS[1])\n"
+    "local s = ac_sget(KEYS[1], ARGV[1])\n"
     "if not s then return 0 end\n"
-    "s[AC_S[ARGV[1]]] = ARGV[2]\n"
-    "ac_sset(KEYS[1], s, 'KEEPTTL')\n"
+    "s[AC_S[ARGV[2]]] = ARGV[3]\n"
+    "ac_sset(KEYS[1], ARGV[1], s)\n"
     "return 1\n";
 
 /*
@@ -78,29 +79,24 @@ int
 ac_cmd_account_page(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *id)
 {
-    int   rc;
+    int  rc;
 
-    if (cfg == NULL || digest == NULL || id == NULL) {
+    if (cfg == NULL || digest == NULL || id == NULL
+        || strlen(digest) != AC_DIGEST_LEN)
+    {
         return AC_ERR_INVALID;
     }
 
     ac_cmd_eval(cmd, ac_lua_account_page, sizeof(ac_lua_account_page) - 1,
-                "3");
-
-    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
-    if (rc != AC_OK) {
-        return rc;
-    }
+                "2");
 
     rc = ac_totp_keys(cmd, cfg, id);
     if (rc != AC_OK) {
         return rc;
     }
 
-    rc = ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL);
-    if (rc != AC_OK) {
-        return rc;
-    }
+    ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
+    ac_cmd_int(cmd, cfg->session_idle);
 
     return ac_cmd_status(cmd);
 }
@@ -108,22 +104,27 @@ ac_cmd_account_page(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 int
 ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *digest, const char *field, const char *value)
+    const char *account, const char *digest, const char *field,
+    const char *value)
 {
-    int   rc;
+    int  rc;
 
-    if (cfg == NULL || digest == NULL
+    if (cfg == NULL || digest == NULL || account == NULL
+        || strlen(digest) != AC_DIGEST_LEN
         || ac_session_field_check(field, value) != AC_OK)
     {
         return AC_ERR_INVALID;
     }
 
-    rc = ac_cmd_eval_key(cmd, ac_lua_session_field,
-                         sizeof(ac_lua_session_field) - 1, "1", cfg,
-                         AC_K_SESSION, digest);
+    ac_cmd_eval(cmd, ac_lua_session_field, sizeof(ac_lua_session_field) - 1,
+                "1");
+
+    rc = ac_cmd_key_arg(cmd, cfg, "acct:", account, NULL);
     if (rc != AC_OK) {
         return rc;
     }
+
+    ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
     ac_cmd_copy(cmd, field, 1);
     ac_cmd_copy(cmd, value, strlen(value));
 

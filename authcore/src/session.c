@@ -14,33 +14,44 @@
 
 
 /*
- * KEYS: session, account; ARGV: idle, expires, digest, now, max,
- * "P sess:", "P events", the session's value. The account's index is
- * its "s:DIGEST" fields (absolute expiry): past ones are dropped, and
- * beyond "max" the oldest sessions end, so that the hash stays small.
- * Every sign-in, of any kind, makes a session: it is the account's
- * "last_login". A locked account gets none: the gate reads only the
- * session, and a lock ends the sessions before it (a sign-in that read
- * the account before the lock is refused here).
+ * KEYS: account; ARGV: idle, expires, digest, now, max, "P partner:",
+ * "P events", the session's value, account id. A session is the
+ * account's field "s:DIGEST": those past their expiry (absolute or
+ * idle) or not of this layout are dropped, and beyond "max" the sessions
+ * that expire first end, so that the hash stays small. Every sign-in,
+ * of any kind, makes a session: it is the account's "last_login". A
+ * locked account gets none: the gate reads only the session, and a lock
+ * ends the sessions before it (a sign-in that read the account before
+ * the lock is refused here).
  */
 #define AC_SESSION_CREATE_LUA                                                \
-    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"                           \
+    AC_SESSION_LUA                                                           \
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"                           \
     "  return redis.error_reply('ERR no such account')\n"                    \
     "end\n"                                                                  \
-    "local st = redis.call('HGET', KEYS[2], 'status')\n"                     \
+    "local st = redis.call('HGET', KEYS[1], 'status')\n"                     \
     "if st and st ~= '0' and st ~= 'active' then\n"                          \
     "  return redis.error_reply('ERR account locked')\n"                     \
     "end\n"                                                                  \
     "local now = tonumber(ARGV[4])\n"                                        \
-    "local h = redis.call('HGETALL', KEYS[2])\n"                             \
+    "local idle = tonumber(ARGV[1])\n"                                       \
+    "local h = redis.call('HGETALL', KEYS[1])\n"                             \
     "local live = {}\n"                                                      \
+    "local function unindex(t, d)\n"                                         \
+    "  if t and t[4] ~= '' then\n"                                           \
+    "    redis.call('ZREM', ARGV[6] .. t[4] .. ':sess',"                    \
+    " ARGV[9] .. ':' .. d)\n"                                                \
+    "  end\n"                                                                \
+    "end\n"                                                                  \
     "for i = 1, #h, 2 do\n"                                                  \
     "  if string.sub(h[i], 1, 2) == 's:' then\n"                             \
-    "    local x = tonumber(h[i + 1])\n"                                     \
-    "    if not x or x < now then\n"                                         \
-    "      redis.call('HDEL', KEYS[2], h[i])\n"                              \
-    "    elseif h[i] ~= 's:' .. ARGV[3] then\n"                              \
-    "      live[#live + 1] = {x, string.sub(h[i], 3)}\n"                     \
+    "    local d = string.sub(h[i], 3)\n"                                    \
+    "    local t = ac_sdec(h[i + 1])\n"                                      \
+    "    if not t or not ac_slive(t, now, idle) then\n"                      \
+    "      redis.call('HDEL', KEYS[1], h[i])\n"                              \
+    "      unindex(t, d)\n"                                                  \
+    "    elseif d ~= ARGV[3] then\n"                                         \
+    "      live[#live + 1] = {tonumber(t[6]), d, t}\n"                       \
     "    end\n"                                                              \
     "  end\n"                                                                \
     "end\n"                                                                  \
@@ -52,13 +63,12 @@
     "  end)\n"                                                               \
     "  for i = 1, over do\n"                                                 \
     "    local d = live[i][2]\n"                                             \
-    "    redis.call('DEL', ARGV[6] .. d)\n"                                  \
-    "    redis.call('HDEL', KEYS[2], 's:' .. d)\n"                           \
+    "    redis.call('HDEL', KEYS[1], 's:' .. d)\n"                           \
+    "    unindex(live[i][3], d)\n"                                           \
     "    redis.call('PUBLISH', ARGV[7], 'revoke ' .. d)\n"                   \
     "  end\n"                                                                \
     "end\n"                                                                  \
-    "redis.call('SET', KEYS[1], ARGV[8], 'EX', ARGV[1])\n"                   \
-    "redis.call('HSET', KEYS[2], 's:' .. ARGV[3], ARGV[2],"                  \
+    "redis.call('HSET', KEYS[1], 's:' .. ARGV[3], ARGV[8],"                  \
     " 'last_login', ARGV[4])\n"
 
 static const char  ac_session_create_lua[] =
@@ -67,59 +77,85 @@ static const char  ac_session_create_lua[] =
 
 /*
  * An SSO session: KEYS add the partner, the account's partner links and
- * the partner's session index (session digests, no account id, so that
- * an erasure leaves nothing readable there); ARGV[9] is the partner id.
- * Checked in the same step as the write, so that a partner removed or an
- * account unlinked meanwhile opens nothing.
+ * the partner's session index ("ACCOUNT:DIGEST", so that removing the
+ * partner finds the account; erasure and the sweeps remove the
+ * account's members); ARGV[10] is the partner id. Checked in the same
+ * step as the write, so that a partner removed or an account unlinked
+ * meanwhile opens nothing.
  */
 static const char  ac_session_create_sso_lua[] =
-    "if redis.call('EXISTS', KEYS[3]) == 0 then\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
     "  return redis.error_reply('ERR no such partner')\n"
     "end\n"
-    "if redis.call('HEXISTS', KEYS[4], ARGV[9]) == 0 then\n"
+    "if redis.call('HEXISTS', KEYS[3], ARGV[10]) == 0 then\n"
     "  return redis.error_reply('ERR account not linked to the partner')\n"
     "end\n"
     AC_SESSION_CREATE_LUA
-    "redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[4])\n"
-    "redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])\n"
+    "redis.call('ZADD', KEYS[4], ARGV[2], ARGV[9] .. ':' .. ARGV[3])\n"
     "return 1\n";
 
-/* KEYS: session; ARGV: idle, now */
+/* KEYS: account; ARGV: digest, idle, now. An expired session is left
+ * as it is, to the sweeps (the next sign-in, the retention run). */
 static const char  ac_session_touch_lua[] =
     AC_SESSION_LUA
-    "local s = ac_sget(KEYS[1])\n"
+    "local s = ac_sget(KEYS[1], ARGV[1])\n"
     "if not s then return 0 end\n"
-    "local now = tonumber(ARGV[2])\n"
-    "local ttl = math.min(tonumber(ARGV[1]), (tonumber(s[6]) or 0) - now)\n"
-    "if ttl <= 0 then redis.call('DEL', KEYS[1]) return 0 end\n"
-    "s[7] = ARGV[2]\n"
-    "ac_sset(KEYS[1], s, 'EX', ttl)\n"
+    "local now = tonumber(ARGV[3])\n"
+    "if not ac_slive(s, now, tonumber(ARGV[2])) then\n"
+    "  return 0\n"
+    "end\n"
+    "s[7] = ARGV[3]\n"
+    "ac_sset(KEYS[1], ARGV[1], s)\n"
     "return 1\n";
 
-/* KEYS: session, account; ARGV: digest, events channel. Per-worker
- * caches drop the session when they read the message. */
+/* KEYS: account; ARGV: digest, events channel, "P partner:", account id,
+ * session_idle. Per-worker caches drop the session when they read the
+ * message. The account's other fields that are no live session go too
+ * (a logout sweeps its account, as a sign-in does). */
 static const char  ac_session_delete_lua[] =
-    "local n = redis.call('DEL', KEYS[1])\n"
-    "redis.call('HDEL', KEYS[2], 's:' .. ARGV[1])\n"
+    AC_SESSION_LUA
+    "local function drop(f, t)\n"
+    "  if t and t[4] ~= '' then\n"
+    "    redis.call('ZREM', ARGV[3] .. t[4] .. ':sess',"
+    " ARGV[4] .. ':' .. string.sub(f, 3))\n"
+    "  end\n"
+    "  return redis.call('HDEL', KEYS[1], f)\n"
+    "end\n"
+    "local f = 's:' .. ARGV[1]\n"
+    "local n = drop(f, ac_sdec(redis.call('HGET', KEYS[1], f)))\n"
+    "local now = tonumber(redis.call('TIME')[1])\n"
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 's:' then\n"
+    "    local t = ac_sdec(h[i + 1])\n"
+    "    if not t or not ac_slive(t, now, tonumber(ARGV[5])) then\n"
+    "      drop(h[i], t)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
     "redis.call('PUBLISH', ARGV[2], 'revoke ' .. ARGV[1])\n"
     "return n\n";
 
 
 /*
- * KEYS: session, account, new session; ARGV: digest, events channel, new
- * digest, field, value ("" empties the field). The session goes on under
- * a new id (its TTL kept), the old id is dropped by every cache.
+ * KEYS: account; ARGV: digest, events channel, new digest, field, value
+ * ("" empties the field), "P partner:", account id. The session goes on
+ * under a new id, the old id is dropped by every cache.
  */
 static const char  ac_session_rotate_lua[] =
     AC_SESSION_LUA
-    "local s = ac_sget(KEYS[1])\n"
+    "local s = ac_sget(KEYS[1], ARGV[1])\n"
     "if not s then return 0 end\n"
     "s[AC_S[ARGV[4]]] = ARGV[5]\n"
-    "redis.call('RENAME', KEYS[1], KEYS[3])\n"
-    "ac_sset(KEYS[3], s, 'KEEPTTL')\n"
-    "local x = redis.call('HGET', KEYS[2], 's:' .. ARGV[1])\n"
-    "redis.call('HDEL', KEYS[2], 's:' .. ARGV[1])\n"
-    "if x then redis.call('HSET', KEYS[2], 's:' .. ARGV[3], x) end\n"
+    "redis.call('HDEL', KEYS[1], 's:' .. ARGV[1])\n"
+    "ac_sset(KEYS[1], ARGV[3], s)\n"
+    "if s[4] ~= '' then\n"
+    "  local z = ARGV[6] .. s[4] .. ':sess'\n"
+    "  if redis.call('ZREM', z, ARGV[7] .. ':' .. ARGV[1]) == 1 then\n"
+    "    redis.call('ZADD', z, s[6], ARGV[7] .. ':' .. ARGV[3])\n"
+    "  end\n"
+    "end\n"
     "redis.call('PUBLISH', ARGV[2], 'revoke ' .. ARGV[1])\n"
     "return 1\n";
 
@@ -128,6 +164,7 @@ static int ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
 static int ac_session_events(const ac_config_t *cfg, char key[AC_KEY_MAX]);
 static int ac_digest_check(const char *digest);
+static int ac_session_account_check(const char *account);
 static int ac_session_int(const char *s, size_t len, int64_t *v);
 static int ac_session_copy(char *dst, size_t size, const char *s,
     size_t len);
@@ -279,11 +316,11 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
         }
 
         ac_cmd_eval(cmd, ac_session_create_sso_lua,
-                    sizeof(ac_session_create_sso_lua) - 1, "5");
+                    sizeof(ac_session_create_sso_lua) - 1, "4");
 
     } else {
         ac_cmd_eval(cmd, ac_session_create_lua,
-                    sizeof(ac_session_create_lua) - 1, "2");
+                    sizeof(ac_session_create_lua) - 1, "1");
     }
 
     rc = ac_session_keys(cmd, cfg, digest, s->account);
@@ -307,13 +344,9 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_int(cmd, s->created);
     ac_cmd_int(cmd, AC_SESSIONS_MAX);
 
-    /* the session key prefix: a session key without its digest */
-    rc = ac_key(cfg, AC_K_SESSION, digest, key);
-    if (rc != AC_OK) {
-        return rc;
+    if (ac_cmd_key_arg(cmd, cfg, "partner:", NULL, NULL) != AC_OK) {
+        return AC_ERR_TOO_LONG;
     }
-
-    ac_cmd_copy(cmd, key, strlen(key) - AC_DIGEST_LEN);
 
     rc = ac_session_events(cfg, key);
     if (rc != AC_OK) {
@@ -328,6 +361,7 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_copy(cmd, value, len);
+    ac_cmd_copy(cmd, s->account, strlen(s->account));
 
     if (sso) {
         ac_cmd_str(cmd, s->partner);
@@ -339,26 +373,44 @@ ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 int
 ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *digest)
+    const char *account, const char *digest)
 {
-    if (cfg == NULL || ac_digest_check(digest) != AC_OK) {
+    int   rc;
+    char  field[2 + AC_DIGEST_LEN + 1];
+
+    if (cfg == NULL || ac_digest_check(digest) != AC_OK
+        || ac_session_account_check(account) != AC_OK)
+    {
         return AC_ERR_INVALID;
     }
 
-    /* MGET, not GET: a session of the previous layout (a hash) reads as
-     * absent instead of as an error reply */
-    return ac_cmd_key(cmd, "MGET", cfg, AC_K_SESSION, digest);
+    ac_cmd_init(cmd);
+    ac_cmd_str(cmd, "HMGET");
+
+    rc = ac_cmd_key_arg(cmd, cfg, "acct:", account, NULL);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    field[0] = 's';
+    field[1] = ':';
+    memcpy(field + 2, digest, AC_DIGEST_LEN + 1);
+
+    ac_cmd_copy(cmd, field, 2 + AC_DIGEST_LEN);
+    ac_cmd_str(cmd, "email");
+
+    return ac_cmd_status(cmd);
 }
 
 
 int
 ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *digest, int64_t now)
+    const char *account, const char *digest, int64_t now)
 {
-    int   rc;
+    int  rc;
 
-    if (cfg == NULL || ac_digest_check(digest) != AC_OK
-        || cfg->session_idle <= 0)
+    if (cfg == NULL || cfg->session_idle <= 0
+        || ac_session_account_check(account) != AC_OK)
     {
         return AC_ERR_INVALID;
     }
@@ -366,10 +418,12 @@ ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_eval(cmd, ac_session_touch_lua,
                 sizeof(ac_session_touch_lua) - 1, "1");
 
-    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
+    rc = ac_session_keys(cmd, cfg, digest, account);
     if (rc != AC_OK) {
         return rc;
     }
+
+    ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
     ac_cmd_int(cmd, cfg->session_idle);
     ac_cmd_int(cmd, now);
 
@@ -384,12 +438,14 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     int   rc;
     char  key[AC_KEY_MAX];
 
-    if (cfg == NULL || account == NULL || account[0] == '\0') {
+    if (cfg == NULL || account == NULL || account[0] == '\0'
+        || cfg->session_idle <= 0)
+    {
         return AC_ERR_INVALID;
     }
 
     ac_cmd_eval(cmd, ac_session_delete_lua,
-                sizeof(ac_session_delete_lua) - 1, "2");
+                sizeof(ac_session_delete_lua) - 1, "1");
 
     rc = ac_session_keys(cmd, cfg, digest, account);
     if (rc != AC_OK) {
@@ -404,6 +460,13 @@ ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_copy(cmd, key, strlen(key));
+
+    if (ac_cmd_key_arg(cmd, cfg, "partner:", NULL, NULL) != AC_OK) {
+        return AC_ERR_TOO_LONG;
+    }
+
+    ac_cmd_copy(cmd, account, strlen(account));
+    ac_cmd_int(cmd, cfg->session_idle);
 
     return ac_cmd_status(cmd);
 }
@@ -425,17 +488,13 @@ ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
 
     ac_cmd_eval(cmd, ac_session_rotate_lua,
-                sizeof(ac_session_rotate_lua) - 1, "3");
+                sizeof(ac_session_rotate_lua) - 1, "1");
 
     rc = ac_session_keys(cmd, cfg, digest, account);
     if (rc != AC_OK) {
         return rc;
     }
 
-    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, new_digest);
-    if (rc != AC_OK) {
-        return rc;
-    }
     ac_cmd_copy(cmd, digest, AC_DIGEST_LEN);
 
     rc = ac_session_events(cfg, key);
@@ -448,7 +507,72 @@ ac_cmd_session_rotate(ac_cmd_t *cmd, const ac_config_t *cfg,
     ac_cmd_copy(cmd, field, strlen(field));
     ac_cmd_copy(cmd, value, strlen(value));
 
+    if (ac_cmd_key_arg(cmd, cfg, "partner:", NULL, NULL) != AC_OK) {
+        return AC_ERR_TOO_LONG;
+    }
+
+    ac_cmd_copy(cmd, account, strlen(account));
+
     return ac_cmd_status(cmd);
+}
+
+
+int
+ac_session_token_new(const char *account, char out[AC_TOKEN_LEN + 1])
+{
+    int  rc;
+
+    if (out == NULL || ac_session_account_check(account) != AC_OK) {
+        return AC_ERR_INVALID;
+    }
+
+    /* 27 random base64url characters (162 bits) after the account id */
+    rc = ac_token_new(out);
+    if (rc != AC_OK) {
+        return rc;
+    }
+
+    memmove(out + AC_ID_LEN, out, AC_TOKEN_LEN - AC_ID_LEN);
+    memcpy(out, account, AC_ID_LEN);
+    out[AC_TOKEN_LEN] = '\0';
+
+    return AC_OK;
+}
+
+
+int
+ac_session_account(const char *cookie, size_t len,
+    char account[AC_ID_LEN + 1])
+{
+    if (cookie == NULL || account == NULL || len != AC_TOKEN_LEN) {
+        return AC_ERR_INVALID;
+    }
+
+    memcpy(account, cookie, AC_ID_LEN);
+    account[AC_ID_LEN] = '\0';
+
+    if (ac_session_account_check(account) != AC_OK) {
+        account[0] = '\0';
+        return AC_ERR_INVALID;
+    }
+
+    return AC_OK;
+}
+
+
+int
+ac_session_live(const ac_session_t *s, const ac_config_t *cfg,
+    int64_t now)
+{
+    int64_t  seen;
+
+    if (s == NULL || cfg == NULL) {
+        return 0;
+    }
+
+    seen = s->last_seen ? s->last_seen : s->created;
+
+    return s->expires > now && seen + cfg->session_idle > now;
 }
 
 
@@ -519,9 +643,9 @@ ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 
 /*
- * The value of "P sess:DIGEST": "1|a|r|m|p|c|x|t|f|i|u|k|e" (session.h).
- * Only the email, last, may hold a '|'; a '|' of a device label becomes
- * '/', since it is only shown.
+ * The value of the field "s:DIGEST" of "P acct:ID":
+ * "2|a|r|m|p|c|x|t|f|i|u|k|" (session.h), e left empty. A '|' of a
+ * device label becomes '/', since it is only shown.
  */
 int
 ac_session_format(const ac_session_t *s, char *out, size_t size,
@@ -533,8 +657,7 @@ ac_session_format(const ac_session_t *s, char *out, size_t size,
     char         roles[AC_ROLES_MAX], fresh[24];
     char         device[AC_DEVICE_MAX + 1];
 
-    if (s == NULL || out == NULL || s->email[0] == '\0'
-        || s->expires <= s->created
+    if (s == NULL || out == NULL || s->expires <= s->created
         || ac_key_arg_check(s->account) != AC_OK
         || strlen(s->account) > AC_ID_LEN
         || strchr(s->ip, '|') != NULL
@@ -565,11 +688,11 @@ ac_session_format(const ac_session_t *s, char *out, size_t size,
         (void) snprintf(fresh, sizeof(fresh), "%lld", (long long) s->fresh);
     }
 
-    n = snprintf(out, size, "1|%s|%s|%s|%s|%lld|%lld|%lld|%s|%.*s|%s||%s",
+    /* "k" and "e" empty: the account's own "email" stands for e */
+    n = snprintf(out, size, "2|%s|%s|%s|%s|%lld|%lld|%lld|%s|%.*s|%s||",
                  s->account, roles, amr, s->partner, (long long) s->created,
                  (long long) s->expires, (long long) s->last_seen, fresh,
-                 (int) strnlen(s->ip, AC_IP_MAX - 1), s->ip, device,
-                 s->email);
+                 (int) strnlen(s->ip, AC_IP_MAX - 1), s->ip, device);
 
     if (n < 0 || (size_t) n >= size) {
         return AC_ERR_TOO_LONG;
@@ -609,8 +732,11 @@ ac_session_field_check(const char *field, const char *value)
 int
 ac_session_parse(const struct redisReply *r, ac_session_t *s)
 {
-    size_t       i, n, len[AC_SESSION_FIELDS];
-    const char  *v, *end, *q, *f[AC_SESSION_FIELDS];
+    size_t                   i, n, len[AC_SESSION_FIELDS];
+    const char              *v, *end, *q, *f[AC_SESSION_FIELDS];
+    const struct redisReply  *email;
+
+    email = NULL;
 
     if (r == NULL || s == NULL) {
         return AC_ERR_INVALID;
@@ -619,10 +745,21 @@ ac_session_parse(const struct redisReply *r, ac_session_t *s)
     memset(s, 0, sizeof(ac_session_t));
     s->account_status = -1;
 
-    /* MGET of the one key, or GET */
+    /* HMGET of the session's field and the account's email, or the
+     * field's value alone */
     if (r->type == REDIS_REPLY_ARRAY) {
-        if (r->elements != 1 || r->element[0] == NULL) {
+        if (r->elements < 1 || r->elements > 2 || r->element[0] == NULL) {
             return AC_ERR_REDIS;
+        }
+
+        if (r->elements == 2) {
+            email = r->element[1];
+            if (email == NULL
+                || (email->type != REDIS_REPLY_STRING
+                    && email->type != REDIS_REPLY_NIL))
+            {
+                return AC_ERR_REDIS;
+            }
         }
 
         r = r->element[0];
@@ -633,7 +770,7 @@ ac_session_parse(const struct redisReply *r, ac_session_t *s)
     }
 
     if (r->type != REDIS_REPLY_STRING || r->len < 2
-        || memcmp(r->str, "1|", 2) != 0
+        || memcmp(r->str, "2|", 2) != 0
         || memchr(r->str, '\0', r->len) != NULL)
     {
         return AC_ERR_REDIS;
@@ -669,8 +806,9 @@ ac_session_parse(const struct redisReply *r, ac_session_t *s)
         || (len[6] && ac_session_int(f[6], len[6], &s->last_seen) != AC_OK)
         || (len[7] && ac_session_int(f[7], len[7], &s->fresh) != AC_OK)
         || ac_session_copy(s->ip, sizeof(s->ip), f[8], len[8]) != AC_OK
-        || ac_session_copy(s->email, sizeof(s->email), f[11], len[11])
-           != AC_OK)
+        || (email != NULL && email->type == REDIS_REPLY_STRING
+            && ac_session_copy(s->email, sizeof(s->email), email->str,
+                               email->len) != AC_OK))
     {
         goto failed;
     }
@@ -704,23 +842,34 @@ static int
 ac_session_keys(ac_cmd_t *cmd, const ac_config_t *cfg, const char *digest,
     const char *account)
 {
-    int   rc;
-
     if (ac_digest_check(digest) != AC_OK) {
         return AC_ERR_INVALID;
     }
 
-    rc = ac_cmd_key_add(cmd, cfg, AC_K_SESSION, digest);
-    if (rc != AC_OK) {
-        return rc;
+    return ac_cmd_key_arg(cmd, cfg, "acct:", account, NULL);
+}
+
+
+/* An account id as a session cookie begins with: AC_ID_LEN characters
+ * of the lower-case base32 alphabet, nothing after. */
+static int
+ac_session_account_check(const char *account)
+{
+    size_t  i;
+
+    if (account == NULL) {
+        return AC_ERR_INVALID;
     }
 
-    rc = ac_cmd_key_add(cmd, cfg, AC_K_ACCOUNT, account);
-    if (rc != AC_OK) {
-        return rc;
+    for (i = 0; i < AC_ID_LEN; i++) {
+        if (account[i] == '\0'
+            || strchr(ac_base32_lower, account[i]) == NULL)
+        {
+            return AC_ERR_INVALID;
+        }
     }
 
-    return AC_OK;
+    return account[AC_ID_LEN] == '\0' ? AC_OK : AC_ERR_INVALID;
 }
 
 

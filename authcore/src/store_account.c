@@ -270,16 +270,24 @@ ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
 }
 
 
-/* KEYS: account; ARGV: "P sess:", "P events", account id. Per-worker
- * caches drop each ended session, then every session of the account;
- * the generation "g" moves on, so pending second-factor states die. */
+/* KEYS: account; ARGV: "P partner:", "P events", account id,
+ * session_idle. Per-worker caches drop each ended session, then every
+ * session of the account; the generation "g" moves on, so pending
+ * second-factor states die. Replies how many were live. */
 static const char  ac_lua_sessions_end_all[] =
+    AC_SESSION_LUA
     "local h = redis.call('HGETALL', KEYS[1])\n"
+    "local now = tonumber(redis.call('TIME')[1])\n"
     "local n = 0\n"
     "for i = 1, #h, 2 do\n"
     "  if string.sub(h[i], 1, 2) == 's:' then\n"
     "    local d = string.sub(h[i], 3)\n"
-    "    n = n + redis.call('DEL', ARGV[1] .. d)\n"
+    "    local t = ac_sdec(h[i + 1])\n"
+    "    if t and ac_slive(t, now, tonumber(ARGV[4])) then n = n + 1 end\n"
+    "    if t and t[4] ~= '' then\n"
+    "      redis.call('ZREM', ARGV[1] .. t[4] .. ':sess',"
+    " ARGV[3] .. ':' .. d)\n"
+    "    end\n"
     "    redis.call('HDEL', KEYS[1], h[i])\n"
     "    redis.call('PUBLISH', ARGV[2], 'revoke ' .. d)\n"
     "  end\n"
@@ -290,18 +298,99 @@ static const char  ac_lua_sessions_end_all[] =
     "redis.call('PUBLISH', ARGV[2], 'account ' .. ARGV[3])\n"
     "return n\n";
 
-/* KEYS: account; ARGV: now */
+/* KEYS: account; ARGV: now, session_idle */
 static const char  ac_lua_sessions_count[] =
+    AC_SESSION_LUA
     "local h = redis.call('HGETALL', KEYS[1])\n"
     "local now = tonumber(ARGV[1])\n"
     "local n = 0\n"
     "for i = 1, #h, 2 do\n"
     "  if string.sub(h[i], 1, 2) == 's:' then\n"
-    "    local x = tonumber(h[i + 1])\n"
-    "    if x and x >= now then n = n + 1 end\n"
+    "    local t = ac_sdec(h[i + 1])\n"
+    "    if t and ac_slive(t, now, tonumber(ARGV[2])) then n = n + 1 end\n"
     "  end\n"
     "end\n"
     "return n\n";
+
+
+/*
+ * KEYS: accounts; ARGV: "P acct:", "P partner:", offset, count, now,
+ * session_idle. Drops the "s:" fields of these accounts that are no live
+ * session (past their expiry, idle too long, or of the previous layout)
+ * and their partner index members. Replies {next offset or 0, dropped}.
+ */
+static const char  ac_lua_sessions_sweep[] =
+    AC_SESSION_LUA
+    "local o = tonumber(ARGV[3])\n"
+    "local k = tonumber(ARGV[4])\n"
+    "local now = tonumber(ARGV[5])\n"
+    "local ids = redis.call('ZRANGE', KEYS[1], o, o + k - 1)\n"
+    "local n = 0\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local a = ARGV[1] .. id\n"
+    "  local h = redis.call('HGETALL', a)\n"
+    "  for i = 1, #h, 2 do\n"
+    "    if string.sub(h[i], 1, 2) == 's:' then\n"
+    "      local t = ac_sdec(h[i + 1])\n"
+    "      if not t or not ac_slive(t, now, tonumber(ARGV[6])) then\n"
+    "        n = n + redis.call('HDEL', a, h[i])\n"
+    "        if t and t[4] ~= '' then\n"
+    "          redis.call('ZREM', ARGV[2] .. t[4] .. ':sess',"
+    " id .. ':' .. string.sub(h[i], 3))\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {#ids == k and o + k or 0, n}\n";
+
+
+int
+ac_cmd_sessions_sweep(ac_cmd_t *cmd, const ac_config_t *cfg,
+    int64_t offset, int64_t count, int64_t now)
+{
+    if (cfg == NULL || offset < 0 || count <= 0 || count > 10000
+        || cfg->session_idle <= 0)
+    {
+        return AC_ERR_INVALID;
+    }
+
+    ac_cmd_eval(cmd, ac_lua_sessions_sweep,
+                sizeof(ac_lua_sessions_sweep) - 1, "1");
+
+    if (ac_cmd_key_arg(cmd, cfg, "accounts", NULL, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "acct:", NULL, NULL) != AC_OK
+        || ac_cmd_key_arg(cmd, cfg, "partner:", NULL, NULL) != AC_OK)
+    {
+        return AC_ERR_TOO_LONG;
+    }
+
+    ac_cmd_int(cmd, offset);
+    ac_cmd_int(cmd, count);
+    ac_cmd_int(cmd, now);
+    ac_cmd_int(cmd, cfg->session_idle);
+
+    return ac_cmd_status(cmd);
+}
+
+
+int
+ac_sessions_sweep_reply(const struct redisReply *r, int64_t *next,
+    int64_t *dropped)
+{
+    if (r == NULL || next == NULL || dropped == NULL
+        || r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_INTEGER
+        || r->element[1]->type != REDIS_REPLY_INTEGER)
+    {
+        return AC_ERR_REDIS;
+    }
+
+    *next = r->element[0]->integer;
+    *dropped = r->element[1]->integer;
+
+    return AC_OK;
+}
 
 
 int
@@ -317,7 +406,7 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
 
-    rc = ac_cmd_key_arg(cmd, cfg, "sess:", NULL, NULL);
+    rc = ac_cmd_key_arg(cmd, cfg, "partner:", NULL, NULL);
     if (rc != AC_OK) {
         return rc;
     }
@@ -327,6 +416,7 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
     ac_cmd_copy(cmd, id, strlen(id));
+    ac_cmd_int(cmd, cfg->session_idle);
 
     return ac_cmd_status(cmd);
 }
@@ -345,6 +435,7 @@ ac_cmd_sessions_count(ac_cmd_t *cmd, const ac_config_t *cfg,
         return rc;
     }
     ac_cmd_int(cmd, now);
+    ac_cmd_int(cmd, cfg->session_idle);
 
     return ac_cmd_status(cmd);
 }

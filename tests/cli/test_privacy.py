@@ -10,11 +10,11 @@ IP = "203.0.113.77"
 def seed_session(ctl, account, email, digest):
     exp = int(time.time()) + 3600
     now = int(time.time())
-    # the one value of authcore/include/authcore/session.h
-    ctl.redis.set(ctl.key("sess:" + digest),
-                  "1|%s|user|pwd||%d|%d|%d||%s|Firefox||%s"
-                  % (account, now, exp, now, IP, email), ex=1800)
-    ctl.redis.hset(ctl.key("acct:" + account), "s:" + digest, exp)
+    # the account's field s:DIGEST holding the one value of
+    # authcore/include/authcore/session.h (no email: the account's)
+    ctl.redis.hset(ctl.key("acct:" + account), "s:" + digest,
+                   "2|%s|user|pwd||%d|%d|%d||%s|Firefox||"
+                   % (account, now, exp, now, IP))
 
 
 def everything(ctl):
@@ -88,7 +88,11 @@ def test_erase_leaves_nothing_readable(ctl):
     assert "alice@example.com" not in text
     assert uid not in text
     assert IP not in text
-    assert not ctl.redis.exists(ctl.key("sess:" + "S" * 22))
+    assert not [k for k in ctl.redis.keys("*")
+                if "S" * 22 in k or any("S" * 22 in f
+                                        for f in (ctl.redis.hkeys(k)
+                                                  if ctl.redis.type(k)
+                                                  == "hash" else []))]
     ctl.fails(1, "user", "show", "alice@example.com")
     assert ctl.account_id("bob@example.com")
 
@@ -236,8 +240,9 @@ def test_rename(ctl):
     ctl.ok("user", "rename", "alice@example.com", "Alice.New@example.com")
     assert ctl.account_id("alice.new@example.com") == uid
     ctl.fails(1, "user", "show", "alice@example.com")
-    assert ctl.redis.get(ctl.key("sess:" + "S" * 22)).endswith(
-        "||alice.new@example.com")
+    # the session lives on; the account's new email stands for its own
+    assert ctl.redis.hget(ctl.key("acct:" + uid), "s:" + "S" * 22) \
+        .startswith("2|" + uid + "|")
     assert ("email.changed", uid) in log_events(ctl)
     assert "alice@example.com" not in everything(ctl)
     # the old email is free again
@@ -293,3 +298,28 @@ def test_retention(ctl):
 def test_retention_bad_date(ctl):
     for bad in ("2030-13-01", "tomorrow", "2030-01-01T00:00", "1970-01-01"):
         ctl.fails(2, "retention", "run", "--as-of", bad, "--dry-run")
+
+
+def test_retention_sweeps_expired_sessions(ctl):
+    """Sessions are fields of their account hash with no expiry of their
+    own: the retention run drops those past their absolute expiry or idle
+    too long, and the index fields of the previous layout, at the real
+    time; a live one stays, and a dry run changes nothing."""
+    ctl.add_user("alice@example.com")
+    uid = ctl.account_id("alice@example.com")
+    akey = ctl.key("acct:" + uid)
+    now = int(time.time())
+    seed_session(ctl, uid, "alice@example.com", "L" * 22)
+    ctl.redis.hset(akey, mapping={
+        "s:" + "X" * 22: "2|%s|user|pwd||%d|%d|%d||%s|Firefox||"
+                         % (uid, now - 100, now - 1, now - 100, IP),
+        "s:" + "I" * 22: "2|%s|user|pwd||%d|%d|%d||%s|Firefox||"
+                         % (uid, now - 7200, now + 3600, now - 7200, IP),
+        "s:" + "O" * 22: str(now + 3600)})
+    before = sorted(everything(ctl).split("\n"))
+    ctl.ok("retention", "run", "--dry-run")
+    assert sorted(everything(ctl).split("\n")) == before
+    ctl.ok("retention", "run")
+    assert sorted(f for f in ctl.redis.hkeys(akey) if f.startswith("s:")) \
+        == ["s:" + "L" * 22]
+    assert ctl.redis.hget(akey, "email") == "alice@example.com"

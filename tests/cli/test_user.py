@@ -14,17 +14,15 @@ def show(ctl, email):
 
 
 def seed_session(ctl, account, digest="A" * 22):
-    """A session as the module would write it: its one value
-    (authcore/include/authcore/session.h) + the account's index field
-    s:DIGEST -> absolute expiry."""
+    """A session as the module would write it: the account's field
+    s:DIGEST holding its one value (authcore/include/authcore/session.h).
+    Returns (the session as (account key, field), the account key)."""
     exp = int(time.time()) + 3600
-    skey = ctl.key("sess:" + digest)
     ikey = ctl.key("acct:" + account)
     now = int(time.time())
-    ctl.redis.set(skey, "1|%s|user|pwd||%d|%d|%d|||||x@example.com"
-                  % (account, now, exp, now), ex=1800)
-    ctl.redis.hset(ikey, "s:" + digest, exp)
-    return skey, ikey
+    ctl.redis.hset(ikey, "s:" + digest, "2|%s|user|pwd||%d|%d|%d|||||"
+                   % (account, now, exp, now))
+    return (ikey, "s:" + digest), ikey
 
 
 def indexed(ctl, akey):
@@ -186,7 +184,7 @@ def test_lock_ends_sessions_and_unlock(ctl):
     uid = ctl.account_id("alice@example.com")
     skey, ikey = seed_session(ctl, uid, "S" * 22)
     seed_session(ctl, uid, "T" * 22)
-    # an index entry past its absolute expiry is not a live session
+    # an index field of the previous layout is not a live session
     ctl.redis.hset(ctl.key("acct:" + uid), "s:" + "E" * 22,
                    int(time.time()) - 5)
     assert show(ctl, "alice@example.com")["sessions"] == 2
@@ -198,13 +196,13 @@ def test_lock_ends_sessions_and_unlock(ctl):
 
     p = ctl.ok("user", "lock", "ALICE@example.com")
     assert "2 session" in p.stdout
-    assert not ctl.redis.exists(skey)
-    assert not ctl.redis.exists(ctl.key("sess:" + "T" * 22))
+    assert not ctl.redis.hexists(*skey)
+    assert not ctl.redis.hexists(ikey, "s:" + "T" * 22)
     assert indexed(ctl, ikey) == []
     u = show(ctl, "alice@example.com")
     assert u["status"] == "locked"
     assert u["sessions"] == 0
-    assert ctl.redis.exists(bkey) and indexed(ctl, bidx) == ["B" * 22]
+    assert ctl.redis.hexists(*bkey) and indexed(ctl, bidx) == ["B" * 22]
 
     ctl.ok("user", "unlock", "alice@example.com")
     assert show(ctl, "alice@example.com")["status"] == "active"
@@ -230,7 +228,7 @@ def test_passwd_changes_hash_and_ends_sessions(ctl):
     assert "1 session" in p.stdout
     after = ctl.redis.hget(ctl.key("acct:" + uid), "pw")
     assert after != before and after.startswith("$argon2id$")
-    assert not ctl.redis.exists(skey)
+    assert not ctl.redis.hexists(*skey)
     assert indexed(ctl, ikey) == []
 
 
@@ -242,7 +240,7 @@ def test_passwd_policy_changes_nothing(ctl):
     ctl.fails(1, "user", "passwd", "alice@example.com", "--password-stdin",
               input="short\n")
     assert ctl.redis.hget(ctl.key("acct:" + uid), "pw") == before
-    assert ctl.redis.exists(skey)
+    assert ctl.redis.hexists(*skey)
 
 
 # ------------------------------------------------------------ role
@@ -255,11 +253,11 @@ def test_role_add_remove_set(ctl):
     ctl.ok("user", "role", "alice@example.com", "--add", "admin")
     assert sorted(show(ctl, "alice@example.com")["roles"]) == \
         ["admin", "user"]
-    assert ctl.redis.exists(skey), "adding a role keeps sessions"
+    assert ctl.redis.hexists(*skey), "adding a role keeps sessions"
 
     p = ctl.ok("user", "role", "alice@example.com", "--remove", "admin")
     assert show(ctl, "alice@example.com")["roles"] == ["user"]
-    assert not ctl.redis.exists(skey), "a removed role ends sessions"
+    assert not ctl.redis.hexists(*skey), "a removed role ends sessions"
 
     ctl.ok("user", "role", "alice@example.com", "--set", "security,admin")
     assert sorted(show(ctl, "alice@example.com")["roles"]) == \

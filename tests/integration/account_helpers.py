@@ -7,7 +7,7 @@ import re
 
 import requests
 
-from conftest import session_get, session_set
+from conftest import session_get, session_names, session_set
 from login_helpers import PREFIX, hidden, post_code, post_login, totp
 
 PASSWORD = "correct horse battery"
@@ -89,8 +89,7 @@ def enrol_start(gw, s):
 
 
 def session_keys(gw):
-    r = gw.redis.client()
-    return sorted(k for k in r.keys(PREFIX + "sess:*"))
+    return session_names(gw.redis.client())
 
 
 def session_of(gw, s):

@@ -25,34 +25,100 @@ NGINX = "/usr/sbin/nginx"
 REDIS_SERVER = "/usr/bin/redis-server"
 PREFIX = "gt:"
 
-# A session's value (authcore/include/authcore/session.h): "1|" and these
-# fields in this order, '|'-separated; the email (e) is last.
+# A session (authcore/include/authcore/session.h) is the field "s:DIGEST"
+# of its account hash, valued "2|" and these fields in this order,
+# '|'-separated; the email (e) is stored empty: the account's stands for
+# it. A session cookie begins with the account id.
 SESSION_FIELDS = "armpcxtfiuke"
+SESS = PREFIX + "sess:"     # the tests' name of a session: SESS + DIGEST
+ID_LEN = 16
 
 
 def session_value(fields):
     """The value authcore writes for these fields (absent ones empty)."""
-    return "1|" + "|".join(str(fields.get(f, "")) for f in SESSION_FIELDS)
+    return "2|" + "|".join(str(fields.get(f, ""))
+                           for f in SESSION_FIELDS[:-1]) + "|"
 
 
-def session_fields(value):
+def session_fields(value, email=None):
     """The non-empty fields of a session value, as a dict ({} for none:
-    the old HGETALL shape the tests compare with)."""
-    if not value or not value.startswith("1|"):
+    the old HGETALL shape the tests compare with); "e" is the account's
+    email."""
+    if not value or not value.startswith("2|"):
         return {}
     parts = value[2:].split("|", len(SESSION_FIELDS) - 1)
-    return {f: v for f, v in zip(SESSION_FIELDS, parts) if v != ""}
+    out = {f: v for f, v in zip(SESSION_FIELDS, parts) if v != ""}
+    out.pop("e", None)
+    if email:
+        out["e"] = email
+    return out
+
+
+def _digest_of(key):
+    assert key.startswith(SESS), key
+    return key[len(SESS):]
+
+
+def session_where(client, key):
+    """The account hash holding the session SESS + DIGEST, or None."""
+    field = "s:" + _digest_of(key)
+    for k in client.scan_iter(PREFIX + "acct:*", count=1000):
+        rest = k[len(PREFIX + "acct:"):]
+        if len(rest) == ID_LEN and ":" not in rest \
+                and client.type(k) == "hash" and client.hexists(k, field):
+            return k
+    return None
+
+
+def session_exists(client, key):
+    return session_where(client, key) is not None
+
+
+def session_delete(client, key):
+    akey = session_where(client, key)
+    if akey:
+        client.hdel(akey, "s:" + _digest_of(key))
+
+
+def session_names(client):
+    """SESS + DIGEST of every session in Redis."""
+    out = []
+    for k in client.scan_iter(PREFIX + "acct:*", count=1000):
+        rest = k[len(PREFIX + "acct:"):]
+        if len(rest) != ID_LEN or ":" in rest or client.type(k) != "hash":
+            continue
+        out += [SESS + f[2:] for f in client.hkeys(k) if f.startswith("s:")]
+    return sorted(out)
+
+
+def session_raw(client, key):
+    """The stored value of a session, or None."""
+    akey = session_where(client, key)
+    return client.hget(akey, "s:" + _digest_of(key)) if akey else None
 
 
 def session_get(client, key):
-    return session_fields(client.get(key))
+    akey = session_where(client, key)
+    if akey is None:
+        return {}
+    return session_fields(client.hget(akey, "s:" + _digest_of(key)),
+                          client.hget(akey, "email"))
 
 
 def session_set(client, key, **changes):
-    """Changes fields of a live session, its TTL kept ("" empties)."""
+    """Changes fields of a live session ("" empties)."""
+    akey = session_where(client, key)
+    assert akey, key
     fields = session_get(client, key)
     fields.update(changes)
-    client.set(key, session_value(fields), keepttl=True)
+    client.hset(akey, "s:" + _digest_of(key), session_value(fields))
+
+
+def session_put_raw(client, key, value):
+    """Writes a session's stored value as it is (a malformed one)."""
+    akey = session_where(client, key)
+    assert akey, key
+    client.hset(akey, "s:" + _digest_of(key), value)
 
 
 _GIVEN = set()
@@ -373,24 +439,20 @@ class Gateway:
         return b64url(mac[:16])
 
     def session(self, account_id=None, email="alice@example.com",
-                roles="user", amr="pwd", ttl=1800, expires_in=43200,
+                roles="user", amr="pwd", expires_in=43200,
                 last_seen_ago=0):
         """Writes a session into Redis the way authcore does, and returns
-        its cookie value."""
+        its cookie value (the account id, then 27 random characters)."""
         if account_id is None:
             account_id = self.account(email=email, roles=roles)
-        cookie = b64url(secrets.token_bytes(32))
+        cookie = account_id + b64url(secrets.token_bytes(32))[:27]
         now = int(time.time())
-        key = PREFIX + "sess:" + self.digest(cookie)
         r = self.redis.client(db=self.db)
-        r.set(key, session_value({"a": account_id, "e": email, "r": roles,
-                                  "m": amr, "c": now, "x": now + expires_in,
-                                  "t": now - last_seen_ago,
-                                  "i": "127.0.0.1", "u": "pytest"}),
-              ex=ttl)
-        akey = PREFIX + "acct:" + account_id
-        if r.exists(akey):
-            r.hset(akey, "s:" + self.digest(cookie), now + expires_in)
+        r.hset(PREFIX + "acct:" + account_id, "s:" + self.digest(cookie),
+               session_value({"a": account_id, "r": roles, "m": amr,
+                              "c": now, "x": now + expires_in,
+                              "t": now - last_seen_ago,
+                              "i": "127.0.0.1", "u": "pytest"}))
         return cookie
 
 

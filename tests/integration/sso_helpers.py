@@ -13,7 +13,7 @@ import jwt
 from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from conftest import PREFIX
+from conftest import PREFIX, session_names
 from login_helpers import LoginGateway
 
 AUDIENCE = "guichet-test"
@@ -120,7 +120,7 @@ class SsoGateway(LoginGateway):
         return out
 
     def sessions(self):
-        return self.redis.client().keys(PREFIX + "sess:*")
+        return session_names(self.redis.client())
 
     def sso(self, token, method="post", return_to=None, html=True):
         import requests

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from conftest import PREFIX, session_get
+from conftest import PREFIX, session_get, session_names
 from login_helpers import (DEFAULT_EXTRA, gw, make_gateway,  # noqa: F401
                            post_code, post_login, set_cookies, stop_gateway,
                            totp)
@@ -49,7 +49,7 @@ def test_totp_login_rotates_into_a_new_session(gw):
     assert cookie_value(r, "guichet") == (None, None)
 
     rd = gw.redis.client()
-    assert list(rd.scan_iter(PREFIX + "sess:*")) == []
+    assert session_names(rd) == []
     state = rd.hgetall(PREFIX + "pending:" + gw.digest(pending))
     assert state["a"] == account and state["r"] == "/strong/x"
     assert 0 < rd.ttl(PREFIX + "pending:" + gw.digest(pending)) <= 300
@@ -175,7 +175,7 @@ def test_2fa_csrf_and_hostile_codes(gw):
         assert r.status_code == 401, code
         if code == "1234567":
             break
-    assert list(gw.redis.client().scan_iter(PREFIX + "sess:*")) == []
+    assert session_names(gw.redis.client()) == []
 
     # without a pending cookie there is nothing to complete
     r = requests.post(gw.url + "/guichet/2fa", data={"code": "123456"},

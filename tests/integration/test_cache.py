@@ -85,9 +85,9 @@ def assert_bound(seen, after):
 
 
 def evals(gw):
-    """Session reads: one plain MGET each (no script)."""
+    """Session reads: one plain HMGET each (no script)."""
     stats = gw.redis.client().info("commandstats")
-    return stats.get("cmdstat_mget", {"calls": 0})["calls"]
+    return stats.get("cmdstat_hmget", {"calls": 0})["calls"]
 
 
 def login(gw, email):

@@ -10,8 +10,9 @@ import urllib.parse
 
 import requests
 
-from conftest import (PREFIX, Gateway, check_error_log, nginx_env,
-                      session_get, session_set, wait_until)
+from conftest import (PREFIX, Gateway, b64url, check_error_log, nginx_env,
+                      session_delete, session_get, session_put_raw,
+                      session_set, wait_until)
 
 HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -165,17 +166,19 @@ def test_underscore_spellings_of_identity_headers_are_removed(
 
 
 def test_expired_sessions_are_refused(gateway):
-    # absolute expiry passed, though the key is still in Redis
+    # absolute expiry passed, though the session is still in Redis
     cookie = gateway.session(expires_in=-5)
     assert get(gateway, "/app/", cookie=cookie, headers=JSON).status_code \
         == 401
-    # idle expiry: the key's TTL runs out
-    cookie = gateway.session(ttl=1)
+    # idle expiry: last used more than session_idle (30 min) ago
+    cookie = gateway.session(last_seen_ago=1795)
     assert get(gateway, "/app/", cookie=cookie).status_code == 200
-    time.sleep(2.1)
+    cookie = gateway.session(last_seen_ago=1801)
     r = get(gateway, "/app/", cookie=cookie, headers=HTML)
     assert r.status_code == 302
     assert r.headers["Location"].endswith("/guichet/login?return_to=/app/")
+    assert get(gateway, "/guichet/session", cookie=cookie,
+               headers=JSON).status_code == 401
 
 
 def test_locked_or_erased_account_is_refused(gateway):
@@ -189,7 +192,6 @@ def test_locked_or_erased_account_is_refused(gateway):
     assert get(gateway, "/app/", cookie=cookie).status_code == 200
     # what a lock does: status, then ac_cmd_sessions_end_all()
     rd.hset(PREFIX + "acct:" + account, "status", "1")
-    rd.delete(PREFIX + "sess:" + digest)
     rd.hdel(PREFIX + "acct:" + account, "s:" + digest)
     rd.publish(PREFIX + "events", "revoke " + digest)
     rd.publish(PREFIX + "events", "account " + account)
@@ -201,8 +203,9 @@ def test_locked_or_erased_account_is_refused(gateway):
 def test_deleted_session_is_refused_at_once(gateway):
     cookie = gateway.session()
     assert get(gateway, "/app/", cookie=cookie).status_code == 200
-    # as ac_cmd_session_delete() does: DEL, then "revoke DIGEST"
-    gateway.redis.client().delete(PREFIX + "sess:" + gateway.digest(cookie))
+    # as ac_cmd_session_delete() does: HDEL, then "revoke DIGEST"
+    session_delete(gateway.redis.client(),
+                   PREFIX + "sess:" + gateway.digest(cookie))
     gateway.redis.client().publish(PREFIX + "events",
                                    "revoke " + gateway.digest(cookie))
     assert get(gateway, "/app/", cookie=cookie,
@@ -215,28 +218,68 @@ def test_malformed_session_in_redis_is_refused(gateway):
     session_set(gateway.redis.client(), key, x="soon")
     assert get(gateway, "/app/", cookie=cookie,
                headers=JSON).status_code == 401
-    gateway.redis.client().set(key, "not a session")
+    session_put_raw(gateway.redis.client(), key, "2|not a session")
     assert get(gateway, "/app/", cookie=cookie,
                headers=JSON).status_code == 401
     assert "malformed session" in gateway.error_log()
 
 
-def test_session_of_the_previous_layout_is_refused(gateway):
-    """A session hash written before the one-value layout reads as no
-    session (MGET answers nil for a hash): sign in again, never a 503."""
+def test_session_of_the_previous_layouts_is_refused(gateway):
+    """Sessions written before the account-hash layout read as no
+    session: sign in again, never a 503. A cookie of the previous layout
+    does not begin with an account id; its session was a key of its own
+    (a "1|..." string, or a hash before that) with an "s:DIGEST" index
+    field valued with its expiry; and a "1|" value in the account's
+    field is not of this layout either."""
     account = gateway.account()
-    cookie = gateway.session(account_id=account)
-    key = PREFIX + "sess:" + gateway.digest(cookie)
     r = gateway.redis.client()
-    fields = session_get(r, key)
-    r.delete(key)
-    r.hset(key, mapping=fields)
-    r.expire(key, 600)
+    now = int(time.time())
+    old = "_" + b64url(os.urandom(32))[:42]      # random, no account id
+    d = gateway.digest(old)
+    r.set(PREFIX + "sess:" + d, "1|%s|user|pwd||%d|%d|%d||127.0.0.1|x||"
+          "alice@example.com" % (account, now, now + 600, now), ex=600)
+    r.hset(PREFIX + "acct:" + account, "s:" + d, now + 600)
+    for cookie in (old, account + old[16:]):
+        resp = get(gateway, "/app/", cookie=cookie, headers=JSON)
+        assert resp.status_code == 401
+        assert resp.json()["error"] == "unauthenticated"
+        resp = get(gateway, "/guichet/session", cookie=cookie, headers=JSON)
+        assert resp.status_code == 401
+    # an "s:" field of the previous layout with this layout's cookie
+    cookie = account + old[16:]
+    r.hset(PREFIX + "acct:" + account, "s:" + gateway.digest(cookie),
+           "1|%s|user|pwd||%d|%d|%d||127.0.0.1|x||alice@example.com"
+           % (account, now, now + 600, now))
     resp = get(gateway, "/app/", cookie=cookie, headers=JSON)
     assert resp.status_code == 401
-    assert resp.json()["error"] == "unauthenticated"
-    resp = get(gateway, "/guichet/session", cookie=cookie, headers=JSON)
+    assert "answering 503" not in gateway.error_log()
+
+
+def test_session_is_a_field_of_its_account(gateway):
+    """No key per session: the cookie names the account, and the session
+    is that account hash's field "s:DIGEST" (docs/ARCHITECTURE.md)."""
+    account = gateway.account(email="carol@example.com")
+    cookie = gateway.session(account_id=account)
+    assert cookie.startswith(account) and len(cookie) == 43
+    r = gateway.redis.client()
+    assert r.keys(PREFIX + "sess:*") == []
+    assert r.hget(PREFIX + "acct:" + account, "s:" + gateway.digest(cookie))
+    resp = get(gateway, "/app/", cookie=cookie)
+    assert resp.status_code == 200
+    assert "email=carol@example.com" in resp.text
+    # the same random part under another account's id opens nothing
+    other = gateway.account()
+    resp = get(gateway, "/app/", cookie=other + cookie[16:], headers=JSON)
     assert resp.status_code == 401
+    # nor does a value naming another account than its hash and cookie
+    forged = other + cookie[16:]
+    r.hset(PREFIX + "acct:" + other, "s:" + gateway.digest(forged),
+           r.hget(PREFIX + "acct:" + account, "s:" + gateway.digest(cookie)))
+    resp = get(gateway, "/app/", cookie=forged, headers=JSON)
+    assert resp.status_code == 401
+    assert get(gateway, "/guichet/session", cookie=forged,
+               headers=JSON).status_code == 401
+    assert "malformed session" in gateway.error_log()
 
 
 def test_require_2fa(gateway):
@@ -270,20 +313,19 @@ def test_role(gateway):
 
 
 def test_touch_at_most_once_a_minute(gateway):
-    cookie = gateway.session(ttl=600, last_seen_ago=10)
+    cookie = gateway.session(last_seen_ago=10)
     key = PREFIX + "sess:" + gateway.digest(cookie)
     r = gateway.redis.client()
     t0 = session_get(r, key)["t"]
     assert get(gateway, "/app/", cookie=cookie).status_code == 200
     time.sleep(0.2)
     assert session_get(r, key)["t"] == t0  # seen 10 s ago: no write
-    assert r.ttl(key) <= 600
-    # seen two minutes ago: renewed to the idle timeout, last seen now
-    cookie = gateway.session(ttl=600, last_seen_ago=120)
+    # seen two minutes ago: last seen now, so idle again from now
+    cookie = gateway.session(last_seen_ago=120)
     key = PREFIX + "sess:" + gateway.digest(cookie)
     assert get(gateway, "/app/", cookie=cookie).status_code == 200
-    assert wait_until(lambda: r.ttl(key) > 1700, timeout=2)
-    assert abs(int(session_get(r, key)["t"]) - time.time()) < 5
+    assert wait_until(lambda: abs(int(session_get(r, key)["t"])
+                                  - time.time()) < 5, timeout=2)
 
 
 def test_only_reads_on_the_hot_path(gateway):
@@ -294,13 +336,13 @@ def test_only_reads_on_the_hot_path(gateway):
     for _ in range(10):
         assert get(gateway, "/app/", cookie=cookie).status_code == 200
     after = r.info("commandstats")
-    # at most one plain MGET per request (the session cache saves most),
+    # at most one plain HMGET per request (the session cache saves most),
     # no script, and no write: a fresh session is not touched
 
     def calls(name):
         return (after.get("cmdstat_" + name, {"calls": 0})["calls"]
                 - before.get("cmdstat_" + name, {"calls": 0})["calls"])
-    assert 1 <= calls("mget") <= 10
+    assert 1 <= calls("hmget") <= 10
     assert calls("eval") == 0 and calls("evalsha") == 0
     assert r.info("persistence")["rdb_changes_since_last_save"] == dirty
 

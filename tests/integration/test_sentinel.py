@@ -99,7 +99,7 @@ def test_sentinel_discovery_and_failover(tmp_path, cluster):
 
         # the gate follows the new master without a reload
         assert wait_until(lambda: status() == 200
-                          and "cmd=mget" in client_commands(b), timeout=20)
+                          and "cmd=hmget" in client_commands(b), timeout=20)
         assert status() == 200
     finally:
         gw.stop()

@@ -6,7 +6,7 @@ import requests
 
 from account_helpers import (EMAIL, PASSWORD, cookie_of, enrol_start,
                              login, page, post, reauth, session_keys)
-from conftest import PREFIX, session_get, wait_until
+from conftest import PREFIX, session_exists, session_get, wait_until
 from login_helpers import (gw, hidden, post_login,  # noqa: F401
                            totp)
 
@@ -88,7 +88,8 @@ def test_reauth_moves_the_session_to_a_new_id(gw):
     new = cookie_of(s)
     assert new and new != old
     assert page(gw, s, "session").status_code == 200
-    assert not gw.redis.client().exists(PREFIX + "sess:" + gw.digest(old))
+    assert not session_exists(gw.redis.client(),
+                              PREFIX + "sess:" + gw.digest(old))
     sess = session_get(gw.redis.client(), PREFIX + "sess:" + gw.digest(new))
     assert sess.get("f")
 
@@ -115,7 +116,8 @@ def test_totp_enrolment_moves_the_session_to_a_new_id(gw):
     assert r.status_code == 200, r.text
     new = cookie_of(s)
     assert new and new != old
-    assert not gw.redis.client().exists(PREFIX + "sess:" + gw.digest(old))
+    assert not session_exists(gw.redis.client(),
+                              PREFIX + "sess:" + gw.digest(old))
     assert page(gw, s, "account").status_code == 200
     r = requests.get(gw.url + "/guichet/session",
                      cookies={"guichet": old}, timeout=5)

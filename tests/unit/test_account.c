@@ -504,7 +504,7 @@ TEST(test_erase_leaves_nothing_readable)
     r = cmdf("HGET t:acct:%s email", id2, NULL);
     CHECK(r->type == REDIS_REPLY_STRING && strcmp(r->str, EMAIL2) == 0);
     freeReplyObject(r);
-    r = redisCommand(rc, "EXISTS t:sess:sessCCCCCCCCCCCCCCCCCC");
+    r = cmdf("HEXISTS t:acct:%s s:sessCCCCCCCCCCCCCCCCCC", id2, NULL);
     CHECK_INT(r->integer, 1);
     freeReplyObject(r);
     r = redisCommand(rc, "HLEN t:inv:acme");
@@ -832,7 +832,7 @@ TEST(test_restrict_and_rename)
     freeReplyObject(r);
 
     /* the session keeps working, with the new email */
-    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, "sessAAAAAAAAAAAAAAAAAA"),
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, id, "sessAAAAAAAAAAAAAAAAAA"),
               AC_OK);
     r = run(&cmd);
     CHECK_INT(ac_session_parse(r, &s), AC_OK);

@@ -75,6 +75,24 @@ exists(const char *key)
 }
 
 
+/* 1 when the account has the session "d" (its field "s:d") */
+static int
+sess_exists(const char *d)
+{
+    int          n;
+    redisReply  *r;
+
+    r = redisCommand(rc_ctx, "HEXISTS test:acct:%s s:%s", acct_id, d);
+    n = (r != NULL && r->type == REDIS_REPLY_INTEGER) ? (int) r->integer
+                                                      : -1;
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+
+    return n;
+}
+
+
 TEST(test_sso_sessions)
 {
     ac_cmd_t       cmd;
@@ -109,7 +127,7 @@ TEST(test_sso_sessions)
     CHECK_INT(ac_cmd_session_create(&cmd, &cfg, "dddddddddddddddddddddA",
                                     &s), AC_OK);
     CHECK_INT(run_type(&cmd), REDIS_REPLY_ERROR);
-    CHECK_INT(exists("test:sess:dddddddddddddddddddddA"), 0);
+    CHECK_INT(sess_exists("dddddddddddddddddddddA"), 0);
 
     CHECK_INT(ac_cmd_partner_linked(&cmd, &cfg, acct_id, "acme"), AC_OK);
     CHECK_INT(run_int(&cmd), 0);
@@ -136,7 +154,8 @@ TEST(test_sso_sessions)
                                     &s), AC_OK);
     CHECK_INT(run_int(&cmd), 1);
 
-    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, "dddddddddddddddddddddA"),
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, acct_id,
+                                 "dddddddddddddddddddddA"),
               AC_OK);
     r = run(&cmd);
     CHECK_INT(ac_session_parse(r, &s), AC_OK);
@@ -145,7 +164,8 @@ TEST(test_sso_sessions)
         freeReplyObject(r);
     }
 
-    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, "dddddddddddddddddddddC"),
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, acct_id,
+                                 "dddddddddddddddddddddC"),
               AC_OK);
     r = run(&cmd);
     CHECK_INT(ac_session_parse(r, &s), AC_OK);
@@ -160,14 +180,23 @@ TEST(test_sso_sessions)
         freeReplyObject(r);
     }
 
-    /* a session written before the rule loses them when read */
-    r = redisCommand(rc_ctx, "SET test:sess:dddddddddddddddddddddB %s",
-                     "1|aaaaaaaaaaaaaaaa|user,admin|sso|acme|1|4102444800|1"
-                     "|||||a@example.com");
+    /* the partner's index names the account of each session */
+    r = redisCommand(rc_ctx, "ZSCORE test:partner:acme:sess %s:%s", acct_id,
+                     "dddddddddddddddddddddA");
+    CHECK(r != NULL && r->type == REDIS_REPLY_STRING);
     if (r != NULL) {
         freeReplyObject(r);
     }
-    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, "dddddddddddddddddddddB"),
+
+    /* a session written before the rule loses them when read */
+    r = redisCommand(rc_ctx, "HSET test:acct:%s s:dddddddddddddddddddddB %s",
+                     acct_id, "2|aaaaaaaaaaaaaaaa|user,admin|sso|acme|1|"
+                     "4102444800|1|||||");
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+    CHECK_INT(ac_cmd_session_get(&cmd, &cfg, acct_id,
+                                 "dddddddddddddddddddddB"),
               AC_OK);
     r = run(&cmd);
     CHECK_INT(ac_session_parse(r, &s), AC_OK);
@@ -184,9 +213,9 @@ TEST(test_sso_sessions)
     if (r != NULL) {
         freeReplyObject(r);
     }
-    CHECK_INT(exists("test:sess:dddddddddddddddddddddA"), 0);
-    CHECK_INT(exists("test:sess:dddddddddddddddddddddB"), 0);
-    CHECK_INT(exists("test:sess:dddddddddddddddddddddC"), 1);
+    CHECK_INT(sess_exists("dddddddddddddddddddddA"), 0);
+    CHECK_INT(sess_exists("dddddddddddddddddddddB"), 0);
+    CHECK_INT(sess_exists("dddddddddddddddddddddC"), 1);
     r = run(&cmd);
     CHECK_INT(ac_partner_unlink_reply(r, &n), AC_ERR_NOT_FOUND);
     CHECK_INT(n, 0);
@@ -209,15 +238,15 @@ TEST(test_sso_sessions)
     if (r != NULL) {
         freeReplyObject(r);
     }
-    CHECK_INT(exists("test:sess:dddddddddddddddddddddD"), 0);
-    CHECK_INT(exists("test:sess:dddddddddddddddddddddC"), 1);
+    CHECK_INT(sess_exists("dddddddddddddddddddddD"), 0);
+    CHECK_INT(sess_exists("dddddddddddddddddddddC"), 1);
     CHECK_INT(exists("test:partner:acme:sess"), 0);
 
     /* a removed partner opens nothing, even for a linked account */
     CHECK_INT(ac_cmd_session_create(&cmd, &cfg, "dddddddddddddddddddddE",
                                     &s), AC_OK);
     CHECK_INT(run_type(&cmd), REDIS_REPLY_ERROR);
-    CHECK_INT(exists("test:sess:dddddddddddddddddddddE"), 0);
+    CHECK_INT(sess_exists("dddddddddddddddddddddE"), 0);
 }
 
 

@@ -21,7 +21,7 @@ static redisContext  *rc;
 #define run_int(cmd)  redis_fixture_int(rc, cmd)
 
 #define ID      "ssssssssssssssss"
-#define DIGEST  "0123456789abcdef0123456789abcdef"
+#define DIGEST  "0123456789abcdef012345"
 
 
 static void
@@ -42,10 +42,11 @@ TEST(test_account_page_reads_everything_at_once)
     redisReply  *r;
 
     raw("FLUSHALL", NULL);
-    raw("HSET u:acct:%s email a@b.c s:" DIGEST " 2000000000 s:gone 5",
-        ID);
-    raw("SET u:sess:%s 1|" ID "|user|pwd||10|2000000000|20|1700000000|"
-        "192.0.2.1|Firefox|pending|a@b.c", DIGEST);
+    raw("HSET u:acct:%s email a@b.c s:gone 5", ID);
+    raw("HSET u:acct:" ID " s:%s 2|" ID "|user|pwd||10|4000000000|"
+        "3999999000|1700000000|192.0.2.1|Firefox|pending|", DIGEST);
+    raw("HSET u:acct:" ID " s:idle 2|" ID "|user|pwd||10|4000000000|20|"
+        "|192.0.2.1|Firefox||", NULL);
     raw("SADD u:acct:%s:rc x y z", ID);
 
     CHECK_INT(ac_cmd_account_page(&cmd, &cfg, DIGEST, ID), AC_OK);
@@ -57,7 +58,7 @@ TEST(test_account_page_reads_everything_at_once)
 
     CHECK_STR(r->element[0]->str, "1700000000");
     CHECK_STR(r->element[1]->str, "pending");
-    CHECK_INT(r->element[2]->elements, 6);          /* 3 fields */
+    CHECK_INT(r->element[2]->elements, 8);          /* 4 fields */
     CHECK_INT(r->element[3]->integer, 3);
     /* the live session only: digest, device, ip, created, last seen */
     CHECK_INT(r->element[4]->elements, 5);
@@ -65,7 +66,7 @@ TEST(test_account_page_reads_everything_at_once)
     CHECK_STR(r->element[4]->element[1]->str, "Firefox");
     CHECK_STR(r->element[4]->element[2]->str, "192.0.2.1");
     CHECK_STR(r->element[4]->element[3]->str, "10");
-    CHECK_STR(r->element[4]->element[4]->str, "20");
+    CHECK_STR(r->element[4]->element[4]->str, "3999999000");
     freeReplyObject(r);
 
     CHECK_INT(ac_cmd_account_page(&cmd, &cfg, DIGEST, NULL), AC_ERR_INVALID);
@@ -78,23 +79,24 @@ TEST(test_session_field_only_while_the_session_lives)
     redisReply  *r;
 
     raw("FLUSHALL", NULL);
-    CHECK_INT(ac_cmd_session_field(&cmd, &cfg, DIGEST, "k", "x"), AC_OK);
+    CHECK_INT(ac_cmd_session_field(&cmd, &cfg, ID, DIGEST, "k", "x"),
+              AC_OK);
     CHECK_INT(run_int(&cmd), 0);
-    r = redisCommand(rc, "EXISTS u:sess:" DIGEST);
+    r = redisCommand(rc, "EXISTS u:acct:" ID);
     CHECK(r != NULL && r->integer == 0);
     freeReplyObject(r);
 
-    raw("SET u:sess:%s 1|" ID "|user|pwd||10|2000000000|20||||old|a@b.c",
-        DIGEST);
-    CHECK_INT(ac_cmd_session_field(&cmd, &cfg, DIGEST, "k", ""), AC_OK);
+    raw("HSET u:acct:" ID " email a@b.c s:%s 2|" ID "|user|pwd||10|"
+        "2000000000|20||||old|", DIGEST);
+    CHECK_INT(ac_cmd_session_field(&cmd, &cfg, ID, DIGEST, "k", ""), AC_OK);
     CHECK_INT(run_int(&cmd), 1);
-    r = redisCommand(rc, "GET u:sess:" DIGEST);
+    r = redisCommand(rc, "HGET u:acct:" ID " s:" DIGEST);
     CHECK(r != NULL && r->type == REDIS_REPLY_STRING
-          && strcmp(r->str, "1|" ID "|user|pwd||10|2000000000|20|||||a@b.c")
+          && strcmp(r->str, "2|" ID "|user|pwd||10|2000000000|20|||||")
              == 0);
     freeReplyObject(r);
 
-    CHECK_INT(ac_cmd_session_field(&cmd, &cfg, DIGEST, "kk", "x"),
+    CHECK_INT(ac_cmd_session_field(&cmd, &cfg, ID, DIGEST, "kk", "x"),
               AC_ERR_INVALID);
 }
 

@@ -85,14 +85,24 @@ int ac_cmd_account_rehash(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, int64_t step);
 
-/* EVAL that ends every session of an account (session keys and the
- * account's "s:" fields) and raises its generation "g", which ends its
- * pending second-factor states; replies the number ended. */
+/* EVAL that ends every session of an account (its "s:" fields) and
+ * raises its generation "g", which ends its pending second-factor
+ * states; replies the number of live ones ended. */
 int ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id);
 
-/* EVAL that replies how many of the account's "s:" fields have not
- * reached their absolute expiry at "now" (0 for no account). */
+/* EVAL that drops, for "count" accounts from rank "offset" of the
+ * account list, their "s:" fields that are no live session at "now"
+ * (past their expiry, idle too long, or of the previous layout), the
+ * sweep of guichetctl's retention run. ac_sessions_sweep_reply() reads
+ * the next offset (0: done) and how many were dropped. */
+int ac_cmd_sessions_sweep(ac_cmd_t *cmd, const ac_config_t *cfg,
+    int64_t offset, int64_t count, int64_t now);
+int ac_sessions_sweep_reply(const struct redisReply *r, int64_t *next,
+    int64_t *dropped);
+
+/* EVAL that replies how many of the account's sessions live at "now"
+ * (0 for no account). */
 int ac_cmd_sessions_count(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id, int64_t now);
 
@@ -117,12 +127,13 @@ int ac_account_parse(const struct redisReply *r, const char *id,
 int ac_cmd_account_page(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *id);
 
-/* EVAL that sets a session's field "f" or "k" ("" empties it), only
- * while the session lives, its TTL kept. Replies 1, or 0 when it is
- * gone. AC_ERR_INVALID for another field, or a value with a '|' or a
+/* EVAL that sets the field "f" or "k" ("" empties it) of the session
+ * "digest" of "account", only while it exists. Replies 1, or 0 when it
+ * is gone. AC_ERR_INVALID for another field, or a value with a '|' or a
  * control byte. */
 int ac_cmd_session_field(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *digest, const char *field, const char *value);
+    const char *account, const char *digest, const char *field,
+    const char *value);
 
 /* EVALs that turn TOTP on (the sealed secret, its accepted step, new
  * recovery codes, or none when digests is NULL: guichetctl totp enroll)

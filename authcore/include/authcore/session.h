@@ -11,25 +11,30 @@
 /* ----------------------------------------------------------- sessions */
 
 /*
- * A session is the string "P sess:DIGEST" (DIGEST = ac_session_digest()
- * of the cookie value), one versioned value that the gate reads with one
- * plain command (MGET, no script) and that holds all it decides on:
- *   "1|a|r|m|p|c|x|t|f|i|u|k|e"
- *   1 layout version   a account id   r roles ("user,admin")   m amr
+ * A session is the field "s:DIGEST" (DIGEST = ac_session_digest() of the
+ * cookie value) of its account hash "P acct:ID": no key of its own. The
+ * cookie begins with the account id (ac_session_token_new()), so the
+ * gate reads a session it does not hold with one plain command (HMGET of
+ * that field and the account's "email", no script). The value holds all
+ * the gate decides on:
+ *   "2|a|r|m|p|c|x|t|f|i|u|k|"
+ *   2 layout version   a account id   r roles ("user,admin")   m amr
  *   ("pwd", "pwd otp", "sso", "sso otp")   p partner id ("" for none)
  *   c created   x absolute expiry   t last seen   f last proof of
  *   identity ("" for none; times in unix seconds)   i IP   u short
  *   device label ('|' written as '/')   k a second factor being enrolled
- *   (the account page's, "" for none)   e email (last: it may hold '|')
+ *   (the account page's, "" for none)   e stored empty: the account's
+ *   "email" stands for it
  * A session exists only for an active account: locking it, removing a
  * role, a password change, erasure, a partner removed or unlinked end
  * the sessions they affect (and a new one is refused to a locked
- * account), so the account is never read at the gate. Its TTL is
- * session_idle, renewed by ac_cmd_session_touch(). The account hash
- * "P acct:ID" indexes its sessions: one field "s:DIGEST" per session,
- * valued with its absolute expiry, at most AC_SESSIONS_MAX. A session of
- * the previous layout (a hash with these letters as fields) reads as no
- * session: its holder signs in again.
+ * account), so the account's status is never read at the gate. A
+ * session lives until x and session_idle after t (ac_session_live());
+ * t is renewed by ac_cmd_session_touch(). Fields past that are dropped
+ * by the account's next sign-in and by guichetctl's retention run. A
+ * cookie of the previous layout (no account id in front) or an "s:"
+ * field of the previous layout (a bare expiry) reads as no session: its
+ * holder signs in again.
  */
 
 #define AC_AMR_PWD         0x01
@@ -66,40 +71,49 @@ const char *ac_amr_name(unsigned amr);
 int ac_session_digest(const ac_keys_t *keys, const char *cookie, size_t len,
     char out[AC_DIGEST_LEN + 1]);
 
-/* EVAL that writes the session value with TTL session_idle and indexes it
- * as the account's field "s:DIGEST" -> absolute expiry. The same script
- * drops the account's "s:" fields past their expiry (at "created") and,
- * beyond AC_SESSIONS_MAX, ends the sessions that expire first (revoked
- * like ac_cmd_session_delete()). "s" must hold account, email, roles,
- * amr, created, expires, last_seen; ip, device and partner may be empty.
+/* A new session cookie value: the account id (AC_ID_LEN characters),
+ * then 27 random base64url characters; AC_TOKEN_LEN in all. */
+int ac_session_token_new(const char *account, char out[AC_TOKEN_LEN + 1]);
+
+/* The account id a session cookie value begins with; AC_ERR_INVALID for
+ * a value that does not begin with one (the previous layout's). */
+int ac_session_account(const char *cookie, size_t len,
+    char account[AC_ID_LEN + 1]);
+
+/* EVAL that writes the session as the account's field "s:DIGEST". The
+ * same script drops the account's "s:" fields past their expiry
+ * (absolute, or idle at "created"), and, beyond AC_SESSIONS_MAX, ends
+ * the sessions that expire first (revoked like ac_cmd_session_delete()).
+ * "s" must hold account, roles, amr, created, expires, last_seen; ip,
+ * device and partner may be empty, the email is not stored.
  * Replies 1, or an error reply without writing anything when the
  * account does not exist (erased meanwhile) or is locked. "s" is copied
  * into the command. A '|' in the IP, an account id or a partner id
  * that is not one: AC_ERR_INVALID.
  * A session with a partner (SSO) is written only if that partner still
  * exists and the account is linked to it (else an error reply), and is
- * indexed in "P partner:ID:sess" so that removing the partner or
- * unlinking the account ends it. A session whose amr holds AC_AMR_SSO
- * never carries AC_ROLE_SECURITY or AC_ROLE_ADMIN: they are dropped
- * here, and again by ac_session_parse(). */
+ * indexed in "P partner:ID:sess" ("ACCOUNT:DIGEST") so that removing
+ * the partner or unlinking the account ends it. A session whose amr
+ * holds AC_AMR_SSO never carries AC_ROLE_SECURITY or AC_ROLE_ADMIN: they
+ * are dropped here, and again by ac_session_parse(). */
 int ac_cmd_session_create(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const ac_session_t *s);
 
-/* "MGET P sess:DIGEST": one plain command, no script. Replies a
- * one-element array: the session's value, or nil when there is none (or
- * one of the previous layout, which MGET reads as nil). */
+/* "HMGET P acct:ID s:DIGEST email": one plain command, no script.
+ * Replies the session's value (nil when there is none) and the
+ * account's email. AC_ERR_INVALID for an account id that is not one. */
 int ac_cmd_session_get(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *digest);
+    const char *account, const char *digest);
 
-/* EVAL that renews the idle TTL (never past the absolute expiry) and
- * sets the last-seen time, only if the session still exists (replies 1,
- * else 0). Callers touch a session at
- * most once every AC_SESSION_TOUCH seconds. */
+/* EVAL that sets the last-seen time, only if the session still lives
+ * (replies 1, else 0). Callers touch a session at most once every
+ * AC_SESSION_TOUCH seconds. */
 int ac_cmd_session_touch(ac_cmd_t *cmd, const ac_config_t *cfg,
-    const char *digest, int64_t now);
+    const char *account, const char *digest, int64_t now);
 
-/* EVAL that deletes one session and its account's "s:" field; replies 1
- * when the session existed, else 0. */
+/* EVAL that deletes one session (and its partner index member), and the
+ * account's fields that are no live session; replies 1 when the session
+ * existed, else 0. */
 int ac_cmd_session_delete(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, const char *account);
 
@@ -128,14 +142,19 @@ int ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 int ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, unsigned tries);
 
-/* Fills "s" from an ac_cmd_session_get() reply (or a GET's).
- * AC_ERR_NOT_FOUND for nil; AC_ERR_REDIS for an error reply, a malformed
- * value, another layout version, or one missing a, m or x. A parsed
- * session has account_status AC_STATUS_ACTIVE. The caller still checks
- * s->expires, the amr and the roles.
+/* Fills "s" from an ac_cmd_session_get() reply (or a field's value
+ * alone: no email). AC_ERR_NOT_FOUND for nil; AC_ERR_REDIS for an error
+ * reply, a malformed value, another layout version, or one missing a, m
+ * or x. A parsed session has account_status AC_STATUS_ACTIVE. The
+ * caller still checks ac_session_live(), the amr and the roles.
  * An SSO session's roles never hold AC_ROLES_SSO_DENIED, even when a
  * session written before that rule holds them. */
 int ac_session_parse(const struct redisReply *r, ac_session_t *s);
+
+/* 1 when "s" is before its absolute expiry and within session_idle of
+ * its last use, else 0. */
+int ac_session_live(const ac_session_t *s, const ac_config_t *cfg,
+    int64_t now);
 
 /*
  * (device.c) The device a person sees in their sessions list, named
