@@ -499,7 +499,6 @@ ngx_http_guichet_2fa_success(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
     ac_cmd_t                       cmd;
-    char                           key[AC_KEY_MAX];
     ngx_http_guichet_login_ctx_t  *lc;
     ngx_http_guichet_main_conf_t  *gmcf;
 
@@ -517,10 +516,7 @@ ngx_http_guichet_2fa_success(ngx_http_request_t *r,
         return;
     }
 
-    if (ac_key(gmcf->ac, AC_K_PENDING, ctx->digest, key) == AC_OK) {
-        ac_cmd_init(&cmd);
-        ac_cmd_str(&cmd, "DEL");
-        ac_cmd_copy(&cmd, key, ngx_strlen(key));
+    if (ac_cmd_pending_end(&cmd, gmcf->ac, ctx->digest) == AC_OK) {
         ngx_http_guichet_ep_detached(r, &cmd);
     }
 

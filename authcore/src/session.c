@@ -615,6 +615,17 @@ ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
 
 
 int
+ac_cmd_pending_end(ac_cmd_t *cmd, const ac_config_t *cfg, const char *digest)
+{
+    if (cfg == NULL || ac_digest_check(digest) != AC_OK) {
+        return AC_ERR_INVALID;
+    }
+
+    return ac_cmd_key(cmd, "DEL", cfg, AC_K_PENDING, digest);
+}
+
+
+int
 ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, unsigned tries)
 {

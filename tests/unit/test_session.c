@@ -278,6 +278,25 @@ fake_pair(const char *v, const char *email)
 }
 
 
+/* the 2fa step ends a pending state through authcore's key, not its own */
+TEST(test_pending_end)
+{
+    ac_cmd_t  cmd;
+    char      d[AC_DIGEST_LEN + 1], key[AC_KEY_MAX];
+
+    CHECK_INT(ac_session_digest(keys, cookie, AC_TOKEN_LEN, d), AC_OK);
+    CHECK_INT(ac_cmd_pending_end(&cmd, &cfg, d), AC_OK);
+    CHECK_INT(cmd.argc, 2);
+    CHECK(cmd.argvlen[0] == 3 && memcmp(cmd.argv[0], "DEL", 3) == 0);
+    CHECK_INT(ac_key(&cfg, AC_K_PENDING, d, key), AC_OK);
+    CHECK(cmd.argvlen[1] == strlen(key)
+          && memcmp(cmd.argv[1], key, strlen(key)) == 0);
+
+    CHECK_INT(ac_cmd_pending_end(&cmd, &cfg, "short"), AC_ERR_INVALID);
+    CHECK_INT(ac_cmd_pending_end(&cmd, &cfg, NULL), AC_ERR_INVALID);
+}
+
+
 TEST(test_parse)
 {
     ac_session_t  s;
@@ -760,6 +779,7 @@ main(void)
     RUN(test_amr);
     RUN(test_digest);
     RUN(test_cmd_create_shape);
+    RUN(test_pending_end);
     RUN(test_parse);
     RUN(test_redis_round_trip);
 

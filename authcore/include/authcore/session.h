@@ -141,6 +141,10 @@ int ac_cmd_pending_create(ac_cmd_t *cmd, const ac_config_t *cfg,
  * [pending HGETALL, account HGETALL, tries taken]. */
 int ac_cmd_pending_take(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *digest, unsigned tries);
+/* DEL of a pending state once its second factor was given: a pending
+ * cookie opens one session at most. */
+int ac_cmd_pending_end(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *digest);
 
 /* Fills "s" from an ac_cmd_session_get() reply (or a field's value
  * alone: no email). AC_ERR_NOT_FOUND for nil; AC_ERR_REDIS for an error
