@@ -382,10 +382,11 @@ ctl_cmd_user_unlock(ctl_t *ctl)
 int
 ctl_cmd_user_passwd(ctl_t *ctl)
 {
-    int           status;
+    int           rc, status;
     int64_t       ended;
+    ac_cmd_t      cmd;
     ac_account_t  a;
-    char          email[AC_EMAIL_MAX + 1], now[32];
+    char          email[AC_EMAIL_MAX + 1];
 
     status = ctl_email_arg(ctl->args.pos[0], email);
     if (status != CTL_EXIT_OK) {
@@ -407,19 +408,10 @@ ctl_cmd_user_passwd(ctl_t *ctl)
         goto done;
     }
 
-    status = ctl_user_set(ctl, &a, "pw", a.pw);
-    if (status != CTL_EXIT_OK) {
-        goto done;
-    }
-
-    snprintf(now, sizeof(now), "%lld", (long long) time(NULL));
-
-    status = ctl_user_set(ctl, &a, "pw_changed", now);
-    if (status != CTL_EXIT_OK) {
-        goto done;
-    }
-
-    status = ctl_sessions_end(ctl, a.id, &ended);
+    /* the page's step: the hash and every session ended at once */
+    rc = ac_cmd_password_set(&cmd, ctl->cfg, a.id, a.pw,
+                             (int64_t) time(NULL));
+    status = ctl_redis_integer(ctl, rc, &cmd, &ended);
     if (status != CTL_EXIT_OK) {
         goto done;
     }

@@ -630,8 +630,8 @@ ngx_http_guichet_password_checked(ngx_http_request_t *r, void *data, int rc)
 
 
 /*
- * The new hash stored, every session of the account ended (this one
- * too), then a new session for this browser.
+ * The new hash stored and every session of the account ended (this one
+ * too) in one step, then a new session for this browser.
  */
 
 static void
@@ -644,22 +644,15 @@ ngx_http_guichet_password_hashed(ngx_http_request_t *r,
     a = ctx->route_data;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
 
-    *ngx_sprintf((u_char *) a->num, "%L", ctx->now) = '\0';
-
-    if (ac_cmd_account_set(&a->cmds[0], gmcf->ac, a->account.id, "pw",
-                           a->phc)
-        != AC_OK
-        || ac_cmd_account_set(&a->cmds[1], gmcf->ac, a->account.id,
-                              "pw_changed", a->num)
-           != AC_OK
-        || ac_cmd_sessions_end_all(&a->cmds[2], gmcf->ac, a->account.id)
-           != AC_OK)
+    if (ac_cmd_password_set(&a->cmds[0], gmcf->ac, a->account.id, a->phc,
+                            ctx->now)
+        != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_guichet_acct_seq(r, ctx, 3, ngx_http_guichet_password_ended);
+    ngx_http_guichet_acct_seq(r, ctx, 1, ngx_http_guichet_password_ended);
 }
 
 

@@ -276,6 +276,9 @@ ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
  * second-factor states die. Replies how many were live. */
 static const char  ac_lua_sessions_end_all[] =
     AC_SESSION_LUA
+    "if ARGV[5] and redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  redis.call('HSET', KEYS[1], 'pw', ARGV[5], 'pw_changed', ARGV[6])\n"
+    "end\n"
     "local h = redis.call('HGETALL', KEYS[1])\n"
     "local now = tonumber(redis.call('TIME')[1])\n"
     "local n = 0\n"
@@ -397,6 +400,14 @@ int
 ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id)
 {
+    return ac_cmd_password_set(cmd, cfg, id, NULL, 0);
+}
+
+
+int
+ac_cmd_password_set(ac_cmd_t *cmd, const ac_config_t *cfg, const char *id,
+    const char *phc, int64_t now)
+{
     int    rc;
 
     rc = ac_cmd_eval_key(cmd, ac_lua_sessions_end_all,
@@ -417,6 +428,11 @@ ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     }
     ac_cmd_copy(cmd, id, strlen(id));
     ac_cmd_int(cmd, cfg->session_idle);
+
+    if (phc != NULL) {
+        ac_cmd_copy(cmd, phc, strlen(phc));
+        ac_cmd_int(cmd, now);
+    }
 
     return ac_cmd_status(cmd);
 }

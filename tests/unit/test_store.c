@@ -574,6 +574,51 @@ TEST(test_redis_sessions_end_all)
 }
 
 
+/* a password change: the hash and every session ended in one step */
+TEST(test_redis_password_set)
+{
+    redisReply  *r;
+    ac_cmd_t     cmd;
+    const char  *id = "pppppppppppppppp";
+
+    freeReplyObject(redisCommand(rc_ctx, "HSET test:acct:%s email a@b.c "
+                                 "pw old pw_changed 5 s:d1 2|%s|user|pwd||"
+                                 "1|9999999999|9999990000|||||", id, id));
+
+    CHECK_INT(ac_cmd_password_set(&cmd, &cfg, id, "$argon2id$new", 1234),
+              AC_OK);
+    CHECK_INT(run_int(&cmd), 1);
+
+    r = redisCommand(rc_ctx, "HMGET test:acct:%s pw pw_changed g s:d1",
+                     id);
+    CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 4);
+    if (r != NULL && r->elements == 4) {
+        CHECK(r->element[0]->type == REDIS_REPLY_STRING
+              && strcmp(r->element[0]->str, "$argon2id$new") == 0);
+        CHECK(r->element[1]->type == REDIS_REPLY_STRING
+              && strcmp(r->element[1]->str, "1234") == 0);
+        CHECK(r->element[2]->type == REDIS_REPLY_STRING
+              && strcmp(r->element[2]->str, "1") == 0);
+        CHECK(r->element[3]->type == REDIS_REPLY_NIL);
+    }
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+
+    /* an account erased meanwhile is not brought back by its password */
+    CHECK_INT(ac_cmd_password_set(&cmd, &cfg, "gggggggggggggggg", "$x", 1),
+              AC_OK);
+    CHECK_INT(run_int(&cmd), 0);
+    r = redisCommand(rc_ctx, "EXISTS test:acct:gggggggggggggggg");
+    CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+
+    freeReplyObject(redisCommand(rc_ctx, "DEL test:acct:%s", id));
+}
+
+
 TEST(test_redis_recovery)
 {
     int          i;
@@ -841,6 +886,7 @@ main(void)
             RUN(test_redis_totp_step);
             RUN(test_redis_rehash);
             RUN(test_redis_sessions_end_all);
+    RUN(test_redis_password_set);
             RUN(test_redis_recovery);
             RUN(test_redis_partners);
             redisFree(rc_ctx);

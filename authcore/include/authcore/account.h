@@ -90,6 +90,12 @@ int ac_cmd_totp_step(ac_cmd_t *cmd, const ac_config_t *cfg,
  * states; replies the number of live ones ended. */
 int ac_cmd_sessions_end_all(ac_cmd_t *cmd, const ac_config_t *cfg,
     const char *id);
+/* The same step setting the account's password hash first ("pw", and
+ * "pw_changed" = now) while the account exists: a password change ends
+ * every session in the same step as it takes effect (the account page,
+ * guichetctl user passwd). */
+int ac_cmd_password_set(ac_cmd_t *cmd, const ac_config_t *cfg,
+    const char *id, const char *phc, int64_t now);
 
 /* EVAL that drops, for "count" accounts from rank "offset" of the
  * account list, their "s:" fields that are no live session at "now"
