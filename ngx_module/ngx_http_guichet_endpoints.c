@@ -164,6 +164,9 @@ static ngx_http_guichet_route_t  ngx_http_guichet_routes[] = {
       ngx_http_guichet_reset_confirm_get },
     { ngx_string("reset/confirm"), NGX_HTTP_POST, NGX_HTTP_GUICHET_EP_BODY,
       ngx_http_guichet_reset_confirm_post },
+    { ngx_string("reset/confirm/options"), NGX_HTTP_POST,
+      NGX_HTTP_GUICHET_EP_BODY|NGX_HTTP_GUICHET_EP_JSON,
+      ngx_http_guichet_reset_options },
 
     { ngx_null_string, 0, 0, NULL }
 };

@@ -479,6 +479,8 @@ void ngx_http_guichet_reset_confirm_get(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 void ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
+void ngx_http_guichet_reset_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
 
 /* ngx_http_guichet_mail.c: mails queued by other routes */
 void ngx_http_guichet_mail_invitation(ngx_http_request_t *r,

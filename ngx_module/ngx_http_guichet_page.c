@@ -93,7 +93,8 @@ static ngx_http_guichet_template_t  ngx_http_guichet_templates[] = {
       NGX_HTTP_GUICHET_VARS("base", "csrf", "email") },
 
     { "reset_confirm.html", "text/html; charset=utf-8",
-      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "totp") },
+      NGX_HTTP_GUICHET_VARS("base", "error", "csrf", "email", "totp",
+          "passkey", "code") },
 
     { "passkeys.html", "text/html; charset=utf-8",
       NGX_HTTP_GUICHET_VARS("base", "email", "notice", "csrf", "csrf_logout",

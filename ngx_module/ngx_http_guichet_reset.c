@@ -24,6 +24,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_guichet_ticket.h"
+#include "ngx_http_guichet_passkey.h"
 
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     const char          *method;
     ac_account_t         account;
     ac_mail_t            mail;
+    char                 binding[AC_DIGEST_LEN + 1];  /* of passkeys */
     ac_throttle_t        throttle;   /* a request's, a second factor's */
     ac_cmd_t             cmd;
 } ngx_http_guichet_reset_t;
@@ -65,6 +67,14 @@ static ngx_int_t ngx_http_guichet_reset_form(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx, ngx_uint_t status, const char *error);
 static void ngx_http_guichet_reset_shown(ngx_http_request_t *r, void *data,
     redisReply *reply, ngx_int_t rc);
+static ngx_int_t ngx_http_guichet_reset_binding(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+static void ngx_http_guichet_reset_opt_account(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_opt_listed(ngx_http_request_t *r,
+    void *data, redisReply *reply, ngx_int_t rc);
+static void ngx_http_guichet_reset_pk_done(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason);
 static void ngx_http_guichet_reset_checked(ngx_http_request_t *r,
     void *data, redisReply *reply, ngx_int_t rc);
 static void ngx_http_guichet_reset_counted(ngx_http_request_t *r,
@@ -470,6 +480,34 @@ ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
         return;
     }
 
+    if (ngx_http_guichet_reset_binding(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* the second factor: a passkey's answer, or a code */
+    switch (ngx_http_guichet_pka_read(r, ctx)) {
+
+    case NGX_DECLINED:
+        ctx->passkey = NULL;
+
+        if (ngx_http_guichet_ep_field(ctx, "code", rs->code,
+                                      sizeof(rs->code), &rs->code_len)
+            != NGX_OK)
+        {
+            rs->code_len = 0;
+            rs->code[0] = '\0';
+        }
+
+        break;
+
+    case NGX_OK:
+        break;
+
+    default:
+        return;
+    }
+
     if (ngx_http_guichet_ep_field(ctx, "password", rs->password,
                                   sizeof(rs->password), &rs->password_len)
         != NGX_OK)
@@ -478,15 +516,119 @@ ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
         rs->password[0] = '\0';
     }
 
-    if (ngx_http_guichet_ep_field(ctx, "code", rs->code, sizeof(rs->code),
-                                  &rs->code_len)
-        != NGX_OK)
-    {
-        rs->code_len = 0;
-        rs->code[0] = '\0';
+    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_reset_checked);
+}
+
+
+/* a passkey's challenge is bound to this browser's form: its CSRF cookie */
+static ngx_int_t
+ngx_http_guichet_reset_binding(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    return ac_digest(gmcf->keys, AC_PURPOSE_CSRF, ctx->csrf_cookie,
+                     ngx_strlen(ctx->csrf_cookie), rs->binding)
+           == AC_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * POST reset/confirm/options: the options of navigator.credentials.get
+ * for the account of this browser's link, its passkeys allowed (JSON).
+ */
+void
+ngx_http_guichet_reset_options(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
+    if (gmcf->ac->public_url == NULL || gmcf->ac->webauthn_rp_id == NULL) {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_NOT_FOUND, "disabled",
+                                       "Passkeys are not offered here.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
     }
 
-    ngx_http_guichet_ticket_lookup(r, ctx, ngx_http_guichet_reset_checked);
+    if (ngx_http_guichet_reset_data(r, ctx) == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ticket_cookie(r, ctx);
+
+    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
+
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie,
+                                       "reset_confirm")
+        != NGX_OK)
+    {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_FORBIDDEN, "csrf",
+                                       "This page has expired: open the "
+                                       "link of your mail again.");
+        ngx_http_guichet_ep_finish(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_reset_binding(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ticket_lookup(r, ctx,
+                                   ngx_http_guichet_reset_opt_account);
+}
+
+
+static void
+ngx_http_guichet_reset_opt_account(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    if (ngx_http_guichet_reset_account(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_guichet_ticket_release(r, ctx);
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (ac_cmd_passkey_list(&rs->cmd, gmcf->ac, rs->account.id) != AC_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    (void) ngx_http_guichet_ep_redis(r, ctx, &rs->cmd,
+                                     ngx_http_guichet_reset_opt_listed);
+}
+
+
+static void
+ngx_http_guichet_reset_opt_listed(ngx_http_request_t *r, void *data,
+    redisReply *reply, ngx_int_t rc)
+{
+    ngx_http_guichet_ep_ctx_t *ctx = data;
+
+    ngx_http_guichet_reset_t  *rs;
+
+    if (ngx_http_guichet_ep_reply(r, ctx, reply, rc) != NGX_OK) {
+        return;
+    }
+
+    rs = ctx->route_data;
+
+    ngx_http_guichet_pka_offer(r, ctx, reply, "reset", rs->binding, 0);
 }
 
 
@@ -551,6 +693,12 @@ ngx_http_guichet_reset_form(ngx_http_request_t *r,
     ngx_http_guichet_ep_var(ctx, "email", rs->account.email);
     ngx_http_guichet_ep_var(ctx, "totp",
                             rs->account.totp[0] ? "1" : NULL);
+    ngx_http_guichet_ep_var(ctx, "passkey",
+                            rs->account.passkeys > 0 ? "1" : NULL);
+    /* the form with a code, or with nothing more to give */
+    ngx_http_guichet_ep_var(ctx, "code",
+                            (rs->account.totp[0]
+                             || rs->account.passkeys == 0) ? "1" : NULL);
 
     return NGX_OK;
 }
@@ -611,8 +759,23 @@ ngx_http_guichet_reset_checked(ngx_http_request_t *r, void *data,
 
     rs->method = "mail";
 
-    if (rs->account.totp[0] == '\0') {
+    if (!AC_ACCOUNT_SECOND(&rs->account)) {
         ngx_http_guichet_reset_hash(r, ctx);
+        return;
+    }
+
+    if (ctx->passkey == NULL && rs->account.totp[0] == '\0') {
+        /* the second factor is a passkey: the link alone is not it */
+        if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                        "Confirm with your passkey: it is "
+                                        "your account's second step.")
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_guichet_ep_finish(r, ctx);
         return;
     }
 
@@ -673,6 +836,14 @@ ngx_http_guichet_reset_counted(ngx_http_request_t *r, void *data,
 
         ctx->retry_after = wait;
         ngx_http_guichet_ep_log(r, ctx, AC_EV_THROTTLED, "2fa", 1);
+        return;
+    }
+
+    if (ctx->passkey != NULL) {
+        /* bound to this browser's form; among the account's passkeys */
+        ngx_http_guichet_pka_check(r, ctx, "reset", rs->binding,
+                                   rs->account.id, 0,
+                                   ngx_http_guichet_reset_pk_done);
         return;
     }
 
@@ -776,6 +947,42 @@ ngx_http_guichet_reset_claimed(ngx_http_request_t *r, void *data,
     }
 
     ngx_http_guichet_reset_hash(r, ctx);
+}
+
+
+static void
+ngx_http_guichet_reset_pk_done(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, const char *reason)
+{
+    ac_cmd_t                       cmd;
+    ngx_http_guichet_reset_t      *rs;
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    rs = ctx->route_data;
+
+    if (reason == NULL) {
+        if (ac_cmd_throttle_release(&cmd, gmcf->ac, &rs->throttle)
+            == AC_OK)
+        {
+            ngx_http_guichet_ep_detached(r, &cmd);
+        }
+
+        rs->method = "passkey";
+        ngx_http_guichet_reset_hash(r, ctx);
+        return;
+    }
+
+    if (ngx_http_guichet_reset_form(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                    "That passkey was not accepted. Please "
+                                    "try again.")
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_guichet_ep_log(r, ctx, AC_EV_PASSKEY_FAILURE, reason, 1);
 }
 
 

@@ -13,6 +13,7 @@ import requests
 from account_helpers import events
 from conftest import session_set
 from login_helpers import DEFAULT_EXTRA, PREFIX, make_gateway, stop_gateway
+from mail_helpers import smtp  # noqa: F401  (fixture)
 from test_browser_login import browser
 
 EMAIL = "passkey@example.com"
@@ -197,3 +198,41 @@ def test_the_identity_check_asks_for_the_password_and_the_passkey(pgw):
     fails = [(e["v"], e.get("c")) for e in pgw.log_entries()
              if e.get("r") == "fail"]
     assert fails == [("login.failure", "reauth")]
+
+
+def test_a_reset_asks_for_the_passkey(tmp_path, redis_server, smtp):
+    """The account's second factor is a passkey: the mailed reset link
+    and a new password are not enough, the passkey completes it."""
+    from mail_helpers import MailGateway, link_in, wait_for_mail
+    from test_mail_reset import ask_reset
+
+    g = MailGateway(str(tmp_path), redis_server, smtp)
+    port = g.url.rsplit(":", 1)[1]
+    with open(g.conf, "a") as f:
+        f.write("webauthn_rp_id = localhost\n"
+                "webauthn_origins = http://localhost:%s\n" % port)
+    g.start()
+    try:
+        local = "http://localhost:%s" % port
+        uid = g.add_user(EMAIL, PASSWORD)
+        first = browser("passkey_reauth.mjs", url=local, email=EMAIL,
+                        password=PASSWORD, mode="register")
+        pw = g.redis.client().hget(PREFIX + "acct:" + uid, "pw")
+
+        ask_reset(g, EMAIL)
+        g.worker()
+        link = link_in(wait_for_mail(smtp, EMAIL)[-1], "reset/confirm")
+        link = link.replace(g.url, local)
+
+        out = browser("passkey_reset.mjs", link=link,
+                      password="a new password with a key",
+                      credential=first["credential"])
+        assert out["violations"] == {}, out["violations"]
+        assert out["overflow"] == {}, out["overflow"]
+        assert out["codeFields"] == 0
+        assert out["status"] == 200, out["text"]
+        assert g.redis.client().hget(PREFIX + "acct:" + uid, "pw") != pw
+        resets = [e for e in g.log_entries() if e["v"] == "password.reset"]
+        assert [e["c"] for e in resets] == ["passkey"]
+    finally:
+        stop_gateway(g)

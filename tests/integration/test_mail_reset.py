@@ -225,3 +225,62 @@ def test_token_not_in_access_log(tmp_path, redis_server, smtp):
                                     timeout=5).status_code == 410
     finally:
         stop_gateway(g)
+
+
+def test_reset_of_a_passkey_account_needs_the_passkey(mgw):
+    """An account whose second factor is a passkey: a reset link alone
+    (someone who reads the mailbox) sets no password; the page asks for
+    the passkey, and a forged passkey answer counts as a wrong factor."""
+    port = mgw.url.rsplit(":", 1)[1]
+    with open(mgw.conf, "a") as f:
+        f.write("webauthn_rp_id = localhost\n"
+                "webauthn_origins = http://localhost:%s\n" % port)
+    mgw.stop()
+    mgw.start()
+    aid = mgw.add_user("pia@example.com", PW)
+    rd = mgw.redis.client()
+    rd.hset(PREFIX + "acct:" + aid, "pk", 1)
+    pw = rd.hget(PREFIX + "acct:" + aid, "pw")
+
+    ask_reset(mgw, "pia@example.com")
+    mgw.worker()
+    link = link_in(wait_for_mail(mgw.smtp, "pia@example.com")[0],
+                   "reset/confirm")
+    s, page = open_link(mgw, link)
+    assert 'data-options="/guichet/reset/confirm/options"' in page.text
+    assert 'name="code"' not in page.text
+
+    r = set_password(mgw, s, page)
+    assert r.status_code == 401, r.text
+    assert "passkey" in r.text
+    assert rd.hget(PREFIX + "acct:" + aid, "pw") == pw
+
+    # the options: a challenge for this link's browser, JSON
+    o = s.post(mgw.url + "/guichet/reset/confirm/options",
+               data={"csrf": hidden(r.text, "csrf")}, timeout=5)
+    assert o.status_code in (200, 404), o.text
+    assert o.headers["Content-Type"].startswith("application/json")
+
+    import base64
+    import json as _json
+
+    def b64url(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+    cdj = _json.dumps({"type": "webauthn.get",
+                       "challenge": b64url(os.urandom(32)),
+                       "origin": "http://localhost:" + port}).encode()
+    r = s.post(mgw.url + "/guichet/reset/confirm",
+               data={"csrf": hidden(r.text, "csrf"), "password": NEW,
+                     "credential": b64url(os.urandom(16)),
+                     "auth_data": b64url(os.urandom(37)),
+                     "client_data": b64url(cdj),
+                     "signature": b64url(os.urandom(70)),
+                     "user_handle": ""},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 401, r.text
+    assert rd.hget(PREFIX + "acct:" + aid, "pw") == pw
+    assert events(mgw, "passkey.failure")
+    assert not events(mgw, "password.reset")
+    # counted on the account's second-factor counter, as a code would be
+    assert rd.keys(PREFIX + "thr:2f:*")
