@@ -16,29 +16,18 @@
 #include "ngx_http_guichet_module.h"
 #include "ngx_http_guichet_redis.h"
 #include "ngx_http_guichet_login.h"
+#include "ngx_http_guichet_passkey.h"
 
 
-#define NGX_HTTP_GUICHET_PK_B64_MAX  2048
 
 
 typedef struct {
+    ngx_http_guichet_pka_answer_t  ans;
     ac_passkey_t                 pk;
     ac_account_t                 account;
     ac_throttle_t                throttle;
-    unsigned char                challenge[AC_WA_CHALLENGE_LEN];
-    unsigned char                id[AC_WA_ID_MAX];
-    size_t                       id_len;
     char                         binding[AC_DIGEST_LEN + 1];
-    char                         handle[AC_DIGEST_LEN + 1];
     char                         owner[AC_ID_LEN + 1];
-    char                         cred_b64[AC_WA_ID_B64_MAX + 1];
-    size_t                       cred_len;
-    char                         ad[NGX_HTTP_GUICHET_PK_B64_MAX + 1];
-    size_t                       ad_len;
-    char                         cdj[NGX_HTTP_GUICHET_PK_B64_MAX + 1];
-    size_t                       cdj_len;
-    char                         sig[NGX_HTTP_GUICHET_PK_B64_MAX + 1];
-    size_t                       sig_len;
     char                         uh[AC_WA_ID_B64_MAX + 1];
     size_t                       uh_len;
     char                         return_to[AC_RETURN_TO_MAX + 1];
@@ -159,9 +148,9 @@ ngx_http_guichet_passkey_options(ngx_http_request_t *r,
         return;
     }
 
-    if (ac_random(p->challenge, AC_WA_CHALLENGE_LEN) != AC_OK
-        || ac_cmd_passkey_challenge(&cmd, gmcf->ac, gmcf->keys, p->challenge,
-                                    "login", p->binding)
+    if (ac_random(p->ans.challenge, AC_WA_CHALLENGE_LEN) != AC_OK
+        || ac_cmd_passkey_challenge(&cmd, gmcf->ac, gmcf->keys,
+                                    p->ans.challenge, "login", p->binding)
            != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -196,7 +185,7 @@ ngx_http_guichet_pkl_options_stored(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ac_b64url_encode(p->challenge, AC_WA_CHALLENGE_LEN, ch);
+    ac_b64url_encode(p->ans.challenge, AC_WA_CHALLENGE_LEN, ch);
 
     /* no allowCredentials: the authenticator offers its passkeys */
     ac_buf_reset(&ctx->json);
@@ -259,35 +248,27 @@ ngx_http_guichet_passkey_post(ngx_http_request_t *r,
     (void) ngx_http_guichet_ep_field(ctx, "user_handle", p->uh,
                                      sizeof(p->uh), &p->uh_len);
 
-    if (ngx_http_guichet_ep_field(ctx, "credential", p->cred_b64,
-                                  sizeof(p->cred_b64), &p->cred_len)
-        != NGX_OK
-        || ngx_http_guichet_ep_field(ctx, "auth_data", p->ad, sizeof(p->ad),
-                                     &p->ad_len)
-           != NGX_OK
-        || ngx_http_guichet_ep_field(ctx, "client_data", p->cdj,
-                                     sizeof(p->cdj), &p->cdj_len)
-           != NGX_OK
-        || ngx_http_guichet_ep_field(ctx, "signature", p->sig,
-                                     sizeof(p->sig), &p->sig_len)
-           != NGX_OK
-        || ac_wa_id_decode(p->cred_b64, p->cred_len, p->id, &p->id_len)
-           != AC_OK
-        || ac_wa_client_challenge(p->cdj, p->cdj_len, p->challenge) != AC_OK
-        || ac_passkey_handle(gmcf->keys, p->id, p->id_len, p->handle)
-           != AC_OK)
-    {
+    switch (ngx_http_guichet_pka_answer(r, ctx, &p->ans)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        /* a passwordless form always carries an answer */
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Bad request",
                                   "The browser's answer could not be read. "
                                   "Try again.");
         ngx_http_guichet_ep_log(r, ctx, AC_EV_PASSKEY_FAILURE,
                                 ac_wa_reason(AC_WA_MALFORMED), 0);
         return;
+
+    default:
+        return;
     }
 
     /* counted on the credential and the address before the check */
     if (ac_throttle_add(gmcf->ac, gmcf->keys, &p->throttle, AC_THR_TOKEN,
-                        p->handle, ngx_strlen(p->handle))
+                        p->ans.handle, ngx_strlen(p->ans.handle))
         != AC_OK
         || ac_throttle_add(gmcf->ac, gmcf->keys, &p->throttle, AC_THR_IP,
                            (char *) r->connection->addr_text.data,
@@ -336,7 +317,7 @@ ngx_http_guichet_pkl_reserved(ngx_http_request_t *r, void *data,
 
     /* single use: taken before anything is checked against it */
     if (ac_cmd_passkey_challenge_take(&cmd, gmcf->ac, gmcf->keys,
-                                      p->challenge)
+                                      p->ans.challenge)
         != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -377,7 +358,7 @@ ngx_http_guichet_pkl_taken(ngx_http_request_t *r, void *data,
         return;
     }
 
-    if (ac_cmd_passkey_lookup(&cmd, gmcf->ac, p->handle) != AC_OK) {
+    if (ac_cmd_passkey_lookup(&cmd, gmcf->ac, p->ans.handle) != AC_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -433,9 +414,9 @@ ngx_http_guichet_pkl_found(ngx_http_request_t *r, void *data,
 
     why = AC_WA_MALFORMED;
 
-    if (ac_wa_verify(gmcf->ac, &p->pk.cred, p->challenge, 1, p->ad,
-                     p->ad_len, p->cdj, p->cdj_len, p->sig, p->sig_len,
-                     &p->count, &flags, &why)
+    if (ac_wa_verify(gmcf->ac, &p->pk.cred, p->ans.challenge, 1,
+                     p->ans.ad, p->ans.ad_len, p->ans.cdj, p->ans.cdj_len,
+                     p->ans.sig, p->ans.sig_len, &p->count, &flags, &why)
         != AC_OK)
     {
         if (why == AC_WA_COUNTER) {

@@ -15,7 +15,6 @@
 #include "ngx_http_guichet_passkey.h"
 
 
-#define NGX_HTTP_GUICHET_PKA_B64_MAX  2048
 
 
 typedef struct {
@@ -27,25 +26,14 @@ typedef struct {
 
 
 typedef struct {
+    ngx_http_guichet_pka_answer_t  ans;
     ac_passkey_t                 pk;
-    unsigned char                challenge[AC_WA_CHALLENGE_LEN];
-    unsigned char                id[AC_WA_ID_MAX];
-    size_t                       id_len;
-    char                         handle[AC_DIGEST_LEN + 1];
     char                         owner[AC_ID_LEN + 1];
     char                         account[AC_ID_LEN + 1];
     char                         binding[AC_DIGEST_LEN + 1];
     const char                  *kind;
     ngx_uint_t                   require_uv;
     ngx_http_guichet_pka_done_pt done;
-    char                         cred_b64[AC_WA_ID_B64_MAX + 1];
-    size_t                       cred_len;
-    char                         ad[NGX_HTTP_GUICHET_PKA_B64_MAX + 1];
-    size_t                       ad_len;
-    char                         cdj[NGX_HTTP_GUICHET_PKA_B64_MAX + 1];
-    size_t                       cdj_len;
-    char                         sig[NGX_HTTP_GUICHET_PKA_B64_MAX + 1];
-    size_t                       sig_len;
     uint32_t                     count;
 } ngx_http_guichet_pka_t;
 
@@ -230,10 +218,8 @@ ngx_int_t
 ngx_http_guichet_pka_read(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx)
 {
-    ngx_http_guichet_pka_t        *p;
-    ngx_http_guichet_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+    ngx_int_t                rc;
+    ngx_http_guichet_pka_t  *p;
 
     p = ngx_http_guichet_pka_alloc(r, sizeof(ngx_http_guichet_pka_t),
                                    ngx_http_guichet_pka_cleanup);
@@ -242,30 +228,46 @@ ngx_http_guichet_pka_read(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    rc = ngx_http_guichet_pka_answer(r, ctx, &p->ans);
+
+    if (rc == NGX_OK) {
+        ctx->passkey = p;
+    }
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_guichet_pka_answer(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx, ngx_http_guichet_pka_answer_t *a)
+{
+    ngx_http_guichet_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_guichet_module);
+
     /* only a passkey form (passkey.js) sends a clientDataJSON */
-    if (ngx_http_guichet_ep_field(ctx, "client_data", p->cdj,
-                                  sizeof(p->cdj), &p->cdj_len)
+    if (ngx_http_guichet_ep_field(ctx, "client_data", a->cdj,
+                                  sizeof(a->cdj), &a->cdj_len)
         != NGX_OK
-        || p->cdj_len == 0)
+        || a->cdj_len == 0)
     {
         return NGX_DECLINED;
     }
 
-    ctx->passkey = p;
-
-    if (ngx_http_guichet_ep_field(ctx, "credential", p->cred_b64,
-                                  sizeof(p->cred_b64), &p->cred_len)
+    if (ngx_http_guichet_ep_field(ctx, "credential", a->cred_b64,
+                                  sizeof(a->cred_b64), &a->cred_len)
         != NGX_OK
-        || ngx_http_guichet_ep_field(ctx, "auth_data", p->ad, sizeof(p->ad),
-                                     &p->ad_len)
+        || ngx_http_guichet_ep_field(ctx, "auth_data", a->ad, sizeof(a->ad),
+                                     &a->ad_len)
            != NGX_OK
-        || ngx_http_guichet_ep_field(ctx, "signature", p->sig,
-                                     sizeof(p->sig), &p->sig_len)
+        || ngx_http_guichet_ep_field(ctx, "signature", a->sig,
+                                     sizeof(a->sig), &a->sig_len)
            != NGX_OK
-        || ac_wa_id_decode(p->cred_b64, p->cred_len, p->id, &p->id_len)
+        || ac_wa_id_decode(a->cred_b64, a->cred_len, a->id, &a->id_len)
            != AC_OK
-        || ac_wa_client_challenge(p->cdj, p->cdj_len, p->challenge) != AC_OK
-        || ac_passkey_handle(gmcf->keys, p->id, p->id_len, p->handle)
+        || ac_wa_client_challenge(a->cdj, a->cdj_len, a->challenge) != AC_OK
+        || ac_passkey_handle(gmcf->keys, a->id, a->id_len, a->handle)
            != AC_OK)
     {
         ngx_http_guichet_ep_error(ctx, NGX_HTTP_BAD_REQUEST, "Bad request",
@@ -308,7 +310,7 @@ ngx_http_guichet_pka_check(ngx_http_request_t *r,
 
     /* single use: taken before anything is checked against it */
     if (ac_cmd_passkey_challenge_take(&cmd, gmcf->ac, gmcf->keys,
-                                      p->challenge)
+                                      p->ans.challenge)
         != AC_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -350,7 +352,7 @@ ngx_http_guichet_pka_taken(ngx_http_request_t *r, void *data,
         return;
     }
 
-    if (ac_cmd_passkey_lookup(&cmd, gmcf->ac, p->handle) != AC_OK) {
+    if (ac_cmd_passkey_lookup(&cmd, gmcf->ac, p->ans.handle) != AC_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -399,9 +401,9 @@ ngx_http_guichet_pka_found(ngx_http_request_t *r, void *data,
 
     why = AC_WA_MALFORMED;
 
-    if (ac_wa_verify(gmcf->ac, &p->pk.cred, p->challenge, p->require_uv,
-                     p->ad, p->ad_len, p->cdj, p->cdj_len, p->sig,
-                     p->sig_len, &p->count, &flags, &why)
+    if (ac_wa_verify(gmcf->ac, &p->pk.cred, p->ans.challenge, p->require_uv,
+                     p->ans.ad, p->ans.ad_len, p->ans.cdj, p->ans.cdj_len,
+                     p->ans.sig, p->ans.sig_len, &p->count, &flags, &why)
         != AC_OK)
     {
         if (why == AC_WA_COUNTER) {
