@@ -221,13 +221,6 @@ int ac_cmd_invitation_add(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_keys_t *keys, const char *partner, const char *email,
     int64_t now, char scratch[AC_INVITE_MAX]);
 
-/* -------------------------------------------- throttling (throttle.c) */
-
-/* Delay in seconds set by the "failures"-th failure when "free" are
- * allowed without delay: 0, then 1, 2, 4... capped at max_delay. */
-int64_t ac_throttle_delay(int64_t failures, int64_t free,
-    int64_t max_delay);
-
 /* ------------------------------------------- origins (origin.c, form.c) */
 
 #define AC_ORIGIN_HOST_MAX  255

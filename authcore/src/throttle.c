@@ -180,26 +180,6 @@ ac_throttle_limits(const ac_config_t *cfg, ac_throttle_kind_t kind,
 }
 
 
-int64_t
-ac_throttle_delay(int64_t failures, int64_t free, int64_t max_delay)
-{
-    int64_t  e, d;
-
-    if (failures <= free || max_delay <= 0) {
-        return 0;
-    }
-
-    e = failures - free - 1;
-    if (e > 40) {
-        e = 40;
-    }
-
-    d = (int64_t) 1 << e;
-
-    return d < max_delay ? d : max_delay;
-}
-
-
 int
 ac_cmd_throttle_reserve(ac_cmd_t *cmd, const ac_config_t *cfg,
     const ac_throttle_t *t, int64_t now)

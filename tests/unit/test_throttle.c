@@ -120,21 +120,6 @@ flush(void)
 }
 
 
-TEST(test_delay_schedule)
-{
-    CHECK_INT(ac_throttle_delay(0, 5, 900), 0);
-    CHECK_INT(ac_throttle_delay(5, 5, 900), 0);
-    CHECK_INT(ac_throttle_delay(6, 5, 900), 1);
-    CHECK_INT(ac_throttle_delay(7, 5, 900), 2);
-    CHECK_INT(ac_throttle_delay(8, 5, 900), 4);
-    CHECK_INT(ac_throttle_delay(15, 5, 900), 512);
-    CHECK_INT(ac_throttle_delay(16, 5, 900), 900);
-    CHECK_INT(ac_throttle_delay(1000000, 5, 900), 900);
-    CHECK_INT(ac_throttle_delay(INT64_MAX, 0, 900), 900);
-    CHECK_INT(ac_throttle_delay(1, 0, 0), 0);
-}
-
-
 TEST(test_keys)
 {
     ac_throttle_t  a, b, c, d;
@@ -405,7 +390,6 @@ main(void)
         have_redis = rc != NULL;
     }
 
-    RUN(test_delay_schedule);
     RUN(test_keys);
     RUN(test_bad_arguments);
     RUN(test_attempts_are_counted_before_the_check);
