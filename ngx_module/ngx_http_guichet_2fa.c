@@ -338,11 +338,10 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int                            arc;
-    size_t                         i, len;
+    size_t                         i;
     int64_t                        wait, step;
     ac_cmd_t                       cmd;
     ngx_uint_t                     digits;
-    unsigned char                  secret[AC_TOTP_SECRET_LEN + 16];
     char                           digest[AC_DIGEST_LEN + 1];
     ngx_http_guichet_login_ctx_t  *lc;
     ngx_http_guichet_main_conf_t  *gmcf;
@@ -391,26 +390,15 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
     }
 
     if (digits) {
-        if (lc->account.totp[0] == '\0') {
-            ngx_http_guichet_2fa_failure(r, ctx, "bad_code");
-            return;
-        }
-
-        arc = ac_unseal(gmcf->keys, lc->account.totp, lc->account.id,
-                        secret, sizeof(secret), &len);
-        if (arc != AC_OK) {
+        arc = ac_account_totp_check(gmcf->keys, &lc->account, lc->code,
+                                    lc->code_len, (time_t) ctx->now, &step);
+        if (arc == AC_ERR_KEY) {
             ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                          "guichet: TOTP secret of account %s unusable: %s",
-                          lc->account.id, ac_strerror(arc));
+                          "guichet: TOTP secret of account %s unusable",
+                          lc->account.id);
             ngx_http_guichet_ep_unavailable(r, ctx);
             return;
         }
-
-        arc = ac_totp_verify(secret, len, lc->code, lc->code_len,
-                             (time_t) ctx->now, AC_TOTP_WINDOW,
-                             lc->account.totp_step, &step);
-
-        ac_cleanse(secret, sizeof(secret));
 
         if (arc == AC_ERR_REPLAY) {
             ngx_http_guichet_2fa_failure(r, ctx, "replay");

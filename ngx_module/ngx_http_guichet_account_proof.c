@@ -340,10 +340,8 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int                            vrc;
-    size_t                         len;
     ac_cmd_t                       cmd;
     const char                    *error;
-    unsigned char                  secret[64];
     ngx_http_guichet_acct_t       *a;
     ngx_http_guichet_main_conf_t  *gmcf;
 
@@ -377,20 +375,16 @@ ngx_http_guichet_reauth_checked(ngx_http_request_t *r, void *data, int rc)
         return;
     }
 
-    if (ac_unseal(gmcf->keys, a->account.totp, a->account.id, secret,
-                  sizeof(secret), &len)
-        != AC_OK)
-    {
+    vrc = ac_account_totp_check(gmcf->keys, &a->account, a->code,
+                                a->code_len, (time_t) ctx->now, &a->step);
+
+    if (vrc == AC_ERR_KEY) {
         ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "guichet: TOTP secret of an account does not open");
+                      "guichet: TOTP secret of account %s unusable",
+                      a->account.id);
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    vrc = ac_totp_verify(secret, len, a->code, a->code_len,
-                         (time_t) ctx->now, AC_TOTP_WINDOW,
-                         a->account.totp_step, &a->step);
-    ac_cleanse(secret, sizeof(secret));
 
     if (vrc == AC_ERR_REPLAY) {
         error = ngx_http_guichet_code_used;

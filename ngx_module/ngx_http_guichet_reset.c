@@ -809,10 +809,9 @@ ngx_http_guichet_reset_counted(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int                            arc;
-    size_t                         i, len;
+    size_t                         i;
     int64_t                        wait, step;
     ngx_uint_t                     digits;
-    unsigned char                  secret[AC_TOTP_SECRET_LEN + 16];
     char                           digest[AC_DIGEST_LEN + 1];
     ngx_http_guichet_reset_t      *rs;
     ngx_http_guichet_main_conf_t  *gmcf;
@@ -856,20 +855,15 @@ ngx_http_guichet_reset_counted(ngx_http_request_t *r, void *data,
     }
 
     if (digits) {
-        arc = ac_unseal(gmcf->keys, rs->account.totp, rs->account.id,
-                        secret, sizeof(secret), &len);
-        if (arc != AC_OK) {
+        arc = ac_account_totp_check(gmcf->keys, &rs->account, rs->code,
+                                    rs->code_len, (time_t) ctx->now, &step);
+        if (arc == AC_ERR_KEY) {
             ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                          "guichet: TOTP secret of account %s unusable: %s",
-                          rs->account.id, ac_strerror(arc));
+                          "guichet: TOTP secret of account %s unusable",
+                          rs->account.id);
             ngx_http_guichet_ep_unavailable(r, ctx);
             return;
         }
-
-        arc = ac_totp_verify(secret, len, rs->code, rs->code_len,
-                             (time_t) ctx->now, AC_TOTP_WINDOW,
-                             rs->account.totp_step, &step);
-        ac_cleanse(secret, sizeof(secret));
 
         if (arc != AC_OK) {
             ngx_http_guichet_reset_bad_code(r, ctx,

@@ -354,3 +354,34 @@ ac_otpauth_uri(const char *issuer, const char *email,
 
     return AC_OK;
 }
+
+
+int
+ac_account_totp_check(const ac_keys_t *keys, const ac_account_t *a,
+    const char *code, size_t len, time_t now, int64_t *step)
+{
+    int            rc;
+    size_t         slen;
+    unsigned char  secret[AC_TOTP_SECRET_LEN + 16];
+
+    if (keys == NULL || a == NULL || code == NULL || step == NULL) {
+        return AC_ERR_INVALID;
+    }
+
+    if (a->totp[0] == '\0') {
+        return AC_ERR_NOT_FOUND;
+    }
+
+    if (ac_unseal(keys, a->totp, a->id, secret, sizeof(secret), &slen)
+        != AC_OK)
+    {
+        return AC_ERR_KEY;
+    }
+
+    rc = ac_totp_verify(secret, slen, code, len, now, AC_TOTP_WINDOW,
+                        a->totp_step, step);
+
+    ac_cleanse(secret, sizeof(secret));
+
+    return rc;
+}

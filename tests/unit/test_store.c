@@ -574,6 +574,46 @@ TEST(test_redis_sessions_end_all)
 }
 
 
+/* the TOTP check every door uses: the account's sealed secret, its step */
+TEST(test_account_totp_check)
+{
+    int64_t        step;
+    ac_account_t   a;
+    unsigned char  secret[AC_TOTP_SECRET_LEN];
+    char           code[16], wrong[16];
+    const time_t   now = 1700000000;
+
+    memset(&a, 0, sizeof(a));
+    memcpy(a.id, "kkkkkkkkkkkkkkkk", AC_ID_LEN);
+    CHECK_INT(ac_account_totp_check(keys, &a, "123456", 6, now, &step),
+              AC_ERR_NOT_FOUND);
+
+    memset(secret, 0x33, sizeof(secret));
+    CHECK_INT(ac_seal(keys, secret, sizeof(secret), a.id, a.totp,
+                      sizeof(a.totp)), AC_OK);
+    CHECK_INT(ac_totp(secret, sizeof(secret), AC_OTP_SHA1, now, 30, 6, code),
+              AC_OK);
+    memcpy(wrong, code, sizeof(wrong));
+    wrong[0] = (char) (wrong[0] == '9' ? '0' : wrong[0] + 1);
+
+    CHECK_INT(ac_account_totp_check(keys, &a, code, 6, now, &step), AC_OK);
+    CHECK(step == now / 30);
+    CHECK_INT(ac_account_totp_check(keys, &a, wrong, 6, now, &step),
+              AC_ERR_MISMATCH);
+
+    /* the step already accepted: a replay */
+    a.totp_step = now / 30;
+    CHECK_INT(ac_account_totp_check(keys, &a, code, 6, now, &step),
+              AC_ERR_REPLAY);
+
+    /* sealed for another account: it does not open */
+    a.totp_step = 0;
+    memcpy(a.id, "llllllllllllllll", AC_ID_LEN);
+    CHECK_INT(ac_account_totp_check(keys, &a, code, 6, now, &step),
+              AC_ERR_KEY);
+}
+
+
 /* a password change: the hash and every session ended in one step */
 TEST(test_redis_password_set)
 {
@@ -887,6 +927,7 @@ main(void)
             RUN(test_redis_rehash);
             RUN(test_redis_sessions_end_all);
     RUN(test_redis_password_set);
+    RUN(test_account_totp_check);
             RUN(test_redis_recovery);
             RUN(test_redis_partners);
             redisFree(rc_ctx);

@@ -115,6 +115,17 @@ int ac_cmd_sessions_count(ac_cmd_t *cmd, const ac_config_t *cfg,
 /* ZRANGE of account ids, for listing. */
 int ac_cmd_accounts_list(ac_cmd_t *cmd, const ac_config_t *cfg);
 
+/* The account's TOTP code checked, as every door asks it (the second
+ * factor, the identity check, the reset): its sealed secret opened (bound
+ * to the account id), "code" checked at now +/- AC_TOTP_WINDOW against
+ * the last accepted step. AC_OK with *step to record with
+ * ac_cmd_totp_step(); AC_ERR_REPLAY for a step already used;
+ * AC_ERR_MISMATCH or AC_ERR_INVALID for a wrong code; AC_ERR_NOT_FOUND
+ * when the account has no TOTP; AC_ERR_KEY when its secret does not
+ * open (the caller logs it: a broken record, not the person's mistake). */
+int ac_account_totp_check(const ac_keys_t *keys, const ac_account_t *a,
+    const char *code, size_t len, time_t now, int64_t *step);
+
 /* Fills "a" from an HGETALL-shaped reply (field/value array, or a
  * RESP3-style map); AC_ERR_NOT_FOUND for an empty one, AC_ERR_REDIS for
  * an error or a malformed one. The id comes from the "id" field or, when
