@@ -338,10 +338,8 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int                            arc;
-    size_t                         i;
     int64_t                        wait, step;
     ac_cmd_t                       cmd;
-    ngx_uint_t                     digits;
     char                           digest[AC_DIGEST_LEN + 1];
     ngx_http_guichet_login_ctx_t  *lc;
     ngx_http_guichet_main_conf_t  *gmcf;
@@ -381,15 +379,7 @@ ngx_http_guichet_2fa_checked(ngx_http_request_t *r, void *data,
     }
 
     lc->second = AC_AMR_OTP;
-    digits = (lc->code_len == AC_TOTP_DIGITS);
-
-    for (i = 0; i < lc->code_len; i++) {
-        if (lc->code[i] < '0' || lc->code[i] > '9') {
-            digits = 0;
-        }
-    }
-
-    if (digits) {
+    if (ac_totp_code_shape(lc->code, lc->code_len)) {
         arc = ac_account_totp_check(gmcf->keys, &lc->account, lc->code,
                                     lc->code_len, (time_t) ctx->now, &step);
         if (arc == AC_ERR_KEY) {

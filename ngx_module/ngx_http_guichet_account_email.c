@@ -48,6 +48,9 @@ static const ngx_http_guichet_ticket_kind_t  ngx_http_guichet_email_ticket = {
     "trying again.",
     "This confirmation link has expired or was already used. You may ask "
     "for a new one from your account page.",
+    "email_confirm",
+    "This form has expired or was not sent by this site. Please open the "
+    "link of your mail again.",
     ac_cmd_email_change_get, ac_cmd_email_change_exchange
 };
 
@@ -332,19 +335,7 @@ ngx_http_guichet_account_email_confirm_post(ngx_http_request_t *r,
         return;
     }
 
-    ngx_http_guichet_ticket_cookie(r, ctx);
-
-    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
-
-    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie,
-                                       "email_confirm")
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
-                                  "This form has expired or was not sent "
-                                  "by this site. Please open the link of "
-                                  "your mail again.");
-        ngx_http_guichet_ep_finish(r, ctx);
+    if (ngx_http_guichet_ticket_form(r, ctx) != NGX_OK) {
         return;
     }
 
@@ -411,7 +402,7 @@ ngx_http_guichet_email_shown(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_var(ctx, "email", em->new_email);
 
     if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie,
-                                     "email_confirm")
+                                     em->tk.kind->form)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

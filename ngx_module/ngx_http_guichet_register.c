@@ -64,6 +64,9 @@ static const ngx_http_guichet_ticket_kind_t  ngx_http_guichet_register_ticket
     "This registration link has expired or was already used. Ask the "
     "organisation that invited you for a new one, or sign in if you "
     "already set your password.",
+    "register",
+    "This form has expired or was not sent by this site. Please open the "
+    "link of your invitation again.",
     ac_cmd_regtok_get, NULL
 };
 
@@ -139,19 +142,7 @@ ngx_http_guichet_register_post(ngx_http_request_t *r,
         return;
     }
 
-    /* never a token of the body or the query: URLs end up in logs */
-    ngx_http_guichet_ticket_cookie(r, ctx);
-
-    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
-
-    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie, "register")
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
-                                  "This form has expired or was not sent "
-                                  "by this site. Please open the link of "
-                                  "your invitation again.");
-        ngx_http_guichet_ep_finish(r, ctx);
+    if (ngx_http_guichet_ticket_form(r, ctx) != NGX_OK) {
         return;
     }
 
@@ -179,7 +170,8 @@ ngx_http_guichet_register_page(ngx_http_request_t *r,
 
     ngx_http_guichet_ep_page(ctx, status, "register.html");
 
-    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie, "register")
+    if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie,
+                                     rg->tk.kind->form)
         != NGX_OK)
     {
         return NGX_ERROR;

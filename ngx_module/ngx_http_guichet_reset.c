@@ -99,6 +99,9 @@ static const ngx_http_guichet_ticket_kind_t  ngx_http_guichet_reset_ticket = {
     "trying again.",
     "This reset link has expired or was already used. You may ask for a "
     "new one.",
+    "reset_confirm",
+    "This form has expired or was not sent by this site. Please open the "
+    "link of your mail again.",
     ac_cmd_reset_get, ac_cmd_reset_exchange
 };
 
@@ -464,19 +467,7 @@ ngx_http_guichet_reset_confirm_post(ngx_http_request_t *r,
         return;
     }
 
-    ngx_http_guichet_ticket_cookie(r, ctx);
-
-    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
-
-    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie,
-                                       "reset_confirm")
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
-                                  "This form has expired or was not sent "
-                                  "by this site. Please open the link of "
-                                  "your mail again.");
-        ngx_http_guichet_ep_finish(r, ctx);
+    if (ngx_http_guichet_ticket_form(r, ctx) != NGX_OK) {
         return;
     }
 
@@ -561,18 +552,7 @@ ngx_http_guichet_reset_options(ngx_http_request_t *r,
         return;
     }
 
-    ngx_http_guichet_ticket_cookie(r, ctx);
-
-    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
-
-    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie,
-                                       "reset_confirm")
-        != NGX_OK)
-    {
-        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_FORBIDDEN, "csrf",
-                                       "This page has expired: open the "
-                                       "link of your mail again.");
-        ngx_http_guichet_ep_finish(r, ctx);
+    if (ngx_http_guichet_ticket_form(r, ctx) != NGX_OK) {
         return;
     }
 
@@ -683,7 +663,7 @@ ngx_http_guichet_reset_form(ngx_http_request_t *r,
     ngx_http_guichet_ep_page(ctx, status, "reset_confirm.html");
 
     if (ngx_http_guichet_ep_csrf_var(r, ctx, ctx->csrf_cookie,
-                                     "reset_confirm")
+                                     rs->tk.kind->form)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -809,9 +789,7 @@ ngx_http_guichet_reset_counted(ngx_http_request_t *r, void *data,
     ngx_http_guichet_ep_ctx_t *ctx = data;
 
     int                            arc;
-    size_t                         i;
     int64_t                        wait, step;
-    ngx_uint_t                     digits;
     char                           digest[AC_DIGEST_LEN + 1];
     ngx_http_guichet_reset_t      *rs;
     ngx_http_guichet_main_conf_t  *gmcf;
@@ -846,15 +824,7 @@ ngx_http_guichet_reset_counted(ngx_http_request_t *r, void *data,
         return;
     }
 
-    digits = (rs->code_len == AC_TOTP_DIGITS);
-
-    for (i = 0; i < rs->code_len; i++) {
-        if (rs->code[i] < '0' || rs->code[i] > '9') {
-            digits = 0;
-        }
-    }
-
-    if (digits) {
+    if (ac_totp_code_shape(rs->code, rs->code_len)) {
         arc = ac_account_totp_check(gmcf->keys, &rs->account, rs->code,
                                     rs->code_len, (time_t) ctx->now, &step);
         if (arc == AC_ERR_KEY) {

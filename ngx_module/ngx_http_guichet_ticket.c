@@ -100,6 +100,41 @@ ngx_http_guichet_ticket_cookie(ngx_http_request_t *r,
 }
 
 
+ngx_int_t
+ngx_http_guichet_ticket_form(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx)
+{
+    ngx_http_guichet_ticket_t  *tk;
+
+    tk = ctx->route_data;
+
+    /* never a token of the body or the query: URLs end up in logs */
+    ngx_http_guichet_ticket_cookie(r, ctx);
+
+    (void) ngx_http_guichet_ep_csrf_cookie(r, ctx, 0);
+
+    if (ngx_http_guichet_ep_csrf_check(r, ctx, ctx->csrf_cookie,
+                                       tk->kind->form)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    if (ctx->route->flags & NGX_HTTP_GUICHET_EP_JSON) {
+        ngx_http_guichet_ep_json_error(ctx, NGX_HTTP_FORBIDDEN, "csrf",
+                                       tk->kind->expired);
+
+    } else {
+        ngx_http_guichet_ep_error(ctx, NGX_HTTP_FORBIDDEN, "Form expired",
+                                  tk->kind->expired);
+    }
+
+    ngx_http_guichet_ep_finish(r, ctx);
+
+    return NGX_DECLINED;
+}
+
+
 /*
  * The try is counted first, on the token and on the client's address,
  * whatever follows; a token that is not even of the right shape is

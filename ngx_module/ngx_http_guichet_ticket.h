@@ -38,6 +38,8 @@ typedef struct {
     const char          *reason;      /* of a throttled try, in the log */
     const char          *too_many;    /* the 429's message */
     const char          *gone;        /* the 410's message */
+    const char          *form;        /* the CSRF name of the page's form */
+    const char          *expired;     /* the 403's, its token refused */
 
     /* the command that reads the token's record */
     int                (*lookup)(ac_cmd_t *cmd, const ac_config_t *cfg,
@@ -71,6 +73,11 @@ void ngx_http_guichet_ticket_link(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 /* the token of the kind's cookie, if any */
 void ngx_http_guichet_ticket_cookie(ngx_http_request_t *r,
+    ngx_http_guichet_ep_ctx_t *ctx);
+/* a POST of the link's page: the token of the kind's cookie, then the
+ * form's CSRF token checked against this browser's cookie; NGX_OK, or
+ * NGX_DECLINED once answered 403 (in JSON for a JSON route) */
+ngx_int_t ngx_http_guichet_ticket_form(ngx_http_request_t *r,
     ngx_http_guichet_ep_ctx_t *ctx);
 /* counts the try, then sends the kind's lookup with "next" as handler */
 void ngx_http_guichet_ticket_lookup(ngx_http_request_t *r,

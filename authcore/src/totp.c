@@ -385,3 +385,22 @@ ac_account_totp_check(const ac_keys_t *keys, const ac_account_t *a,
 
     return rc;
 }
+
+
+int
+ac_totp_code_shape(const char *code, size_t len)
+{
+    size_t  i;
+
+    if (code == NULL || len != AC_TOTP_DIGITS) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (code[i] < '0' || code[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}

@@ -335,6 +335,18 @@ TEST(test_otpauth_uri)
 }
 
 
+/* what a second-factor field is read as: a TOTP code, else a recovery code */
+TEST(test_code_shape)
+{
+    CHECK_INT(ac_totp_code_shape("123456", 6), 1);
+    CHECK_INT(ac_totp_code_shape("12345", 5), 0);
+    CHECK_INT(ac_totp_code_shape("1234567", 7), 0);
+    CHECK_INT(ac_totp_code_shape("12a456", 6), 0);
+    CHECK_INT(ac_totp_code_shape("abcd-efgh", 9), 0);
+    CHECK_INT(ac_totp_code_shape(NULL, 6), 0);
+}
+
+
 int
 main(void)
 {
@@ -352,6 +364,7 @@ main(void)
     RUN(test_base32_round_trip);
     RUN(test_base32_invalid);
     RUN(test_otpauth_uri);
+    RUN(test_code_shape);
 
     ac_done();
 

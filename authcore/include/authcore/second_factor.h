@@ -22,6 +22,11 @@ int ac_totp_secret_new(unsigned char secret[AC_TOTP_SECRET_LEN]);
 /* RFC 4648 base32 with padding, as authenticator apps read it. */
 int ac_base32_encode(const void *in, size_t len, char *out, size_t outsize);
 
+/* 1 when "code" has the shape of a TOTP code (AC_TOTP_DIGITS digits),
+ * so that a second-factor field is read as one; else it is taken for a
+ * recovery code. */
+int ac_totp_code_shape(const char *code, size_t len);
+
 /* Checks a 6-digit SHA-1 TOTP code at now +/- window steps. On success
  * *step is the accepted time step (now / AC_TOTP_STEP + offset). Steps
  * at or below last_step are refused with AC_ERR_REPLAY, so a caller that
